@@ -1,0 +1,89 @@
+"""The trade portal's application factory: `flask --app app run` finds create_app()."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from config import build_config
+from extensions import csrf, db, login_manager, migrate, sock
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the portal: configuration, extensions, blueprints, error pages, commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(build_config(Path(app.instance_path), config))
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    register_security_headers(app)
+    logging.getLogger("portal").setLevel(logging.INFO)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    import core.models  # noqa: F401  (every model registered before Alembic looks)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    sock.init_app(app)
+    login_manager.init_app(app)
+
+    from blueprints.auth.loader import configure_login
+
+    configure_login(app, login_manager)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from core.db_sqlite import configure_sqlite
+
+        with app.app_context():
+            configure_sqlite(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    from blueprints.auth import bp as auth_bp
+    from blueprints.office import bp as office_bp
+    from blueprints.shop import bp as shop_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(office_bp, url_prefix="/office")
+    app.register_blueprint(shop_bp, url_prefix="/shop")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """One page per HTTP error; htmx requests get the bare message to show in a toast."""
+
+    def render_error(error: HTTPException):
+        code = error.code or 500
+        if request.headers.get("HX-Request") == "true":
+            return render_template("errors/_message.html", error=error), code
+        return render_template("errors/error.html", error=error), code
+
+    app.register_error_handler(HTTPException, render_error)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from blueprints.common import template_globals
+    from blueprints.filters import FILTERS
+
+    app.jinja_env.filters.update(FILTERS)
+    app.context_processor(template_globals)
+
+
+def register_commands(app: Flask) -> None:
+    from cli import register
+
+    register(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from blueprints.headers import apply_security_headers
+
+    app.after_request(apply_security_headers)

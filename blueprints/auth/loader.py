@@ -1,0 +1,29 @@
+"""Flask-Login wiring: the cookie's id is a server-side session token."""
+
+from flask import Flask, current_app, redirect, request, url_for
+from flask_login import LoginManager
+
+from core import sessions
+
+
+def configure_login(app: Flask, manager: LoginManager) -> None:
+    manager.login_view = "auth.login"
+    manager.login_message = "Please sign in to continue."
+    manager.login_message_category = "info"
+    # The server-side session already binds the token; Flask-Login's own
+    # "strong" protection would sign people out on every address change.
+    manager.session_protection = "basic"
+
+    @manager.user_loader
+    def load_user(token: str):
+        return sessions.resolve(token, idle_minutes=current_app.config["SESSION_IDLE_MINUTES"])
+
+    @manager.unauthorized_handler
+    def unauthorized():
+        target = url_for("auth.login", next=request.full_path.rstrip("?"))
+        if request.headers.get("HX-Request") == "true":
+            # A login page swapped into a table cell helps nobody: send the whole page there.
+            response = current_app.response_class(status=401)
+            response.headers["HX-Redirect"] = target
+            return response
+        return redirect(target)

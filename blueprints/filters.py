@@ -1,0 +1,42 @@
+"""Jinja filters for money, percentages and dates."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+
+def money(value, currency: str = "EUR") -> str:
+    """€1,234.56; sub-cent unit prices keep up to four decimals (€0.0125)."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    text = f"{value:,.4f}".rstrip("0")
+    whole, _, frac = text.partition(".")
+    frac = frac.ljust(2, "0")
+    sign = "−" if value < 0 else ""
+    return f"{sign}{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{whole.lstrip('-')}.{frac}"
+
+
+def percent(value) -> str:
+    if value is None:
+        return "—"
+    text = f"{Decimal(value):f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def day(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = value.date()
+    return value.strftime("%d %b %Y") if isinstance(value, date) else str(value)
+
+
+def moment(value) -> str:
+    return value.strftime("%d %b %Y %H:%M") if value else "—"
+
+
+FILTERS = {"money": money, "percent": percent, "day": day, "moment": moment}

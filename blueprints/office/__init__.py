@@ -1,0 +1,10 @@
+"""The back office, for the seller's staff."""
+
+from flask import Blueprint
+
+from blueprints.common import require_face
+
+bp = Blueprint("office", __name__)
+bp.before_request(require_face("staff"))
+
+from . import dashboard, products  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,10 @@
+"""The storefront, for the people of customer companies."""
+
+from flask import Blueprint
+
+from blueprints.common import require_face
+
+bp = Blueprint("shop", __name__)
+bp.before_request(require_face("customer"))
+
+from . import catalog  # noqa: E402,F401  (routes register on import)

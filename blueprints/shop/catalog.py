@@ -1,0 +1,74 @@
+"""The catalogue: browse, search, sort, page, and one product's page."""
+
+from pathlib import Path
+
+from flask import abort, current_app, request, send_from_directory
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from blueprints.common import listing_args, render
+from core import catalog
+from core.models import Product
+from core.offer import GroupPolicy, offer_for
+from extensions import db
+
+from . import bp
+
+
+def _listing_args(categories):
+    """Parse the catalogue's query string; a BadQuery becomes a clear 400 page."""
+    q, sort, page = listing_args()
+    category = None
+    slug = request.args.get("category")
+    if slug:
+        category = next((c for c in categories if c.slug == slug), None)
+        if category is None:
+            abort(404, description="There is no such category.")
+    return q, sort, page, category
+
+
+@bp.route("/", endpoint="catalog")
+def catalog_page():
+    """The catalogue as the viewer's group sees it."""
+    categories = catalog.category_tree()
+    q, sort, page, category = _listing_args(categories)
+    listing = catalog.browse(
+        GroupPolicy.of(current_user.company.group),
+        q=q,
+        category=category,
+        categories=categories,
+        sort=sort,
+        page=page,
+        per_page=current_app.config["CATALOG_PAGE_SIZE"],
+    )
+    return render(
+        "shop/catalog/index.html",
+        "shop/catalog/_results.html",
+        listing=listing,
+        categories=categories,
+        category=category,
+        q=q,
+        sort=sort,
+        sorts=catalog.SORTS,
+    )
+
+
+@bp.route("/products/<int:product_id>")
+def product(product_id: int):
+    """One product with its specs, photos and offer."""
+    item = db.session.scalar(
+        select(Product)
+        .where(Product.id == product_id, Product.is_archived.is_(False))
+        .options(selectinload(Product.photos))
+    )
+    if item is None:
+        abort(404, description="There is no such product.")
+    offer = offer_for(current_user.company.group, item)
+    return render("shop/catalog/product.html", product=item, offer=offer)
+
+
+@bp.route("/photos/<path:filename>")
+def photo(filename: str):
+    """A product photo from the upload folder (names are generated, never user-chosen)."""
+    return send_from_directory(Path(current_app.instance_path) / "uploads", filename)

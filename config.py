@@ -1,0 +1,107 @@
+"""Configuration read from the environment (see README, "Configuration")."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration the portal can run with."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _dev_secret_key(instance_path: Path) -> str:
+    """A random key kept under instance/, so development sessions survive restarts."""
+    key_file = instance_path / "dev-secret-key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def engine_options(url: str) -> dict:
+    """Connection settings per backend: MariaDB gets liveness checks and timeouts."""
+    if url.startswith("mysql"):
+        return {
+            "pool_pre_ping": True,
+            "pool_recycle": 280,
+            "pool_size": _int("DB_POOL_SIZE", 10),
+            "max_overflow": _int("DB_MAX_OVERFLOW", 20),
+            "pool_timeout": 10,
+            "connect_args": {
+                "connect_timeout": 10,
+                "read_timeout": 30,
+                "write_timeout": 30,
+                "charset": "utf8mb4",
+            },
+            "isolation_level": "READ COMMITTED",
+        }
+    if url.startswith("sqlite"):
+        # The threaded development server and the test live server share the
+        # file from several threads; each connection serialises its own use.
+        return {"connect_args": {"check_same_thread": False, "timeout": 15}}
+    return {"pool_pre_ping": True}
+
+
+def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
+    """Everything Flask and the portal need, from the environment plus overrides."""
+    overrides = dict(overrides or {})
+    env_name = overrides.pop("PORTAL_ENV", None) or os.environ.get("PORTAL_ENV", "development")
+    if env_name not in ENVIRONMENTS:
+        raise ConfigError(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env_name!r}")
+
+    database_url = overrides.pop("DATABASE_URL", None) or os.environ.get("DATABASE_URL")
+    if not database_url:
+        database_url = f"sqlite:///{instance_path / 'portal.db'}"
+
+    secret_key = overrides.pop("SECRET_KEY", None) or os.environ.get("SECRET_KEY")
+    if not secret_key:
+        if env_name == "production":
+            raise ConfigError("SECRET_KEY must be set when PORTAL_ENV=production")
+        secret_key = _dev_secret_key(instance_path)
+
+    production = env_name == "production"
+    config = {
+        "PORTAL_ENV": env_name,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "TESTING": env_name == "testing",
+        # Sessions: server-side records (core.sessions) enforce these lifetimes;
+        # the cookie itself only carries an opaque token.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 60),
+        "SESSION_ABSOLUTE_HOURS": _int("SESSION_ABSOLUTE_HOURS", 12),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("SESSION_ABSOLUTE_HOURS", 12)),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": production,
+        "PASSWORD_HASH_METHOD": "scrypt:32768:8:3",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "WTF_CSRF_SSL_STRICT": True,
+        "INVITATION_HOURS": _int("INVITATION_HOURS", 72),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "portal@localhost"),
+        "CATALOG_PAGE_SIZE": 24,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "MAX_QUERY_LENGTH": 200,
+    }
+    config.update(overrides)
+    return config

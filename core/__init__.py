@@ -1,0 +1,1 @@
+"""The portal's domain: models, policy, offer and services. No request, no template."""

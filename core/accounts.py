@@ -1,0 +1,42 @@
+"""People's accounts: passwords and authentication."""
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from extensions import db
+
+from .models import User, utcnow
+
+# Checked when no account matches, so an unknown email costs as much time as a wrong password.
+_DUMMY_HASH: dict[str, str] = {}
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+
+
+def _dummy_hash() -> str:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASH:
+        _DUMMY_HASH[method] = generate_password_hash("not a password", method=method)
+    return _DUMMY_HASH[method]
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active person with this email and password, or None (always one hash check)."""
+    user = find_by_email(email or "")
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
+    matches = check_password_hash(stored, password or "")
+    if user is None or not user.password_hash or not matches or user.status != "active":
+        return None
+    return user

@@ -1,0 +1,72 @@
+"""The append-only audit log, settings, and the outgoing mail outbox."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+
+from .base import Json, utcnow
+
+
+class AuditEntry(db.Model):
+    """Who did what, when, to which record, with the values before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_action_at", "action", "created_at"),
+        Index("ix_audit_log_actor_at", "actor_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Kept as text too, so the entry still says who it was if the account is ever removed.
+    actor_email: Mapped[str] = mapped_column(String(254), default="")
+    action: Mapped[str] = mapped_column(String(60))
+    target_type: Mapped[str] = mapped_column(String(40), default="")
+    target_id: Mapped[int | None]
+    summary: Mapped[str] = mapped_column(String(255), default="")
+    before: Mapped[dict | None] = mapped_column(Json)
+    after: Mapped[dict | None] = mapped_column(Json)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+    actor = relationship("User")
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or remove an audit entry."""
+
+
+@event.listens_for(AuditEntry, "before_update")
+def _refuse_update(mapper, connection, target):
+    raise AuditLogIsAppendOnly("audit entries cannot be changed")
+
+
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_delete(mapper, connection, target):
+    raise AuditLogIsAppendOnly("audit entries cannot be removed")
+
+
+class Setting(db.Model):
+    """One portal-wide setting (company details on invoices, defaults), stored as JSON."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[dict | list | str | int | None] = mapped_column(Json)
+
+
+class OutboxMail(db.Model):
+    """A message to send: delivered by SMTP when configured, readable here in development."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_addr: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str] = mapped_column(Text, default="")

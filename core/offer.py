@@ -1,0 +1,257 @@
+"""THE offer: what a customer group sees of a product at a moment.
+
+Price (group price, else base price), the best promotion the group may see with
+its discount and the promoted price, and stock as an exact count or a level.
+Pages, fragments, carts, orders, error messages, exports and live pushes all get
+a customer's price and stock from here; exact stock never leaves this module for
+a group that sees levels.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import and_, literal, null, select, union_all
+
+from extensions import db
+
+from .models import (
+    EXACT,
+    UNIT,
+    CustomerGroup,
+    GroupPrice,
+    Product,
+    Promotion,
+    PromotionGroup,
+    promotion_categories,
+    promotion_products,
+    utcnow,
+)
+
+OUT, FEW, MANY = "out", "few", "many"
+LEVEL_LABELS = {OUT: "Out of stock", FEW: "Few", MANY: "Many"}
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class StockView:
+    """Stock as one viewer may see it: `exact` is None unless they may see the count."""
+
+    level: str
+    exact: int | None = None
+
+    @property
+    def label(self) -> str:
+        if self.exact is not None:
+            return "Out of stock" if self.exact <= 0 else f"{self.exact} in stock"
+        return LEVEL_LABELS[self.level]
+
+    @property
+    def available(self) -> bool:
+        return self.level != OUT
+
+
+@dataclass(frozen=True)
+class PromotionTerm:
+    """A promotion as it applies to one group: its discount for that group."""
+
+    promotion_id: int
+    name: str
+    discount_percent: Decimal
+    ends_at: datetime
+    starts_at: datetime = datetime.min
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One product as one customer group sees it."""
+
+    product_id: int
+    sku: str
+    list_price: Decimal  # the group's price before any promotion
+    price_source: str  # "group" or "base"
+    stock: StockView
+    promotion: PromotionTerm | None = None
+    price: Decimal = field(default=Decimal(0))  # what the customer pays per unit
+
+    @property
+    def on_promotion(self) -> bool:
+        return self.promotion is not None
+
+
+@dataclass(frozen=True)
+class GroupPolicy:
+    """The parts of a customer group that shape an offer (a plain copy, safe across threads)."""
+
+    group_id: int
+    shows_promotions: bool
+    stock_display: str
+    few_from: int
+    many_from: int
+
+    @classmethod
+    def of(cls, group: CustomerGroup) -> "GroupPolicy":
+        return cls(
+            group.id,
+            bool(group.shows_promotions),
+            group.stock_display,
+            group.few_from,
+            group.many_from,
+        )
+
+
+def stock_view(policy: GroupPolicy, stock: int) -> StockView:
+    """Exact count for groups that see counts, otherwise only the level."""
+    if stock < policy.few_from:
+        level = OUT
+    elif stock < policy.many_from:
+        level = FEW
+    else:
+        level = MANY
+    if policy.stock_display == EXACT:
+        return StockView(level=OUT if stock <= 0 else level, exact=max(stock, 0))
+    return StockView(level=level)
+
+
+def promoted_price(price: Decimal, discount_percent: Decimal) -> Decimal:
+    """The unit price after a percentage discount, rounded half-up to 1/100 of a cent."""
+    return (price * (HUNDRED - discount_percent) / HUNDRED).quantize(UNIT, ROUND_HALF_UP)
+
+
+def compute_offer(
+    policy: GroupPolicy,
+    *,
+    product_id: int,
+    sku: str,
+    base_price: Decimal,
+    stock: int,
+    group_price: Decimal | None,
+    promotions: Iterable[PromotionTerm] = (),
+    at: datetime,
+) -> Offer:
+    """The offer, from facts already loaded. The single place where the rules live."""
+    if group_price is not None:
+        list_price, source = Decimal(group_price), "group"
+    else:
+        list_price, source = Decimal(base_price), "base"
+    best = None
+    if policy.shows_promotions:
+        running = [p for p in promotions if p.starts_at <= at < p.ends_at]
+        if running:
+            best = max(running, key=lambda p: (p.discount_percent, -p.promotion_id))
+    price = promoted_price(list_price, best.discount_percent) if best else list_price
+    return Offer(
+        product_id=product_id,
+        sku=sku,
+        list_price=list_price.quantize(UNIT),
+        price_source=source,
+        stock=stock_view(policy, stock),
+        promotion=best,
+        price=price.quantize(UNIT),
+    )
+
+
+def _promotion_terms(
+    policy: GroupPolicy, products: Sequence[Product], at: datetime
+) -> dict[int, list[PromotionTerm]]:
+    """Running, visible promotions of this group for these products, in one statement."""
+    if not policy.shows_promotions or not products:
+        return {}
+    product_ids = [p.id for p in products]
+    category_ids = sorted({p.category_id for p in products if p.category_id is not None})
+    columns = (
+        Promotion.id,
+        Promotion.name,
+        PromotionGroup.discount_percent,
+        Promotion.starts_at,
+        Promotion.ends_at,
+    )
+    running = and_(
+        Promotion.is_active.is_(True),
+        Promotion.starts_at <= at,
+        Promotion.ends_at > at,
+        PromotionGroup.group_id == policy.group_id,
+        PromotionGroup.is_visible.is_(True),
+    )
+    by_product = (
+        select(*columns, promotion_products.c.product_id, null().label("category_id"))
+        .join(PromotionGroup, PromotionGroup.promotion_id == Promotion.id)
+        .join(promotion_products, promotion_products.c.promotion_id == Promotion.id)
+        .where(running, promotion_products.c.product_id.in_(product_ids))
+    )
+    parts = [by_product]
+    if category_ids:
+        parts.append(
+            select(*columns, null().label("product_id"), promotion_categories.c.category_id)
+            .join(PromotionGroup, PromotionGroup.promotion_id == Promotion.id)
+            .join(promotion_categories, promotion_categories.c.promotion_id == Promotion.id)
+            .where(running, promotion_categories.c.category_id.in_(category_ids))
+        )
+    stmt = union_all(*parts) if len(parts) > 1 else by_product
+    by_product_id: dict[int, list[PromotionTerm]] = {}
+    by_category_id: dict[int, list[PromotionTerm]] = {}
+    for pid, name, discount, starts, ends, product_id, category_id in db.session.execute(stmt):
+        term = PromotionTerm(pid, name, Decimal(discount), ends, starts)
+        if product_id is not None:
+            by_product_id.setdefault(product_id, []).append(term)
+        else:
+            by_category_id.setdefault(category_id, []).append(term)
+    return {
+        p.id: by_product_id.get(p.id, []) + by_category_id.get(p.category_id, []) for p in products
+    }
+
+
+def _group_prices(policy: GroupPolicy, products: Sequence[Product]) -> dict[int, Decimal]:
+    if not products:
+        return {}
+    rows = db.session.execute(
+        select(GroupPrice.product_id, GroupPrice.price).where(
+            GroupPrice.group_id == policy.group_id,
+            GroupPrice.product_id.in_([p.id for p in products]),
+        )
+    )
+    return dict(rows.all())
+
+
+def offers_for(
+    group: CustomerGroup | GroupPolicy,
+    products: Sequence[Product],
+    *,
+    at: datetime | None = None,
+    group_prices: dict[int, Decimal] | None = None,
+) -> dict[int, Offer]:
+    """Offers for many products in at most two statements (group prices, promotions).
+
+    Callers that already joined the group prices into their product query pass
+    them in `group_prices` to save the first statement.
+    """
+    policy = group if isinstance(group, GroupPolicy) else GroupPolicy.of(group)
+    at = at or utcnow()
+    prices = group_prices if group_prices is not None else _group_prices(policy, products)
+    promos = _promotion_terms(policy, products, at)
+    return {
+        p.id: compute_offer(
+            policy,
+            product_id=p.id,
+            sku=p.sku,
+            base_price=p.base_price,
+            stock=p.stock,
+            group_price=prices.get(p.id),
+            promotions=promos.get(p.id, ()),
+            at=at,
+        )
+        for p in products
+    }
+
+
+def offer_for(group: CustomerGroup | GroupPolicy, product: Product, *, at=None) -> Offer:
+    """The offer of one product to one group."""
+    return offers_for(group, [product], at=at)[product.id]
+
+
+def group_price_column(group_id: int):
+    """The group's price joined into a product query: (outer join target, price column)."""
+    gp = GroupPrice.__table__.alias("gp")
+    on = and_(gp.c.product_id == Product.id, gp.c.group_id == literal(group_id))
+    return gp, on, gp.c.price

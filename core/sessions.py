@@ -1,0 +1,96 @@
+"""Server-side sessions: the cookie holds a random token, the database holds its hash.
+
+Ending a session (logout, block, password change) is a database write, so a
+replayed cookie is refused on its next request, in every process.
+"""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+
+from extensions import db
+
+from .models import Company, LoginSession, Role, User, utcnow
+
+# last_seen_at is refreshed at most this often, so browsing is not a write per request.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(user: User, *, hours: int, ip: str = "", user_agent: str = "") -> str:
+    """Start a session for this person; returns the token to put in the cookie."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(
+        LoginSession(
+            token_hash=token_hash(token),
+            user=user,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=hours),
+            ip=ip[:45],
+            user_agent=user_agent[:255],
+        )
+    )
+    user.last_login_at = now
+    user.session_token = token
+    return token
+
+
+def resolve(token: str, *, idle_minutes: int, now: datetime | None = None) -> User | None:
+    """The active person behind a live session token, with what every page needs loaded.
+
+    One statement loads the session, the person, their company and group, their
+    roles and the roles' permissions.
+    """
+    if not token or len(token) > 100:
+        return None
+    now = now or utcnow()
+    stmt = (
+        select(LoginSession)
+        .where(LoginSession.token_hash == token_hash(token))
+        .options(
+            joinedload(LoginSession.user).joinedload(User.company).joinedload(Company.group),
+            joinedload(LoginSession.user).joinedload(User.roles).joinedload(Role.grants),
+        )
+    )
+    record = db.session.execute(stmt).unique().scalar_one_or_none()
+    if record is None or record.revoked_at is not None or record.expires_at <= now:
+        return None
+    if record.last_seen_at <= now - timedelta(minutes=idle_minutes):
+        return None
+    user = record.user
+    if user.status != "active":
+        return None
+    if now - record.last_seen_at >= TOUCH_EVERY:
+        db.session.execute(
+            update(LoginSession).where(LoginSession.id == record.id).values(last_seen_at=now)
+        )
+        db.session.commit()
+    user.session_token = token
+    return user
+
+
+def end_session(token: str) -> None:
+    """Revoke one session (logout)."""
+    db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.token_hash == token_hash(token), LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def end_all_sessions(user: User, *, keep_token: str | None = None) -> int:
+    """Revoke every live session of a person (block, password change, last role removed)."""
+    stmt = update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
+    )
+    if keep_token:
+        stmt = stmt.where(LoginSession.token_hash != token_hash(keep_token))
+    return db.session.execute(stmt.values(revoked_at=utcnow())).rowcount
