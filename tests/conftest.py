@@ -1,0 +1,344 @@
+"""Shared fixtures: one demo database per test session, restored after each test.
+
+The database is SQLite in a temporary folder, or the MariaDB database named by
+TEST_DATABASE_URL. It is built once through the real migrations and the demo
+loader, then copied into a template. After each test, only the tables that test
+wrote to are copied back from the template, so tests start from the demo state
+without paying for a rebuild.
+"""
+
+import os
+import re
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, event, inspect, text
+from werkzeug.serving import make_server
+
+from app import create_app
+from core import demo
+from core.models import LoginSession, User, utcnow
+from core.sessions import token_hash
+from extensions import db
+
+IN_CI = os.environ.get("CI") == "true"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = demo.PASSWORD
+
+CUSTOMER_SLUGS = ("acme", "baltic", "carpathia", "delft", "etna")
+STAFF_EMAILS = tuple(email for email, *_ in demo.STAFF)
+CUSTOMER_EMAILS = tuple(
+    f"{local}@{slug}.test" for slug in CUSTOMER_SLUGS for local in ("orders", "request", "browse")
+)
+PERSONAS = STAFF_EMAILS + CUSTOMER_EMAILS
+
+_WRITE = re.compile(
+    r"^\s*(?:INSERT\s+(?:IGNORE\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+[`\"]?(\w+)",
+    re.IGNORECASE,
+)
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip a test whose tool is missing, except in CI, where that is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this test must run)")
+    pytest.skip(reason)
+
+
+def persona_token(email: str) -> str:
+    """The server-side session each demo persona holds in the template database."""
+    return f"test-session-{email}"
+
+
+class WriteTracker:
+    """Records which tables any statement wrote to, from any thread."""
+
+    def __init__(self):
+        self.tables: set[str] = set()
+        self.lock = threading.Lock()
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        match = _WRITE.match(statement)
+        if match:
+            with self.lock:
+                self.tables.add(match.group(1))
+
+    def take(self) -> set[str]:
+        with self.lock:
+            tables, self.tables = self.tables, set()
+        return tables
+
+
+class Template:
+    """A copy of the freshly built demo database, and how to copy tables back from it."""
+
+    def __init__(self, engine, url: str, tmp: Path):
+        self.engine = engine
+        self.url = url
+        self.tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+        if url.startswith("sqlite"):
+            self.path = tmp / "template.db"
+            with engine.connect() as conn:
+                conn.exec_driver_sql(f"VACUUM INTO '{self.path}'")
+        else:
+            self.name = urlsplit(url).path.lstrip("/") + "_tpl"
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{self.name}`")
+                conn.exec_driver_sql(f"CREATE DATABASE `{self.name}`")
+                for table in self.tables:
+                    conn.exec_driver_sql(f"CREATE TABLE `{self.name}`.`{table}` LIKE `{table}`")
+                    conn.exec_driver_sql(
+                        f"INSERT INTO `{self.name}`.`{table}` SELECT * FROM `{table}`"
+                    )
+
+    def restore(self, tables: set[str]) -> None:
+        tables = sorted(t for t in tables if t in self.tables)
+        if not tables:
+            return
+        if self.url.startswith("sqlite"):
+            with self.engine.connect() as conn:
+                # Off, not deferred: ON DELETE CASCADE would empty tables we do not copy back.
+                # (pysqlite opens its transaction at the first DELETE, after these pragmas.)
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.exec_driver_sql(f"ATTACH DATABASE '{self.path}' AS tpl")
+                try:
+                    for table in tables:
+                        conn.exec_driver_sql(f'DELETE FROM main."{table}"')
+                        conn.exec_driver_sql(
+                            f'INSERT INTO main."{table}" SELECT * FROM tpl."{table}"'
+                        )
+                    conn.commit()
+                finally:
+                    conn.exec_driver_sql("DETACH DATABASE tpl")
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        else:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+                for table in tables:
+                    conn.exec_driver_sql(f"DELETE FROM `{table}`")
+                    conn.exec_driver_sql(
+                        f"INSERT INTO `{table}` SELECT * FROM `{self.name}`.`{table}`"
+                    )
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+
+
+def _fresh_mariadb(url: str) -> None:
+    """Drop and create the test database named in the URL (CI gives a fresh one anyway)."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    server = create_engine(url.replace(f"/{name}", "/", 1))
+    with server.begin() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.exec_driver_sql(
+            f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        )
+    server.dispose()
+
+
+class PortalClient(FlaskClient):
+    """A test client that knows its CSRF token, as a browser page does."""
+
+    _csrf: str | None = None
+
+    def csrf_token(self) -> str:
+        if self._csrf is None:
+            html = self.get("/", follow_redirects=True).get_data(as_text=True)
+            match = re.search(r'"X-CSRFToken": "([^"]+)"', html)
+            assert match, "no CSRF token on the start page"
+            self._csrf = match.group(1)
+        return self._csrf
+
+    def send(self, method: str, url: str, *, htmx: bool = False, csrf: bool = True, **kwargs):
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if csrf:
+            headers["X-CSRFToken"] = self.csrf_token()
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.open(url, method=method, headers=headers, **kwargs)
+
+    def htmx(self, url: str, **kwargs):
+        return self.get(url, headers={"HX-Request": "true"}, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("portal")
+    url = TEST_DATABASE_URL or f"sqlite:///{tmp / 'portal.db'}"
+    if url.startswith("mysql"):
+        _fresh_mariadb(url)
+    application = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test-secret-key",
+            "SERVER_NAME": None,
+        }
+    )
+    application.test_client_class = PortalClient
+    with application.app_context():
+        upgrade()
+        demo.load()
+        now = utcnow()
+        for user in db.session.scalars(db.select(User)):
+            db.session.add(
+                LoginSession(
+                    token_hash=token_hash(persona_token(user.email)),
+                    user=user,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=now.replace(year=now.year + 5),
+                    ip="127.0.0.1",
+                    user_agent="tests",
+                )
+            )
+        db.session.commit()
+        engine = db.engine
+        template = Template(engine, url, tmp)
+        tracker = WriteTracker()
+        event.listen(engine, "before_cursor_execute", tracker)
+    application.extensions["test_template"] = (template, tracker)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _restore_database(request):
+    """After each test that touched the database, copy back what it wrote."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    template, tracker = app.extensions["test_template"]
+    with app.app_context():
+        db.session.remove()
+        template.restore(tracker.take())
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for tests that call services directly."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app) -> PortalClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def as_user(app):
+    """Factory: a client signed in as a demo persona, without paying for a password hash."""
+
+    def make(email: str) -> PortalClient:
+        c = app.test_client()
+        with c.session_transaction() as session:
+            session["_user_id"] = persona_token(email)
+            session["_fresh"] = True
+        return c
+
+    return make
+
+
+class AuthActions:
+    """Sign in and out through the real form, as flaskr's tests do."""
+
+    def __init__(self, client: PortalClient):
+        self.client = client
+
+    def login(self, email: str, password: str = PASSWORD, **kwargs):
+        response = self.client.send(
+            "POST", "/login", data={"email": email, "password": password}, **kwargs
+        )
+        self.client._csrf = None  # signing in starts a new session, with a new token
+        return response
+
+    def logout(self):
+        return self.client.send("POST", "/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def db_session(ctx):
+    """The SQLAlchemy session inside an application context."""
+    return db.session
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The portal served over HTTP on a free local port, in a thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    need(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def sign_in(browser, live_server):
+    """Factory: a new browser context signed in through the login form."""
+    contexts = []
+
+    def make(email: str, password: str = PASSWORD):
+        context = browser.new_context(base_url=live_server)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/login")
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def sql(statement: str, **params):
+    """Run one SQL statement in the current app context; rows for a query, else []."""
+    result = db.session.execute(text(statement), params)
+    return result.all() if result.returns_rows else []
