@@ -175,10 +175,13 @@ def _d(value) -> Decimal:
     return Decimal(str(value)).quantize(UNIT, ROUND_HALF_UP)
 
 
+def _priced(value: Decimal) -> Decimal:
+    """Prices from ten cents up are in whole cents; cheaper parts keep sub-cent precision."""
+    return value.quantize(UNIT if value < Decimal("0.1") else CENT, ROUND_HALF_UP)
+
+
 def _price(rng: random.Random, low: float, high: float) -> Decimal:
-    value = rng.uniform(low, high)
-    step = Decimal("0.0001") if value < 0.1 else Decimal("0.01")
-    return Decimal(str(value)).quantize(step, ROUND_HALF_UP)
+    return _priced(Decimal(str(rng.uniform(low, high))))
 
 
 def catalogue_items(rng: random.Random) -> list[Item]:
@@ -719,9 +722,13 @@ def load() -> bool:
         )
         if rng.random() < 0.3:
             factor = Decimal(str(rng.uniform(0.80, 0.90)))
-            group_prices.append((groups["Wholesale"], products[item.sku], _d(item.base * factor)))
+            group_prices.append(
+                (groups["Wholesale"], products[item.sku], _priced(item.base * factor))
+            )
             factor = Decimal(str(rng.uniform(0.90, 0.97)))
-            group_prices.append((groups["Partner"], products[item.sku], _d(item.base * factor)))
+            group_prices.append(
+                (groups["Partner"], products[item.sku], _priced(item.base * factor))
+            )
     db.session.add_all(products.values())
     db.session.flush()
     db.session.add_all(GroupPrice(group=g, product=p, price=price) for g, p, price in group_prices)
