@@ -16,3 +16,26 @@ def register(app: Flask) -> None:
             click.echo("Demo data loaded. Sign in with any demo account; password: demo-password")
         else:
             click.echo("Demo data is already loaded; nothing changed.")
+
+    @app.cli.command("outbox")
+    @click.option("--to", "to_addr", default=None, help="Only mail to this address.")
+    @click.option("--limit", default=10, show_default=True, help="How many, newest first.")
+    def outbox_command(to_addr: str | None, limit: int):
+        """Show the newest outgoing mail (development reads invitations here)."""
+        from sqlalchemy import select
+
+        from core.models import OutboxMail
+        from extensions import db
+
+        stmt = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(limit)
+        if to_addr:
+            stmt = stmt.where(OutboxMail.to_addr == to_addr.strip().lower())
+        found = list(db.session.scalars(stmt))
+        if not found:
+            click.echo("The outbox is empty.")
+        for mail in found:
+            state = "sent" if mail.sent_at else ("failed: " + mail.error if mail.error else "kept")
+            click.echo(
+                f"--- #{mail.id} {mail.created_at:%Y-%m-%d %H:%M} to {mail.to_addr} ({state})"
+            )
+            click.echo(f"Subject: {mail.subject}\n\n{mail.body}")

@@ -29,6 +29,27 @@ def render(page: str, fragment: str | None = None, **context):
     return response
 
 
+def client_ip() -> str:
+    """The address of the person making the request (the proxy sets remote_addr)."""
+    return (request.remote_addr or "")[:45]
+
+
+def page_arg() -> int:
+    """The `page` query parameter of a list; malformed is a clear 400."""
+    try:
+        return catalog.parse_page(request.args.get("page"))
+    except catalog.BadQuery as exc:
+        abort(400, description=str(exc))
+
+
+def search_arg() -> str:
+    """The `q` query parameter of a list; too long is a clear 400."""
+    try:
+        return catalog.parse_query(request.args.get("q"), current_app.config["MAX_QUERY_LENGTH"])
+    except catalog.BadQuery as exc:
+        abort(400, description=str(exc))
+
+
 def listing_args() -> tuple[str, str, int]:
     """(q, sort, page) of a list page; a malformed value is a clear 400, never a 500."""
     try:

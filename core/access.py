@@ -300,6 +300,35 @@ def load_company(user: User | None, company_id: int) -> Company | None:
     return db.session.scalars(stmt).first()
 
 
+def can_manage_person(actor: User | None, person: User) -> bool:
+    """May `actor` invite, block, unblock or change the roles of `person`?
+
+    Staff people are managed with `users.manage`; customer people by staff with
+    `portal.grant` over that company, or by their own company's people with
+    `shop.users`. Nobody manages another company's people.
+    """
+    if actor is None or person is None:
+        return False
+    if person.is_staff:
+        return actor.is_staff and can(actor, "users.manage")
+    if actor.is_customer:
+        return can(actor, "shop.users") and actor.company_id == person.company_id
+    return can(actor, "portal.grant") and load_company(actor, person.company_id) is not None
+
+
+def may_grant_role(actor: User | None, role, person_kind: str) -> bool:
+    """A role may be given only to its kind of person, and never above the giver's rights.
+
+    Staff giving customer roles (`portal.grant`) may give any customer role; everyone
+    else may give only roles whose permissions they hold themselves.
+    """
+    if actor is None or role.scope != person_kind:
+        return False
+    if actor.is_staff and person_kind == "customer":
+        return can(actor, "portal.grant")
+    return role.permissions <= permissions_of(actor)
+
+
 def nav_modules(user: User | None) -> list[Module]:
     """The back-office modules this person may open (their `.view`, or only action)."""
     shown = []

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from math import ceil
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
@@ -11,6 +10,7 @@ from extensions import db
 
 from .models import Category, Product
 from .offer import GroupPolicy, Offer, group_price_column, offers_for
+from .pagination import Page
 
 SORTS = {
     "name": "Name A–Z",
@@ -28,25 +28,12 @@ class BadQuery(ValueError):
 
 
 @dataclass(frozen=True)
-class Listing:
-    """One page of products with each product's offer."""
-
-    rows: list[tuple[Product, Offer | None]]
-    total: int
-    page: int
-    per_page: int
+class Listing(Page):
+    """One page of products, each paired with the viewer's offer (None for staff)."""
 
     @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
+    def rows(self) -> list[tuple[Product, Offer | None]]:
+        return self.items
 
 
 def parse_page(raw: str | None) -> int:

@@ -1,15 +1,17 @@
-"""Sign-in and sign-out views."""
+"""Sign-in and sign-out, activation links, and changing one's password."""
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 
-from core import accounts, sessions
+from blueprints.common import client_ip
+from core import accounts, audit, people, sessions, throttle
+from core.errors import Refused
 from extensions import db
 
 from . import bp
-from .forms import LoginForm
+from .forms import ChangePasswordForm, LoginForm, SetPasswordForm
 
 GENERIC_FAILURE = "The email or password is not correct."
 
@@ -41,29 +43,54 @@ def index():
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Sign in with email and password."""
+    """Sign in with email and password; throttled per account and per address."""
     if current_user.is_authenticated and request.method == "GET":
         return redirect(home_for(current_user))
     form = LoginForm()
-    if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
-        if user is None:
-            current_app.logger.warning(
-                "sign-in failed for %r from %s", form.email.data, request.remote_addr
-            )
-            form.password.errors.append(GENERIC_FAILURE)
-            return render_template("auth/login.html", form=form), 200
-        session.clear()
-        sessions.open_session(
-            user,
-            hours=current_app.config["SESSION_ABSOLUTE_HOURS"],
-            ip=request.remote_addr or "",
-            user_agent=request.user_agent.string,
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    email, ip = form.email.data.strip().lower(), client_ip()
+    wait = throttle.wait_minutes(email, ip)
+    if wait:
+        audit.record(
+            "auth.throttled",
+            actor=None,
+            actor_email=email[:254],
+            ip=ip,
+            summary=f"Sign-in refused for {wait} more minute(s)",
         )
-        login_user(user)
         db.session.commit()
-        return redirect(safe_next(request.args.get("next")) or home_for(user))
-    return render_template("auth/login.html", form=form)
+        message = (
+            f"Too many sign-in attempts. Wait {wait} minute{'s' if wait != 1 else ''} "
+            "and try again."
+        )
+        return render_template("auth/login.html", form=form, throttled=message), 429
+    user = accounts.authenticate(email, form.password.data)
+    if user is None:
+        current_app.logger.warning("sign-in failed for %r from %s", email, ip)
+        throttle.note(email, ip, succeeded=False)
+        audit.record(
+            "auth.sign_in_failed",
+            actor=None,
+            actor_email=email[:254],
+            ip=ip,
+            summary="Wrong email or password",
+        )
+        db.session.commit()
+        form.password.errors.append(GENERIC_FAILURE)
+        return render_template("auth/login.html", form=form)
+    throttle.note(email, ip, succeeded=True)
+    session.clear()
+    sessions.open_session(
+        user,
+        hours=current_app.config["SESSION_ABSOLUTE_HOURS"],
+        ip=ip,
+        user_agent=request.user_agent.string,
+    )
+    login_user(user)
+    audit.record("auth.sign_in", actor=user, target=user, ip=ip, summary=f"{user.email} signed in")
+    db.session.commit()
+    return redirect(safe_next(request.args.get("next")) or home_for(user))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -76,3 +103,55 @@ def logout():
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """The activation link: the invited person sets their own password, once."""
+    invitation, status = people.find_invitation(token)
+    if invitation is None:
+        abort(404, description="This activation link is not valid. Ask for a new invitation.")
+    if status != "pending":
+        messages = {
+            "accepted": "This link has already been used. Sign in with your password.",
+            "revoked": "This invitation was withdrawn. Ask for a new one if you need access.",
+            "expired": "This invitation has expired. Ask for a new one.",
+        }
+        return render_template("auth/invitation_closed.html", message=messages[status]), 410
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            person = people.accept(invitation, form.password.data, ip=client_ip())
+        except Refused as exc:
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(f"Welcome, {person.name}. Your account is ready: sign in.", "info")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/accept.html", form=form, person=invitation.user)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password; every other session of one's own ends."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            people.change_password(
+                current_user,
+                form.current.data,
+                form.password.data,
+                keep_token=current_user.session_token,
+                ip=client_ip(),
+            )
+        except Refused as exc:
+            field = form.current if "current password" in str(exc) else form.password
+            field.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Your password is changed. Your other sessions have been signed out.", "info")
+            return redirect(home_for(current_user))
+    return render_template("auth/password.html", form=form), 200 if not form.errors else 422

@@ -1,0 +1,56 @@
+"""Outgoing mail: every message is kept in the outbox; SMTP delivers it after commit.
+
+Without MAIL_SERVER the outbox is where development reads its mail
+(`flask --app app outbox`). Reads the portal's configuration from current_app.
+"""
+
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import update
+
+from extensions import db
+
+from . import events
+from .models import OutboxMail, utcnow
+
+log = logging.getLogger("portal.mail")
+
+
+def send(to: str, subject: str, body: str) -> OutboxMail:
+    """Queue a message; when SMTP is configured it is delivered once the change commits."""
+    mail = OutboxMail(to_addr=to, subject=subject[:200], body=body)
+    db.session.add(mail)
+    db.session.flush()
+    config = current_app.config
+    if config.get("MAIL_SERVER"):
+        settings = (config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_FROM"])
+        app = current_app._get_current_object()
+        mail_id = mail.id
+
+        def deliver_after_commit():
+            with app.app_context():
+                deliver(mail_id, to, subject, body, *settings)
+
+        events.after_commit(db.session, deliver_after_commit)
+    return mail
+
+
+def deliver(mail_id: int, to: str, subject: str, body: str, server: str, port: int, sender: str):
+    """Hand one message to the SMTP server and note the outcome on its outbox row."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    try:
+        with smtplib.SMTP(server, port, timeout=10) as smtp:
+            smtp.send_message(message)
+        values = {"sent_at": utcnow(), "error": ""}
+    except (OSError, smtplib.SMTPException) as exc:
+        log.error("mail %s to %s not delivered: %s", mail_id, to, exc)
+        values = {"error": str(exc)[:1000]}
+    with db.engine.begin() as conn:
+        conn.execute(update(OutboxMail).where(OutboxMail.id == mail_id).values(**values))

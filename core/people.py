@@ -1,0 +1,320 @@
+"""People's accounts: invitations, activation, blocking, roles, reps, passwords."""
+
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash
+
+from extensions import db
+
+from . import access, audit, events, mail, passwords, roles
+from .accounts import set_password
+from .errors import Refused
+from .models import Company, Invitation, Role, User, utcnow
+from .sessions import end_all_sessions, token_hash
+
+LinkMaker = Callable[[str], str]
+
+
+def normalise_email(raw: str) -> str:
+    """A valid address in canonical form, or Refused with the reason."""
+    try:
+        checked = validate_email(
+            (raw or "").strip(),
+            check_deliverability=False,
+            # Reserved test domains (the demo's *.test) are accepted outside production.
+            test_environment=current_app.config["PORTAL_ENV"] != "production",
+        )
+    except EmailNotValidError as exc:
+        raise Refused(f"That email address is not valid: {exc}") from exc
+    return checked.normalized.lower()
+
+
+def _check_grantable(actor: User, chosen: list[Role], kind: str) -> None:
+    if not chosen:
+        raise Refused("Choose at least one role.")
+    for role in chosen:
+        if not access.may_grant_role(actor, role, kind):
+            raise Refused(f"You cannot give the role “{role.name}”.")
+
+
+def _new_invitation(person: User, actor: User) -> str:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(
+        Invitation(
+            user=person,
+            token_hash=token_hash(token),
+            invited_by=actor,
+            created_at=now,
+            expires_at=now + timedelta(hours=current_app.config["INVITATION_HOURS"]),
+        )
+    )
+    return token
+
+
+def _mail_invitation(person: User, actor: User, token: str, link: LinkMaker) -> None:
+    hours = current_app.config["INVITATION_HOURS"]
+    where = person.company.name if person.company else "the seller's back office"
+    mail.send(
+        person.email,
+        "Your invitation to the trade portal",
+        f"Hello {person.name},\n\n{actor.name} has invited you to the trade portal ({where}).\n"
+        f"Choose your password here within {hours} hours:\n\n{link(token)}\n\n"
+        "The link works once. If you did not expect this message, ignore it.\n",
+    )
+
+
+def invite(
+    *,
+    email: str,
+    name: str,
+    kind: str,
+    company: Company | None,
+    chosen_roles: list[Role],
+    actor: User,
+    link: LinkMaker,
+    ip: str = "",
+) -> User:
+    """Create an invited person and mail them a single-use, expiring activation link."""
+    address = normalise_email(email)
+    name = " ".join((name or "").split())
+    if not name:
+        raise Refused("Enter the person's name.")
+    if len(name) > 120:
+        raise Refused("A name has at most 120 characters.")
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == address)):
+        raise Refused("There is already an account with this email address.")
+    if kind == "customer" and company is None:
+        raise Refused("Choose the person's company.")
+    person = User(email=address, name=name, kind=kind, company=company, status="invited")
+    if not access.can_manage_person(actor, person):
+        raise Refused("You may not invite people here.")
+    _check_grantable(actor, chosen_roles, kind)
+    person.roles = list(chosen_roles)
+    db.session.add(person)
+    token = _new_invitation(person, actor)
+    _mail_invitation(person, actor, token, link)
+    audit.record(
+        "user.invited",
+        actor=actor,
+        target=person,
+        ip=ip,
+        summary=f"{address} invited" + (f" to {company.name}" if company else ""),
+        after={"email": address, "roles": [r.name for r in chosen_roles]},
+    )
+    return person
+
+
+def _pending(person: User) -> list[Invitation]:
+    now = utcnow()
+    return [
+        i
+        for i in db.session.scalars(select(Invitation).where(Invitation.user_id == person.id))
+        if i.status_at(now) == "pending"
+    ]
+
+
+def resend(person: User, *, actor: User, link: LinkMaker, ip: str = "") -> None:
+    """A new link for someone who has not accepted yet; every older link stops working."""
+    if person.status != "invited":
+        raise Refused("This person has already activated their account.")
+    now = utcnow()
+    for old in _pending(person):
+        old.revoked_at = now
+    token = _new_invitation(person, actor)
+    _mail_invitation(person, actor, token, link)
+    audit.record(
+        "invitation.resent",
+        actor=actor,
+        target=person,
+        ip=ip,
+        summary=f"New invitation link for {person.email}",
+    )
+
+
+def revoke(person: User, *, actor: User, ip: str = "") -> None:
+    """Withdraw every pending invitation of a person."""
+    pending = _pending(person)
+    if not pending:
+        raise Refused("There is no pending invitation to revoke.")
+    now = utcnow()
+    for old in pending:
+        old.revoked_at = now
+    audit.record(
+        "invitation.revoked",
+        actor=actor,
+        target=person,
+        ip=ip,
+        summary=f"Invitation for {person.email} revoked",
+    )
+
+
+def find_invitation(token: str) -> tuple[Invitation | None, str]:
+    """The invitation behind a link and its status: pending, accepted, revoked, expired, unknown."""
+    if not token or len(token) > 100:
+        return None, "unknown"
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == token_hash(token))
+    )
+    if invitation is None:
+        return None, "unknown"
+    if invitation.user.status == "blocked":
+        return invitation, "revoked"
+    return invitation, invitation.status_at(utcnow())
+
+
+def accept(invitation: Invitation, password: str, *, ip: str = "") -> User:
+    """Activate the invited person with the password they chose; the link is used up."""
+    if invitation.status_at(utcnow()) != "pending" or invitation.user.status != "invited":
+        raise Refused("This invitation link can no longer be used.")
+    person = invitation.user
+    found = passwords.problems(password, email=person.email, name=person.name)
+    if found:
+        raise Refused(" ".join(found))
+    set_password(person, password)
+    person.status = "active"
+    invitation.accepted_at = utcnow()
+    audit.record(
+        "invitation.accepted",
+        actor=person,
+        target=person,
+        ip=ip,
+        summary=f"{person.email} activated their account",
+    )
+    return person
+
+
+def _guard(actor: User, person: User) -> None:
+    if not access.can_manage_person(actor, person):
+        raise Refused("You may not manage this person.")
+
+
+def block(person: User, *, actor: User, ip: str = "") -> None:
+    """Block at once: every session ends and every open page is signed out."""
+    _guard(actor, person)
+    if person.id == actor.id:
+        raise Refused("You cannot block yourself.")
+    if person.status == "blocked":
+        return
+    before = person.status
+    person.status = "blocked"
+    person.blocked_at = utcnow()
+    for pending in _pending(person):
+        pending.revoked_at = utcnow()
+    if person.is_staff:
+        roles.ensure_control()
+    end_all_sessions(person)
+    audit.record(
+        "user.blocked",
+        actor=actor,
+        target=person,
+        ip=ip,
+        summary=f"{person.email} blocked",
+        before={"status": before},
+        after={"status": "blocked"},
+    )
+    events.record(db.session, "user_blocked", person.id)
+
+
+def unblock(person: User, *, actor: User, ip: str = "") -> None:
+    """Let a blocked person in again (an unactivated one gets a new invitation instead)."""
+    _guard(actor, person)
+    if person.status != "blocked":
+        return
+    person.status = "active" if person.password_hash else "invited"
+    person.blocked_at = None
+    audit.record(
+        "user.unblocked",
+        actor=actor,
+        target=person,
+        ip=ip,
+        summary=f"{person.email} unblocked",
+        before={"status": "blocked"},
+        after={"status": person.status},
+    )
+    events.record(db.session, "user_changed", person.id)
+
+
+def set_roles(person: User, chosen: list[Role], *, actor: User, ip: str = "") -> bool:
+    """Give a person exactly these roles. Losing the last role ends their sessions."""
+    _guard(actor, person)
+    before = sorted(r.name for r in person.roles)
+    current = {r.id for r in person.roles}
+    wanted = {r.id for r in chosen}
+    if current == wanted:
+        return False
+    if person.id == actor.id:
+        raise Refused("You cannot change your own roles.")
+    # Only the roles that change need to be within the giver's rights.
+    for role in chosen:
+        if role.id not in current and not access.may_grant_role(actor, role, person.kind):
+            raise Refused(f"You cannot give the role “{role.name}”.")
+    for role in person.roles:
+        if role.id not in wanted and not access.may_grant_role(actor, role, person.kind):
+            raise Refused(f"You cannot take away the role “{role.name}”.")
+    person.roles = list(chosen)
+    person.__dict__.pop("_permissions", None)
+    if person.is_staff:
+        roles.ensure_control()
+    if not chosen:
+        end_all_sessions(person)
+    audit.record(
+        "user.roles_changed",
+        actor=actor,
+        target=person,
+        ip=ip,
+        summary=f"Roles of {person.email} changed",
+        before={"roles": before},
+        after={"roles": sorted(r.name for r in chosen)},
+    )
+    events.record(db.session, "user_changed", person.id)
+    return True
+
+
+def set_reps(company: Company, reps: list[User], *, actor: User, ip: str = "") -> bool:
+    """Assign the company to exactly these sales staff (several reps per company)."""
+    if not access.can(actor, "users.manage"):
+        raise Refused("You may not assign customers to staff.")
+    if any(not rep.is_staff for rep in reps):
+        raise Refused("Only staff can be assigned to a customer.")
+    before = sorted(r.email for r in company.reps)
+    after = sorted(r.email for r in reps)
+    if before == after:
+        return False
+    company.reps = list(reps)
+    audit.record(
+        "customer.reps_changed",
+        actor=actor,
+        target=company,
+        ip=ip,
+        summary=f"Sales reps of {company.name} changed",
+        before={"reps": before},
+        after={"reps": after},
+    )
+    events.record(db.session, "company_reps_changed", company.id)
+    return True
+
+
+def change_password(person: User, current: str, new: str, *, keep_token: str, ip: str = "") -> None:
+    """Change one's own password; every other session of theirs ends."""
+    if not person.password_hash or not check_password_hash(person.password_hash, current or ""):
+        raise Refused("Your current password is not correct.")
+    if new == current:
+        raise Refused("Choose a password different from the current one.")
+    found = passwords.problems(new, email=person.email, name=person.name)
+    if found:
+        raise Refused(" ".join(found))
+    set_password(person, new)
+    end_all_sessions(person, keep_token=keep_token)
+    audit.record(
+        "auth.password_changed",
+        actor=person,
+        target=person,
+        ip=ip,
+        summary=f"{person.email} changed their password",
+    )
