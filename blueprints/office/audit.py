@@ -1,0 +1,3 @@
+"""Back-office audit module."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Back-office customers module."""
+
+from . import bp  # noqa: F401

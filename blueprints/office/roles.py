@@ -1,0 +1,3 @@
+"""Back-office roles module."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Back-office users module."""
+
+from . import bp  # noqa: F401
