@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 _PENDING = "portal_pending_events"
 _CALLBACKS = "portal_after_commit"
@@ -26,8 +26,21 @@ class Event:
     data: tuple = field(default=())
 
 
+def _in_transaction(session) -> Session:
+    """The real session (not its scoped proxy), inside a transaction.
+
+    Tying what is pending to a transaction means its rollback always discards it.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        session.begin()
+    return session
+
+
 def record(session: Session, topic: str, id: int | None = None, **data) -> None:
     """Note an event; it is published once, after the transaction commits."""
+    session = _in_transaction(session)
     pending = session.info.setdefault(_PENDING, [])
     item = Event(topic, id, tuple(sorted(data.items())))
     if item not in pending:
@@ -36,6 +49,7 @@ def record(session: Session, topic: str, id: int | None = None, **data) -> None:
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run `callback` after the transaction commits; never if it rolls back."""
+    session = _in_transaction(session)
     session.info.setdefault(_CALLBACKS, []).append(callback)
 
 
@@ -61,7 +75,9 @@ def _release(session: Session) -> None:
             subscriber(events)
 
 
-@event.listens_for(Session, "after_rollback")
-def _discard(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_CALLBACKS, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _discard(session: Session, previous_transaction) -> None:
+    # Every rollback of the whole transaction, even one that never reached the database.
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_CALLBACKS, None)

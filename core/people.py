@@ -91,12 +91,20 @@ def invite(
         raise Refused("There is already an account with this email address.")
     if kind == "customer" and company is None:
         raise Refused("Choose the person's company.")
-    person = User(email=address, name=name, kind=kind, company=company, status="invited")
+    # company_id, not company: the object joins the session only once every check passed.
+    person = User(
+        email=address,
+        name=name,
+        kind=kind,
+        company_id=company.id if company else None,
+        status="invited",
+    )
     if not access.can_manage_person(actor, person):
         raise Refused("You may not invite people here.")
     _check_grantable(actor, chosen_roles, kind)
     person.roles = list(chosen_roles)
     db.session.add(person)
+    db.session.flush()
     token = _new_invitation(person, actor)
     _mail_invitation(person, actor, token, link)
     audit.record(
@@ -318,3 +326,44 @@ def change_password(person: User, current: str, new: str, *, keep_token: str, ip
         ip=ip,
         summary=f"{person.email} changed their password",
     )
+
+
+def set_assignments(person: User, companies: list[Company], *, actor: User, ip: str = "") -> bool:
+    """Assign a staff person to exactly these customers, among those the actor may see.
+
+    Each company whose reps change goes through set_reps (with its audit entry);
+    assignments to companies outside the actor's sight are left as they are.
+    """
+    if not access.can(actor, "users.manage"):
+        raise Refused("You may not assign customers to staff.")
+    if not person.is_staff:
+        raise Refused("Only staff can be assigned to a customer.")
+    visible = list(db.session.scalars(access.visible_companies(actor)))
+    wanted = {c.id for c in companies}
+    if not wanted <= {c.id for c in visible}:
+        raise Refused("You may not assign a customer you cannot see.")
+    current = {c.id for c in person.assigned_companies}
+    changed = False
+    for company in visible:
+        if (company.id in current) == (company.id in wanted):
+            continue
+        others = [rep for rep in company.reps if rep.id != person.id]
+        reps = [*others, person] if company.id in wanted else others
+        changed |= set_reps(company, reps, actor=actor, ip=ip)
+    return changed
+
+
+def invitation_statuses(people: list[User]) -> dict[int, str]:
+    """The status of each person's latest invitation (pending, accepted, revoked, expired)."""
+    if not people:
+        return {}
+    now = utcnow()
+    latest: dict[int, Invitation] = {}
+    stmt = (
+        select(Invitation)
+        .where(Invitation.user_id.in_([p.id for p in people]))
+        .order_by(Invitation.created_at, Invitation.id)
+    )
+    for invitation in db.session.scalars(stmt):
+        latest[invitation.user_id] = invitation
+    return {user_id: invitation.status_at(now) for user_id, invitation in latest.items()}

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, inspect, text
@@ -154,6 +155,19 @@ class PortalClient(FlaskClient):
             assert match, "no CSRF token on the start page"
             self._csrf = match.group(1)
         return self._csrf
+
+    def open(self, *args, **kwargs):
+        """Each request in its own app context, as in production.
+
+        Otherwise a test holding an app context (the `ctx` fixture) would share `g`
+        (Flask-Login's cached user) and the database session with every request.
+        Afterwards the test's own session is refreshed, so it reads what the request wrote.
+        """
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context() and not (db.session.new or db.session.dirty or db.session.deleted):
+            db.session.rollback()
+        return response
 
     def send(self, method: str, url: str, *, htmx: bool = False, csrf: bool = True, **kwargs):
         headers = dict(kwargs.pop("headers", {}) or {})
