@@ -1,3 +1,237 @@
-"""Back-office roles module."""
+"""Back-office roles: named permission sets for staff and for customer people."""
 
-from . import bp  # noqa: F401
+from flask import flash, make_response, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from blueprints.common import client_ip, is_htmx, permission_required, render
+from blueprints.forms import EmptyForm
+from core import access
+from core import roles as role_service
+from core.errors import Refused
+from core.models import AuditEntry, Role, User, user_roles
+from extensions import db
+
+from . import bp
+from .audit import changes
+from .roles_forms import RoleCreateForm, RoleDeleteForm, RoleRenameForm
+
+SCOPE_TITLES = {"staff": "Staff roles", "customer": "Customer roles"}
+
+
+def modules_for(role: Role) -> list[access.Module]:
+    """The catalogue modules a role of this kind may grant (storefront ones for customers)."""
+    return [m for m in access.MODULES if m.scope == role.scope]
+
+
+def load_role(role_id: int) -> Role:
+    return db.get_or_404(Role, role_id, description="There is no such role.")
+
+
+def holders_of(role: Role) -> list[User]:
+    stmt = (
+        select(User)
+        .join(user_roles, user_roles.c.user_id == User.id)
+        .where(user_roles.c.role_id == role.id)
+        .options(selectinload(User.company))
+        .order_by(User.name, User.email)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def other_roles(role: Role) -> list[Role]:
+    stmt = select(Role).where(Role.scope == role.scope, Role.id != role.id).order_by(Role.name)
+    return list(db.session.scalars(stmt))
+
+
+def history_of(role: Role, limit: int = 8) -> list[AuditEntry]:
+    """The latest audit entries about this role (not about an earlier role with its id)."""
+    # SQLite may give a deleted role's id to a new one; entries older than the role are
+    # someone else's. Whole seconds, because MariaDB stores DATETIME without fractions.
+    since = role.created_at.replace(microsecond=0)
+    stmt = (
+        select(AuditEntry)
+        .where(
+            AuditEntry.target_type == Role.__tablename__,
+            AuditEntry.target_id == role.id,
+            AuditEntry.created_at >= since,
+        )
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def refuse(message: str, to: str):
+    """Nothing of the refused change is kept; the person reads why on the next page."""
+    db.session.rollback()
+    flash(message, "error")
+    return redirect(to)
+
+
+def form_errors(form) -> str:
+    return " ".join(error for errors in form.errors.values() for error in errors)
+
+
+def permissions_fragment(role: Role, *, checked=None, saved=None, error=None, status=200):
+    """The permission grid of one role, alone: the answer to its own htmx form."""
+    response = render(
+        "office/roles/_permissions.html",
+        role=role,
+        modules=modules_for(role),
+        checked=role.permissions if checked is None else checked,
+        saved=saved,
+        error=error,
+    )
+    response.status_code = status
+    return response
+
+
+@bp.route("/roles")
+@permission_required("roles.view")
+def roles():
+    """Staff and customer roles, with their holders and permission counts."""
+    holder_counts = (
+        select(user_roles.c.role_id, func.count(user_roles.c.user_id).label("holders"))
+        .group_by(user_roles.c.role_id)
+        .subquery()
+    )
+    stmt = (
+        select(Role, func.coalesce(holder_counts.c.holders, 0))
+        .outerjoin(holder_counts, holder_counts.c.role_id == Role.id)
+        .order_by(Role.name)
+    )
+    sections = {scope: [] for scope in SCOPE_TITLES}
+    for role, holders in db.session.execute(stmt):
+        sections[role.scope].append((role, holders))
+    return render(
+        "office/roles/index.html",
+        sections=sections,
+        titles=SCOPE_TITLES,
+        totals={
+            "staff": len(access.STAFF_PERMISSIONS),
+            "customer": len(access.CUSTOMER_PERMISSIONS),
+        },
+        form=RoleCreateForm(formdata=None),
+    )
+
+
+@bp.post("/roles")
+@permission_required("roles.edit")
+def role_create():
+    """Create an empty role, then open its page to choose its permissions."""
+    form = RoleCreateForm()
+    if not form.validate_on_submit():
+        return refuse(form_errors(form), url_for("office.roles"))
+    try:
+        role = role_service.create(
+            form.name.data, form.scope.data, [], actor=current_user, ip=client_ip()
+        )
+    except Refused as exc:
+        return refuse(str(exc), url_for("office.roles"))
+    db.session.commit()
+    flash(f"Role “{role.name}” created. Choose what it allows.", "info")
+    return redirect(url_for("office.role", role_id=role.id))
+
+
+@bp.route("/roles/<int:role_id>")
+@permission_required("roles.view")
+def role(role_id: int):
+    """One role: its permission grid, name, holders, recent changes, and deletion."""
+    role = load_role(role_id)
+    holders = holders_of(role)
+    rename_form = RoleRenameForm(formdata=None, data={"name": role.name})
+    delete_form = RoleDeleteForm(formdata=None).offer(other_roles(role), held=bool(holders))
+    return render(
+        "office/roles/role.html",
+        role=role,
+        modules=modules_for(role),
+        checked=role.permissions,
+        holders=holders,
+        history=history_of(role) if access.can(current_user, "audit.view") else [],
+        changes=changes,
+        rename_form=rename_form,
+        delete_form=delete_form,
+        saved=None,
+        error=None,
+    )
+
+
+@bp.post("/roles/<int:role_id>/name")
+@permission_required("roles.edit")
+def role_rename(role_id: int):
+    """Rename a role; names are unique among roles of the same kind."""
+    role = load_role(role_id)
+    back = url_for("office.role", role_id=role.id)
+    form = RoleRenameForm()
+    if not form.validate_on_submit():
+        return refuse(form_errors(form), back)
+    before = role.name
+    try:
+        role_service.rename(role, form.name.data, actor=current_user, ip=client_ip())
+    except Refused as exc:
+        return refuse(str(exc), back)
+    db.session.commit()
+    if role.name != before:
+        flash(f"Role “{before}” is now called “{role.name}”.", "info")
+    return redirect(back)
+
+
+@bp.post("/roles/<int:role_id>/permissions")
+@permission_required("roles.edit")
+def role_permissions(role_id: int):
+    """Save the whole set of a role's permissions; every holder gets it at once."""
+    role = load_role(role_id)
+    back = url_for("office.role", role_id=role.id)
+    # The grid is a list of checkbox codes, so the form only carries the CSRF check;
+    # core.roles refuses codes outside the catalogue for this kind of role.
+    if not EmptyForm().validate_on_submit():
+        return refuse("The form has expired. Reload the page and try again.", back)
+    chosen = request.form.getlist("permissions")
+    try:
+        changed = role_service.set_permissions(role, chosen, actor=current_user, ip=client_ip())
+    except Refused as exc:
+        if not is_htmx():
+            return refuse(str(exc), back)
+        db.session.rollback()
+        # Keep the person's ticks on screen so they see what to correct; the message
+        # says that nothing was saved.
+        known = frozenset(chosen) & role_service.allowed_permissions(role.scope)
+        return permissions_fragment(role, checked=known, error=str(exc), status=422)
+    db.session.commit()
+    note = "Saved." if changed else "No changes to save."
+    if is_htmx():
+        return permissions_fragment(role, saved=note)
+    flash(f"Permissions of “{role.name}”: {note.lower()}", "info")
+    return redirect(back)
+
+
+@bp.post("/roles/<int:role_id>/delete")
+@permission_required("roles.edit")
+def role_delete(role_id: int):
+    """Delete a role, giving its holders another role of the same kind if it is held."""
+    role = load_role(role_id)
+    back = url_for("office.role", role_id=role.id)
+    form = RoleDeleteForm().offer(other_roles(role), held=True)
+    if not form.validate_on_submit():
+        return _after_delete(refuse(form_errors(form), back))
+    reassign_to = db.session.get(Role, form.reassign_to.data) if form.reassign_to.data else None
+    name = role.name
+    try:
+        role_service.delete(role, actor=current_user, reassign_to=reassign_to, ip=client_ip())
+    except Refused as exc:
+        return _after_delete(refuse(str(exc), back))
+    db.session.commit()
+    moved = f" Its holders now have “{reassign_to.name}”." if reassign_to else ""
+    flash(f"Role “{name}” deleted.{moved}", "info")
+    return _after_delete(redirect(url_for("office.roles")))
+
+
+def _after_delete(response):
+    # htmx (the confirm dialog) must load the next page whole, not swap it into the form.
+    if not is_htmx():
+        return response
+    answer = make_response("", 200)
+    answer.headers["HX-Redirect"] = response.location
+    return answer
