@@ -129,6 +129,7 @@ def _pending(person: User) -> list[Invitation]:
 
 def resend(person: User, *, actor: User, link: LinkMaker, ip: str = "") -> None:
     """A new link for someone who has not accepted yet; every older link stops working."""
+    _guard(actor, person)
     if person.status != "invited":
         raise Refused("This person has already activated their account.")
     now = utcnow()
@@ -147,6 +148,7 @@ def resend(person: User, *, actor: User, link: LinkMaker, ip: str = "") -> None:
 
 def revoke(person: User, *, actor: User, ip: str = "") -> None:
     """Withdraw every pending invitation of a person."""
+    _guard(actor, person)
     pending = _pending(person)
     if not pending:
         raise Refused("There is no pending invitation to revoke.")
