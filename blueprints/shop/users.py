@@ -1,3 +1,248 @@
 """Storefront: a company's own people, managed by its decision-makers."""
 
-from . import bp  # noqa: F401
+from collections.abc import Callable, Iterable
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from blueprints.common import (
+    client_ip,
+    is_htmx,
+    page_arg,
+    permission_required,
+    render,
+    search_arg,
+)
+from blueprints.forms import EmptyForm
+from core import access, people
+from core.errors import Refused
+from core.models import Invitation, Role, User, utcnow
+from core.pagination import paginate
+from extensions import db
+
+from . import bp
+from .users_forms import InviteForm, RoleChoiceForm
+
+PER_PAGE = 25
+
+
+def invitation_link(token: str) -> str:
+    """The absolute activation link that goes into the invitation mail."""
+    return url_for("auth.accept_invitation", token=token, _external=True)
+
+
+def grantable_roles() -> list[Role]:
+    """Customer roles the signed-in person may give: never above their own rights."""
+    roles = db.session.scalars(select(Role).where(Role.scope == "customer").order_by(Role.name))
+    return [r for r in roles if access.may_grant_role(current_user, r, "customer")]
+
+
+def customer_role(role_id: int | None) -> Role | None:
+    """A customer role by id; whether this person may give it is for core.people to say."""
+    if not role_id:
+        return None
+    return db.session.scalar(select(Role).where(Role.id == role_id, Role.scope == "customer"))
+
+
+def latest_invitations(persons: Iterable[User]) -> dict[int, Invitation]:
+    """The newest invitation of each invited person in `persons`, in one statement."""
+    ids = [p.id for p in persons if p.status == "invited"]
+    if not ids:
+        return {}
+    found = db.session.scalars(
+        select(Invitation)
+        .where(Invitation.user_id.in_(ids))
+        .order_by(Invitation.created_at, Invitation.id)
+    )
+    return {invitation.user_id: invitation for invitation in found}
+
+
+def row_context(persons: Iterable[User]) -> dict:
+    """What `_person.html` needs besides the person: links' states and the roles to offer."""
+    persons = list(persons)
+    return {
+        "invitations": latest_invitations(persons),
+        "now": utcnow(),
+        "roles": grantable_roles(),
+    }
+
+
+def colleague(user_id: int) -> User:
+    """One person of the viewer's own company; anyone else's is simply not found."""
+    person = db.session.scalar(
+        select(User).where(User.id == user_id, User.company_id == current_user.company_id)
+    )
+    if person is None:
+        abort(404, description="There is no such person in your company.")
+    return person
+
+
+def answer(person: User, *, notice: str = "", error: str = ""):
+    """The outcome of one action on a person, for htmx or for a plain form.
+
+    htmx gets the person's row back (422 with the reason when refused, which
+    base.html swaps); a plain form gets the message flashed over the list.
+    """
+    if is_htmx():
+        html = render_template(
+            "shop/users/_person.html",
+            person=person,
+            notice=notice,
+            error=error,
+            **row_context([person]),
+        )
+        response = current_app.make_response((html, 422 if error else 200))
+        response.vary.add("HX-Request")
+        return response
+    flash(error or notice, "error" if error else "info")
+    return redirect(url_for("shop.users"))
+
+
+def act(person: User, change: Callable[[], object], notice: Callable[[], str]):
+    """Run one service call: commit once on success; on Refused roll back and say why."""
+    if not EmptyForm().validate_on_submit():
+        abort(400, description="The form was not sent correctly. Reload the page and try again.")
+    try:
+        change()
+        message = notice()
+    except Refused as exc:
+        db.session.rollback()
+        return answer(person, error=str(exc))
+    db.session.commit()
+    return answer(person, notice=message)
+
+
+@bp.route("/users")
+@permission_required("shop.users")
+def users():
+    """The people of the viewer's own company, searchable by name or email."""
+    q, page = search_arg(), page_arg()
+    stmt = (
+        select(User)
+        .where(User.company_id == current_user.company_id)
+        .options(selectinload(User.roles))
+        .order_by(User.name, User.id)
+    )
+    if q:
+        stmt = stmt.where(
+            or_(User.name.icontains(q, autoescape=True), User.email.icontains(q, autoescape=True))
+        )
+    listing = paginate(stmt, page, PER_PAGE)
+    return render(
+        "shop/users/index.html",
+        "shop/users/_people.html",
+        listing=listing,
+        q=q,
+        **row_context(listing.items),
+    )
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@permission_required("shop.users")
+def user_invite():
+    """Invite a colleague, who receives a single-use link to choose a password."""
+    roles = grantable_roles()
+    form = InviteForm()
+    form.role.choices = [(r.id, r.name) for r in roles]
+    refused = ""
+    if form.validate_on_submit():
+        chosen = customer_role(form.role.data)
+        try:
+            person = people.invite(
+                email=form.email.data,
+                name=form.name.data,
+                kind="customer",
+                # Never from the form: one may only invite into one's own company.
+                company=current_user.company,
+                chosen_roles=[chosen] if chosen else [],
+                actor=current_user,
+                link=invitation_link,
+                ip=client_ip(),
+            )
+        except Refused as exc:
+            db.session.rollback()
+            refused = str(exc)
+        else:
+            db.session.commit()
+            hours = current_app.config["INVITATION_HOURS"]
+            flash(
+                f"Invitation sent to {person.email}. The link works once, for {hours} hours.",
+                "info",
+            )
+            return redirect(url_for("shop.users"))
+    status = 422 if refused or form.errors else 200
+    page = render_template("shop/users/invite.html", form=form, roles=roles, refused=refused)
+    return page, status
+
+
+@bp.route("/users/<int:user_id>/roles", methods=["POST"])
+@permission_required("shop.users")
+def user_roles(user_id: int):
+    """Give a colleague another role, within the giver's own rights."""
+    person = colleague(user_id)
+    form = RoleChoiceForm()
+    if not form.validate_on_submit():
+        return answer(person, error="Choose one of the roles offered.")
+    chosen = customer_role(form.role.data)
+    if chosen is None:
+        return answer(person, error="Choose one of the roles offered.")
+    return act(
+        person,
+        lambda: people.set_roles(person, [chosen], actor=current_user, ip=client_ip()),
+        lambda: f"{person.name} now has the role “{chosen.name}”.",
+    )
+
+
+@bp.route("/users/<int:user_id>/block", methods=["POST"])
+@permission_required("shop.users")
+def user_block(user_id: int):
+    """Block a colleague: every session of theirs ends at once."""
+    person = colleague(user_id)
+    return act(
+        person,
+        lambda: people.block(person, actor=current_user, ip=client_ip()),
+        lambda: f"{person.name} is blocked and signed out everywhere.",
+    )
+
+
+@bp.route("/users/<int:user_id>/unblock", methods=["POST"])
+@permission_required("shop.users")
+def user_unblock(user_id: int):
+    """Let a blocked colleague in again."""
+    person = colleague(user_id)
+    return act(
+        person,
+        lambda: people.unblock(person, actor=current_user, ip=client_ip()),
+        lambda: (
+            f"{person.name} can sign in again."
+            if person.status == "active"
+            # Never activated: blocking withdrew their link, so they need a new one.
+            else f"{person.name} is unblocked. Send them a new invitation link."
+        ),
+    )
+
+
+@bp.route("/users/<int:user_id>/invitation/resend", methods=["POST"])
+@permission_required("shop.users")
+def user_resend(user_id: int):
+    """Mail a new activation link; every older link stops working."""
+    person = colleague(user_id)
+    return act(
+        person,
+        lambda: people.resend(person, actor=current_user, link=invitation_link, ip=client_ip()),
+        lambda: f"A new link is on its way to {person.email}; older links no longer work.",
+    )
+
+
+@bp.route("/users/<int:user_id>/invitation/revoke", methods=["POST"])
+@permission_required("shop.users")
+def user_revoke(user_id: int):
+    """Withdraw a pending invitation: its link stops working."""
+    person = colleague(user_id)
+    return act(
+        person,
+        lambda: people.revoke(person, actor=current_user, ip=client_ip()),
+        lambda: f"The invitation of {person.email} is withdrawn; its link no longer works.",
+    )
