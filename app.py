@@ -49,12 +49,16 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from blueprints.auth import bp as auth_bp
+    from blueprints.live import bp as live_bp
+    from blueprints.live import init_live
     from blueprints.office import bp as office_bp
     from blueprints.shop import bp as shop_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(office_bp, url_prefix="/office")
     app.register_blueprint(shop_bp, url_prefix="/shop")
+    app.register_blueprint(live_bp)
+    init_live(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -102,6 +102,11 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "CATALOG_PAGE_SIZE": 24,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "MAX_QUERY_LENGTH": 200,
+        # Live updates: pings drop dead peers, incoming messages are small watch lists,
+        # and each socket re-checks its session this often even if an event is missed.
+        "LIVE_PING_SECONDS": _int("LIVE_PING_SECONDS", 25),
+        "LIVE_MAX_MESSAGE_BYTES": 16 * 1024,
+        "LIVE_SESSION_RECHECK_SECONDS": _int("LIVE_SESSION_RECHECK_SECONDS", 30),
     }
     config.update(overrides)
     return config

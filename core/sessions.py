@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 
+from . import events
 from .models import Company, LoginSession, Role, User, utcnow
 
 # last_seen_at is refreshed at most this often, so browsing is not a write per request.
@@ -77,13 +78,14 @@ def resolve(token: str, *, idle_minutes: int, now: datetime | None = None) -> Us
     return user
 
 
-def end_session(token: str) -> None:
-    """Revoke one session (logout)."""
+def end_session(user: User, token: str) -> None:
+    """Revoke one session (logout); its open pages are told they are signed out."""
     db.session.execute(
         update(LoginSession)
         .where(LoginSession.token_hash == token_hash(token), LoginSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    events.record(db.session, "sessions_revoked", user.id)
 
 
 def end_all_sessions(user: User, *, keep_token: str | None = None) -> int:
@@ -93,4 +95,5 @@ def end_all_sessions(user: User, *, keep_token: str | None = None) -> int:
     )
     if keep_token:
         stmt = stmt.where(LoginSession.token_hash != token_hash(keep_token))
+    events.record(db.session, "sessions_revoked", user.id)
     return db.session.execute(stmt.values(revoked_at=utcnow())).rowcount

@@ -97,7 +97,7 @@ def login():
 def logout():
     """Sign out: the session ends on the server, so the old cookie is worthless."""
     if current_user.is_authenticated:
-        sessions.end_session(current_user.session_token)
+        sessions.end_session(current_user, current_user.session_token)
         db.session.commit()
     logout_user()
     session.clear()

@@ -1,5 +1,6 @@
 // The portal's only script: error toasts for htmx requests that fail (htmx 2 does
-// not swap 4xx/5xx responses; base.html's htmx-config marks them as errors).
+// not swap 4xx/5xx responses; base.html's htmx-config marks them as errors), and the
+// page's side of live updates (which regions it shows, list refreshes, sign-out).
 (function () {
   "use strict";
 
@@ -27,5 +28,58 @@
 
   document.addEventListener("htmx:sendError", function () {
     toast("The portal could not be reached. Check your connection and try again.");
+  });
+
+  // --- live updates ------------------------------------------------------------
+  // The page tells its socket which live regions ([data-live] with an id) it shows.
+  // The server pushes fresh fragments for those regions, rendered for this person.
+  var live = { socket: null, opens: 0, sent: "", timer: null };
+
+  function watched() {
+    return Array.prototype.map.call(
+      document.querySelectorAll("[data-live][id]"), function (el) { return el.id; }
+    ).sort();
+  }
+
+  function sendWatch(mode) {
+    if (!live.socket) { return; }
+    var ids = watched();
+    var key = ids.join(" ");
+    if (mode === "update" && key === live.sent) { return; }
+    live.sent = key;
+    live.socket.send(JSON.stringify({
+      watch: ids, page: document.body.dataset.page || "", mode: mode
+    }));
+  }
+
+  document.addEventListener("htmx:wsOpen", function (event) {
+    live.socket = event.detail.socketWrapper;
+    live.opens += 1;
+    // After a reconnect, lists may have changed unseen too: the server resyncs all.
+    sendWatch(live.opens === 1 ? "load" : "reconnect");
+  });
+
+  document.addEventListener("htmx:wsClose", function (event) {
+    live.socket = null;
+    var closed = event.detail.event;
+    if (closed && closed.code === 1008) {
+      var status = document.getElementById("live-status");
+      if (status && status.hidden) {
+        status.textContent = "You have been signed out.";
+        status.hidden = false;
+      }
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    clearTimeout(live.timer);
+    live.timer = setTimeout(function () { sendWatch("update"); }, 30);
+  });
+
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "live-signal") { return; }
+    var region = document.getElementById(target.getAttribute("data-refresh") || "");
+    if (region) { htmx.trigger(region, "live:refresh"); }
   });
 })();
