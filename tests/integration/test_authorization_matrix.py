@@ -1,0 +1,254 @@
+"""Every route × method × persona, with the expected answer, from one table.
+
+The table is written from DESIGN.md's personas (who may use what), not derived
+from core.access, so it checks the policy rather than repeating it. The test walks
+the application's URL map: a new route without a row here fails.
+
+Expected values: an int is the exact status; OK means "allowed" (any answer that
+is not 401/403/404/405 and not a server error: a form with errors, a redirect).
+Denied requests must also write nothing to the database.
+"""
+
+import pytest
+from sqlalchemy import select
+
+from core.models import Company, Role, User
+from extensions import db
+from tests.conftest import CUSTOMER_EMAILS, STAFF_EMAILS
+
+OK = "ok"
+ANON = "anonymous"
+PERSONAS = (ANON, *STAFF_EMAILS, *CUSTOMER_EMAILS)
+
+ADMIN = "admin@portal.test"
+MANAGER = "manager@portal.test"
+ANNA = "anna.sales@portal.test"
+MARCO = "marco.sales@portal.test"
+WAREHOUSE = "warehouse@portal.test"
+FINANCE = "finance@portal.test"
+VIEWER = "viewer@portal.test"
+DECISION_MAKERS = tuple(e for e in CUSTOMER_EMAILS if e.startswith("orders@"))
+
+
+def office(allowed=(), *, not_found=(), anon=302, ok=OK):
+    """A back-office route: listed staff are served, `not_found` staff get 404 (record
+    outside their scope), other staff 403; customers 403; anonymous to sign-in."""
+    table = {ANON: anon}
+    for email in STAFF_EMAILS:
+        table[email] = ok if email in allowed else 404 if email in not_found else 403
+    for email in CUSTOMER_EMAILS:
+        table[email] = 403
+    return table
+
+
+ALL_STAFF = STAFF_EMAILS
+
+
+def shop(allowed=CUSTOMER_EMAILS, *, not_found=(), ok=OK):
+    """A storefront route: listed customers served, `not_found` get 404, other customers
+    403; staff 403; anonymous to sign-in."""
+    table = {ANON: 302}
+    for email in STAFF_EMAILS:
+        table[email] = 403
+    for email in CUSTOMER_EMAILS:
+        table[email] = ok if email in allowed else 404 if email in not_found else 403
+    return table
+
+
+def everyone(status, anon=None):
+    table = dict.fromkeys(PERSONAS, status)
+    table[ANON] = status if anon is None else anon
+    return table
+
+
+CUSTOMER_VIEWERS = (ADMIN, MANAGER, ANNA, MARCO, FINANCE, VIEWER)
+ACME_VIEWERS = (ADMIN, MANAGER, ANNA, FINANCE, VIEWER)
+PORTAL_GRANTERS_FOR_ACME = (ADMIN, MANAGER, ANNA)
+OTHER_DECISION_MAKERS = tuple(e for e in DECISION_MAKERS if e != "orders@acme.test")
+
+# (endpoint, method) -> (URL template, {persona: expected})
+MATRIX = {
+    ("auth.index", "GET"): ("/", everyone(302)),
+    ("auth.login", "GET"): ("/login", everyone(302, anon=200)),
+    ("auth.login", "POST"): ("/login", everyone(200)),
+    ("auth.logout", "POST"): ("/logout", everyone(302)),
+    ("auth.change_password", "GET"): ("/account/password", everyone(200, anon=302)),
+    ("auth.change_password", "POST"): ("/account/password", everyone(422, anon=302)),
+    ("auth.accept_invitation", "GET"): ("/invitations/not-a-token", everyone(404)),
+    ("auth.accept_invitation", "POST"): ("/invitations/not-a-token", everyone(404)),
+    ("static", "GET"): ("/static/css/portal.css", everyone(200)),
+    # A handshake from a foreign page: refused before the upgrade (401 without a session).
+    ("live.socket", "GET"): ("/ws", everyone(403, anon=401)),
+    ("office.dashboard", "GET"): ("/office/", office(ALL_STAFF, ok=200)),
+    ("office.products", "GET"): ("/office/products", office(ALL_STAFF, ok=200)),
+    ("office.stock", "GET"): (
+        "/office/stock",
+        office((ADMIN, MANAGER, ANNA, MARCO, WAREHOUSE, VIEWER), ok=200),
+    ),
+    ("office.stock_adjust", "POST"): (
+        "/office/stock/{product}",
+        office((ADMIN, MANAGER, WAREHOUSE)),
+    ),
+    ("office.audit", "GET"): ("/office/audit", office((ADMIN,), ok=200)),
+    ("office.roles", "GET"): ("/office/roles", office((ADMIN,), ok=200)),
+    ("office.role", "GET"): ("/office/roles/{role}", office((ADMIN,), ok=200)),
+    ("office.role_create", "POST"): ("/office/roles", office((ADMIN,))),
+    ("office.role_rename", "POST"): ("/office/roles/{role}/name", office((ADMIN,))),
+    ("office.role_permissions", "POST"): ("/office/roles/{role}/permissions", office((ADMIN,))),
+    ("office.role_delete", "POST"): ("/office/roles/{role}/delete", office((ADMIN,))),
+    ("office.users", "GET"): ("/office/users", office((ADMIN,), ok=200)),
+    ("office.user", "GET"): ("/office/users/{staff}", office((ADMIN,), ok=200)),
+    ("office.user_invite", "GET"): ("/office/users/invite", office((ADMIN,), ok=200)),
+    ("office.user_invite", "POST"): ("/office/users/invite", office((ADMIN,))),
+    ("office.user_roles", "POST"): ("/office/users/{staff}/roles", office((ADMIN,))),
+    ("office.user_customers", "POST"): ("/office/users/{staff}/customers", office((ADMIN,))),
+    ("office.user_block", "POST"): ("/office/users/{staff}/block", office((ADMIN,))),
+    ("office.user_unblock", "POST"): ("/office/users/{staff}/unblock", office((ADMIN,))),
+    ("office.user_resend", "POST"): ("/office/users/{staff}/invitation/resend", office((ADMIN,))),
+    ("office.user_revoke", "POST"): ("/office/users/{staff}/invitation/revoke", office((ADMIN,))),
+    ("office.customers", "GET"): ("/office/customers", office(CUSTOMER_VIEWERS, ok=200)),
+    ("office.customer", "GET"): (
+        "/office/customers/{acme}",
+        office(ACME_VIEWERS, not_found=(MARCO,), ok=200),
+    ),
+    ("office.customer_reps", "POST"): ("/office/customers/{acme}/reps", office((ADMIN,))),
+    ("office.customer_invite", "GET"): (
+        "/office/customers/{acme}/people/invite",
+        office(PORTAL_GRANTERS_FOR_ACME, not_found=(MARCO,), ok=200),
+    ),
+    ("office.customer_invite", "POST"): (
+        "/office/customers/{acme}/people/invite",
+        office(PORTAL_GRANTERS_FOR_ACME, not_found=(MARCO,)),
+    ),
+    **{
+        (f"office.customer_person_{action}", "POST"): (
+            f"/office/customers/{{acme}}/people/{{acme_person}}/{path}",
+            office(PORTAL_GRANTERS_FOR_ACME, not_found=(MARCO,)),
+        )
+        for action, path in (
+            ("roles", "roles"),
+            ("block", "block"),
+            ("unblock", "unblock"),
+            ("resend", "invitation/resend"),
+            ("revoke", "invitation/revoke"),
+        )
+    },
+    ("shop.catalog", "GET"): ("/shop/", shop(ok=200)),
+    ("shop.product", "GET"): ("/shop/products/{product}", shop(ok=200)),
+    ("shop.photo", "GET"): ("/shop/photos/none.jpg", shop(ok=404)),
+    ("shop.users", "GET"): ("/shop/users", shop(DECISION_MAKERS, ok=200)),
+    ("shop.user_invite", "GET"): ("/shop/users/invite", shop(DECISION_MAKERS, ok=200)),
+    ("shop.user_invite", "POST"): ("/shop/users/invite", shop(DECISION_MAKERS)),
+    **{
+        (f"shop.user_{action}", "POST"): (
+            f"/shop/users/{{acme_person}}/{path}",
+            shop(("orders@acme.test",), not_found=OTHER_DECISION_MAKERS),
+        )
+        for action, path in (
+            ("roles", "roles"),
+            ("block", "block"),
+            ("unblock", "unblock"),
+            ("resend", "invitation/resend"),
+            ("revoke", "invitation/revoke"),
+        )
+    },
+}
+
+
+def test_every_route_has_a_row(app):
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routes - MATRIX.keys() == set(), "routes without a row in the matrix"
+    assert MATRIX.keys() - routes == set(), "rows for routes that no longer exist"
+
+
+@pytest.fixture(scope="module")
+def ids(app):
+    with app.app_context():
+        one = db.session.scalar
+
+        def user_id(email):
+            return one(select(User.id).where(User.email == email))
+
+        return {
+            "acme": one(select(Company.id).where(Company.slug == "acme")),
+            "acme_person": user_id("request@acme.test"),
+            "staff": user_id("viewer@portal.test"),
+            "role": one(select(Role.id).where(Role.preset == "readonly")),
+            "product": 1,
+        }
+
+
+CASES = [
+    pytest.param(endpoint, method, persona, id=f"{endpoint}-{method}-{persona}")
+    for (endpoint, method) in MATRIX
+    for persona in PERSONAS
+]
+
+
+@pytest.mark.parametrize(("endpoint", "method", "persona"), CASES)
+def test_matrix(app, client, as_user, ids, endpoint, method, persona):
+    template, expected_by_persona = MATRIX[(endpoint, method)]
+    expected = expected_by_persona[persona]
+    url = template.format(**ids)
+    c = client if persona == ANON else as_user(persona)
+    headers = {}
+    if endpoint == "live.socket":
+        headers = {"Origin": "http://evil.example", "Upgrade": "websocket", "Connection": "Upgrade"}
+    if method == "POST":
+        c.csrf_token()  # fetch the token before counting writes
+    _, tracker = app.extensions["test_template"]
+    before = set(tracker.tables)
+    response = c.send(method, url, headers=headers, csrf=method == "POST")
+    written = set(tracker.tables) - before - {"login_sessions"}
+    status = response.status_code
+    response.close()
+    if expected == OK:
+        assert status not in (401, 403, 404, 405) and status < 500, (status, persona)
+    else:
+        assert status == expected, (status, persona)
+        if status in (401, 403, 404):
+            assert written == set(), f"a refused request wrote to {written}"
+    if status == 302 and persona == ANON and url.startswith(("/office", "/shop")):
+        assert response.headers["Location"].startswith("/login")
+
+
+def _first_allowed(table):
+    """A persona that may use the route, so a refusal can only come from CSRF."""
+    for persona in (ADMIN, "orders@acme.test", ANON):
+        if table[persona] not in (401, 403, 404) and table[persona] != 302:
+            return persona
+    return ADMIN
+
+
+POSTS = [pytest.param(endpoint, id=endpoint) for (endpoint, method) in MATRIX if method == "POST"]
+
+
+@pytest.mark.parametrize("endpoint", POSTS)
+def test_state_changes_without_csrf_token_fail_and_change_nothing(
+    app, client, as_user, ids, endpoint
+):
+    template, table = MATRIX[(endpoint, "POST")]
+    persona = _first_allowed(table)
+    c = client if persona == ANON else as_user(persona)
+    _, tracker = app.extensions["test_template"]
+    before = set(tracker.tables)
+    response = c.send("POST", template.format(**ids), csrf=False, htmx=True)
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+    assert set(tracker.tables) - before - {"login_sessions"} == set()
+
+
+@pytest.mark.parametrize("endpoint", POSTS)
+def test_state_changes_with_the_htmx_csrf_header_pass_the_check(
+    app, client, as_user, ids, endpoint
+):
+    template, table = MATRIX[(endpoint, "POST")]
+    persona = _first_allowed(table)
+    c = client if persona == ANON else as_user(persona)
+    response = c.send("POST", template.format(**ids), csrf=True, htmx=True)
+    assert "The CSRF token is missing" not in response.get_data(as_text=True)
+    assert response.status_code != 400 or "CSRF" not in response.get_data(as_text=True)
