@@ -170,14 +170,21 @@ class Hub:
             for kind, keys in regions.watched_keys(conn.watching, region_ids).items():
                 if kind.is_list and not lists:
                     continue
-                wanted[(kind, kind.audience(conn))].append((conn, keys))
+                audience = kind.audience(conn)
+                if audience is None:  # deny by default: this viewer never gets this kind
+                    continue
+                wanted[(kind, audience)].append((conn, keys))
         parts = defaultdict(list)
         for (kind, _audience), members in wanted.items():
             all_keys = sorted({k for _, keys in members for k in keys})
             if kind.is_list:
                 html_by_key = {k: regions.refresh_signal(kind, k) for k in all_keys}
             else:
-                html_by_key = kind.render(members[0][0], all_keys)
+                try:
+                    html_by_key = kind.render(members[0][0], all_keys)
+                except Exception:  # one broken region must not silence the others
+                    log.exception("rendering %s %s failed", kind.name, all_keys)
+                    continue
                 self.renders += len(html_by_key)
             for conn, keys in members:
                 parts[conn].extend(html_by_key[k] for k in keys if k in html_by_key)

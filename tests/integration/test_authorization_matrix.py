@@ -1,4 +1,4 @@
-"""Every route × method × persona, with the expected answer, from one table.
+"""Every route, method and persona, with the expected answer, from one table.
 
 The table is written from DESIGN.md's personas (who may use what), not derived
 from core.access, so it checks the policy rather than repeating it. The test walks

@@ -1,0 +1,291 @@
+"""The live channel over real websockets: handshake, caps, closing, audiences and leaks."""
+
+import contextlib
+import http.client
+import json
+import re
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from simple_websocket import Client, ConnectionClosed
+from sqlalchemy import select
+
+from core import people, roles, stock
+from core.models import Company, Product, Role, User
+from extensions import db
+from tests.conftest import CUSTOMER_EMAILS, STAFF_EMAILS, persona_token
+
+EXACT = ("MCU-STM32F401", "CAP-1206-10U", "CON-USBC-16P")
+
+
+@pytest.fixture
+def connect(app, live_server):
+    """Factory: a websocket signed in as a persona (simple-websocket sends Host without
+    the port, so the same-site Origin it must send has none either)."""
+    opened = []
+    port = urlsplit(live_server).port
+
+    def make(email: str | None, *, origin: str = "http://127.0.0.1"):
+        headers = {"Origin": origin}
+        if email:
+            c = app.test_client()
+            with c.session_transaction() as session:
+                session["_user_id"] = persona_token(email)
+            headers["Cookie"] = f"session={c.get_cookie('session').value}"
+        ws = Client.connect(f"ws://127.0.0.1:{port}/ws", headers=headers)
+        opened.append(ws)
+        return ws
+
+    yield make
+    for ws in opened:
+        with contextlib.suppress(ConnectionClosed):
+            ws.close()
+
+
+@pytest.fixture
+def exact_ids(ctx):
+    return {sku: db.session.scalar(select(Product.id).where(Product.sku == sku)) for sku in EXACT}
+
+
+def watch(ws, regions, mode="update"):
+    ws.send(json.dumps({"watch": sorted(regions), "page": "test", "mode": mode}))
+
+
+def regions_for(ids):
+    found = {"nav", "catalog-results", "products-table", "customers-table"}
+    for product_id in ids.values():
+        found |= {f"offer-{product_id}", f"product-{product_id}", f"stock-{product_id}"}
+    return found
+
+
+def drain(ws, seconds=0.6, expect=None):
+    """Messages until `seconds` pass, or until `expect` of them have arrived."""
+    messages, deadline = [], time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0 and len(messages) != expect:
+        try:
+            message = ws.receive(timeout=left)
+        except ConnectionClosed:
+            break
+        if message is None:
+            break
+        messages.append(message)
+    return messages
+
+
+def user(email):
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def handshake(app, live_server, email=None, origin=None):
+    """The status a raw websocket handshake gets (refusals come before the upgrade)."""
+    parts = urlsplit(live_server)
+    headers = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+        "Origin": origin or live_server,
+    }
+    if email:
+        c = app.test_client()
+        with c.session_transaction() as session:
+            session["_user_id"] = persona_token(email)
+        headers["Cookie"] = f"session={c.get_cookie('session').value}"
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    try:
+        conn.request("GET", "/ws", headers=headers)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_handshake_is_accepted_for_a_signed_in_same_site_page(app, live_server):
+    assert handshake(app, live_server, "orders@acme.test") == 101
+
+
+def test_handshake_needs_a_session(app, live_server):
+    assert handshake(app, live_server) == 401
+
+
+def test_handshake_refuses_a_foreign_origin(app, live_server):
+    assert handshake(app, live_server, "orders@acme.test", "http://evil.example") == 403
+    assert handshake(app, live_server, "orders@acme.test", "null") == 403
+
+
+def test_handshake_refuses_a_blocked_person(app, live_server, ctx):
+    people.block(user("orders@delft.test"), actor=user("admin@portal.test"))
+    db.session.commit()
+    assert handshake(app, live_server, "orders@delft.test") == 401
+
+
+def test_customer_asking_for_staff_regions_gets_nothing(connect, exact_ids, ctx):
+    ws = connect("orders@acme.test")
+    product = exact_ids["MCU-STM32F401"]
+    watch(ws, {f"product-{product}", f"stock-{product}", "products-table"}, mode="load")
+    time.sleep(0.2)
+    stock.set_level(product, 99, reason="test", actor=None)
+    db.session.commit()
+    assert drain(ws, 1.0) == []
+
+
+def test_page_load_resyncs_its_regions_with_fresh_fragments(connect, exact_ids):
+    ws = connect("orders@acme.test")
+    watch(ws, {f"offer-{exact_ids['CAP-1206-10U']}", "nav"}, mode="load")
+    message = ws.receive(timeout=2)
+    assert f'id="offer-{exact_ids["CAP-1206-10U"]}"' in message
+    assert "36 in stock" in message and 'id="nav"' in message
+
+
+def test_oversized_message_closes_the_socket(connect):
+    ws = connect("orders@acme.test")
+    ws.send("x" * 40_000)
+    with pytest.raises(ConnectionClosed):
+        for _ in range(20):
+            if ws.receive(timeout=0.2) is None and not ws.connected:
+                raise ConnectionClosed()
+    assert ws.close_reason == 1009
+
+
+def test_garbage_watch_lists_are_ignored(connect, exact_ids, ctx):
+    ws = connect("orders@acme.test")
+    ws.send("not json")
+    ws.send(json.dumps({"watch": ["<script>", "x" * 500, 7, "offer-abc"], "mode": "load"}))
+    ws.send(json.dumps([1, 2, 3]))
+    watch(ws, {f"offer-{exact_ids['CON-USBC-16P']}"})
+    time.sleep(0.2)  # the socket reads its messages before the change is committed
+    stock.set_level(exact_ids["CON-USBC-16P"], 8, reason="test", actor=None)
+    db.session.commit()
+    assert "8 in stock" in "".join(drain(ws, 2.0, expect=1))
+
+
+def test_blocking_closes_an_open_socket_within_a_second(connect, ctx):
+    ws = connect("request@baltic.test")
+    watch(ws, {"nav"})
+    time.sleep(0.2)
+    started = time.monotonic()
+    people.block(user("request@baltic.test"), actor=user("admin@portal.test"))
+    db.session.commit()
+    messages = drain(ws, 2.0)
+    elapsed = time.monotonic() - started
+    assert not ws.connected
+    assert ws.close_reason == 1008
+    assert elapsed < 1.0
+    assert any("signed out" in m for m in messages)
+
+
+def test_sign_out_elsewhere_closes_that_session_sockets(connect, ctx):
+    from core import sessions
+
+    ws = connect("browse@etna.test")
+    watch(ws, {"nav"})
+    time.sleep(0.2)
+    sessions.end_session(user("browse@etna.test"), persona_token("browse@etna.test"))
+    db.session.commit()
+    drain(ws, 1.0)
+    assert ws.close_reason == 1008
+
+
+def test_one_render_per_audience_not_per_socket(app, connect, exact_ids, ctx):
+    product = exact_ids["MCU-STM32F401"]
+    sockets = []
+    for email in [*CUSTOMER_EMAILS, *CUSTOMER_EMAILS]:  # 30 customer sockets, 3 groups
+        ws = connect(email)
+        watch(ws, {f"offer-{product}"})
+        sockets.append(ws)
+    time.sleep(0.3)
+    hub = app.extensions["live_hub"]
+    before = hub.renders
+    stock.set_level(product, 37, reason="test", actor=None)
+    db.session.commit()
+    received = [drain(ws, 2.0, expect=1) for ws in sockets]
+    assert all(len(m) == 1 for m in received)
+    assert all(drain(ws, 0.02) == [] for ws in sockets)  # and only one
+    assert hub.renders - before == 3  # Wholesale, Partner, Standard
+
+
+def test_rep_reassignment_refreshes_the_reps_lists(connect, ctx):
+    anna = connect("anna.sales@portal.test")
+    watch(anna, {"customers-table"})
+    time.sleep(0.2)
+    acme = db.session.scalar(select(Company).where(Company.slug == "acme"))
+    people.set_reps(acme, [user("marco.sales@portal.test")], actor=user("admin@portal.test"))
+    db.session.commit()
+    messages = "".join(drain(anna, 1.0))
+    assert 'data-refresh="customers-table"' in messages
+    assert "Acme" not in messages  # a signal carries no data: the list re-fetches, scoped
+
+
+STOCK_TEXT = re.compile(r'class="stock stock--\w+">([^<]*)<')
+
+
+def test_leaks(app, connect, exact_ids, ctx):
+    """Every message each persona receives during a scripted series of changes."""
+    sockets = {}
+    for email in (*STAFF_EMAILS, *CUSTOMER_EMAILS):
+        ws = connect(email)
+        watch(ws, regions_for(exact_ids), mode="load")
+        sockets[email] = ws
+    received = {email: [] for email in sockets}
+
+    def collect():
+        time.sleep(0.4)  # every push of this step has been queued by now
+        for email, ws in sockets.items():
+            received[email] += drain(ws, 0.02)
+
+    collect()
+    admin = user("admin@portal.test")
+    for sku, level in (("CAP-1206-10U", 12), ("MCU-STM32F401", 37), ("CON-USBC-16P", 5)):
+        stock.set_level(exact_ids[sku], level, reason="leak test", actor=admin)
+        db.session.commit()
+        collect()
+    sales = db.session.scalar(select(Role).where(Role.preset == "sales"))
+    roles.set_permissions(sales, sales.permissions | {"stock.edit"}, actor=admin)
+    db.session.commit()
+    collect()
+    acme = db.session.scalar(select(Company).where(Company.slug == "acme"))
+    people.set_reps(acme, [user("marco.sales@portal.test")], actor=admin)
+    db.session.commit()
+    collect()
+    stock.set_level(exact_ids["CAP-1206-10U"], 40, reason="leak test", actor=admin)
+    db.session.commit()
+    collect()
+
+    levels_groups = {e for e in CUSTOMER_EMAILS if "@baltic" in e or "@delft" in e}
+    levels_groups |= {e for e in CUSTOMER_EMAILS if "@carpathia" in e}
+    no_costs = {
+        "anna.sales@portal.test",
+        "marco.sales@portal.test",
+        "warehouse@portal.test",
+        "viewer@portal.test",
+    }
+    companies = {
+        "acme": "Acme Robotics",
+        "baltic": "Baltic Drones",
+        "carpathia": "Carpathia Makers",
+        "delft": "Delft Devices",
+        "etna": "Etna Labs",
+    }
+    for email, messages in received.items():
+        text = "".join(messages)
+        assert text, f"{email} received nothing: the test would prove nothing"
+        if email in CUSTOMER_EMAILS:
+            assert 'id="product-' not in text and 'id="stock-' not in text, email
+            assert "€3.90" not in text and "€0.07" not in text and "Margin" not in text, email
+            own = email.split("@")[1].removesuffix(".test")
+            for slug, name in companies.items():
+                if slug != own:
+                    assert name not in text, (email, name)
+        if email in levels_groups:
+            labels = set(STOCK_TEXT.findall(text))
+            assert labels and labels <= {"Few", "Many", "Out of stock"}, (email, labels)
+            assert not re.search(r"\d+ in stock", text), email
+        if email in no_costs:
+            assert "€3.90" not in text and "Margin" not in text and "%</td>" not in text, email
+        if email == "anna.sales@portal.test":
+            for name in ("Carpathia Makers", "Delft Devices", "Etna Labs"):
+                assert name not in text
+    wholesale = "".join(received["orders@acme.test"])
+    assert "12 in stock" in wholesale and "37 in stock" in wholesale
+    assert "Few" in "".join(received["orders@baltic.test"])
+    assert "€3.90" in "".join(received["manager@portal.test"])  # costs do flow where allowed
