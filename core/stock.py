@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from extensions import db
 
-from . import events
+from . import audit, events
 from .errors import Refused
 from .models import Product, StockMovement
 
@@ -42,5 +42,13 @@ def set_level(product_id: int, counted: int, *, reason: str, actor) -> StockMove
         user_id=actor.id if actor else None,
     )
     db.session.add(movement)
+    audit.record(
+        "stock.adjusted",
+        actor=actor,
+        target=product,
+        summary=f"Stock of {product.sku}: {before} → {counted} ({reason[:80]})",
+        before={"stock": before},
+        after={"stock": counted},
+    )
     events.record(db.session, "stock_changed", product.id)
     return movement

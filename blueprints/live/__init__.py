@@ -23,4 +23,9 @@ def init_live(app: Flask) -> None:
     )
 
 
-from . import socket  # noqa: E402,F401  (routes register on import)
+from . import (  # noqa: E402,F401  (routes and region kinds register on import)
+    regions_billing,
+    regions_orders,
+    regions_quotes,
+    socket,
+)

@@ -128,7 +128,7 @@ def _customers(connection):
     return ("customers",) if connection.viewer.kind == "customer" else None
 
 
-KINDS: tuple[RegionKind, ...] = (
+KINDS: list[RegionKind] = [
     RegionKind("offer", re.compile(r"offer-(\d+)"), _customer_group, _render_offers),
     RegionKind(
         "product-row",
@@ -155,7 +155,25 @@ KINDS: tuple[RegionKind, ...] = (
         _staff_with("customers.view"),
         is_list=True,
     ),
-)
+]
+_AFFECTS: dict[str, list[Callable[[Event], set[str]]]] = {}
+
+
+def register(kind: RegionKind) -> RegionKind:
+    """Add a region kind (each trade area registers its own, see regions_*.py)."""
+    KINDS.append(kind)
+    return kind
+
+
+def affects(*topics: str):
+    """Decorator: `fn(event) -> region ids` says which regions these topics change."""
+
+    def decorator(fn):
+        for topic in topics:
+            _AFFECTS.setdefault(topic, []).append(fn)
+        return fn
+
+    return decorator
 
 
 def kind_of(region_id: str) -> tuple[RegionKind, object] | tuple[None, None]:
@@ -176,13 +194,25 @@ def clean_watch_list(raw) -> frozenset[str]:
 
 def affected(event: Event) -> set[str]:
     """The region ids an event may change."""
-    if event.topic in ("stock_changed", "product_changed", "price_changed"):
-        return {f"offer-{event.id}", f"product-{event.id}", f"stock-{event.id}"}
-    if event.topic in ("product_created", "product_removed"):
-        return {"catalog-results", "products-table"}
-    if event.topic == "company_reps_changed":
-        return {"customers-table"}
-    return set()
+    found: set[str] = set()
+    for fn in _AFFECTS.get(event.topic, ()):
+        found |= fn(event)
+    return found
+
+
+@affects("stock_changed", "product_changed", "price_changed")
+def _product_regions(event: Event) -> set[str]:
+    return {f"offer-{event.id}", f"product-{event.id}", f"stock-{event.id}"}
+
+
+@affects("product_created", "product_removed")
+def _catalogue_lists(event: Event) -> set[str]:
+    return {"catalog-results", "products-table"}
+
+
+@affects("company_reps_changed")
+def _customer_lists(event: Event) -> set[str]:
+    return {"customers-table"}
 
 
 def watched_keys(watching: frozenset[str], region_ids) -> dict[RegionKind, list]:

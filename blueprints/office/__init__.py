@@ -7,4 +7,15 @@ from blueprints.common import require_face
 bp = Blueprint("office", __name__)
 bp.before_request(require_face("staff"))
 
-from . import audit, customers, dashboard, products, roles, stock, users  # noqa: E402,F401
+from . import (  # noqa: E402,F401  (routes register on import)
+    audit,
+    customers,
+    dashboard,
+    invoices,
+    orders,
+    products,
+    quotes,
+    roles,
+    stock,
+    users,
+)

@@ -9,62 +9,36 @@ is not 401/403/404/405 and not a server error: a form with errors, a redirect).
 Denied requests must also write nothing to the database.
 """
 
+import importlib
+import pkgutil
+
 import pytest
 from sqlalchemy import select
 
+import tests.integration
 from core.models import Company, Role, User
 from extensions import db
-from tests.conftest import CUSTOMER_EMAILS, STAFF_EMAILS
-
-OK = "ok"
-ANON = "anonymous"
-PERSONAS = (ANON, *STAFF_EMAILS, *CUSTOMER_EMAILS)
-
-ADMIN = "admin@portal.test"
-MANAGER = "manager@portal.test"
-ANNA = "anna.sales@portal.test"
-MARCO = "marco.sales@portal.test"
-WAREHOUSE = "warehouse@portal.test"
-FINANCE = "finance@portal.test"
-VIEWER = "viewer@portal.test"
-DECISION_MAKERS = tuple(e for e in CUSTOMER_EMAILS if e.startswith("orders@"))
-
-
-def office(allowed=(), *, not_found=(), anon=302, ok=OK):
-    """A back-office route: listed staff are served, `not_found` staff get 404 (record
-    outside their scope), other staff 403; customers 403; anonymous to sign-in."""
-    table = {ANON: anon}
-    for email in STAFF_EMAILS:
-        table[email] = ok if email in allowed else 404 if email in not_found else 403
-    for email in CUSTOMER_EMAILS:
-        table[email] = 403
-    return table
-
-
-ALL_STAFF = STAFF_EMAILS
-
-
-def shop(allowed=CUSTOMER_EMAILS, *, not_found=(), ok=OK):
-    """A storefront route: listed customers served, `not_found` get 404, other customers
-    403; staff 403; anonymous to sign-in."""
-    table = {ANON: 302}
-    for email in STAFF_EMAILS:
-        table[email] = 403
-    for email in CUSTOMER_EMAILS:
-        table[email] = ok if email in allowed else 404 if email in not_found else 403
-    return table
-
-
-def everyone(status, anon=None):
-    table = dict.fromkeys(PERSONAS, status)
-    table[ANON] = status if anon is None else anon
-    return table
-
-
-CUSTOMER_VIEWERS = (ADMIN, MANAGER, ANNA, MARCO, FINANCE, VIEWER)
-ACME_VIEWERS = (ADMIN, MANAGER, ANNA, FINANCE, VIEWER)
-PORTAL_GRANTERS_FOR_ACME = (ADMIN, MANAGER, ANNA)
-OTHER_DECISION_MAKERS = tuple(e for e in DECISION_MAKERS if e != "orders@acme.test")
+from tests.matrix_base import (  # noqa: F401  (the vocabulary the rows below use)
+    ACME_VIEWERS,
+    ADMIN,
+    ALL_STAFF,
+    ANNA,
+    ANON,
+    CUSTOMER_VIEWERS,
+    DECISION_MAKERS,
+    FINANCE,
+    MANAGER,
+    MARCO,
+    OK,
+    OTHER_DECISION_MAKERS,
+    PERSONAS,
+    PORTAL_GRANTERS_FOR_ACME,
+    VIEWER,
+    WAREHOUSE,
+    everyone,
+    office,
+    shop,
+)
 
 # (endpoint, method) -> (URL template, {persona: expected})
 MATRIX = {
@@ -155,6 +129,17 @@ MATRIX = {
 }
 
 
+AREAS = [
+    importlib.import_module(f"tests.integration.{m.name}")
+    for m in pkgutil.iter_modules(tests.integration.__path__)
+    if m.name.startswith("matrix_")
+]
+for area in AREAS:
+    overlap = MATRIX.keys() & area.ROWS.keys()
+    assert not overlap, f"{area.__name__} repeats rows: {overlap}"
+    MATRIX.update(area.ROWS)
+
+
 def test_every_route_has_a_row(app):
     routes = {
         (rule.endpoint, method)
@@ -173,13 +158,17 @@ def ids(app):
         def user_id(email):
             return one(select(User.id).where(User.email == email))
 
-        return {
+        found = {
             "acme": one(select(Company.id).where(Company.slug == "acme")),
             "acme_person": user_id("request@acme.test"),
             "staff": user_id("viewer@portal.test"),
             "role": one(select(Role.id).where(Role.preset == "readonly")),
             "product": 1,
         }
+        for area in AREAS:
+            if hasattr(area, "ids"):
+                found.update(area.ids(db.session))
+        return found
 
 
 CASES = [

@@ -1,0 +1,1 @@
+"""Live regions of billing (registered with regions.register and regions.affects)."""

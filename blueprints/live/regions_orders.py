@@ -1,0 +1,1 @@
+"""Live regions of orders (registered with regions.register and regions.affects)."""

@@ -1,0 +1,1 @@
+"""Live regions of quotes (registered with regions.register and regions.affects)."""

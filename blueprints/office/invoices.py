@@ -1,0 +1,3 @@
+"""Back-office invoices module."""
+
+from . import bp  # noqa: F401

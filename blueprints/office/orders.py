@@ -1,0 +1,3 @@
+"""Back-office orders module."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Back-office quotes module."""
+
+from . import bp  # noqa: F401

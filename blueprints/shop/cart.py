@@ -1,0 +1,3 @@
+"""Storefront cart."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Storefront invoices and balance."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Storefront orders."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Storefront quotes."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,237 @@
+"""Orders: placed with stock taken atomically, moved through their states, cancelled.
+
+Stock is taken with one conditional UPDATE per line (`stock >= quantity`) inside the
+order's transaction, products in id order so two orders lock them in the same order.
+Two buyers of the last unit never both succeed and stock never goes negative (a CHECK
+constraint backs this up). The caller commits through `retrying`, which replays the
+whole transaction a bounded number of times when the database reports a deadlock.
+"""
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+
+from extensions import db
+
+from . import audit, billing, events
+from .errors import Refused
+from .models import CENT, Company, Order, OrderEvent, OrderLine, Product, StockMovement, User
+from .offer import offers_for
+
+log = logging.getLogger("portal.orders")
+T = TypeVar("T")
+
+# Allowed moves: from -> to. Cancelling is possible until the goods have left.
+TRANSITIONS = {
+    "placed": ("confirmed", "cancelled"),
+    "confirmed": ("shipped", "cancelled"),
+    "shipped": ("delivered",),
+    "delivered": (),
+    "cancelled": (),
+}
+DEADLOCK_CODES = {1205, 1213}  # MariaDB: lock wait timeout, deadlock found
+MAX_QUANTITY = 1_000_000
+
+
+class NotEnoughStock(Refused):
+    """An order line asks for more than there is. The message never says how many are left."""
+
+    def __init__(self, product: Product):
+        super().__init__(f"Not enough stock of {product.sku} ({product.name}) for this order.")
+        self.product_id = product.id
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """What to order: a product and a quantity, with a price fixed by a quote if any."""
+
+    product_id: int
+    quantity: int
+    unit_price: Decimal | None = None
+
+
+def is_deadlock(exc: OperationalError) -> bool:
+    code = getattr(getattr(exc, "orig", None), "args", [None])[0]
+    return code in DEADLOCK_CODES or "database is locked" in str(exc)
+
+
+def retrying(work: Callable[[], T], *, attempts: int = 4) -> T:
+    """Run `work` and commit; on a deadlock roll back and replay it, a bounded number of times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except OperationalError as exc:
+            db.session.rollback()
+            if not is_deadlock(exc) or attempt == attempts:
+                raise
+            log.warning("deadlock, replaying the transaction (attempt %d)", attempt)
+            time.sleep(0.01 * attempt + secrets.randbelow(10) / 1000)
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _take_stock(product: Product, quantity: int, order: Order, actor: User | None) -> None:
+    """Decrement stock only if enough is left, and record the movement."""
+    taken = db.session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.stock >= quantity)
+        .values(stock=Product.stock - quantity)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        raise NotEnoughStock(product)
+    after = db.session.scalar(select(Product.stock).where(Product.id == product.id))
+    db.session.add(
+        StockMovement(
+            product_id=product.id,
+            kind="order",
+            delta=-quantity,
+            stock_before=after + quantity,
+            stock_after=after,
+            reason=f"Order {order.number}",
+            user_id=actor.id if actor else None,
+            order_id=order.id,
+        )
+    )
+    events.record(db.session, "stock_changed", product.id)
+
+
+def place(
+    company: Company,
+    requests: list[LineRequest],
+    *,
+    placed_by: User,
+    approved_by: User | None = None,
+    quote=None,
+    note: str = "",
+) -> Order:
+    """Create an order at the offer's prices (or the quote's) and take its stock.
+
+    Raises Refused (NotEnoughStock for stock) and leaves the transaction for the
+    caller to roll back; `retrying` does both.
+    """
+    if not requests:
+        raise Refused("The order has no lines.")
+    merged: dict[int, LineRequest] = {}
+    for line in requests:
+        if line.quantity < 1 or line.quantity > MAX_QUANTITY:
+            raise Refused("Quantities are whole numbers from 1.")
+        if line.product_id in merged:
+            raise Refused("A product appears twice in the order.")
+        merged[line.product_id] = line
+    products = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Product).where(Product.id.in_(merged), Product.is_archived.is_(False))
+        )
+    }
+    missing = set(merged) - set(products)
+    if missing:
+        raise Refused("Some products in the order are no longer sold.")
+    offers = offers_for(company.group, list(products.values()))
+    order = Order(
+        number=f"TMP-{secrets.token_hex(8)}",
+        company=company,
+        placed_by=placed_by,
+        approved_by=approved_by,
+        quote=quote,
+        status="placed",
+        note=(note or "")[:2000],
+    )
+    db.session.add(order)
+    total = Decimal(0)
+    for product_id in sorted(merged):  # one locking order for every transaction
+        request, product, offer = merged[product_id], products[product_id], offers[product_id]
+        price = request.unit_price if request.unit_price is not None else offer.price
+        line_total = (price * request.quantity).quantize(CENT, ROUND_HALF_UP)
+        total += line_total
+        order.lines.append(
+            OrderLine(
+                product_id=product.id,
+                sku=product.sku,
+                name=product.name,
+                quantity=request.quantity,
+                list_price=offer.list_price,
+                unit_price=price,
+                unit_cost=product.cost,
+                promotion_id=(
+                    offer.promotion.promotion_id
+                    if offer.promotion and request.unit_price is None
+                    else None
+                ),
+                line_total=line_total,
+            )
+        )
+    order.total = total
+    db.session.flush()
+    order.number = f"SO-{order.id:05d}"
+    for product_id in sorted(merged):
+        _take_stock(products[product_id], merged[product_id].quantity, order, placed_by)
+    order.events.append(OrderEvent(status="placed", user=placed_by, note=order.note[:200]))
+    audit.record(
+        "order.placed",
+        actor=placed_by,
+        target=order,
+        summary=f"Order {order.number} placed for {company.name}, {total} {order.currency}",
+        after={"lines": [[ln.sku, ln.quantity, str(ln.unit_price)] for ln in order.lines]},
+    )
+    events.record(db.session, "order_changed", order.id, company=company.id)
+    return order
+
+
+def move(order: Order, to: str, *, actor: User, note: str = "") -> None:
+    """Move an order to its next state; cancelling returns its stock."""
+    if to not in TRANSITIONS.get(order.status, ()):
+        raise Refused(f"An order that is {order.status} cannot become {to}.")
+    before = order.status
+    if to == "cancelled":
+        for line in sorted(order.lines, key=lambda ln: ln.product_id):
+            _return_stock(line, order, actor)
+        billing.void_for(order, actor=actor)
+    order.status = to
+    order.events.append(OrderEvent(status=to, user=actor, note=(note or "")[:2000]))
+    if to in ("confirmed", "shipped"):
+        billing.issue_for(order, actor=actor)
+    audit.record(
+        "order.cancelled" if to == "cancelled" else "order.moved",
+        actor=actor,
+        target=order,
+        summary=f"Order {order.number}: {before} → {to}",
+        before={"status": before},
+        after={"status": to},
+    )
+    events.record(db.session, "order_changed", order.id, company=order.company_id)
+
+
+def _return_stock(line: OrderLine, order: Order, actor: User) -> None:
+    db.session.execute(
+        update(Product)
+        .where(Product.id == line.product_id)
+        .values(stock=Product.stock + line.quantity)
+        .execution_options(synchronize_session=False)
+    )
+    after = db.session.scalar(select(Product.stock).where(Product.id == line.product_id))
+    db.session.add(
+        StockMovement(
+            product_id=line.product_id,
+            kind="cancellation",
+            delta=line.quantity,
+            stock_before=after - line.quantity,
+            stock_after=after,
+            reason=f"Order {order.number} cancelled",
+            user_id=actor.id,
+            order_id=order.id,
+        )
+    )
+    events.record(db.session, "stock_changed", line.product_id)
