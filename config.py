@@ -107,6 +107,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LIVE_PING_SECONDS": _int("LIVE_PING_SECONDS", 25),
         "LIVE_MAX_MESSAGE_BYTES": 16 * 1024,
         "LIVE_SESSION_RECHECK_SECONDS": _int("LIVE_SESSION_RECHECK_SECONDS", 30),
+        # How often each process looks for promotions that started or ended.
+        "LIVE_CLOCK_SECONDS": _int("LIVE_CLOCK_SECONDS", 10),
     }
     config.update(overrides)
     return config

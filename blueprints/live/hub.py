@@ -11,12 +11,16 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app, has_app_context
+from sqlalchemy import select
 
 from core.events import Event
+from core.models import Promotion, utcnow
+from extensions import db
 
 from . import regions
 from .bus import LocalBus, RedisBus
@@ -80,6 +84,7 @@ class Hub:
         self.connections: set[Connection] = set()
         self._bus = None
         self._bus_pid = None
+        self._clock_pid = None
         self.renders = 0  # fragments rendered (for tests and the benchmark)
 
     # --- the bus -------------------------------------------------------------------
@@ -105,8 +110,42 @@ class Hub:
 
     def add(self, connection: Connection) -> None:
         self.bus  # noqa: B018  (subscribe to Redis before the first event can matter)
+        self._start_clock()
         with self.lock:
             self.connections.add(connection)
+
+    # --- time ----------------------------------------------------------------------
+
+    def _start_clock(self) -> None:
+        """One clock per process: promotions start and end by themselves, not by a commit."""
+        import os
+
+        if self._clock_pid == os.getpid():
+            return
+        self._clock_pid = os.getpid()
+        threading.Thread(target=self._tick_forever, name="live-clock", daemon=True).start()
+
+    def _tick_forever(self) -> None:
+        since = utcnow()
+        while True:
+            time.sleep(self.app.config["LIVE_CLOCK_SECONDS"])
+            try:
+                since = self.tick(since)
+            except Exception:  # the clock must survive a database hiccup
+                log.exception("live clock tick failed")
+
+    def tick(self, since):
+        """Push offers of promotions that started or ended in (since, now]; returns now."""
+        now = utcnow()
+        with self.app.app_context():
+            changed = db.session.scalars(
+                select(Promotion.id).where(
+                    Promotion.starts_at.between(since, now) | Promotion.ends_at.between(since, now)
+                )
+            ).all()
+        if changed:
+            self.deliver([Event("promotion_changed", pid) for pid in changed])
+        return now
 
     def remove(self, connection: Connection) -> None:
         with self.lock:

@@ -18,7 +18,15 @@ from sqlalchemy.orm import joinedload
 
 from core import access
 from core.events import Event
-from core.models import CustomerGroup, Product, User, user_roles
+from core.models import (
+    Category,
+    CustomerGroup,
+    Product,
+    User,
+    promotion_categories,
+    promotion_products,
+    user_roles,
+)
 from core.offer import offers_for
 from extensions import db
 
@@ -203,6 +211,34 @@ def affected(event: Event) -> set[str]:
 @affects("stock_changed", "product_changed", "price_changed")
 def _product_regions(event: Event) -> set[str]:
     return {f"offer-{event.id}", f"product-{event.id}", f"stock-{event.id}"}
+
+
+def products_of_promotion(promotion_id: int) -> set[int]:
+    """Products a promotion covers, directly or through its categories (and their children)."""
+    direct = set(
+        db.session.scalars(
+            select(promotion_products.c.product_id).where(
+                promotion_products.c.promotion_id == promotion_id
+            )
+        )
+    )
+    categories = select(promotion_categories.c.category_id).where(
+        promotion_categories.c.promotion_id == promotion_id
+    )
+    children = select(Category.id).where(Category.parent_id.in_(categories))
+    via_category = set(
+        db.session.scalars(
+            select(Product.id).where(
+                Product.category_id.in_(categories) | Product.category_id.in_(children)
+            )
+        )
+    )
+    return direct | via_category
+
+
+@affects("promotion_changed")
+def _promotion_offers(event: Event) -> set[str]:
+    return {f"offer-{pid}" for pid in products_of_promotion(event.id)}
 
 
 @affects("product_created", "product_removed")

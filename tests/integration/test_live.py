@@ -12,7 +12,7 @@ from simple_websocket import Client, ConnectionClosed
 from sqlalchemy import select
 
 from core import people, roles, stock
-from core.models import Company, Product, Role, User
+from core.models import Company, CustomerGroup, Product, Role, User
 from extensions import db
 from tests.conftest import CUSTOMER_EMAILS, STAFF_EMAILS, persona_token
 
@@ -289,3 +289,89 @@ def test_leaks(app, connect, exact_ids, ctx):
     assert "12 in stock" in wholesale and "37 in stock" in wholesale
     assert "Few" in "".join(received["orders@baltic.test"])
     assert "€3.90" in "".join(received["manager@portal.test"])  # costs do flow where allowed
+
+
+def test_price_change_reaches_each_group_with_its_own_price(connect, exact_ids, ctx):
+    from core import products
+
+    product_id = exact_ids["MCU-STM32F401"]
+    wholesale, standard = connect("orders@acme.test"), connect("browse@carpathia.test")
+    for ws in (wholesale, standard):
+        watch(ws, {f"offer-{product_id}"})
+    time.sleep(0.2)
+    group = db.session.scalar(select(CustomerGroup.id).where(CustomerGroup.name == "Wholesale"))
+    products.set_prices(
+        db.session.get(Product, product_id),
+        actor=None,
+        base_price="7.00",
+        group_prices={group: "5.00"},
+    )
+    db.session.commit()
+    assert "€4.50" in "".join(drain(wholesale, 2.0, expect=1))  # 5.00 less 10%
+    assert "€7.00" in "".join(drain(standard, 2.0, expect=1))
+
+
+def test_new_and_archived_products_refresh_open_catalogues(connect, ctx):
+    from core import products
+
+    ws = connect("orders@baltic.test")
+    watch(ws, {"catalog-results"})
+    time.sleep(0.2)
+    product = products.create(
+        sku="NEW-PART-1", name="New part", base_price="1.00", cost="0.40", stock=5, actor=None
+    )
+    db.session.commit()
+    assert 'data-refresh="catalog-results"' in "".join(drain(ws, 2.0, expect=1))
+    products.archive(product, actor=None)
+    db.session.commit()
+    assert 'data-refresh="catalog-results"' in "".join(drain(ws, 2.0, expect=1))
+
+
+def test_a_promotion_starting_on_time_changes_open_offers(app, connect, exact_ids, ctx):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from core.models import Promotion, PromotionGroup, utcnow
+
+    product_id = exact_ids["CAP-1206-10U"]
+    ws = connect("orders@baltic.test")
+    watch(ws, {f"offer-{product_id}"})
+    time.sleep(0.2)
+    partner = db.session.scalar(select(CustomerGroup).where(CustomerGroup.name == "Partner"))
+    since = utcnow()
+    promotion = Promotion(
+        name="Flash sale",
+        starts_at=since + timedelta(seconds=1),
+        ends_at=since + timedelta(seconds=3),
+        products=[db.session.get(Product, product_id)],
+        group_terms=[PromotionGroup(group=partner, discount_percent=Decimal("25"))],
+    )
+    db.session.add(promotion)
+    db.session.commit()  # a scheduled promotion: nothing changes yet
+    hub = app.extensions["live_hub"]
+    time.sleep(1.1)
+    since = hub.tick(since)  # the clock notices the start
+    started = "".join(drain(ws, 2.0, expect=1))
+    assert "Flash sale" in started and "€0.12" in started  # 0.16 less 25%
+    time.sleep(2.0)
+    hub.tick(since)  # ... and the end
+    ended = "".join(drain(ws, 2.0, expect=1))
+    assert "Flash sale" not in ended and "€0.16" in ended
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("-1", "cannot be negative"),
+        ("abc", "must be a number"),
+        ("1.23456", "at most 4 decimals"),
+        ("NaN", "cannot be negative"),
+        ("1e9", "must be below"),
+    ],
+)
+def test_prices_are_validated(raw, message, ctx):
+    from core import products
+    from core.errors import Refused
+
+    with pytest.raises(Refused, match=message):
+        products.clean_price(raw)
