@@ -31,14 +31,10 @@ def next_invoice_number() -> int:
     return value
 
 
-def issue_for(order: Order, *, actor: User | None) -> Invoice:
-    """The order's invoice (issued once, when the order is confirmed or shipped)."""
-    existing = db.session.scalar(select(Invoice).where(Invoice.order_id == order.id))
-    if existing is not None:
-        return existing
-    issued = utcnow()
+def build_invoice(order: Order, number: int, issued) -> Invoice:
+    """An invoice copying the order's lines, due after the company's payment terms."""
     invoice = Invoice(
-        number=next_invoice_number(),
+        number=number,
         company=order.company,
         order=order,
         issued_at=issued,
@@ -56,6 +52,15 @@ def issue_for(order: Order, *, actor: User | None) -> Invoice:
         )
         for line in order.lines
     ]
+    return invoice
+
+
+def issue_for(order: Order, *, actor: User | None) -> Invoice:
+    """The order's invoice (issued once, when the order is confirmed or shipped)."""
+    existing = db.session.scalar(select(Invoice).where(Invoice.order_id == order.id))
+    if existing is not None:
+        return existing
+    invoice = build_invoice(order, next_invoice_number(), utcnow())
     db.session.add(invoice)
     db.session.flush()
     audit.record(

@@ -15,6 +15,7 @@ from extensions import db
 
 from . import access
 from .accounts import hash_password
+from .billing import build_invoice
 from .models import (
     CENT,
     UNIT,
@@ -25,11 +26,8 @@ from .models import (
     Company,
     CustomerGroup,
     GroupPrice,
-    Invoice,
-    InvoiceLine,
     Order,
     OrderEvent,
-    OrderLine,
     Payment,
     Product,
     Promotion,
@@ -47,6 +45,7 @@ from .models import (
     utcnow,
 )
 from .offer import offers_for
+from .orders import order_line
 
 PASSWORD = "demo-password"
 MARKER = "demo.loaded"
@@ -819,25 +818,8 @@ def _order(company, placed_by, lines, offers, created, status, staff, number, rn
         created_at=created,
         updated_at=created,
     )
-    total = Decimal(0)
-    for product, quantity in lines:
-        offer = offers[product.id]
-        line_total = (offer.price * quantity).quantize(CENT, ROUND_HALF_UP)
-        total += line_total
-        order.lines.append(
-            OrderLine(
-                product=product,
-                sku=product.sku,
-                name=product.name,
-                quantity=quantity,
-                list_price=offer.list_price,
-                unit_price=offer.price,
-                unit_cost=product.cost,
-                promotion_id=offer.promotion.promotion_id if offer.promotion else None,
-                line_total=line_total,
-            )
-        )
-    order.total = total
+    order.lines = [order_line(product, offers[product.id], quantity) for product, quantity in lines]
+    order.total = sum((line.line_total for line in order.lines), Decimal(0))
     steps = ["placed", "confirmed", "shipped", "delivered"]
     path = ["placed", "cancelled"] if status == "cancelled" else steps[: steps.index(status) + 1]
     when = created
@@ -855,27 +837,8 @@ def _order(company, placed_by, lines, offers, created, status, staff, number, rn
     return order
 
 
-def _invoice(order, issued, terms_days):
-    invoice = Invoice(
-        number=next_number("invoice"),
-        company=order.company,
-        order=order,
-        issued_at=issued,
-        due_on=(issued + timedelta(days=terms_days)).date(),
-        total=order.total,
-        paid_total=Decimal(0),
-    )
-    invoice.lines = [
-        InvoiceLine(
-            sku=line.sku,
-            description=line.name,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            line_total=line.line_total,
-        )
-        for line in order.lines
-    ]
-    return invoice
+def _invoice(order, issued):
+    return build_invoice(order, next_number("invoice"), issued)
 
 
 def _trade_history(rng, now, companies, people, products):
@@ -909,7 +872,7 @@ def _trade_history(rng, now, companies, people, products):
         db.session.add(order)
         if status in ("confirmed", "shipped", "delivered"):
             issued = created + timedelta(days=1)
-            invoice = _invoice(order, issued, company.payment_terms_days)
+            invoice = _invoice(order, issued)
             db.session.add(invoice)
             if status == "delivered" or (status == "shipped" and rng.random() < 0.5):
                 paid = (
@@ -1027,23 +990,12 @@ def _trade_history(rng, now, companies, people, products):
                 quote=quote,
                 created_at=created + timedelta(days=3),
             )
-            total = Decimal(0)
-            for line in offers.values():
-                line_total = (line.unit_price * line.quantity).quantize(CENT, ROUND_HALF_UP)
-                total += line_total
-                order.lines.append(
-                    OrderLine(
-                        product=line.product,
-                        sku=line.product.sku,
-                        name=line.product.name,
-                        quantity=line.quantity,
-                        list_price=line.product.base_price,
-                        unit_price=line.unit_price,
-                        unit_cost=line.product.cost,
-                        line_total=line_total,
-                    )
-                )
-            order.total = total
+            quoted = offers_for(company.group, [line.product for line in offers.values()])
+            order.lines = [
+                order_line(line.product, quoted[line.product.id], line.quantity, line.unit_price)
+                for line in offers.values()
+            ]
+            order.total = sum((line.line_total for line in order.lines), Decimal(0))
             order.events.append(
                 OrderEvent(
                     status="placed",

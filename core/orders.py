@@ -107,6 +107,24 @@ def _take_stock(product: Product, quantity: int, order: Order, actor: User | Non
     events.record(db.session, "stock_changed", product.id)
 
 
+def order_line(product: Product, offer, quantity: int, unit_price=None) -> OrderLine:
+    """A line at the offer's price of the moment, or at a price fixed by a quote."""
+    price = unit_price if unit_price is not None else offer.price
+    return OrderLine(
+        product_id=product.id,
+        sku=product.sku,
+        name=product.name,
+        quantity=quantity,
+        list_price=offer.list_price,
+        unit_price=price,
+        unit_cost=product.cost,
+        promotion_id=offer.promotion.promotion_id
+        if offer.promotion and unit_price is None
+        else None,
+        line_total=(price * quantity).quantize(CENT, ROUND_HALF_UP),
+    )
+
+
 def place(
     company: Company,
     requests: list[LineRequest],
@@ -150,30 +168,14 @@ def place(
         note=(note or "")[:2000],
     )
     db.session.add(order)
-    total = Decimal(0)
     for product_id in sorted(merged):  # one locking order for every transaction
-        request, product, offer = merged[product_id], products[product_id], offers[product_id]
-        price = request.unit_price if request.unit_price is not None else offer.price
-        line_total = (price * request.quantity).quantize(CENT, ROUND_HALF_UP)
-        total += line_total
+        request = merged[product_id]
         order.lines.append(
-            OrderLine(
-                product_id=product.id,
-                sku=product.sku,
-                name=product.name,
-                quantity=request.quantity,
-                list_price=offer.list_price,
-                unit_price=price,
-                unit_cost=product.cost,
-                promotion_id=(
-                    offer.promotion.promotion_id
-                    if offer.promotion and request.unit_price is None
-                    else None
-                ),
-                line_total=line_total,
+            order_line(
+                products[product_id], offers[product_id], request.quantity, request.unit_price
             )
         )
-    order.total = total
+    order.total = sum((line.line_total for line in order.lines), Decimal(0))
     db.session.flush()
     order.number = f"SO-{order.id:05d}"
     for product_id in sorted(merged):
@@ -183,7 +185,7 @@ def place(
         "order.placed",
         actor=placed_by,
         target=order,
-        summary=f"Order {order.number} placed for {company.name}, {total} {order.currency}",
+        summary=f"Order {order.number} placed for {company.name}, {order.total} {order.currency}",
         after={"lines": [[ln.sku, ln.quantity, str(ln.unit_price)] for ln in order.lines]},
     )
     events.record(db.session, "order_changed", order.id, company=company.id)

@@ -21,8 +21,8 @@ from core.pagination import paginate
 from extensions import db
 
 from . import bp
-from .people_forms import InviteForm, RepsForm, RolesForm, field_for
-from .users import checked_form, grantable_roles, invitation_link, role_choices
+from .people_forms import RepsForm, RolesForm
+from .users import checked_form, invitation_link, invite_page, role_choices
 
 
 def scoped_company(company_id: int) -> Company:
@@ -183,34 +183,13 @@ def customer_reps(company_id: int):
 def customer_invite(company_id: int):
     """Give a new person of the company portal access: they get an activation link."""
     company = scoped_company(company_id)
-    roles = grantable_roles("customer")
-    form = InviteForm()
-    form.roles.choices = [(r.id, r.name) for r in roles]
-    if form.validate_on_submit():
-        chosen = [r for r in roles if r.id in set(form.roles.data)]
-        try:
-            person = people.invite(
-                email=form.email.data,
-                name=form.name.data,
-                kind="customer",
-                company=company,
-                chosen_roles=chosen,
-                actor=current_user,
-                link=invitation_link,
-                ip=client_ip(),
-            )
-        except Refused as exc:
-            db.session.rollback()
-            target = field_for(form, str(exc))
-            (target.errors if target else form.form_errors).append(str(exc))
-        else:
-            db.session.commit()
-            flash(f"Invitation sent to {person.email}.", "info")
-            return redirect(url_for("office.customer", company_id=company.id))
-    status = 422 if form.errors or form.form_errors else 200
-    notes = {r.id: r.description for r in roles}
-    page = render_template("office/customers/invite.html", form=form, notes=notes, company=company)
-    return page, status
+    return invite_page(
+        "customer",
+        company,
+        "office/customers/invite.html",
+        lambda person: url_for("office.customer", company_id=company.id),
+        company=company,
+    )
 
 
 def person_action(company_id: int, user_id: int, change, notice: str):

@@ -1,8 +1,9 @@
 """Forms of the staff users and customers modules: inviting people, roles, assignments."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import SelectMultipleField
+
+from blueprints.forms import PersonForm
 
 
 class CheckboxesField(SelectMultipleField):
@@ -16,24 +17,9 @@ class CheckboxesField(SelectMultipleField):
         super().__init__(label, validators, **kwargs)
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PersonForm):
     """Invite a person: name, email and roles (the service checks the rest)."""
 
-    name = StringField(
-        "Name",
-        validators=[
-            DataRequired("Enter the person's name."),
-            Length(max=120, message="A name has at most 120 characters."),
-        ],
-    )
-    # The format is checked by core.people.normalise_email, with its precise reason.
-    email = EmailField(
-        "Email",
-        validators=[
-            DataRequired("Enter the email address."),
-            Length(max=254, message="An email address has at most 254 characters."),
-        ],
-    )
     roles = CheckboxesField("Roles")
 
 

@@ -181,11 +181,9 @@ def users():
     )
 
 
-@bp.route("/users/invite", methods=["GET", "POST"])
-@permission_required("users.manage")
-def user_invite():
-    """Invite a staff person: they get a single-use link to choose their password."""
-    roles = grantable_roles("staff")
+def invite_page(kind: str, for_company, template: str, done, **context):
+    """The invite form of either kind of person; `done(person)` is where success leads."""
+    roles = grantable_roles(kind)
     form = InviteForm()
     form.roles.choices = [(r.id, r.name) for r in roles]
     if form.validate_on_submit():
@@ -194,8 +192,8 @@ def user_invite():
             person = people.invite(
                 email=form.email.data,
                 name=form.name.data,
-                kind="staff",
-                company=None,
+                kind=kind,
+                company=for_company,
                 chosen_roles=chosen,
                 actor=current_user,
                 link=invitation_link,
@@ -208,10 +206,22 @@ def user_invite():
         else:
             db.session.commit()
             flash(f"Invitation sent to {person.email}.", "info")
-            return redirect(url_for("office.user", user_id=person.id))
+            return redirect(done(person))
     status = 422 if form.errors or form.form_errors else 200
     notes = {r.id: r.description for r in roles}
-    return render_template("office/users/invite.html", form=form, notes=notes), status
+    return render_template(template, form=form, notes=notes, **context), status
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@permission_required("users.manage")
+def user_invite():
+    """Invite a staff person: they get a single-use link to choose their password."""
+    return invite_page(
+        "staff",
+        None,
+        "office/users/invite.html",
+        lambda person: url_for("office.user", user_id=person.id),
+    )
 
 
 @bp.route("/users/<int:user_id>")

@@ -1,8 +1,10 @@
 """Forms of the storefront's people page: inviting a colleague and changing a role."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import SelectField
+from wtforms.validators import DataRequired
+
+from blueprints.forms import PersonForm
 
 
 class RoleChoiceForm(FlaskForm):
@@ -16,21 +18,5 @@ class RoleChoiceForm(FlaskForm):
     )
 
 
-class InviteForm(RoleChoiceForm):
+class InviteForm(RoleChoiceForm, PersonForm):
     """A new colleague: the company always comes from the person inviting, never the form."""
-
-    name = StringField(
-        "Name",
-        validators=[
-            DataRequired("Enter the person's name."),
-            Length(max=120, message="A name has at most 120 characters."),
-        ],
-    )
-    # The address is checked (and normalised) by core.people, one rule for every face.
-    email = EmailField(
-        "Email",
-        validators=[
-            DataRequired("Enter the person's email address."),
-            Length(max=254, message="An email address has at most 254 characters."),
-        ],
-    )
