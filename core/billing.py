@@ -1,13 +1,30 @@
 """Invoices numbered without gaps, and the payments against them."""
 
-from datetime import timedelta
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, case, func, or_, select, type_coerce, update
+from sqlalchemy.sql import ColumnElement
 
 from extensions import db
 
-from . import audit, events, notify
-from .models import Invoice, InvoiceLine, Order, Sequence, User, utcnow
+from . import access, audit, events, notify
+from .errors import Refused
+from .models import (
+    CENT,
+    Company,
+    Invoice,
+    InvoiceLine,
+    Order,
+    Payment,
+    Sequence,
+    Setting,
+    User,
+    utcnow,
+)
+from .models.base import Money
 
 
 def next_invoice_number() -> int:
@@ -93,3 +110,251 @@ def void_for(order: Order, *, actor: User | None) -> None:
         summary=f"Invoice {invoice.display_number} voided: order {order.number} cancelled",
     )
     events.record(db.session, "invoice_changed", invoice.id, company=order.company_id)
+
+
+# --- statuses, lists and balances ------------------------------------------------------
+
+# What a list can be narrowed to: the statuses of Invoice.status_on, plus "outstanding"
+# (everything still owed, overdue included), which is what finance chases.
+STATUS_FILTERS = {
+    "outstanding": "Outstanding",
+    "open": "Open",
+    "partially-paid": "Partially paid",
+    "overdue": "Overdue",
+    "paid": "Paid",
+    "void": "Void",
+}
+PAYMENT_METHODS = {
+    "transfer": "Bank transfer",
+    "card": "Card",
+    "cash": "Cash",
+    "cheque": "Cheque",
+    "other": "Other",
+}
+REFERENCE_LENGTH = 80
+_NUMBER = re.compile(r"(?:inv[-\s]?)?0*(\d{1,9})", re.IGNORECASE)
+
+
+def today() -> date:
+    """The portal's calendar day (UTC, like every stored time): due dates are compared to it."""
+    return utcnow().date()
+
+
+def seller_details() -> dict:
+    """The seller's name, address, VAT number and bank printed on invoices (Setting "seller")."""
+    found = db.session.get(Setting, "seller")
+    return found.value if found is not None and isinstance(found.value, dict) else {}
+
+
+def visible_invoices(user: User | None) -> Select:
+    """Invoices of the companies this person may see (the caller checks the module permission)."""
+    return access.company_scope(user, select(Invoice), Invoice.company_id)
+
+
+def status_condition(status: str, on: date) -> ColumnElement[bool]:
+    """The SQL twin of Invoice.status_on(on) for one of STATUS_FILTERS."""
+    live = Invoice.voided_at.is_(None)
+    unpaid = and_(live, Invoice.paid_total < Invoice.total)
+    not_due = Invoice.due_on >= on
+    conditions = {
+        "outstanding": unpaid,
+        "open": and_(unpaid, Invoice.paid_total <= 0, not_due),
+        "partially-paid": and_(unpaid, Invoice.paid_total > 0, not_due),
+        "overdue": and_(unpaid, Invoice.due_on < on),
+        "paid": and_(live, Invoice.paid_total >= Invoice.total),
+        "void": Invoice.voided_at.is_not(None),
+    }
+    return conditions[status]
+
+
+def search_condition(q: str) -> ColumnElement[bool]:
+    """Invoices whose number ("INV-000012", "12") or company name matches; needs Company joined."""
+    by_name = Company.name.icontains(q, autoescape=True)
+    match = _NUMBER.fullmatch(q.strip())
+    return or_(Invoice.number == int(match.group(1)), by_name) if match else by_name
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A company's account: what is owed (overdue included), what of it is late, what was paid.
+
+    Void invoices count nowhere.
+    """
+
+    open_count: int
+    open_amount: Decimal
+    overdue_count: int
+    overdue_amount: Decimal
+    paid_count: int  # invoices paid in full
+    paid_amount: Decimal  # everything received, part payments included
+
+
+def balance(company_id: int, on: date) -> Balance:
+    """The company's balance on a given day, in one SQL statement."""
+    owed = Invoice.total - Invoice.paid_total
+    unpaid = Invoice.paid_total < Invoice.total
+    late = and_(unpaid, Invoice.due_on < on)
+
+    def amount(expression):
+        return type_coerce(func.coalesce(func.sum(expression), 0), Money)
+
+    row = db.session.execute(
+        select(
+            func.count(case((unpaid, Invoice.id))),
+            amount(case((unpaid, owed), else_=0)),
+            func.count(case((late, Invoice.id))),
+            amount(case((late, owed), else_=0)),
+            func.count(case((Invoice.paid_total >= Invoice.total, Invoice.id))),
+            amount(Invoice.paid_total),
+        ).where(Invoice.company_id == company_id, Invoice.voided_at.is_(None))
+    ).one()
+    return Balance(*row)
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+class PaymentRefused(Refused):
+    """A payment the rules do not allow; `field` names the form field it is about."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def parse_amount(text: str) -> Decimal:
+    """An amount as a person types it ("1 234,50", "€120.5") as a Decimal, or PaymentRefused.
+
+    Whichever of "," and "." comes last is the decimal mark; any other is a thousands
+    separator. Rounding is never done here: record_payment refuses sub-cent amounts.
+    """
+    cleaned = re.sub(r"[\s\u00a0\u202f€]|eur", "", (text or "").strip(), flags=re.IGNORECASE)
+    mark = max(cleaned.rfind(","), cleaned.rfind("."))
+    if mark >= 0:
+        whole, fraction = cleaned[:mark], cleaned[mark + 1 :]
+        cleaned = re.sub(r"[,.]", "", whole) + "." + fraction
+    if not re.fullmatch(r"-?\d{1,15}(?:\.\d{1,10})?", cleaned):
+        raise PaymentRefused("Enter the amount as a number, such as 120.50.", "amount")
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation as exc:  # unreachable after the pattern, kept as a guard
+        raise PaymentRefused("Enter the amount as a number, such as 120.50.", "amount") from exc
+
+
+def _check_payment(invoice: Invoice, amount, received_on, method: str, reference: str) -> None:
+    """Every rule a payment must meet, with a message that says what to do."""
+    if invoice.voided_at is not None:
+        raise PaymentRefused(
+            f"Invoice {invoice.display_number} is void: no payment can be recorded against it."
+        )
+    if invoice.balance <= 0:
+        raise PaymentRefused(f"Invoice {invoice.display_number} is already paid in full.")
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise PaymentRefused("Enter the amount as a number, such as 120.50.", "amount")
+    if amount <= 0:
+        raise PaymentRefused("A payment is an amount above zero.", "amount")
+    if amount != amount.quantize(CENT):
+        raise PaymentRefused("An amount has at most two decimals (whole cents).", "amount")
+    if amount > invoice.balance:
+        raise PaymentRefused(
+            f"{amount:.2f} {invoice.currency} is more than the open balance of "
+            f"{invoice.balance:.2f} {invoice.currency}: record at most the open balance.",
+            "amount",
+        )
+    if not isinstance(received_on, date):
+        raise PaymentRefused("Enter the day the money was received.", "received_on")
+    if received_on > today():
+        raise PaymentRefused("The day received cannot be in the future.", "received_on")
+    placed = invoice.order.created_at.date()
+    if received_on < placed:
+        raise PaymentRefused(
+            f"The day received is before order {invoice.order.number} was placed "
+            f"({placed:%d %b %Y}).",
+            "received_on",
+        )
+    if method not in PAYMENT_METHODS:
+        raise PaymentRefused("Choose how the money was paid.", "method")
+    if len(reference) > REFERENCE_LENGTH:
+        raise PaymentRefused(f"A reference has at most {REFERENCE_LENGTH} characters.", "reference")
+
+
+def record_payment(
+    invoice: Invoice,
+    amount: Decimal,
+    received_on: date,
+    method: str,
+    reference: str,
+    *,
+    actor: User,
+) -> Payment:
+    """Record money received against an invoice, in full or in part, never above its balance.
+
+    The invoice row is locked and read afresh, so two people recording at once cannot
+    both take the same open balance. Raises PaymentRefused and changes nothing when a
+    rule is broken; the caller rolls back (orders.retrying does).
+    """
+    locked = db.session.scalar(
+        select(Invoice)
+        .where(Invoice.id == invoice.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    reference = (reference or "").strip()
+    _check_payment(locked, amount, received_on, method, reference)
+    before = locked.paid_total
+    # Conditional as well as locked: SQLite ignores FOR UPDATE, and this keeps the rule
+    # "never above the total" true there too. Rounded to the cent because SQLite adds
+    # NUMERIC values as floats (MariaDB's DECIMAL is exact either way).
+    paid_after = func.round(Invoice.paid_total + amount, 2)
+    done = db.session.execute(
+        update(Invoice)
+        .where(Invoice.id == locked.id, Invoice.voided_at.is_(None), paid_after <= Invoice.total)
+        .values(paid_total=paid_after)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(locked)
+    if done != 1:
+        _check_payment(locked, amount, received_on, method, reference)  # says why
+        raise PaymentRefused("The invoice changed meanwhile. Reload it and try again.")
+    payment = Payment(
+        amount=amount,
+        received_on=received_on,
+        method=method,
+        reference=reference,
+        recorded_by=actor,
+    )
+    locked.payments.append(payment)
+    db.session.flush()
+    audit.record(
+        "payment.recorded",
+        actor=actor,
+        target=locked,
+        summary=(
+            f"Payment of {amount:.2f} {locked.currency} on invoice {locked.display_number} "
+            f"({locked.company.name})"
+        ),
+        before={"paid_total": str(before)},
+        after={
+            "paid_total": str(locked.paid_total),
+            "amount": str(amount),
+            "received_on": received_on.isoformat(),
+            "method": method,
+            "reference": reference,
+        },
+    )
+    events.record(db.session, "invoice_changed", locked.id, company=locked.company_id)
+    # A receipt for the customer's accounts people: the same people invoices are mailed to.
+    remaining = locked.balance
+    notify.company(
+        locked.company,
+        "shop.invoices",
+        f"Payment received for invoice {locked.display_number}",
+        f"We received {amount:.2f} {locked.currency} on {received_on:%d %b %Y} for invoice "
+        f"{locked.display_number}. "
+        + (
+            f"{remaining:.2f} {locked.currency} remains open, due on {locked.due_on:%d %b %Y}."
+            if remaining > 0
+            else "The invoice is now paid in full. Thank you."
+        ),
+    )
+    return payment

@@ -30,6 +30,11 @@
     toast("The portal could not be reached. Check your connection and try again.");
   });
 
+  // Print buttons (invoices): the CSP forbids inline handlers, so the click is bound here.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) { window.print(); }
+  });
+
   // --- live updates ------------------------------------------------------------
   // The page tells its socket which live regions ([data-live] with an id) it shows.
   // The server pushes fresh fragments for those regions, rendered for this person.

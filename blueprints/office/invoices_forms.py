@@ -1,0 +1,62 @@
+"""Forms of the invoices module: recording a payment."""
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectChoice, SelectField, StringField, ValidationError
+from wtforms.validators import InputRequired, Length
+
+from core import billing
+from core.errors import Refused
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class PaymentForm(FlaskForm):
+    """Money received: the amount is parsed here, every rule is checked by core.billing."""
+
+    amount = StringField(
+        "Amount received (EUR)",
+        filters=[_strip],
+        validators=[
+            InputRequired("Enter the amount received."),
+            Length(max=30, message="Enter the amount as a number, such as 120.50."),
+        ],
+    )
+    received_on = DateField(
+        "Received on",
+        validators=[InputRequired("Enter the day the money was received.")],
+        invalid_value_message="Enter the day as a date, such as 2026-03-31.",
+    )
+    method = SelectField(
+        "Method",
+        # SelectChoice, not tuples: WTForms 3.3 deprecates tuples and warnings are errors.
+        choices=[SelectChoice(key, label) for key, label in billing.PAYMENT_METHODS.items()],
+        default="transfer",
+        invalid_choice_message="Choose how the money was paid.",
+    )
+    reference = StringField(
+        "Reference",
+        filters=[_strip],
+        validators=[
+            Length(
+                max=billing.REFERENCE_LENGTH,
+                message=f"A reference has at most {billing.REFERENCE_LENGTH} characters.",
+            )
+        ],
+        description="The bank's reference or the cheque number, to find it again.",
+    )
+
+    value: object = None  # the parsed amount, once validated
+
+    def validate_amount(self, field):
+        try:
+            self.value = billing.parse_amount(field.data)
+        except billing.PaymentRefused as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def refuse(self, exc: Refused) -> None:
+        """Show a service refusal next to the field it is about, or above the form."""
+        name = getattr(exc, "field", None)
+        field = getattr(self, name, None) if name else None
+        (field.errors if field is not None else self.form_errors).append(str(exc))
