@@ -193,6 +193,8 @@ def app(tmp_path_factory):
             "DATABASE_URL": url,
             "SECRET_KEY": "test-secret-key",
             "SERVER_NAME": None,
+            # Tests tick the promotion clock themselves (hub.tick), never in the background.
+            "LIVE_CLOCK_SECONDS": 3600,
         }
     )
     application.test_client_class = PortalClient

@@ -1,0 +1,185 @@
+"""Forms of quotes, for both faces: asking, answering, countering and deciding."""
+
+from datetime import timedelta
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
+from wtforms.widgets import HiddenInput
+
+from core import orders, quotes
+from core.errors import Refused
+from core.products import clean_price
+
+NOTE_MESSAGE = f"A note has at most {quotes.MAX_NOTE} characters."
+STALE_FORM = "The form was not sent correctly: reload the page and try again."
+
+
+class PriceField(StringField):
+    """A unit price typed as text; valid when above zero with at most 4 decimals (`.price`)."""
+
+    price = None
+
+    def pre_validate(self, form):
+        self.price = None
+        raw = (self.data or "").strip()
+        if not raw:
+            raise StopValidation("Enter a unit price.")
+        try:
+            value = clean_price(raw, "The unit price")
+        except Refused as exc:
+            raise StopValidation(str(exc)) from exc
+        if value <= 0:
+            raise StopValidation("The unit price must be more than zero.")
+        self.price = value
+
+
+def whole_quantity(raw: str) -> int:
+    """A quantity typed as text: a whole number from 1, or ValidationError saying so."""
+    text = (raw or "").strip()
+    if not text.isdigit() or not 1 <= int(text) <= orders.MAX_QUANTITY:
+        raise ValidationError(f"Enter a whole number from 1 to {orders.MAX_QUANTITY:,}.")
+    return int(text)
+
+
+class AskLine(Form):
+    """One line of a request: a SKU and a quantity (both blank: the line is unused)."""
+
+    sku = StringField(
+        "SKU", validators=[Length(max=64, message="A SKU has at most 64 characters.")]
+    )
+    quantity = StringField("Quantity")
+
+    product = None  # set by RequestForm.resolve
+
+    @property
+    def blank(self) -> bool:
+        return not (self.sku.data or "").strip() and not (self.quantity.data or "").strip()
+
+
+class RequestForm(FlaskForm):
+    """A request for quotation: several lines by SKU and quantity, and a note."""
+
+    lines = FieldList(FormField(AskLine), min_entries=5, max_entries=quotes.MAX_LINES)
+    note = TextAreaField(
+        "Note for the seller", validators=[Length(max=quotes.MAX_NOTE, message=NOTE_MESSAGE)]
+    )
+
+    def resolve(self) -> list[tuple[int, int]]:
+        """Check every used line against the products still sold; (product id, quantity) pairs.
+
+        Errors go next to the line they concern, so a mistake loses none of the other lines.
+        """
+        used = [entry.form for entry in self.lines if not entry.form.blank]
+        for line in used:  # errors are tuples until a field has been validated
+            line.sku.errors = list(line.sku.errors)
+            line.quantity.errors = list(line.quantity.errors)
+        found = quotes.find_products(line.sku.data for line in used)
+        asks, seen = [], {}
+        for line in used:
+            sku = (line.sku.data or "").strip().upper()
+            line.sku.data = sku
+            if not sku:
+                line.sku.errors.append("Enter the SKU of the product.")
+            elif sku not in found:
+                line.sku.errors.append(f"No product with SKU {sku} is for sale.")
+            elif sku in seen:
+                line.sku.errors.append("This product is already on another line.")
+            else:
+                line.product = found[sku]
+                seen[sku] = line
+            try:
+                quantity = whole_quantity(line.quantity.data)
+            except ValidationError as exc:
+                line.quantity.errors.append(str(exc))
+                continue
+            if line.product is not None and line.sku.errors == []:
+                asks.append((line.product.id, quantity))
+        if not used:
+            self.form_errors.append("Add at least one product with a quantity.")
+        return asks
+
+    @property
+    def ok(self) -> bool:
+        """Valid, including what resolve() found (FieldList keeps no live error list)."""
+        return (
+            not self.form_errors
+            and not self.note.errors
+            and not (self.csrf_token.errors if hasattr(self, "csrf_token") else ())
+            and not any(e.form.sku.errors or e.form.quantity.errors for e in self.lines)
+        )
+
+
+class PriceLine(Form):
+    """One quote line's unit price; the line id keeps the form tied to the quote it was made for."""
+
+    line = HiddenField()
+    unit_price = PriceField("Unit price")
+
+
+class _Seen(FlaskForm):
+    """Every move names the latest round its author saw, so nobody acts on a stale page."""
+
+    seen = IntegerField(widget=HiddenInput(), validators=[InputRequired(STALE_FORM)])
+    note = TextAreaField("Note", validators=[Length(max=quotes.MAX_NOTE, message=NOTE_MESSAGE)])
+
+
+class DecisionForm(_Seen):
+    """Accept, reject, decline or withdraw: a button with an optional note."""
+
+
+class CounterForm(_Seen):
+    """The customer's counter-offer: a unit price for every line."""
+
+    lines = FieldList(FormField(PriceLine), max_entries=quotes.MAX_LINES)
+
+    def matches(self, quote) -> bool:
+        """The posted lines are exactly this quote's, in order (else the page was stale)."""
+        posted = [(entry.form.line.data or "") for entry in self.lines]
+        return posted == [str(line.id) for line in quote.lines]
+
+    def prices(self) -> dict[int, object]:
+        """Line id → the cleaned price, for core.quotes."""
+        return {int(e.form.line.data): e.form.unit_price.price for e in self.lines}
+
+
+class AnswerForm(CounterForm):
+    """The seller's offer or counter-offer: unit prices and how long they hold."""
+
+    valid_until = DateField(
+        "Valid until",
+        validators=[InputRequired("Choose the date until which these prices hold.")],
+        invalid_value_message="Enter a date such as 2026-12-31.",
+    )
+
+    def validate_valid_until(self, field):
+        if field.data is None:  # unreadable: the field already says so
+            return
+        today = quotes.today()
+        if field.data <= today:
+            raise ValidationError("The offer must be valid until a date in the future.")
+        if field.data > today + timedelta(days=quotes.MAX_VALIDITY_DAYS):
+            raise ValidationError(f"An offer holds for at most {quotes.MAX_VALIDITY_DAYS} days.")
+
+
+def price_form(form_class, quote, prices: dict[int, object], **data):
+    """A price form for this quote, filled in (for showing, not from a request)."""
+    lines = [
+        {
+            "line": str(line.id),
+            "unit_price": ""
+            if prices.get(line.id) is None
+            else quotes.plain_price(prices[line.id]),
+        }
+        for line in quote.lines
+    ]
+    return form_class(formdata=None, data={"lines": lines, **data})

@@ -1,0 +1,769 @@
+"""Quotes: a customer asks, the seller answers, counter-offers follow, and one becomes an order.
+
+Whose turn it is follows from the status and from who made the last priced round:
+
+- requested: the seller's turn; the seller offers or declines.
+- offered, or countered by the seller: the customer's turn; they counter, accept or reject.
+- countered by the customer: the seller's turn; the seller counters or declines.
+- accepted, rejected, withdrawn, expired: closed, nobody's turn.
+- Withdrawing is the customer's at any turn while the quote is open.
+
+An offer lapses when it is the customer's turn and its validity date has passed: it then
+shows as expired and cannot be accepted or countered (the customer asks again). Only a
+customer's decision-maker (`shop.order`) accepts or rejects; the requester of a quote or a
+decision-maker withdraws it. The seller agrees to a counter-offer by answering with its
+prices; only the customer turns a quote into an order.
+
+QuoteLine.unit_price is the seller's standing price, the one an acceptance orders at; a
+customer's counter-offer lives in its round. Rounds are written once and never changed.
+Every move names the latest round its author saw (`seen`): a move made on a page that
+is out of date is refused, so nobody accepts or answers terms they have not read.
+
+Every move locks the quote first; callers commit through core.orders.retrying, which
+replays the whole move when the database reports a deadlock (or SQLite a busy lock).
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import Select, and_, event, func, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from extensions import db
+
+from . import access, audit, events, notify, orders
+from .errors import NotFound, Refused
+from .models import (
+    CENT,
+    Company,
+    Order,
+    Product,
+    Quote,
+    QuoteLine,
+    QuoteRound,
+    QuoteRoundLine,
+    Sequence,
+    User,
+    utcnow,
+)
+from .products import clean_price
+
+SELLER, CUSTOMER = "staff", "customer"
+OPEN = ("requested", "offered", "countered")
+PRICED = ("offer", "counter")
+MAX_LINES = 50
+MAX_NOTE = 2000
+MAX_VALIDITY_DAYS = 365
+
+STATUS_LABELS = {
+    "requested": "Requested",
+    "offered": "Offered",
+    "countered": "Countered",
+    "accepted": "Accepted",
+    "rejected": "Rejected",
+    "expired": "Expired",
+    "withdrawn": "Withdrawn",
+}
+ACTION_LABELS = {
+    "request": "asked for a quote",
+    "offer": "offered prices",
+    "counter": "made a counter-offer",
+    "accept": "accepted",
+    "reject": "rejected",
+    "withdraw": "withdrew the request",
+    "expire": "expired",
+}
+
+
+class QuoteRoundIsFinal(RuntimeError):
+    """Raised when code tries to change or remove a round of a negotiation."""
+
+
+@event.listens_for(QuoteRound, "before_update")
+@event.listens_for(QuoteRoundLine, "before_update")
+def _refuse_update(mapper, connection, target):
+    raise QuoteRoundIsFinal("a quote's rounds are written once and never changed")
+
+
+@event.listens_for(QuoteRound, "before_delete")
+@event.listens_for(QuoteRoundLine, "before_delete")
+def _refuse_delete(mapper, connection, target):
+    raise QuoteRoundIsFinal("a quote's rounds are never removed")
+
+
+def today() -> date:
+    """The date validity is judged by (UTC, like every timestamp of the portal)."""
+    return utcnow().date()
+
+
+# --- whose turn ----------------------------------------------------------------------------
+
+
+def last_priced(quote: Quote) -> QuoteRound | None:
+    """The latest round that proposed prices (an offer or a counter-offer), if any."""
+    priced = [r for r in quote.rounds if r.action in PRICED]
+    return max(priced, key=lambda r: r.id) if priced else None
+
+
+def latest_round(quote: Quote) -> QuoteRound | None:
+    """The newest round: every move names it, so nobody acts on a page out of date."""
+    return max(quote.rounds, key=lambda r: r.id) if quote.rounds else None
+
+
+def _awaits(quote: Quote) -> str | None:
+    """Whose move it is by the status alone, before looking at the validity date."""
+    if quote.status == "requested":
+        return SELLER
+    if quote.status == "offered":
+        return CUSTOMER
+    if quote.status == "countered":
+        last = last_priced(quote)
+        return CUSTOMER if last is not None and last.side == SELLER else SELLER
+    return None
+
+
+def is_expired(quote: Quote, on: date | None = None) -> bool:
+    """Stored as expired, or an offer awaiting the customer whose validity has passed."""
+    if quote.status == "expired":
+        return True
+    on = on or today()
+    return _awaits(quote) == CUSTOMER and quote.valid_until is not None and quote.valid_until < on
+
+
+def turn(quote: Quote, on: date | None = None) -> str | None:
+    """Who must move next, "staff" or "customer"; None once the quote is closed."""
+    if is_expired(quote, on):
+        return None
+    return _awaits(quote)
+
+
+def shown_status(quote: Quote, on: date | None = None) -> str:
+    """The status as people see it: a lapsed offer shows as expired."""
+    return "expired" if is_expired(quote, on) else quote.status
+
+
+def is_open(quote: Quote, on: date | None = None) -> bool:
+    """Someone may still move."""
+    return turn(quote, on) is not None
+
+
+def may_withdraw(quote: Quote, user: User) -> bool:
+    """May this person withdraw it: whoever asked for it, or a decision-maker of the company."""
+    return (
+        user.is_customer
+        and user.company_id == quote.company_id
+        and access.can(user, "shop.quote")
+        and (user.id == quote.requested_by_id or access.can(user, "shop.order"))
+    )
+
+
+# --- the same rules as SQL, for lists and filters ---------------------------------------------
+
+
+def _last_priced_side():
+    return (
+        select(QuoteRound.side)
+        .where(QuoteRound.quote_id == Quote.id, QuoteRound.action.in_(PRICED))
+        .order_by(QuoteRound.id.desc())
+        .limit(1)
+        .correlate(Quote)
+        .scalar_subquery()
+    )
+
+
+def _awaits_customer():
+    return or_(
+        Quote.status == "offered",
+        and_(Quote.status == "countered", _last_priced_side() == SELLER),
+    )
+
+
+def _awaits_seller():
+    return or_(
+        Quote.status == "requested",
+        and_(Quote.status == "countered", _last_priced_side() == CUSTOMER),
+    )
+
+
+def _still_valid(on: date):
+    return or_(Quote.valid_until.is_(None), Quote.valid_until >= on)
+
+
+FILTERS: dict[str, Callable[[date], object]] = {
+    "seller": lambda on: _awaits_seller(),
+    "customer": lambda on: and_(_awaits_customer(), _still_valid(on)),
+    "requested": lambda on: Quote.status == "requested",
+    "offered": lambda on: and_(Quote.status == "offered", _still_valid(on)),
+    "countered": lambda on: and_(
+        Quote.status == "countered",
+        or_(_last_priced_side() == CUSTOMER, _still_valid(on)),
+    ),
+    "accepted": lambda on: Quote.status == "accepted",
+    "rejected": lambda on: Quote.status == "rejected",
+    "withdrawn": lambda on: Quote.status == "withdrawn",
+    "expired": lambda on: or_(
+        Quote.status == "expired", and_(_awaits_customer(), Quote.valid_until < on)
+    ),
+}
+
+
+def listing(user: User, *, status: str = "", q: str = "") -> Select:
+    """Quotes this person may see, newest first, narrowed by a status filter and a search.
+
+    The search matches the quote number, and for staff also the company's name.
+    """
+    if status and status not in FILTERS:
+        raise Refused("Unknown status filter.")
+    stmt = access.company_scope(user, select(Quote).join(Quote.company), Quote.company_id)
+    if status:
+        stmt = stmt.where(FILTERS[status](today()))
+    if q:
+        match = Quote.number.icontains(q, autoescape=True)
+        if user.is_staff:
+            match = or_(match, Company.name.icontains(q, autoescape=True))
+        stmt = stmt.where(match)
+    return stmt.options(
+        selectinload(Quote.rounds),
+        selectinload(Quote.lines),
+        selectinload(Quote.company),
+        selectinload(Quote.requested_by),
+    ).order_by(Quote.created_at.desc(), Quote.id.desc())
+
+
+def load(user: User, quote_id: int) -> Quote:
+    """One quote within this person's scope (their company, or their customers); else NotFound."""
+    stmt = access.company_scope(user, select(Quote).where(Quote.id == quote_id), Quote.company_id)
+    quote = db.session.scalar(stmt)
+    if quote is None:
+        raise NotFound("There is no such quote among yours.")
+    return quote
+
+
+def load_many(user: User, quote_ids: Iterable[int]) -> list[Quote]:
+    """The quotes among these ids that this person may see (the live layer's loader)."""
+    stmt = access.company_scope(
+        user, select(Quote).where(Quote.id.in_(list(quote_ids))), Quote.company_id
+    )
+    return list(db.session.scalars(stmt.options(selectinload(Quote.rounds))))
+
+
+# --- reading a quote ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """One product in one round: its quantity, and the price before and after this round."""
+
+    product: Product
+    quantity: int
+    old: Decimal | None
+    new: Decimal | None
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+
+@dataclass(frozen=True)
+class Step:
+    """One round of the timeline with what it changed."""
+
+    round: QuoteRound
+    changes: tuple[Change, ...]
+
+    @property
+    def label(self) -> str:
+        if self.round.action == "reject" and self.round.side == SELLER:
+            return "declined to quote"
+        return ACTION_LABELS[self.round.action]
+
+
+def timeline(quote: Quote) -> list[Step]:
+    """Every round, oldest first, each line with the price the round before proposed."""
+    standing: dict[int, Decimal] = {}
+    steps = []
+    for rnd in sorted(quote.rounds, key=lambda r: r.id):
+        changes = []
+        for line in rnd.lines:
+            old = standing.get(line.product_id)
+            new = line.unit_price if line.unit_price is not None else old
+            changes.append(Change(line.product, line.quantity, old, new))
+            if line.unit_price is not None:
+                standing[line.product_id] = line.unit_price
+        steps.append(Step(rnd, tuple(changes)))
+    return steps
+
+
+def line_total(price: Decimal | None, quantity: int) -> Decimal | None:
+    """What core.orders.place charges for a line: price times quantity, to the cent, half up."""
+    if price is None:
+        return None
+    return (price * quantity).quantize(CENT, ROUND_HALF_UP)
+
+
+def total(quote: Quote) -> Decimal | None:
+    """The order total an acceptance would give now; None while a line has no price."""
+    totals = [line_total(line.unit_price, line.quantity) for line in quote.lines]
+    return None if not totals or None in totals else sum(totals, Decimal(0))
+
+
+def asked_prices(quote: Quote) -> dict[int, Decimal]:
+    """Product id → what the customer's counter-offer asks, while it awaits the seller."""
+    last = last_priced(quote)
+    if last is None or last.side != CUSTOMER:
+        return {}
+    return {ln.product_id: ln.unit_price for ln in last.lines if ln.unit_price is not None}
+
+
+def find_products(skus: Iterable[str]) -> dict[str, Product]:
+    """Upper-cased SKU → product, among products still sold, in one statement."""
+    wanted = {s.strip().upper() for s in skus if s and s.strip()}
+    if not wanted:
+        return {}
+    found = db.session.scalars(
+        select(Product).where(func.upper(Product.sku).in_(wanted), Product.is_archived.is_(False))
+    )
+    return {p.sku.upper(): p for p in found}
+
+
+# --- changing a quote --------------------------------------------------------------------------
+
+
+def _note(text: str | None) -> str:
+    note = (text or "").strip()
+    if len(note) > MAX_NOTE:
+        raise Refused(f"A note has at most {MAX_NOTE} characters.")
+    return note
+
+
+def _next_number() -> str:
+    """QT-00042, from a counter advanced by one atomic UPDATE (it locks the row until commit)."""
+    advanced = db.session.execute(
+        update(Sequence)
+        .where(Sequence.name == "quote")
+        .values(next_value=Sequence.next_value + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if advanced:
+        value = db.session.scalar(select(Sequence.next_value).where(Sequence.name == "quote")) - 1
+    else:  # a database without the demo's counter: start after the quotes it holds
+        value = (db.session.scalar(select(func.max(Quote.id))) or 0) + 1
+        db.session.add(Sequence(name="quote", next_value=value + 1))
+        db.session.flush()
+    return f"QT-{value:05d}"
+
+
+def _lock(quote_id: int) -> Quote:
+    """The quote, locked for this transaction and read fresh with its rounds and lines.
+
+    Writing first takes the row's lock on every database (SQLite ignores FOR UPDATE and
+    only locks at the first write): from here on the move reads the latest state, and
+    nobody else moves the quote until this transaction ends.
+    """
+    claimed = db.session.execute(
+        update(Quote)
+        .where(Quote.id == quote_id)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise NotFound("There is no such quote.")
+    quote = db.session.scalar(
+        select(Quote)
+        .where(Quote.id == quote_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    # What was loaded before the lock may be stale: read the collections again.
+    db.session.expire(quote, ["rounds", "lines"])
+    return quote
+
+
+def _check_side(quote: Quote, actor: User, side: str) -> None:
+    """The actor belongs on this side of this quote (views check scope first; this is the net)."""
+    if side == CUSTOMER:
+        ok = actor.is_customer and actor.company_id == quote.company_id
+        ok = ok and access.can(actor, "shop.quote")
+    else:
+        ok = actor.is_staff and access.can(actor, "quotes.edit")
+        ok = ok and access.load_company(actor, quote.company_id) is not None
+    if not ok:
+        raise NotFound("There is no such quote among yours.")
+
+
+def _check_moment(quote: Quote, side: str | None, seen: int | None) -> None:
+    """Refuse a move out of turn (side None: any turn), on a closed quote, or unseen rounds."""
+    if seen is not None:
+        latest = latest_round(quote)
+        if latest is None or latest.id != seen:
+            raise Refused(
+                "The quote changed while you had it open: review the latest round and try again."
+            )
+    if quote.status not in OPEN:
+        raise Refused(f"This quote is {quote.status}: nothing more can be done with it.")
+    if is_expired(quote):
+        raise Refused(
+            f"This offer was valid until {quote.valid_until:%d %b %Y} and has expired: it can no "
+            "longer be accepted or countered. Ask for a new quote."
+        )
+    whose = _awaits(quote)
+    if side is not None and whose != side:
+        raise Refused(
+            "It is the seller's turn: wait for their answer."
+            if whose == SELLER
+            else "It is the customer's turn: wait for their answer."
+        )
+
+
+def _record(quote: Quote, action: str, actor: User | None, summary: str, **changes) -> None:
+    audit.record(f"quote.{action}", actor=actor, target=quote, summary=summary, **changes)
+    events.record(db.session, "quote_changed", quote.id, company=quote.company_id)
+
+
+def _customer_side(quote: Quote) -> list[User]:
+    """Who hears of the seller's answers: the requester and the company's decision-makers."""
+    members = db.session.scalars(
+        select(User).where(User.company_id == quote.company_id, User.status == "active")
+    )
+    deciders = [p for p in members if access.can(p, "shop.order")]
+    return [quote.requested_by, *deciders]
+
+
+def _tell_customer(quote: Quote, subject: str, body: str, link) -> None:
+    where = f"\n\n{link(quote)}" if link else ""
+    notify.people(_customer_side(quote), f"Quote {quote.number}: {subject}", body + where)
+
+
+def _tell_seller(quote: Quote, subject: str, body: str, link) -> None:
+    where = f"\n\n{link(quote)}" if link else ""
+    notify.reps(
+        quote.company, f"Quote {quote.number} ({quote.company.name}): {subject}", body + where
+    )
+
+
+def _prices_of(quote: Quote, prices: dict[int, object]) -> dict[int, Decimal]:
+    """Line id → a clean unit price for every line of the quote, and nothing else."""
+    ids = {line.id for line in quote.lines}
+    if set(prices) != ids:
+        raise Refused("Give a unit price for every line of the quote.")
+    clean = {}
+    for line in quote.lines:
+        price = clean_price(prices[line.id], f"The unit price of {line.product.sku}")
+        if price <= 0:
+            raise Refused(f"The unit price of {line.product.sku} must be more than zero.")
+        clean[line.id] = price
+    return clean
+
+
+def request(
+    company: Company,
+    asks: list[tuple[int, int]],
+    *,
+    actor: User,
+    note: str = "",
+    link: Callable[[Quote], str] | None = None,
+) -> Quote:
+    """A customer asks for prices: (product id, quantity) lines and a note; the seller's turn."""
+    if not (actor.is_customer and actor.company_id == company.id):
+        raise Refused("You can only ask for quotes for your own company.")
+    if not access.can(actor, "shop.quote"):
+        raise Refused("Your company's terms do not include quotations.")
+    if not asks:
+        raise Refused("Add at least one product with a quantity.")
+    if len(asks) > MAX_LINES:
+        raise Refused(f"A quote has at most {MAX_LINES} lines.")
+    quantities: dict[int, int] = {}
+    for product_id, quantity in asks:
+        if not isinstance(quantity, int) or not 1 <= quantity <= orders.MAX_QUANTITY:
+            raise Refused(f"Quantities are whole numbers from 1 to {orders.MAX_QUANTITY:,}.")
+        if product_id in quantities:
+            raise Refused("A product appears twice: put its whole quantity on one line.")
+        quantities[product_id] = quantity
+    products = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Product).where(Product.id.in_(quantities), Product.is_archived.is_(False))
+        )
+    }
+    if set(products) != set(quantities):
+        raise Refused("Some of these products are no longer sold.")
+    note = _note(note)
+    quote = Quote(
+        number=_next_number(),
+        company=company,
+        requested_by=actor,
+        status="requested",
+        note=note,
+    )
+    asked = [(products[pid], qty) for pid, qty in quantities.items()]
+    quote.lines = [QuoteLine(product=p, quantity=q) for p, q in asked]
+    first = QuoteRound(author=actor, side=CUSTOMER, action="request", note=note)
+    first.lines = [QuoteRoundLine(product=p, quantity=q) for p, q in asked]
+    quote.rounds.append(first)
+    db.session.add(quote)
+    db.session.flush()
+    _record(
+        quote,
+        "requested",
+        actor,
+        f"Quote {quote.number} requested by {company.name}: {len(asked)} line(s)",
+        after={"lines": [[p.sku, q] for p, q in asked], "note": note[:200]},
+    )
+    lines = "\n".join(f"- {q} × {p.sku} {p.name}" for p, q in asked)
+    _tell_seller(
+        quote,
+        "new request",
+        f"{actor.name} of {company.name} asks for prices:\n{lines}"
+        + (f"\n\nNote: {note}" if note else ""),
+        link,
+    )
+    return quote
+
+
+def answer(
+    quote_id: int,
+    prices: dict[int, object],
+    valid_until: date,
+    *,
+    actor: User,
+    seen: int | None,
+    note: str = "",
+    link: Callable[[Quote], str] | None = None,
+) -> QuoteRound:
+    """The seller's move: an offer to a request, or a counter to a customer's counter-offer."""
+    quote = _lock(quote_id)
+    _check_side(quote, actor, SELLER)
+    _check_moment(quote, SELLER, seen)
+    clean = _prices_of(quote, prices)
+    if not isinstance(valid_until, date):
+        raise Refused("Choose the date until which these prices hold.")
+    if valid_until <= today():
+        raise Refused("The offer must be valid until a date in the future.")
+    if valid_until > today() + timedelta(days=MAX_VALIDITY_DAYS):
+        raise Refused(f"An offer holds for at most {MAX_VALIDITY_DAYS} days.")
+    note = _note(note)
+    action = "offer" if quote.status == "requested" else "counter"
+    before = {line.product.sku: plain_price(line.unit_price) for line in quote.lines}
+    rnd = QuoteRound(author=actor, side=SELLER, action=action, note=note, valid_until=valid_until)
+    rnd.lines = [
+        QuoteRoundLine(product_id=ln.product_id, quantity=ln.quantity, unit_price=clean[ln.id])
+        for ln in quote.lines
+    ]
+    quote.rounds.append(rnd)
+    for line in quote.lines:
+        line.unit_price = clean[line.id]
+    quote.status = "offered" if action == "offer" else "countered"
+    quote.valid_until = valid_until
+    db.session.flush()
+    after = {line.product.sku: plain_price(line.unit_price) for line in quote.lines}
+    _record(
+        quote,
+        "offered" if action == "offer" else "countered",
+        actor,
+        f"Quote {quote.number}: {actor.name} {ACTION_LABELS[action]}, valid until {valid_until}",
+        before={"prices": before},
+        after={"prices": after, "valid_until": valid_until.isoformat()},
+    )
+    _tell_customer(
+        quote,
+        "new prices" if action == "offer" else "new counter-offer",
+        f"{actor.name} {ACTION_LABELS[action]} on quote {quote.number}, valid until "
+        f"{valid_until:%d %b %Y}:\n{_price_lines(quote)}" + (f"\n\nNote: {note}" if note else ""),
+        link,
+    )
+    return rnd
+
+
+def counter(
+    quote_id: int,
+    prices: dict[int, object],
+    *,
+    actor: User,
+    seen: int | None,
+    note: str = "",
+    link: Callable[[Quote], str] | None = None,
+) -> QuoteRound:
+    """The customer proposes other prices; the seller's turn. The standing offer stays as it is."""
+    quote = _lock(quote_id)
+    _check_side(quote, actor, CUSTOMER)
+    _check_moment(quote, CUSTOMER, seen)
+    clean = _prices_of(quote, prices)
+    if all(clean[line.id] == line.unit_price for line in quote.lines):
+        raise Refused("These are the seller's prices already: change a price, or accept the offer.")
+    note = _note(note)
+    rnd = QuoteRound(author=actor, side=CUSTOMER, action="counter", note=note)
+    rnd.lines = [
+        QuoteRoundLine(product_id=ln.product_id, quantity=ln.quantity, unit_price=clean[ln.id])
+        for ln in quote.lines
+    ]
+    quote.rounds.append(rnd)
+    quote.status = "countered"
+    db.session.flush()
+    _record(
+        quote,
+        "countered",
+        actor,
+        f"Quote {quote.number}: {actor.name} of {quote.company.name} made a counter-offer",
+        before={"prices": {ln.product.sku: plain_price(ln.unit_price) for ln in quote.lines}},
+        after={"prices": {ln.product.sku: plain_price(clean[ln.id]) for ln in quote.lines}},
+    )
+    asked = "\n".join(
+        f"- {ln.quantity} × {ln.product.sku}: "
+        f"{plain_price(ln.unit_price)} → {plain_price(clean[ln.id])}"
+        for ln in quote.lines
+    )
+    _tell_seller(
+        quote,
+        "counter-offer",
+        f"{actor.name} asks for other prices:\n{asked}" + (f"\n\nNote: {note}" if note else ""),
+        link,
+    )
+    return rnd
+
+
+def accept(
+    quote_id: int,
+    *,
+    actor: User,
+    seen: int | None,
+    note: str = "",
+    link: Callable[[Quote], str] | None = None,
+) -> Order:
+    """A decision-maker accepts the standing offer: an order at exactly the quoted prices."""
+    quote = _lock(quote_id)
+    _check_side(quote, actor, CUSTOMER)
+    if not access.can(actor, "shop.order"):
+        raise Refused("Only a decision-maker of your company can accept a quote.")
+    _check_moment(quote, CUSTOMER, seen)
+    if any(line.unit_price is None for line in quote.lines):
+        raise Refused("This quote has lines without a price; it cannot be accepted.")
+    note = _note(note)
+    before = quote.status
+    order = orders.place(
+        quote.company,
+        [
+            orders.LineRequest(ln.product_id, ln.quantity, unit_price=ln.unit_price)
+            for ln in quote.lines
+        ],
+        placed_by=actor,
+        quote=quote,
+        note=f"Quote {quote.number}" + (f": {note}" if note else ""),
+    )
+    rnd = QuoteRound(author=actor, side=CUSTOMER, action="accept", note=note)
+    rnd.lines = [
+        QuoteRoundLine(product_id=ln.product_id, quantity=ln.quantity, unit_price=ln.unit_price)
+        for ln in quote.lines
+    ]
+    quote.rounds.append(rnd)
+    quote.status = "accepted"
+    # By id: the two tables point at each other, and the order row exists already.
+    quote.order_id = order.id
+    db.session.flush()
+    _record(
+        quote,
+        "accepted",
+        actor,
+        f"Quote {quote.number} accepted by {actor.name}: order {order.number}, {order.total}",
+        before={"status": before},
+        after={"status": "accepted", "order": order.number, "total": str(order.total)},
+    )
+    _tell_seller(
+        quote,
+        f"accepted, order {order.number}",
+        f"{actor.name} accepted quote {quote.number}. Order {order.number} of "
+        f"{order.total} {order.currency} was placed at the quoted prices."
+        + (f"\n\nNote: {note}" if note else ""),
+        link,
+    )
+    return order
+
+
+def reject(
+    quote_id: int,
+    *,
+    actor: User,
+    seen: int | None,
+    note: str = "",
+    link: Callable[[Quote], str] | None = None,
+) -> QuoteRound:
+    """Close the negotiation: the seller declines on its turn, a decision-maker on theirs."""
+    quote = _lock(quote_id)
+    side = SELLER if actor.is_staff else CUSTOMER
+    _check_side(quote, actor, side)
+    if side == CUSTOMER and not access.can(actor, "shop.order"):
+        raise Refused("Only a decision-maker of your company can reject a quote.")
+    _check_moment(quote, side, seen)
+    before = quote.status
+    note = _note(note)
+    quote.rounds.append(QuoteRound(author=actor, side=side, action="reject", note=note))
+    quote.status = "rejected"
+    db.session.flush()
+    _record(
+        quote,
+        "rejected",
+        actor,
+        f"Quote {quote.number} rejected by {actor.name}",
+        before={"status": before},
+        after={"status": "rejected", "note": note[:200]},
+    )
+    message = f"{actor.name} rejected quote {quote.number}." + (f"\n\nNote: {note}" if note else "")
+    if side == SELLER:
+        _tell_customer(quote, "declined", message, link)
+    else:
+        _tell_seller(quote, "rejected", message, link)
+    return quote.rounds[-1]
+
+
+def withdraw(
+    quote_id: int,
+    *,
+    actor: User,
+    seen: int | None,
+    note: str = "",
+    link: Callable[[Quote], str] | None = None,
+) -> QuoteRound:
+    """The customer takes the request back, whoever's turn it is, while the quote is open."""
+    quote = _lock(quote_id)
+    _check_side(quote, actor, CUSTOMER)
+    if not may_withdraw(quote, actor):
+        raise Refused(
+            "Only the person who asked for this quote or a decision-maker can withdraw it."
+        )
+    _check_moment(quote, None, seen)
+    before = quote.status
+    note = _note(note)
+    quote.rounds.append(QuoteRound(author=actor, side=CUSTOMER, action="withdraw", note=note))
+    quote.status = "withdrawn"
+    db.session.flush()
+    _record(
+        quote,
+        "withdrawn",
+        actor,
+        f"Quote {quote.number} withdrawn by {actor.name}",
+        before={"status": before},
+        after={"status": "withdrawn", "note": note[:200]},
+    )
+    _tell_seller(
+        quote,
+        "withdrawn",
+        f"{actor.name} withdrew quote {quote.number}." + (f"\n\nNote: {note}" if note else ""),
+        link,
+    )
+    return quote.rounds[-1]
+
+
+def plain_price(price: Decimal | None) -> str:
+    """4.5 as 4.50 and 0.0125 as 0.0125: cents always, sub-cent digits when there are any."""
+    if price is None:
+        return "—"
+    whole, _, frac = f"{price:.4f}".partition(".")
+    return f"{whole}.{frac.rstrip('0').ljust(2, '0')}"
+
+
+def _price_lines(quote: Quote) -> str:
+    return "\n".join(
+        f"- {ln.quantity} × {ln.product.sku} at {plain_price(ln.unit_price)} {ln.product.unit}"
+        for ln in quote.lines
+    )
