@@ -1,0 +1,675 @@
+"""Catalogue benchmark: latency and SQL statements of the storefront catalogue at scale.
+
+Builds the demo database, grows the catalogue to --products products with group
+prices and 1,000 promotions, then times the catalogue pages in process with the
+Flask test client for three customer groups, next to a floor page that renders
+the same template from memory. Prints figures and targets; never fails on a time.
+
+    .venv/bin/python bench/catalog.py --smoke
+    .venv/bin/python bench/catalog.py --database-url mysql+pymysql://root@127.0.0.1/portal_bench
+"""
+
+import argparse
+import os
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from math import ceil
+
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, event, func, insert, select
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from blueprints.common import render
+from core import catalog, demo
+from core.models import (
+    UNIT,
+    Category,
+    CustomerGroup,
+    GroupPrice,
+    LoginSession,
+    Product,
+    Promotion,
+    PromotionGroup,
+    User,
+    promotion_categories,
+    promotion_products,
+    utcnow,
+)
+from core.offer import GroupPolicy
+from core.sessions import token_hash
+from extensions import db
+
+VIEWERS = {
+    "orders@acme.test": "Wholesale",
+    "orders@baltic.test": "Partner",
+    "browse@carpathia.test": "Standard",
+}
+BATCH = 5_000
+PROMOTIONS = 1_000
+WARMUP = 5
+PAGE_SIZES = (24, 96)
+MAX_STATEMENTS = 6
+FLOOR_RATIO = 3.0
+SEARCH_P95_MS = 50.0
+SEARCH_TARGET_PRODUCTS = 100_000
+CATEGORY_SLUG = "passives"
+NAME_WORD = "Resistor"
+DEMO_SKU_FRAGMENT = "STM32"
+BROWSE = ("page 1", "deep page", "price sort", "category")
+SEARCH = ("search SKU", "search name")
+FLOOR = "floor"
+
+# Leaf category slug: (kind, values, packages); names read "Resistor 4.7 kΩ 0603 #123".
+NAMES = {
+    "microcontrollers": (
+        "Microcontroller",
+        ("Cortex-M0+ 32 KB", "Cortex-M4F 512 KB", "RISC-V 64 KB", "AVR 16 KB"),
+        ("LQFP-48", "QFN-32", "TSSOP-20"),
+    ),
+    "regulators": (
+        "Regulator",
+        ("LDO 3.3 V", "LDO 5 V", "buck 3 A", "boost 2 A"),
+        ("SOT-23-5", "SOT-223", "TO-263"),
+    ),
+    "transistors": (
+        "Transistor",
+        ("N-MOSFET 30 V", "P-MOSFET 20 V", "NPN 45 V", "PNP 45 V"),
+        ("SOT-23", "TO-220", "DPAK"),
+    ),
+    "diodes": (
+        "Diode",
+        ("Schottky 40 V", "Zener 5.1 V", "TVS 12 V", "rectifier 1 kV"),
+        ("SOD-123", "SMA", "SMB"),
+    ),
+    "memory": (
+        "Memory",
+        ("SPI NOR 64 Mbit", "I²C EEPROM 256 Kbit", "SRAM 8 Mbit"),
+        ("SOIC-8", "WSON-8", "TSOP-44"),
+    ),
+    "sensors": (
+        "Sensor",
+        ("temperature", "humidity", "pressure", "6-axis IMU"),
+        ("LGA-14", "DFN-6", "QFN-24"),
+    ),
+    "amplifiers": (
+        "Amplifier",
+        ("op-amp rail-to-rail", "instrumentation", "class-D audio"),
+        ("SOIC-8", "SOT-23-5", "MSOP-8"),
+    ),
+    "capacitors": (
+        "Capacitor",
+        ("22 pF", "100 nF", "1 µF", "10 µF"),
+        ("0402", "0603", "0805", "1206"),
+    ),
+    "resistors": (
+        "Resistor",
+        ("10 Ω", "4.7 kΩ", "10 kΩ", "100 kΩ"),
+        ("0402", "0603", "0805", "1206"),
+    ),
+    "inductors": ("Inductor", ("1 µH", "4.7 µH", "10 µH", "100 µH"), ("0603", "1008", "4020")),
+    "crystals": ("Crystal", ("8 MHz", "16 MHz", "25 MHz", "32.768 kHz"), ("3225", "2520", "2012")),
+    "fuses": ("Fuse", ("PTC 500 mA", "fast 1 A", "fast 2 A", "PTC 3 A"), ("0603", "1206", "1812")),
+    "connectors": (
+        "Connector",
+        ("JST PH 4-pin", "pin header 1×10", "USB-C 16-pin", "FPC 24-pin"),
+        ("SMD", "THT"),
+    ),
+    "switches": ("Switch", ("tactile 6×6", "slide SPDT", "DIP 8", "rocker 10 A"), ("SMD", "THT")),
+    "relays": ("Relay", ("signal 5 V", "power 12 V 10 A", "solid-state 60 V"), ("THT", "SMD")),
+    "leds": ("LED", ("red", "green", "blue", "white", "RGB"), ("0603", "0805", "5 mm")),
+    "displays": (
+        "Display",
+        ('OLED 0.96"', 'TFT 2.8"', "LCD 16×2", 'e-paper 2.9"'),
+        ("I²C", "SPI"),
+    ),
+}
+
+
+class StatementCounter:
+    """A before_cursor_execute listener: statements sent, and whether the session was touched."""
+
+    def __init__(self):
+        self.statements = 0
+        self.touched = False
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements += 1
+        if statement.lstrip().upper().startswith("UPDATE LOGIN_SESSIONS"):
+            self.touched = True
+
+    def reset(self) -> None:
+        """Start counting a new request."""
+        self.statements = 0
+        self.touched = False
+
+
+@dataclass
+class Sample:
+    """One scenario for one viewer: times, and statements of plain and of touching requests.
+
+    A request that refreshes the session's last_seen_at (core.sessions.TOUCH_EVERY)
+    is counted apart, so the statements of the page itself stay visible.
+    """
+
+    times_ms: list[float] = field(default_factory=list)
+    plain: list[int] = field(default_factory=list)
+    touching: list[int] = field(default_factory=list)
+
+    def add(self, ms: float, counter: StatementCounter) -> None:
+        """Record one request."""
+        self.times_ms.append(ms)
+        (self.touching if counter.touched else self.plain).append(counter.statements)
+
+    @property
+    def median(self) -> float:
+        """Median time in ms."""
+        return statistics.median(self.times_ms)
+
+    @property
+    def p95(self) -> float:
+        """95th percentile time in ms (nearest rank)."""
+        ordered = sorted(self.times_ms)
+        return ordered[max(0, ceil(0.95 * len(ordered)) - 1)]
+
+    @property
+    def base_statements(self) -> int:
+        """Most statements of a request that did not touch the session (else of any)."""
+        return max(self.plain or self.touching)
+
+    def statements_label(self) -> str:
+        """Statements per request, and per request that also touched the session."""
+        plain = str(max(self.plain)) if self.plain else "–"
+        if not self.touching:
+            return plain
+        return f"{plain} ({max(self.touching)} with touch, {len(self.touching)} req.)"
+
+
+@dataclass
+class FloorPage:
+    """The catalogue template rendered from a listing held in memory: no database work."""
+
+    listing: catalog.Listing | None = None
+    categories: list[Category] = field(default_factory=list)
+
+    def view(self):
+        """Render page 1 exactly as the catalogue view does, from memory."""
+        return render(
+            "shop/catalog/index.html",
+            "shop/catalog/_results.html",
+            listing=self.listing,
+            categories=self.categories,
+            category=None,
+            q="",
+            sort="name",
+            sorts=catalog.SORTS,
+        )
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line options; --smoke picks a small, fast run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="SQLAlchemy URL (default: BENCH_DATABASE_URL, else a fresh SQLite file); "
+        "a mysql+pymysql URL names a MariaDB database that is dropped and created",
+    )
+    parser.add_argument("--products", type=int, help="catalogue size (default 100000)")
+    parser.add_argument("--requests", type=int, help="timed requests per scenario (default 200)")
+    parser.add_argument("--smoke", action="store_true", help="3000 products, 30 requests")
+    args = parser.parse_args()
+    small = (3_000, 30) if args.smoke else (100_000, 200)
+    args.products = args.products or small[0]
+    args.requests = args.requests or small[1]
+    return args
+
+
+@contextmanager
+def database(url: str | None) -> Iterator[str]:
+    """A fresh database: a temporary SQLite file, or a dropped and re-created MariaDB one."""
+    if url is None:
+        with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
+            yield f"sqlite:///{tmp}/portal.db"
+        return
+    if url.startswith("mysql"):
+        parsed = make_url(url)
+        server = create_engine(parsed.set(database=""))
+        with server.begin() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{parsed.database}`")
+            conn.exec_driver_sql(
+                f"CREATE DATABASE `{parsed.database}` "
+                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+        server.dispose()
+    yield url
+
+
+def open_sessions() -> None:
+    """Server-side sessions with known tokens for the viewers, as tests/conftest.py makes."""
+    now = utcnow()
+    for user in db.session.scalars(select(User).where(User.email.in_(VIEWERS))):
+        db.session.add(
+            LoginSession(
+                token_hash=token_hash(session_token(user.email)),
+                user=user,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now.replace(year=now.year + 5),
+                ip="127.0.0.1",
+                user_agent="bench",
+            )
+        )
+    db.session.commit()
+
+
+def session_token(email: str) -> str:
+    """The token of a viewer's bench session."""
+    return f"bench-session-{email}"
+
+
+def signed_in_client(app: Flask, email: str):
+    """A test client whose cookie carries the viewer's session token."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = session_token(email)
+        session["_fresh"] = True
+    return client
+
+
+def product_count() -> int:
+    """Products a customer can see."""
+    return db.session.scalar(select(func.count(Product.id)).where(Product.is_archived.is_(False)))
+
+
+def grow_catalogue(target: int, rng: random.Random) -> int:
+    """Insert generated products (and group prices) until the catalogue holds `target`."""
+    extra = max(0, target - db.session.scalar(select(func.count(Product.id))))
+    slugs = {c.slug: c.id for c in db.session.scalars(select(Category))}
+    leaves = [(slugs[slug], parts) for slug, parts in NAMES.items() if slug in slugs]
+    groups = {g.name: g.id for g in db.session.scalars(select(CustomerGroup))}
+    first_id = (db.session.scalar(select(func.max(Product.id))) or 0) + 1
+    now = utcnow().replace(microsecond=0)
+    for start in range(1, extra + 1, BATCH):
+        products, prices = [], []
+        for i in range(start, min(start + BATCH, extra + 1)):
+            category_id, (kind, values, packages) = rng.choice(leaves)
+            value, package = rng.choice(values), rng.choice(packages)
+            base = Decimal(str(round(rng.uniform(0.005, 25.0), 4)))
+            created = now - timedelta(days=rng.randint(0, 900), minutes=rng.randint(0, 1439))
+            products.append(
+                {
+                    "id": first_id + i - 1,
+                    "sku": f"GEN-{i:06d}",
+                    "name": f"{kind} {value} {package} #{i}",
+                    "description": f"{kind} {value}, package {package}.",
+                    "category_id": category_id,
+                    "base_price": base,
+                    "cost": (base * Decimal(str(rng.uniform(0.35, 0.7)))).quantize(UNIT),
+                    "stock": rng.choice((0, rng.randint(1, 49), rng.randint(50, 20_000))),
+                    "unit": "pcs",
+                    "specs": {"Value": value, "Package": package},
+                    "is_archived": False,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+            if rng.random() < 0.2:
+                for group, low, high in (("Wholesale", 0.80, 0.90), ("Partner", 0.90, 0.97)):
+                    price = (base * Decimal(str(rng.uniform(low, high)))).quantize(UNIT)
+                    prices.append(
+                        {
+                            "group_id": groups[group],
+                            "product_id": first_id + i - 1,
+                            "price": price,
+                            "updated_at": now,
+                        }
+                    )
+        db.session.execute(insert(Product.__table__), products)
+        if prices:
+            db.session.execute(insert(GroupPrice.__table__), prices)
+        db.session.commit()
+    return extra
+
+
+def add_promotions(count: int, rng: random.Random) -> None:
+    """Promotions, mostly running now, on a few products or a category, for two groups."""
+    product_ids = list(db.session.scalars(select(Product.id)))
+    category_ids = list(
+        db.session.scalars(select(Category.id).where(Category.parent_id.is_not(None)))
+    )
+    groups = {g.name: g.id for g in db.session.scalars(select(CustomerGroup))}
+    first_id = (db.session.scalar(select(func.max(Promotion.id))) or 0) + 1
+    now = utcnow().replace(microsecond=0)
+    promotions, terms, on_products, on_categories = [], [], [], []
+    for pid in range(first_id, first_id + count):
+        starts, ends = promotion_window(now, rng)
+        promotions.append(
+            {
+                "id": pid,
+                "name": f"Promotion {pid}",
+                "description": "Generated for the catalogue benchmark",
+                "starts_at": starts,
+                "ends_at": ends,
+                "is_active": rng.random() >= 0.03,
+                "created_at": starts,
+            }
+        )
+        terms.append(
+            {
+                "promotion_id": pid,
+                "group_id": groups["Wholesale"],
+                "discount_percent": Decimal(rng.randint(3, 20)),
+                "is_visible": True,
+            }
+        )
+        terms.append(
+            {
+                "promotion_id": pid,
+                "group_id": groups["Partner"],
+                "discount_percent": Decimal(rng.randint(2, 15)),
+                "is_visible": rng.random() >= 0.1,
+            }
+        )
+        if rng.random() < 0.85:
+            on_products += [
+                {"promotion_id": pid, "product_id": p}
+                for p in rng.sample(product_ids, rng.randint(2, 6))
+            ]
+        else:
+            on_categories.append({"promotion_id": pid, "category_id": rng.choice(category_ids)})
+    db.session.execute(insert(Promotion.__table__), promotions)
+    db.session.execute(insert(PromotionGroup.__table__), terms)
+    db.session.execute(insert(promotion_products), on_products)
+    db.session.execute(insert(promotion_categories), on_categories)
+    db.session.commit()
+
+
+def promotion_window(now: datetime, rng: random.Random) -> tuple[datetime, datetime]:
+    """80% running now, 10% ended, 10% not yet started."""
+    roll = rng.random()
+    if roll < 0.8:
+        start = now - timedelta(days=rng.randint(1, 60))
+        return start, now + timedelta(days=rng.randint(1, 90))
+    if roll < 0.9:
+        end = now - timedelta(days=rng.randint(1, 30))
+        return end - timedelta(days=rng.randint(7, 60)), end
+    start = now + timedelta(days=rng.randint(1, 30))
+    return start, start + timedelta(days=rng.randint(7, 60))
+
+
+def floor_listing(page_size: int) -> tuple[catalog.Listing, list[Category]]:
+    """Page 1 for the Wholesale viewer, with real products and offers, to keep in memory."""
+    group = db.session.scalar(select(CustomerGroup).where(CustomerGroup.name == "Wholesale"))
+    categories = catalog.category_tree()
+    listing = catalog.browse(
+        GroupPolicy.of(group), categories=categories, page=1, per_page=page_size
+    )
+    return listing, categories
+
+
+def scenario_urls(total: int, page_size: int, sku_fragment: str) -> dict[str, str]:
+    """The catalogue requests to measure, by scenario name."""
+    middle = max(1, ceil(total / page_size) // 2)
+    return {
+        "page 1": "/shop/",
+        "deep page": f"/shop/?page={middle}",
+        "price sort": "/shop/?sort=price",
+        "category": f"/shop/?category={CATEGORY_SLUG}",
+        "search SKU": f"/shop/?q={sku_fragment}",
+        "search name": f"/shop/?q={NAME_WORD}",
+    }
+
+
+def fetch(client, url: str) -> None:
+    """One GET that must succeed (a broken page is a crash, not a figure)."""
+    response = client.get(url)
+    response.get_data()
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} answered {response.status_code}")
+
+
+def measure(
+    clients: dict, urls: dict[str, str], counter: StatementCounter, *, warmup: int, repeats: int
+) -> dict[tuple[str, str], Sample]:
+    """Warm up, then time and count statements of each scenario for each viewer."""
+    results = {}
+    for email, client in clients.items():
+        for name, url in urls.items():
+            for _ in range(warmup):
+                fetch(client, url)
+            sample = Sample()
+            for _ in range(repeats):
+                counter.reset()
+                start = time.perf_counter()
+                fetch(client, url)
+                sample.add((time.perf_counter() - start) * 1000, counter)
+            results[email, name] = sample
+    return results
+
+
+def describe_database() -> str:
+    """The database kind and version."""
+    if db.engine.dialect.name == "sqlite":
+        return f"SQLite {sqlite3.sqlite_version}"
+    version = db.session.scalar(select(func.version()))
+    return f"MariaDB {version}" if "MariaDB" in version else f"MySQL {version}"
+
+
+def analyze_if_mariadb() -> None:
+    """Refresh InnoDB statistics now, as its background recalculation would after a bulk load."""
+    if db.engine.dialect.name == "mysql":
+        tables = "products, group_prices, promotions, promotion_groups, promotion_products"
+        db.session.connection().exec_driver_sql(f"ANALYZE TABLE {tables}, promotion_categories")
+        db.session.commit()
+
+
+def catalogue_facts() -> dict[str, int]:
+    """Counts for the header line."""
+    now = utcnow()
+    return {
+        "products": product_count(),
+        "promotions": db.session.scalar(select(func.count(Promotion.id))),
+        "running": db.session.scalar(
+            select(func.count(Promotion.id)).where(
+                Promotion.is_active.is_(True), Promotion.starts_at <= now, Promotion.ends_at > now
+            )
+        ),
+        "group_prices": db.session.scalar(select(func.count(GroupPrice.id))),
+    }
+
+
+def print_table(timed: dict[tuple[str, str], Sample]) -> None:
+    """Viewer, scenario, median, p95, p95/floor, statements."""
+    print(
+        f"{'viewer':<23} {'group':<10} {'scenario':<12} {'median ms':>9} {'p95 ms':>8} "
+        f"{'p95/floor':>9}  statements"
+    )
+    for email, group in VIEWERS.items():
+        floor = timed[email, FLOOR]
+        for scenario in (FLOOR, *BROWSE, *SEARCH):
+            s = timed[email, scenario]
+            ratio = s.p95 / floor.p95
+            print(
+                f"{email:<23} {group:<10} {scenario:<12} {s.median:>9.1f} {s.p95:>8.1f} "
+                f"{ratio:>8.1f}x  {s.statements_label()}"
+            )
+        print()
+
+
+def print_statements(before, after, page_sizes, before_products: int, after_products: int) -> None:
+    """Statements per request before and after growing the catalogue, and per page size."""
+    print(
+        f"Statements per request (max; requests that touched the session shown apart) — "
+        f"before: {before_products:,} products, after: {after_products:,} products"
+    )
+    print(f"{'viewer':<23} {'scenario':<12} {'before':<28} after")
+    for email in VIEWERS:
+        for scenario in (*BROWSE, *SEARCH):
+            b, a = before[email, scenario], after[email, scenario]
+            print(f"{email:<23} {scenario:<12} {b.statements_label():<28} {a.statements_label()}")
+    print()
+    sizes = " vs ".join(str(size) for size in PAGE_SIZES)
+    print(f"/shop/ statements at CATALOG_PAGE_SIZE {sizes} ({after_products:,} products)")
+    for email in VIEWERS:
+        counts = " vs ".join(
+            page_sizes[size][email, "page 1"].statements_label() for size in PAGE_SIZES
+        )
+        print(f"  {email:<23} {counts}")
+    print()
+
+
+def verdict(ok: bool) -> str:
+    """The label of a target."""
+    return "[met]    " if ok else "[not met]"
+
+
+def print_targets(before, timed, page_sizes, *, mariadb: bool, products: int) -> None:
+    """Met or not met for each target."""
+    pages = [
+        s
+        for results in (before, timed, *page_sizes.values())
+        for (_, name), s in results.items()
+        if name != FLOOR
+    ]
+    plain = max(s.base_statements for s in pages)
+    touching = [n for s in pages for n in s.touching]
+    worst = max([plain, *touching])
+    touch_note = (
+        f"; {max(touching)} on the {len(touching)} request(s) that also refreshed the session"
+        if touching
+        else "; no request refreshed the session"
+    )
+    print("Targets")
+    print(
+        f"  {verdict(worst <= MAX_STATEMENTS)} at most {MAX_STATEMENTS} statements per "
+        f"catalogue page: {plain} per page{touch_note}"
+    )
+    size_ok = all(
+        len({page_sizes[size][email, "page 1"].base_statements for size in PAGE_SIZES}) == 1
+        for email in VIEWERS
+    )
+    print(f"  {verdict(size_ok)} statements independent of page size {PAGE_SIZES}")
+    grown = [
+        (email, name)
+        for (email, name), s in before.items()
+        if s.base_statements != timed[email, name].base_statements
+    ]
+    changed = ", ".join(f"{e} {n}" for e, n in grown) or "none differ"
+    print(f"  {verdict(not grown)} statements independent of catalogue size: {changed}")
+    ratios = [
+        (timed[email, name].p95 / timed[email, FLOOR].p95, email, name)
+        for email in VIEWERS
+        for name in BROWSE
+    ]
+    ratio, email, name = max(ratios)
+    print(
+        f"  {verdict(ratio <= FLOOR_RATIO)} catalogue p95 within {FLOOR_RATIO:g}x of the floor: "
+        f"worst {ratio:.1f}x ({email}, {name})"
+    )
+    p95, email, name = max((timed[e, n].p95, e, n) for e in VIEWERS for n in SEARCH)
+    applies = mariadb and products >= SEARCH_TARGET_PRODUCTS
+    scope = "" if applies else " (informative: the target is for MariaDB at 100,000 products)"
+    print(
+        f"  {verdict(p95 <= SEARCH_P95_MS)} search p95 <= {SEARCH_P95_MS:g} ms: "
+        f"worst {p95:.1f} ms ({email}, {name}){scope}"
+    )
+
+
+def run(url: str, products: int, requests: int) -> None:
+    """Build, grow, measure and report."""
+    rng = random.Random(20261123)
+    app = create_app({"PORTAL_ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "bench"})
+    floor = FloorPage()
+    app.add_url_rule("/bench/floor", "bench_floor", floor.view)
+    counter = StatementCounter()
+    page_size = app.config["CATALOG_PAGE_SIZE"]
+
+    started = time.perf_counter()
+    with app.app_context():
+        upgrade()
+        demo.load()
+        open_sessions()
+        event.listen(db.engine, "before_cursor_execute", counter)
+        kind = describe_database()
+        before_products = product_count()
+    demo_seconds = time.perf_counter() - started
+    clients = {email: signed_in_client(app, email) for email in VIEWERS}
+    before_urls = scenario_urls(before_products, page_size, DEMO_SKU_FRAGMENT)
+    before = measure(clients, before_urls, counter, warmup=2, repeats=3)
+
+    started = time.perf_counter()
+    with app.app_context():
+        extra = grow_catalogue(products, rng)
+        add_promotions(PROMOTIONS, rng)
+        analyze_if_mariadb()
+        facts = catalogue_facts()
+        floor.listing, floor.categories = floor_listing(page_size)
+    growth_seconds = time.perf_counter() - started
+
+    fragment = f"{max(1, extra // 2):06d}"[:5] if extra else DEMO_SKU_FRAGMENT
+    urls = scenario_urls(facts["products"], page_size, fragment)
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    timed = measure(
+        clients, {FLOOR: "/bench/floor", **urls}, counter, warmup=WARMUP, repeats=requests
+    )
+    page_sizes = {}
+    for size in PAGE_SIZES:
+        app.config["CATALOG_PAGE_SIZE"] = size
+        page_sizes[size] = measure(clients, {"page 1": "/shop/"}, counter, warmup=2, repeats=3)
+    app.config["CATALOG_PAGE_SIZE"] = page_size
+    measure_seconds = time.perf_counter() - started
+    load_after = os.getloadavg()[0]
+
+    print()
+    print(
+        f"Catalogue benchmark · {kind} · {facts['products']:,} products "
+        f"({extra:,} generated) · {facts['promotions']:,} promotions "
+        f"({facts['running']:,} running now) · {facts['group_prices']:,} group prices"
+    )
+    print(
+        f"Build: migrations + demo {demo_seconds:.1f} s; growth to {facts['products']:,} "
+        f"products + {PROMOTIONS:,} promotions {growth_seconds:.1f} s "
+        f"({BATCH:,} rows per batch); measuring {measure_seconds:.1f} s"
+    )
+    print(
+        f"Host: {os.cpu_count()} CPUs; 1-minute load average {load_before:.1f} before "
+        f"measuring, {load_after:.1f} after (other work on the host skews the times)"
+    )
+    print(
+        f"Timed: {requests} requests per scenario after {WARMUP} warm-ups, page size "
+        f"{page_size}; scenarios: " + ", ".join(f"{n} {u}" for n, u in urls.items())
+    )
+    print()
+    print_table(timed)
+    print_statements(before, timed, page_sizes, before_products, facts["products"])
+    print_targets(
+        before, timed, page_sizes, mariadb=url.startswith("mysql"), products=facts["products"]
+    )
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def main() -> None:
+    """Entry point."""
+    args = parse_args()
+    # SQLite stores NUMERIC through float at the column's scale, exact for our scales.
+    warnings.filterwarnings("ignore", message="Dialect sqlite\\+pysqlite does \\*not\\* support")
+    with database(args.database_url) as url:
+        run(url, args.products, args.requests)
+
+
+if __name__ == "__main__":
+    main()
