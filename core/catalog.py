@@ -78,7 +78,7 @@ def _category_ids(categories: list[Category], category: Category) -> list[int]:
 
 
 def _filters(q: str, category_ids: list[int] | None) -> list:
-    filters = [Product.is_archived.is_(False)]
+    filters = [Product.sold()]
     if q:
         # LIKE is case-insensitive for ASCII on SQLite and under MariaDB's default collation.
         filters.append(

@@ -150,9 +150,7 @@ def place(
         merged[line.product_id] = line
     products = {
         p.id: p
-        for p in db.session.scalars(
-            select(Product).where(Product.id.in_(merged), Product.is_archived.is_(False))
-        )
+        for p in db.session.scalars(select(Product).where(Product.id.in_(merged), Product.sold()))
     }
     missing = set(merged) - set(products)
     if missing:
@@ -237,3 +235,76 @@ def _return_stock(line: OrderLine, order: Order, actor: User) -> None:
         )
     )
     events.record(db.session, "stock_changed", line.product_id)
+
+
+# --- reading orders as a person may see them (added with the trade screens) -------------
+
+STATUS_LABELS = {
+    "placed": "Placed",
+    "confirmed": "Confirmed",
+    "shipped": "Shipped",
+    "delivered": "Delivered",
+    "cancelled": "Cancelled",
+}
+# The button that moves an order to each state.
+MOVE_LABELS = {
+    "confirmed": "Confirm",
+    "shipped": "Mark shipped",
+    "delivered": "Mark delivered",
+    "cancelled": "Cancel order",
+}
+
+
+def visible_orders(user: User | None):
+    """Orders of the companies this person may see, as a query to refine."""
+    from . import access  # here, not at the top: this block is an addition to the module
+
+    return access.company_scope(user, select(Order), Order.company_id)
+
+
+def load_visible(user: User | None, order_id: int, *, lock: bool = False) -> Order | None:
+    """One order if this person may see it, else None (the caller answers 404).
+
+    With `lock`, the row stays locked to the end of the transaction, so two people
+    moving the same order at once are served one after the other (a second cancel
+    must not return the stock twice).
+    """
+    stmt = visible_orders(user).where(Order.id == order_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(stmt)
+
+
+def search(stmt, q: str):
+    """Orders whose number (SO-00012, 00012 or 12) or company name matches `q`."""
+    import re
+
+    from sqlalchemy import or_
+
+    conditions = [Order.number.icontains(q, autoescape=True)]
+    number = re.fullmatch(r"(?:so[-\s]?)?0*(\d{1,9})", q.strip(), re.IGNORECASE)
+    if number:
+        conditions.append(Order.number == f"SO-{int(number.group(1)):05d}")
+    companies = select(Company.id).where(Company.name.icontains(q, autoescape=True))
+    conditions.append(Order.company_id.in_(companies))
+    return stmt.where(or_(*conditions))
+
+
+def next_states(order: Order) -> tuple[str, ...]:
+    """The states this order may move to now."""
+    return TRANSITIONS.get(order.status, ())
+
+
+def lock_products(product_ids) -> None:
+    """Lock the products' rows, in id order, before an order's inserts touch them.
+
+    Inserting an order line takes a shared lock on its product (the foreign-key
+    check), so two orders of one product each hold a shared lock and wait for the
+    other's before their stock UPDATE: a deadlock on every busy product. Taking the
+    exclusive locks first, always in the same order, queues the orders instead.
+    """
+    ids = sorted(set(product_ids))
+    if ids:
+        db.session.execute(
+            select(Product.id).where(Product.id.in_(ids)).order_by(Product.id).with_for_update()
+        )

@@ -323,7 +323,7 @@ def find_products(skus: Iterable[str]) -> dict[str, Product]:
     if not wanted:
         return {}
     found = db.session.scalars(
-        select(Product).where(func.upper(Product.sku).in_(wanted), Product.is_archived.is_(False))
+        select(Product).where(func.upper(Product.sku).in_(wanted), Product.sold())
     )
     return {p.sku.upper(): p for p in found}
 
@@ -484,7 +484,7 @@ def request(
     products = {
         p.id: p
         for p in db.session.scalars(
-            select(Product).where(Product.id.in_(quantities), Product.is_archived.is_(False))
+            select(Product).where(Product.id.in_(quantities), Product.sold())
         )
     }
     if set(products) != set(quantities):

@@ -70,10 +70,12 @@ def resolve(token: str, *, idle_minutes: int, now: datetime | None = None) -> Us
     if user.status != "active":
         return None
     if now - record.last_seen_at >= TOUCH_EVERY:
-        db.session.execute(
-            update(LoginSession).where(LoginSession.id == record.id).values(last_seen_at=now)
-        )
-        db.session.commit()
+        # On its own connection: committing the request's session here would expire the
+        # person just loaded and cost every such request its statements again.
+        with db.engine.begin() as conn:
+            conn.execute(
+                update(LoginSession).where(LoginSession.id == record.id).values(last_seen_at=now)
+            )
     user.session_token = token
     return user
 

@@ -78,9 +78,7 @@ def rendering_as(connection):
 def _render_offers(connection, product_ids: list[int]) -> dict:
     group = db.session.get(CustomerGroup, connection.viewer.group_id)
     products = list(
-        db.session.scalars(
-            select(Product).where(Product.id.in_(product_ids), Product.is_archived.is_(False))
-        )
+        db.session.scalars(select(Product).where(Product.id.in_(product_ids), Product.sold()))
     )
     offers = offers_for(group, products)
     with rendering_as(connection):

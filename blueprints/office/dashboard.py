@@ -17,11 +17,11 @@ def dashboard():
     figures = {}
     if access.can(current_user, "products.view"):
         figures["Active products"] = db.session.scalar(
-            select(func.count(Product.id)).where(Product.is_archived.is_(False))
+            select(func.count(Product.id)).where(Product.sold())
         )
     if access.can(current_user, "stock.view"):
         figures["Out of stock"] = db.session.scalar(
-            select(func.count(Product.id)).where(Product.is_archived.is_(False), Product.stock <= 0)
+            select(func.count(Product.id)).where(Product.sold(), Product.stock <= 0)
         )
     if access.can(current_user, "orders.view"):
         open_orders = access.company_scope(

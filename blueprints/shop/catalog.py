@@ -59,7 +59,7 @@ def product(product_id: int):
     """One product with its specs, photos and offer."""
     item = db.session.scalar(
         select(Product)
-        .where(Product.id == product_id, Product.is_archived.is_(False))
+        .where(Product.id == product_id, Product.sold())
         .options(selectinload(Product.photos))
     )
     if item is None:

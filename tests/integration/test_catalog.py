@@ -211,3 +211,19 @@ def test_catalogue_statements_do_not_grow_with_page_size(app, as_user, email):
             app.config["CATALOG_PAGE_SIZE"] = 24
     assert len(set(counts.values())) == 1, counts
     assert counts[96] <= 6, counts
+
+
+def test_a_request_that_refreshes_its_session_stays_within_six_statements(app, as_user, ctx):
+    from datetime import timedelta
+
+    from core.models import LoginSession, utcnow
+
+    c = as_user("orders@acme.test")
+    c.get("/shop/")
+    db.session.execute(
+        LoginSession.__table__.update().values(last_seen_at=utcnow() - timedelta(minutes=5))
+    )
+    db.session.commit()
+    with StatementCounter(db.engine) as counter:
+        assert c.get("/shop/?sort=price").status_code == 200
+    assert counter.count <= 6, counter.count
