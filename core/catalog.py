@@ -114,24 +114,30 @@ def browse(
     if policy is not None:
         gp, on, gp_price = group_price_column(policy.group_id)
         effective = func.coalesce(gp_price, Product.base_price)
-        stmt = select(Product, gp_price).outerjoin(gp, on)
     else:
+        gp = on = gp_price = None
         effective = Product.base_price
-        stmt = select(Product, Product.base_price)
     order = {
         "name": (Product.name, Product.id),
-        "sku": (Product.sku,),
+        "sku": (Product.sku, Product.id),
         "price": (effective, Product.id),
         "-price": (effective.desc(), Product.id),
         "stock": (Product.stock.desc(), Product.id),
         "newest": (Product.created_at.desc(), Product.id.desc()),
     }[sort]
+    # A deferred join: the page's ids are picked from the indexes alone, then only those
+    # rows are read in full. A deep OFFSET otherwise reads every skipped row and its joins.
+    ids = select(Product.id).where(*filters)
+    if gp is not None:
+        ids = ids.outerjoin(gp, on)
+    ids = ids.order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery("page")
+    stmt = select(Product, gp_price if gp is not None else Product.base_price)
+    if gp is not None:
+        stmt = stmt.outerjoin(gp, on)
     stmt = (
-        stmt.options(joinedload(Product.category))
-        .where(*filters)
+        stmt.join(ids, ids.c.id == Product.id)
+        .options(joinedload(Product.category))
         .order_by(*order)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
     )
     found = db.session.execute(stmt).all()
     products = [row[0] for row in found]

@@ -54,6 +54,9 @@ class Product(db.Model):
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("base_price >= 0 AND cost >= 0", name="money_not_negative"),
         Index("ix_products_archived_name", "is_archived", "name"),
+        # Counting and paging a category, and the price order of base-priced products.
+        Index("ix_products_archived_category", "is_archived", "category_id"),
+        Index("ix_products_archived_base_price", "is_archived", "base_price"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

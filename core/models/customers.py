@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -54,6 +54,8 @@ class GroupPrice(db.Model):
     __table_args__ = (
         db.UniqueConstraint("group_id", "product_id", name="uq_group_prices_group_product"),
         CheckConstraint("price >= 0", name="price_not_negative"),
+        # A group's prices in price order (the catalogue's price sort).
+        Index("ix_group_prices_group_price", "group_id", "price", "product_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
