@@ -12,8 +12,22 @@ from .models import User, utcnow
 _DUMMY_HASH: dict[str, str] = {}
 
 
+def _off_the_loop(fn, *args):
+    """Run CPU-heavy scrypt off a gevent worker's event loop (a real OS thread), so one
+    sign-in does not stall every socket that worker holds. Plain threads need nothing."""
+    try:
+        from gevent import get_hub, monkey
+    except ImportError:
+        return fn(*args)
+    if not monkey.is_module_patched("threading"):
+        return fn(*args)
+    return get_hub().threadpool.apply(fn, args)
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+    return _off_the_loop(
+        generate_password_hash, password, current_app.config["PASSWORD_HASH_METHOD"]
+    )
 
 
 def set_password(user: User, password: str) -> None:
@@ -36,7 +50,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The active person with this email and password, or None (always one hash check)."""
     user = find_by_email(email or "")
     stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
-    matches = check_password_hash(stored, password or "")
+    matches = _off_the_loop(check_password_hash, stored, password or "")
     if user is None or not user.password_hash or not matches or user.status != "active":
         return None
     return user
