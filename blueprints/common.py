@@ -91,7 +91,8 @@ def permission_required(permission: str):
 SHOP_NAV = (
     ("shop.catalog", "Catalogue", None),
     ("shop.cart", "Cart", "shop.cart"),
-    ("shop.orders", "Orders", "shop.order"),
+    ("shop.approvals", "Approvals", "shop.approve"),
+    ("shop.orders", "Orders", "shop.cart"),
     ("shop.quotes", "Quotes", "shop.quote"),
     ("shop.invoices", "Invoices", "shop.invoices"),
     ("shop.users", "People", "shop.users"),

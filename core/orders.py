@@ -148,6 +148,9 @@ def place(
         if line.product_id in merged:
             raise Refused("A product appears twice in the order.")
         merged[line.product_id] = line
+    # Exclusive locks first, in id order, before any insert takes shared ones (see
+    # lock_products): every placement, from a cart or a quote, queues and never deadlocks.
+    lock_products(merged)
     products = {
         p.id: p
         for p in db.session.scalars(select(Product).where(Product.id.in_(merged), Product.sold()))

@@ -82,7 +82,8 @@
   });
 
   document.addEventListener("htmx:oobAfterSwap", function (event) {
-    var target = event.detail.target;
+    // event.target is the swapped-in signal; htmx 2's detail.target is the old element.
+    var target = event.target;
     if (!target || target.id !== "live-signal") { return; }
     var region = document.getElementById(target.getAttribute("data-refresh") || "");
     if (region) { htmx.trigger(region, "live:refresh"); }

@@ -1,0 +1,501 @@
+"""Carts: one open cart per person, checked out, or submitted and approved into an order.
+
+A cart holds products and quantities only; its prices come from the offer function
+whenever it is shown, so the cart, the order and the invoice agree to the cent. A
+requester submits the cart; a decision-maker of the same company approves it (and
+the order is placed in the requester's name) or rejects it with a note. Above the
+company's approval limit an order needs two different decision-makers, and nobody
+approves their own request.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import selectinload
+
+from extensions import db
+
+from . import access, audit, events, notify, orders
+from .errors import NotFound, Refused
+from .models import Cart, CartLine, Company, Order, Product, User, utcnow
+from .offer import OUT, Offer, offers_for
+
+PENDING = "submitted"
+DECIDED = ("approved", "rejected")
+NOTE_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    """A cart line with the product's offer of this moment (None once it is no longer sold)."""
+
+    line: CartLine
+    product: Product
+    offer: Offer | None
+    line_total: Decimal
+
+    @property
+    def sold(self) -> bool:
+        return self.offer is not None
+
+    @property
+    def short_of_stock(self) -> bool:
+        """More than the exact count a group that sees counts is shown (never for levels)."""
+        if self.offer is None or self.offer.stock.exact is None:
+            return False
+        return self.line.quantity > self.offer.stock.exact
+
+
+@dataclass(frozen=True)
+class PricedCart:
+    """A cart as its company's group sees it now: each line's offer and the total."""
+
+    cart: Cart
+    lines: list[PricedLine]
+    total: Decimal
+
+    @property
+    def unsold(self) -> list[PricedLine]:
+        return [p for p in self.lines if not p.sold]
+
+    @property
+    def needs_two_approvals(self) -> bool:
+        return needs_two_approvals(self.cart.company, self.total)
+
+
+def needs_two_approvals(company: Company, total: Decimal) -> bool:
+    """Above the company's approval limit an order needs a second decision-maker."""
+    return company.approval_limit is not None and total > company.approval_limit
+
+
+def priced(cart: Cart) -> PricedCart:
+    """Each line with its offer and line total, computed as an order line would be."""
+    product_ids = [line.product_id for line in cart.lines]
+    products = {
+        p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(product_ids)))
+    }
+    sold = [p for p in products.values() if not p.is_archived]
+    offers = offers_for(cart.company.group, sold) if sold else {}
+    lines, total = [], Decimal("0.00")
+    for line in cart.lines:
+        product, offer = products[line.product_id], offers.get(line.product_id)
+        line_total = Decimal("0.00")
+        if offer is not None:
+            # The same builder as the order's, so the cart shows what the order will say.
+            line_total = orders.order_line(product, offer, line.quantity).line_total
+            total += line_total
+        lines.append(PricedLine(line, product, offer, line_total))
+    return PricedCart(cart, lines, total)
+
+
+def totals_of(some: list[Cart]) -> dict[int, Decimal]:
+    """Totals of several carts: an approved one's order total, others at today's offers.
+
+    One statement for the products and two for the offers per company, whatever
+    the number of carts (a list page must not price each cart on its own).
+    """
+    ordered = {c.order_id: c.id for c in some if c.order_id is not None}
+    totals: dict[int, Decimal] = {}
+    if ordered:
+        rows = db.session.execute(select(Order.id, Order.total).where(Order.id.in_(ordered)))
+        totals = {ordered[order_id]: total for order_id, total in rows}
+    by_company: dict[int, list[Cart]] = {}
+    for cart in some:
+        if cart.order_id is None:
+            by_company.setdefault(cart.company_id, []).append(cart)
+    for group_carts in by_company.values():
+        ids = {line.product_id for cart in group_carts for line in cart.lines}
+        products = list(
+            db.session.scalars(select(Product).where(Product.id.in_(ids), Product.sold()))
+        )
+        offers = offers_for(group_carts[0].company.group, products) if products else {}
+        by_id = {p.id: p for p in products}
+        for cart in group_carts:
+            totals[cart.id] = sum(
+                (
+                    orders.order_line(
+                        by_id[ln.product_id], offers[ln.product_id], ln.quantity
+                    ).line_total
+                    for ln in cart.lines
+                    if ln.product_id in offers
+                ),
+                Decimal("0.00"),
+            )
+    return totals
+
+
+def open_cart(user: User) -> Cart | None:
+    """The person's open cart, if they have one."""
+    return db.session.scalar(
+        select(Cart)
+        .where(Cart.owner_id == user.id, Cart.status == "open")
+        .order_by(Cart.id)
+        .options(selectinload(Cart.lines))
+    )
+
+
+def find_line(user: User, line_id: int) -> CartLine | None:
+    """A line of the person's own open cart, or None (never another person's line)."""
+    return db.session.scalar(
+        select(CartLine)
+        .join(Cart, Cart.id == CartLine.cart_id)
+        .where(CartLine.id == line_id, Cart.owner_id == user.id, Cart.status == "open")
+    )
+
+
+def quantity_in_cart(user: User, product_id: int) -> int:
+    """How many of a product the person's open cart holds."""
+    quantity = db.session.scalar(
+        select(CartLine.quantity)
+        .join(Cart, Cart.id == CartLine.cart_id)
+        .where(CartLine.product_id == product_id, Cart.owner_id == user.id, Cart.status == "open")
+    )
+    return quantity or 0
+
+
+def _open_cart_for_update(user: User, *, create: bool) -> Cart | None:
+    """The open cart under a lock held to the end of the transaction, created if asked.
+
+    Locking the owner's row first serialises two tabs adding at once, so a person
+    never ends up with two open carts.
+    """
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    cart = db.session.scalar(
+        select(Cart)
+        .where(Cart.owner_id == user.id, Cart.status == "open")
+        .order_by(Cart.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if cart is None and create:
+        cart = Cart(company_id=user.company_id, owner_id=user.id, status="open")
+        db.session.add(cart)
+        db.session.flush()
+    return cart
+
+
+def _changed(cart: Cart) -> None:
+    """Open pages of the owner (and the approvers, for a request) re-fetch the cart."""
+    cart.updated_at = utcnow()
+    events.record(
+        db.session,
+        "cart_changed",
+        cart.id,
+        company=cart.company_id,
+        owner=cart.owner_id,
+        request=cart.submitted_at is not None,  # approvers' lists show only requests
+    )
+
+
+def _customer(user: User) -> None:
+    if user is None or not user.is_customer or user.company_id is None:
+        raise Refused("Only the people of a customer company have carts.")
+
+
+def _quantity(quantity) -> int:
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        raise Refused("Quantities are whole numbers from 1.")
+    if quantity < 1 or quantity > orders.MAX_QUANTITY:
+        raise Refused(f"Quantities are whole numbers from 1 to {orders.MAX_QUANTITY:,}.")
+    return quantity
+
+
+def add(user: User, product_id: int, quantity: int) -> CartLine:
+    """Put a quantity of a product into the person's open cart (added to what is there)."""
+    _customer(user)
+    quantity = _quantity(quantity)
+    product = db.session.scalar(select(Product).where(Product.id == product_id, Product.sold()))
+    if product is None:
+        raise Refused("This product is not sold any more.")
+    offer = offers_for(user.company.group, [product])[product.id]
+    # The level is what the person sees anyway: no count is revealed by refusing here.
+    if offer.stock.level == OUT:
+        raise Refused(f"{product.sku} is out of stock.")
+    cart = _open_cart_for_update(user, create=True)
+    line = next((ln for ln in cart.lines if ln.product_id == product.id), None)
+    if line is None:
+        line = CartLine(product_id=product.id, quantity=quantity)
+        cart.lines.append(line)
+    else:
+        line.quantity = _quantity(line.quantity + quantity)
+    _changed(cart)
+    db.session.flush()
+    return line
+
+
+def _own_line(user: User, line_id: int) -> tuple[Cart, CartLine]:
+    cart = _open_cart_for_update(user, create=False)
+    line = next((ln for ln in cart.lines if ln.id == line_id), None) if cart else None
+    if line is None:
+        raise NotFound("There is no such line in your cart.")
+    return cart, line
+
+
+def set_quantity(user: User, line_id: int, quantity: int) -> CartLine | None:
+    """Change a line's quantity; 0 takes the product out of the cart."""
+    _customer(user)
+    cart, line = _own_line(user, line_id)
+    if quantity == 0:
+        cart.lines.remove(line)
+        line = None
+    else:
+        line.quantity = _quantity(quantity)
+    _changed(cart)
+    db.session.flush()
+    return line
+
+
+def remove(user: User, line_id: int) -> None:
+    """Take a product out of the person's open cart."""
+    set_quantity(user, line_id, 0)
+
+
+def _filled_cart(user: User) -> Cart:
+    cart = _open_cart_for_update(user, create=False)
+    if cart is None or not cart.lines:
+        raise Refused("Your cart is empty: add products from the catalogue first.")
+    return cart
+
+
+def _sellable(pricing: PricedCart) -> None:
+    if pricing.unsold:
+        skus = ", ".join(p.product.sku for p in pricing.unsold)
+        raise Refused(f"Some products are not sold any more ({skus}): remove them first.")
+
+
+def _requests(cart: Cart) -> list[orders.LineRequest]:
+    return [orders.LineRequest(line.product_id, line.quantity) for line in cart.lines]
+
+
+def _clean_note(note: str | None) -> str:
+    return (note or "").strip()[:NOTE_LENGTH]
+
+
+def submit(user: User, note: str = "") -> Cart:
+    """Send the person's open cart to their company's decision-makers for approval."""
+    _customer(user)
+    cart = _filled_cart(user)
+    pricing = priced(cart)
+    _sellable(pricing)
+    cart.status = PENDING
+    cart.submitted_at = utcnow()
+    cart.note = _clean_note(note)
+    audit.record(
+        "cart.submitted",
+        actor=user,
+        target=cart,
+        summary=f"Cart of {user.name} submitted for approval, {pricing.total} EUR",
+        after={"lines": [[p.product.sku, p.line.quantity] for p in pricing.lines]},
+    )
+    notify.company(
+        cart.company,
+        "shop.approve",
+        f"Approval requested: {user.name}, {pricing.total} EUR",
+        f"{user.name} asks you to approve a cart of {len(cart.lines)} line(s), "
+        f"{pricing.total} EUR at today's prices."
+        + (f'\n\nTheir note: "{cart.note}"' if cart.note else "")
+        + "\n\nOpen Approvals in the portal's shop to approve or reject it.",
+        skip=user,
+    )
+    _changed(cart)
+    return cart
+
+
+def _placed(cart: Cart, order: Order, decider: User, note: str) -> None:
+    cart.status = "approved"
+    cart.decided_by_id = decider.id
+    cart.decided_at = utcnow()
+    cart.decision_note = note
+    cart.order_id = order.id
+    _changed(cart)
+    notify.reps(
+        cart.company,
+        f"New order {order.number} from {cart.company.name}",
+        f"{cart.company.name} placed order {order.number} of {order.total} {order.currency} "
+        f"({len(order.lines)} line(s)).",
+    )
+
+
+def checkout(user: User, note: str = "") -> Order | Cart:
+    """A decision-maker orders their open cart; above the limit it waits for a second one.
+
+    Returns the order, or the cart when it now waits for a second decision-maker.
+    Call through orders.retrying: stock is taken in this transaction.
+    """
+    _customer(user)
+    if not access.can(user, "shop.order"):
+        raise Refused("Only a decision-maker places orders: submit the cart for approval.")
+    cart = _filled_cart(user)
+    pricing = priced(cart)
+    _sellable(pricing)
+    note = _clean_note(note)
+    if pricing.needs_two_approvals:
+        cart.status = PENDING
+        cart.submitted_at = utcnow()
+        cart.note = note
+        cart.first_approver_id = user.id  # ordering it is their own approval
+        audit.record(
+            "cart.submitted",
+            actor=user,
+            target=cart,
+            summary=(
+                f"Cart of {user.name} ({pricing.total} EUR) is above the approval limit: "
+                "waiting for a second decision-maker"
+            ),
+        )
+        notify.company(
+            cart.company,
+            "shop.approve",
+            f"Second approval needed: {user.name}, {pricing.total} EUR",
+            f"{user.name} wants to order {pricing.total} EUR, above your company's approval "
+            f"limit of {cart.company.approval_limit} EUR. A second decision-maker must approve "
+            "it: open Approvals in the portal's shop.",
+            skip=user,
+        )
+        _changed(cart)
+        return cart
+    orders.lock_products(line.product_id for line in cart.lines)
+    order = orders.place(cart.company, _requests(cart), placed_by=user, note=note)
+    _placed(cart, order, user, "")
+    notify.people(
+        [user],
+        f"Order {order.number} placed",
+        f"Your order {order.number} of {order.total} {order.currency} is placed.",
+    )
+    return order
+
+
+def visible_requests(user: User) -> Select:
+    """Carts sent for approval in the person's company (never another company's)."""
+    return select(Cart).where(
+        Cart.company_id == user.company_id, Cart.status.in_((PENDING, *DECIDED))
+    )
+
+
+def requests_of(user: User, limit: int = 10) -> list[Cart]:
+    """The person's own recent requests, newest first."""
+    return list(
+        db.session.scalars(
+            select(Cart)
+            .where(Cart.owner_id == user.id, Cart.status != "open")
+            .order_by(Cart.submitted_at.desc(), Cart.id.desc())
+            .limit(limit)
+            .options(selectinload(Cart.lines))
+        )
+    )
+
+
+def load_request(user: User, cart_id: int, *, lock: bool = False) -> Cart:
+    """A request of the person's own company; any other cart is not found."""
+    stmt = visible_requests(user).where(Cart.id == cart_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    cart = db.session.scalar(stmt)
+    if cart is None:
+        raise NotFound("There is no such request in your company.")
+    return cart
+
+
+def search_requests(stmt: Select, q: str) -> Select:
+    """Requests whose requester's name or note contains `q`."""
+    owners = select(User.id).where(User.name.icontains(q, autoescape=True))
+    return stmt.where(or_(Cart.owner_id.in_(owners), Cart.note.icontains(q, autoescape=True)))
+
+
+def _decidable(user: User, cart_id: int) -> Cart:
+    _customer(user)
+    if not access.can(user, "shop.approve"):
+        raise Refused("Only a decision-maker approves or rejects requests.")
+    # Locked: two decision-makers deciding at once must not both place the order.
+    cart = load_request(user, cart_id, lock=True)
+    if cart.status != PENDING:
+        raise Refused(f"This request was already {cart.status}.")
+    return cart
+
+
+def approve(user: User, cart_id: int, note: str = "") -> Order | None:
+    """Approve a colleague's request: the order is placed in their name.
+
+    Above the approval limit the first approval is recorded and None returned; the
+    order is placed by the second, different decision-maker. Call through
+    orders.retrying: stock is taken in this transaction.
+    """
+    cart = _decidable(user, cart_id)
+    if cart.owner_id == user.id:
+        raise Refused("Nobody approves their own request: another decision-maker must.")
+    if cart.first_approver_id == user.id:
+        raise Refused("You gave the first approval: a second decision-maker must approve.")
+    pricing = priced(cart)
+    _sellable(pricing)
+    note = _clean_note(note)
+    owner = cart.owner
+    if pricing.needs_two_approvals and cart.first_approver_id is None:
+        cart.first_approver_id = user.id
+        audit.record(
+            "cart.approved",
+            actor=user,
+            target=cart,
+            summary=(
+                f"First approval of {owner.name}'s cart ({pricing.total} EUR, above the "
+                "approval limit)"
+            ),
+            after={"note": note} if note else None,
+        )
+        notify.company(
+            cart.company,
+            "shop.approve",
+            f"Second approval needed: {owner.name}, {pricing.total} EUR",
+            f"{user.name} approved {owner.name}'s cart of {pricing.total} EUR. It is above "
+            f"your company's approval limit of {cart.company.approval_limit} EUR, so a second "
+            "decision-maker must approve it: open Approvals in the portal's shop.",
+            skip=user,
+        )
+        _changed(cart)
+        return None
+    orders.lock_products(line.product_id for line in cart.lines)
+    order = orders.place(
+        cart.company, _requests(cart), placed_by=owner, approved_by=user, note=cart.note
+    )
+    audit.record(
+        "cart.approved",
+        actor=user,
+        target=cart,
+        summary=f"Cart of {owner.name} approved: order {order.number}, {order.total} EUR",
+        after={"order": order.number, **({"note": note} if note else {})},
+    )
+    _placed(cart, order, user, note)
+    notify.people(
+        [owner],
+        f"Your cart is approved: order {order.number}",
+        f"{user.name} approved your cart. Order {order.number} of {order.total} "
+        f"{order.currency} is placed." + (f'\n\nTheir note: "{note}"' if note else ""),
+    )
+    return order
+
+
+def reject(user: User, cart_id: int, note: str) -> Cart:
+    """Turn a request down, saying why; the requester is told."""
+    cart = _decidable(user, cart_id)
+    note = _clean_note(note)
+    if not note:
+        raise Refused("Say why you reject the request: the requester reads it.")
+    cart.status = "rejected"
+    cart.decided_by_id = user.id
+    cart.decided_at = utcnow()
+    cart.decision_note = note
+    owner = cart.owner
+    audit.record(
+        "cart.rejected",
+        actor=user,
+        target=cart,
+        summary=f"Cart of {owner.name} rejected",
+        after={"note": note},
+    )
+    notify.people(
+        [owner],
+        "Your cart was not approved",
+        f'{user.name} rejected your cart, with this note:\n\n"{note}"',
+    )
+    _changed(cart)
+    return cart
