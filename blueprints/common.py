@@ -42,6 +42,17 @@ def page_arg() -> int:
         abort(400, description=str(exc))
 
 
+def choice_arg(name: str, allowed, message: str, default: str = "") -> str:
+    """A query parameter that must be one of `allowed` (empty means "any"); else a 400.
+
+    `message` may name the value as {value}; it is cut short, never echoed whole.
+    """
+    value = request.args.get(name, "") or default
+    if value and value not in allowed:
+        abort(400, description=message.format(value=value[:40]))
+    return value
+
+
 def search_arg() -> str:
     """The `q` query parameter of a list; too long is a clear 400."""
     try:

@@ -2,7 +2,6 @@
 
 from flask import (
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -13,9 +12,8 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
-from werkzeug.routing import BuildError
 
-from blueprints.common import is_htmx, page_arg, permission_required, render, search_arg
+from blueprints.common import choice_arg, is_htmx, page_arg, permission_required, render, search_arg
 from blueprints.filters import money
 from core import access, billing
 from core.errors import Refused
@@ -31,11 +29,8 @@ PER_PAGE = 25
 
 
 def status_arg() -> str:
-    """The `status` filter of a list; an unknown one is a clear 400."""
-    status = request.args.get("status", "")
-    if status and status not in billing.STATUS_FILTERS:
-        abort(400, description=f"There is no invoice status “{status[:40]}”.")
-    return status
+    """The `status` filter of the list; an unknown one is a clear 400."""
+    return choice_arg("status", billing.STATUS_FILTERS, "There is no invoice status “{value}”.")
 
 
 def company_arg() -> Company | None:
@@ -51,14 +46,9 @@ def company_arg() -> Company | None:
     return company
 
 
-def order_link(order) -> str | None:
-    """The back-office page of the invoice's order, where the orders screens provide one."""
-    if "office.order" not in current_app.view_functions:
-        return None
-    try:
-        return url_for("office.order", order_id=order.id)
-    except BuildError:
-        return None
+def order_link(order) -> str:
+    """The back-office page of the invoice's order."""
+    return url_for("office.order", order_id=order.id)
 
 
 def scoped_invoice(invoice_id: int) -> Invoice:

@@ -2,12 +2,12 @@
 
 from decimal import Decimal
 
-from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from blueprints.common import is_htmx, page_arg, permission_required, render, search_arg
+from blueprints.common import choice_arg, is_htmx, page_arg, permission_required, render, search_arg
 from core import access, orders
 from core.errors import NotFound, Refused
 from core.models import CENT, Invoice, Order
@@ -21,11 +21,8 @@ PER_PAGE = 25
 
 
 def status_arg() -> str:
-    """The `status` filter of a list; an unknown one is a clear 400."""
-    status = request.args.get("status", "")
-    if status and status not in orders.STATUS_LABELS:
-        abort(400, description=f"There is no order status “{status[:40]}”.")
-    return status
+    """The `status` filter of the list; an unknown one is a clear 400."""
+    return choice_arg("status", orders.STATUS_LABELS, "There is no order status “{value}”.")
 
 
 def order_or_404(order_id: int) -> Order:

@@ -5,9 +5,8 @@ from datetime import timedelta
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
-from werkzeug.routing import BuildError
 
-from blueprints.common import is_htmx, page_arg, permission_required, render, search_arg
+from blueprints.common import choice_arg, is_htmx, page_arg, permission_required, render, search_arg
 from blueprints.quotes_forms import STALE_FORM, AnswerForm, DecisionForm, price_form
 from core import access, orders, quotes
 from core.errors import NotFound, Refused
@@ -36,10 +35,7 @@ DEFAULT_VALIDITY_DAYS = 14
 
 def status_arg() -> str:
     """The `status` filter of the list; an unknown one is a clear 400."""
-    status = request.args.get("status", "")
-    if status not in FILTERS:
-        abort(400, description="Unknown status filter: choose one from the list.")
-    return status
+    return choice_arg("status", FILTERS, "Unknown status filter: choose one from the list.")
 
 
 def scoped_quote(quote_id: int) -> Quote:
@@ -56,13 +52,8 @@ def customer_link(quote: Quote) -> str:
 
 
 def order_url(order_id: int | None) -> str | None:
-    """The back-office page of the quote's order, once the orders screens provide one."""
-    if order_id is None:
-        return None
-    try:
-        return url_for("office.order", order_id=order_id)
-    except BuildError:
-        return None
+    """The order\'s page, for a quote or invoice that has one."""
+    return url_for("office.order", order_id=order_id) if order_id is not None else None
 
 
 def region_context(quote: Quote, *, show_costs: bool) -> dict:

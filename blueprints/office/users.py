@@ -1,11 +1,12 @@
 """Back-office staff users: list, invite, roles, blocking, invitations and assigned customers."""
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from blueprints.common import (
+    choice_arg,
     client_ip,
     is_htmx,
     page_arg,
@@ -32,11 +33,13 @@ def invitation_link(token: str) -> str:
 
 
 def status_arg() -> str:
-    """The `status` filter of the list; anything unknown is a clear 400."""
-    status = request.args.get("status") or "all"
-    if status not in STATUSES:
-        abort(400, description="Unknown status filter. Choose one of: " + ", ".join(STATUSES) + ".")
-    return status
+    """The `status` filter of the list; an unknown one is a clear 400."""
+    return choice_arg(
+        "status",
+        STATUSES,
+        "Unknown status filter. Choose one of: " + ", ".join(STATUSES) + ".",
+        default="all",
+    )
 
 
 def load_staff(user_id: int) -> User:

@@ -1,11 +1,10 @@
 """Storefront invoices: the company's balance, its invoices, and one printable invoice."""
 
-from flask import abort, current_app, request, url_for
+from flask import abort, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
-from werkzeug.routing import BuildError
 
-from blueprints.common import page_arg, permission_required, render
+from blueprints.common import choice_arg, page_arg, permission_required, render
 from core import billing
 from core.models import Invoice
 from core.pagination import paginate
@@ -18,20 +17,12 @@ PER_PAGE = 25
 
 def status_arg() -> str:
     """The `status` filter of the list; an unknown one is a clear 400."""
-    status = request.args.get("status", "")
-    if status and status not in billing.STATUS_FILTERS:
-        abort(400, description=f"There is no invoice status “{status[:40]}”.")
-    return status
+    return choice_arg("status", billing.STATUS_FILTERS, "There is no invoice status “{value}”.")
 
 
-def order_link(order) -> str | None:
-    """The storefront page of the invoice's order, where the orders screens provide one."""
-    if "shop.order" not in current_app.view_functions:
-        return None
-    try:
-        return url_for("shop.order", order_id=order.id)
-    except BuildError:
-        return None
+def order_link(order) -> str:
+    """The storefront page of the invoice's order."""
+    return url_for("shop.order", order_id=order.id)
 
 
 def own_invoice(invoice_id: int) -> Invoice:

@@ -2,12 +2,12 @@
 
 from functools import wraps
 
-from flask import abort, current_app, request, url_for
+from flask import abort, current_app, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from blueprints.common import page_arg, render, search_arg
+from blueprints.common import choice_arg, page_arg, render, search_arg
 from core import access, orders
 from core.models import Invoice, Order
 from core.pagination import paginate
@@ -33,11 +33,8 @@ def reader_required(view):
 
 
 def status_arg() -> str:
-    """The `status` filter of a list; an unknown one is a clear 400."""
-    status = request.args.get("status", "")
-    if status and status not in orders.STATUS_LABELS:
-        abort(400, description=f"There is no order status “{status[:40]}”.")
-    return status
+    """The `status` filter of the list; an unknown one is a clear 400."""
+    return choice_arg("status", orders.STATUS_LABELS, "There is no order status “{value}”.")
 
 
 def order_or_404(order_id: int) -> Order:

@@ -10,9 +10,8 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from werkzeug.routing import BuildError
 
-from blueprints.common import is_htmx, page_arg, permission_required, render, search_arg
+from blueprints.common import choice_arg, is_htmx, page_arg, permission_required, render, search_arg
 from blueprints.filters import money
 from blueprints.quotes_forms import (
     STALE_FORM,
@@ -47,11 +46,8 @@ MORE_LINES = 5
 
 
 def status_arg() -> str:
-    """The `status` filter of a list; an unknown one is a clear 400."""
-    status = request.args.get("status", "")
-    if status not in FILTERS:
-        abort(400, description="Unknown status filter: choose one from the list.")
-    return status
+    """The `status` filter of the list; an unknown one is a clear 400."""
+    return choice_arg("status", FILTERS, "Unknown status filter: choose one from the list.")
 
 
 def scoped_quote(quote_id: int) -> Quote:
@@ -68,13 +64,8 @@ def seller_link(quote: Quote) -> str:
 
 
 def order_url(order_id: int | None) -> str | None:
-    """The storefront page of the quote's order, once the orders screens provide one."""
-    if order_id is None:
-        return None
-    try:
-        return url_for("shop.order", order_id=order_id)
-    except BuildError:
-        return None
+    """The order\'s page, for a quote or invoice that has one."""
+    return url_for("shop.order", order_id=order_id) if order_id is not None else None
 
 
 def region_context(quote: Quote) -> dict:
