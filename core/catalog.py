@@ -78,7 +78,11 @@ def _category_ids(categories: list[Category], category: Category) -> list[int]:
 
 
 def _filters(q: str, category_ids: list[int] | None) -> list:
-    filters = [Product.sold()]
+    # Browsing uses the (is_archived, ...) indexes to read a page in order. A search is a
+    # LIKE scan anyway, and MariaDB would otherwise walk the name index row by row for a
+    # rare match: 'IS false' keeps it to one scan and a sort of the few rows found
+    # (bench/catalog.py, 100,000 products: 268 ms -> 112 ms).
+    filters = [Product.is_archived.is_(False) if q else Product.sold()]
     if q:
         # LIKE is case-insensitive for ASCII on SQLite and under MariaDB's default collation.
         filters.append(
