@@ -354,6 +354,12 @@ def sign_in(browser, live_server):
         context.close()
 
 
+def wait_live(page, settle_ms: int = 150) -> None:
+    """Until the page's socket is open and has told the server what the page shows."""
+    page.wait_for_selector("body[data-live-state=watching]", state="attached", timeout=10_000)
+    page.wait_for_timeout(settle_ms)  # the server reads the watch list
+
+
 def sql(statement: str, **params):
     """Run one SQL statement in the current app context; rows for a query, else []."""
     result = db.session.execute(text(statement), params)

@@ -55,6 +55,8 @@
     live.socket.send(JSON.stringify({
       watch: ids, page: document.body.dataset.page || "", mode: mode
     }));
+    // Lets people (and browser tests) see that the page is live.
+    document.body.dataset.liveState = "watching";
   }
 
   document.addEventListener("htmx:wsOpen", function (event) {
@@ -66,6 +68,7 @@
 
   document.addEventListener("htmx:wsClose", function (event) {
     live.socket = null;
+    document.body.dataset.liveState = "closed";
     var closed = event.detail.event;
     if (closed && closed.code === 1008) {
       var status = document.getElementById("live-status");

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from core.models import OutboxMail, User
 from extensions import db
+from tests.conftest import wait_live
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +50,7 @@ def test_invite_activate_sign_in_and_block(app, sign_in, browser, live_server):
             assert hidden not in modules
         assert person.goto("/office/users").status == 403
         person.goto("/office/")
-        person.wait_for_timeout(300)  # the page's socket is open and watching
+        wait_live(person)
 
         admin.on("dialog", lambda dialog: dialog.accept())
         admin.goto(f"/office/users/{person_id}")
@@ -67,7 +68,7 @@ def test_invite_activate_sign_in_and_block(app, sign_in, browser, live_server):
 
 def test_role_edit_changes_an_open_navigation_within_a_second(sign_in):
     finance = sign_in("finance@portal.test")
-    finance.wait_for_timeout(300)
+    wait_live(finance)
     assert "Stock" not in finance.locator("#nav").inner_text()
     admin = sign_in("admin@portal.test")
     admin.goto("/office/roles")

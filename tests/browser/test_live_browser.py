@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from tests.conftest import wait_live
+
 pytestmark = pytest.mark.browser
 
 WITHIN = 1000  # ms
@@ -13,7 +15,7 @@ def open_catalogue(page, query):
     page.goto(f"/shop/?q={query}")
     # Live once the socket has told the server what this page shows.
     page.wait_for_function("() => window.htmx && document.body.dataset.page")
-    page.wait_for_timeout(300)
+    wait_live(page)
 
 
 def test_stock_change_reaches_each_group_in_its_own_form(sign_in):
@@ -49,7 +51,7 @@ def test_search_results_stay_live(sign_in):
     wholesale.goto("/shop/")
     wholesale.fill("#q", "CAP-1206-10U")
     wholesale.wait_for_url(re.compile(r"q=CAP-1206-10U"))
-    wholesale.wait_for_timeout(300)  # the page re-sends what it now shows
+    wait_live(wholesale)
     warehouse.goto("/office/stock?q=CAP-1206-10U")
     row = warehouse.locator("tr", has=warehouse.locator("text=CAP-1206-10U"))
     row.locator("input[name=counted]").fill("12")

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.conftest import wait_live
+
 pytestmark = pytest.mark.browser
 
 WITHIN = 2000  # ms
@@ -16,7 +18,7 @@ def live(page, path: str) -> None:
     """Open a page and wait until its socket has told the server what it shows."""
     page.goto(path)
     page.wait_for_function("() => window.htmx && document.body.dataset.page")
-    page.wait_for_timeout(300)
+    wait_live(page)
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
 

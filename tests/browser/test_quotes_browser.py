@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.models import Order, Product, Quote
 from extensions import db
+from tests.conftest import wait_live
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +19,7 @@ LIVE = 2000  # ms: a push lands well within this
 def settle(page):
     """Wait until the page's socket has told the server which regions it shows."""
     page.wait_for_function("() => window.htmx && document.body.dataset.page")
-    page.wait_for_timeout(400)
+    wait_live(page)
 
 
 def fill_prices(page, prices):
