@@ -14,20 +14,17 @@ import os
 import random
 import sqlite3
 import statistics
-import tempfile
 import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from math import ceil
 
+from common import database
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, func, insert, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, func, insert, select
 
 from app import create_app
 from blueprints.common import render
@@ -233,26 +230,6 @@ def parse_args() -> argparse.Namespace:
     args.products = args.products or small[0]
     args.requests = args.requests or small[1]
     return args
-
-
-@contextmanager
-def database(url: str | None) -> Iterator[str]:
-    """A fresh database: a temporary SQLite file, or a dropped and re-created MariaDB one."""
-    if url is None:
-        with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
-            yield f"sqlite:///{tmp}/portal.db"
-        return
-    if url.startswith("mysql"):
-        parsed = make_url(url)
-        server = create_engine(parsed.set(database=""))
-        with server.begin() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{parsed.database}`")
-            conn.exec_driver_sql(
-                f"CREATE DATABASE `{parsed.database}` "
-                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
-        server.dispose()
-    yield url
 
 
 def open_sessions() -> None:

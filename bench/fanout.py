@@ -52,11 +52,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
+from common import database
 from flask import Flask, request
 from flask_migrate import upgrade
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
@@ -215,26 +216,6 @@ class Setup:
     stock: int
     personas: list[Persona]
     warehouse_cookie: str
-
-
-@contextmanager
-def database(url: str | None) -> Iterator[str]:
-    """A fresh database: a temporary SQLite file, or a dropped and re-created MariaDB one."""
-    if url is None:
-        with tempfile.TemporaryDirectory(prefix="portal-fanout-") as tmp:
-            yield f"sqlite:///{tmp}/portal.db"
-        return
-    if url.startswith("mysql"):
-        parsed = make_url(url)
-        server = create_engine(parsed.set(database=""))
-        with server.begin() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{parsed.database}`")
-            conn.exec_driver_sql(
-                f"CREATE DATABASE `{parsed.database}` "
-                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
-        server.dispose()
-    yield url
 
 
 def session_token(email: str) -> str:
@@ -865,7 +846,10 @@ def main() -> None:
     if not kinds:
         return
     load = os.getloadavg()[0]  # before this benchmark adds its own
-    with database(args.database_url) as url, tempfile.TemporaryDirectory() as logs:
+    with (
+        database(args.database_url, "portal-fanout-") as url,
+        tempfile.TemporaryDirectory() as logs,
+    ):
         started = time.perf_counter()
         setup = prepare(url)
         levels = itertools.count(setup.stock + 1)  # every change differs from the last

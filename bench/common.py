@@ -1,0 +1,27 @@
+"""What the benchmarks share: a fresh database to build on."""
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, make_url
+
+
+@contextmanager
+def database(url: str | None, prefix: str = "portal-bench-") -> Iterator[str]:
+    """A fresh database: a temporary SQLite file, or a dropped and re-created MariaDB one."""
+    if url is None:
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            yield f"sqlite:///{tmp}/portal.db"
+        return
+    if url.startswith("mysql"):
+        parsed = make_url(url)
+        server = create_engine(parsed.set(database=""))
+        with server.begin() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{parsed.database}`")
+            conn.exec_driver_sql(
+                f"CREATE DATABASE `{parsed.database}` "
+                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+        server.dispose()
+    yield url
