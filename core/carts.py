@@ -355,7 +355,6 @@ def checkout(user: User, note: str = "") -> Order | Cart:
         )
         _changed(cart)
         return cart
-    orders.lock_products(line.product_id for line in cart.lines)
     order = orders.place(cart.company, _requests(cart), placed_by=user, note=note)
     _placed(cart, order, user, "")
     notify.people(
@@ -453,7 +452,6 @@ def approve(user: User, cart_id: int, note: str = "") -> Order | None:
         )
         _changed(cart)
         return None
-    orders.lock_products(line.product_id for line in cart.lines)
     order = orders.place(
         cart.company, _requests(cart), placed_by=owner, approved_by=user, note=cart.note
     )
