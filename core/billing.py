@@ -10,7 +10,7 @@ from sqlalchemy.sql import ColumnElement
 
 from extensions import db
 
-from . import access, audit, events, notify
+from . import access, audit, events, notify, settings
 from .errors import Refused
 from .models import (
     CENT,
@@ -20,7 +20,6 @@ from .models import (
     Order,
     Payment,
     Sequence,
-    Setting,
     User,
     utcnow,
 )
@@ -142,8 +141,7 @@ def today() -> date:
 
 def seller_details() -> dict:
     """The seller's name, address, VAT number and bank printed on invoices (Setting "seller")."""
-    found = db.session.get(Setting, "seller")
-    return found.value if found is not None and isinstance(found.value, dict) else {}
+    return settings.seller()
 
 
 def visible_invoices(user: User | None) -> Select:
@@ -151,17 +149,27 @@ def visible_invoices(user: User | None) -> Select:
     return access.company_scope(user, select(Invoice), Invoice.company_id)
 
 
+def settled() -> ColumnElement:
+    """What no longer has to be paid on an invoice: payments plus credit notes against it."""
+    return Invoice.paid_total + Invoice.credited_total
+
+
+def owed() -> ColumnElement:
+    """The SQL twin of Invoice.balance: what the company still has to pay on an invoice."""
+    return Invoice.total - settled()
+
+
 def status_condition(status: str, on: date) -> ColumnElement[bool]:
     """The SQL twin of Invoice.status_on(on) for one of STATUS_FILTERS."""
     live = Invoice.voided_at.is_(None)
-    unpaid = and_(live, Invoice.paid_total < Invoice.total)
+    unpaid = and_(live, settled() < Invoice.total)
     not_due = Invoice.due_on >= on
     conditions = {
         "outstanding": unpaid,
-        "open": and_(unpaid, Invoice.paid_total <= 0, not_due),
-        "partially-paid": and_(unpaid, Invoice.paid_total > 0, not_due),
+        "open": and_(unpaid, settled() <= 0, not_due),
+        "partially-paid": and_(unpaid, settled() > 0, not_due),
         "overdue": and_(unpaid, Invoice.due_on < on),
-        "paid": and_(live, Invoice.paid_total >= Invoice.total),
+        "paid": and_(live, settled() >= Invoice.total),
         "void": Invoice.voided_at.is_not(None),
     }
     return conditions[status]
@@ -191,8 +199,7 @@ class Balance:
 
 def balance(company_id: int, on: date) -> Balance:
     """The company's balance on a given day, in one SQL statement."""
-    owed = Invoice.total - Invoice.paid_total
-    unpaid = Invoice.paid_total < Invoice.total
+    unpaid = settled() < Invoice.total
     late = and_(unpaid, Invoice.due_on < on)
 
     def amount(expression):
@@ -201,10 +208,10 @@ def balance(company_id: int, on: date) -> Balance:
     row = db.session.execute(
         select(
             func.count(case((unpaid, Invoice.id))),
-            amount(case((unpaid, owed), else_=0)),
+            amount(case((unpaid, owed()), else_=0)),
             func.count(case((late, Invoice.id))),
-            amount(case((late, owed), else_=0)),
-            func.count(case((Invoice.paid_total >= Invoice.total, Invoice.id))),
+            amount(case((late, owed()), else_=0)),
+            func.count(case((settled() >= Invoice.total, Invoice.id))),
             amount(Invoice.paid_total),
         ).where(Invoice.company_id == company_id, Invoice.voided_at.is_(None))
     ).one()
@@ -308,7 +315,11 @@ def record_payment(
     paid_after = func.round(Invoice.paid_total + amount, 2)
     done = db.session.execute(
         update(Invoice)
-        .where(Invoice.id == locked.id, Invoice.voided_at.is_(None), paid_after <= Invoice.total)
+        .where(
+            Invoice.id == locked.id,
+            Invoice.voided_at.is_(None),
+            paid_after + Invoice.credited_total <= Invoice.total,
+        )
         .values(paid_total=paid_after)
         .execution_options(synchronize_session=False)
     ).rowcount

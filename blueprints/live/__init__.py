@@ -25,7 +25,10 @@ def init_live(app: Flask) -> None:
 
 from . import (  # noqa: E402,F401  (routes and region kinds register on import)
     regions_billing,
+    regions_imports,
+    regions_office,
     regions_orders,
     regions_quotes,
+    regions_reports,
     socket,
 )

@@ -1,7 +1,7 @@
 """All models, importable from one place (and all registered for Alembic)."""
 
 from .base import CENT, UNIT, utcnow
-from .billing import Invoice, InvoiceLine, Payment, Sequence
+from .billing import CreditNote, Invoice, InvoiceLine, Payment, Sequence
 from .catalog import (
     Category,
     Product,
@@ -11,6 +11,7 @@ from .catalog import (
     StockMovement,
     promotion_categories,
     promotion_products,
+    search_key_of,
 )
 from .customers import EXACT, LEVELS, Company, CustomerGroup, GroupPrice, company_reps
 from .people import (
@@ -24,7 +25,7 @@ from .people import (
     User,
     user_roles,
 )
-from .system import AuditEntry, AuditLogIsAppendOnly, OutboxMail, Setting
+from .system import AuditEntry, AuditLogIsAppendOnly, ImportJob, OutboxMail, Setting
 from .trade import (
     CART_STATUSES,
     ORDER_STATUSES,
@@ -56,8 +57,10 @@ __all__ = [
     "CartLine",
     "Category",
     "Company",
+    "CreditNote",
     "CustomerGroup",
     "GroupPrice",
+    "ImportJob",
     "Invitation",
     "Invoice",
     "InvoiceLine",
@@ -85,6 +88,7 @@ __all__ = [
     "company_reps",
     "promotion_categories",
     "promotion_products",
+    "search_key_of",
     "user_roles",
     "utcnow",
 ]

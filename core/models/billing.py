@@ -37,6 +37,8 @@ class Invoice(db.Model):
     due_on: Mapped[date]
     total: Mapped[Decimal] = mapped_column(Money)
     paid_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # What credit notes took off this invoice; what is owed is total - paid - credited.
+    credited_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     voided_at: Mapped[datetime | None]
 
@@ -53,12 +55,12 @@ class Invoice(db.Model):
 
     @property
     def balance(self) -> Decimal:
-        return self.total - self.paid_total
+        return self.total - self.paid_total - self.credited_total
 
     def status_on(self, today: date) -> str:
         if self.voided_at:
             return "void"
-        if self.paid_total >= self.total:
+        if self.paid_total + self.credited_total >= self.total:
             return "paid"
         if self.due_on < today:
             return "overdue"
@@ -98,3 +100,32 @@ class Payment(db.Model):
 
     invoice = relationship("Invoice", back_populates="payments")
     recorded_by = relationship("User")
+
+
+class CreditNote(db.Model):
+    """Money the seller gives back to a company (a return, a price correction, a goodwill
+    gesture), numbered without gaps like invoices, optionally set against one invoice."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_credit_notes_company_issued", "company_id", "issued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(500))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    company = relationship("Company")
+    invoice = relationship("Invoice")
+    issued_by = relationship("User")
+
+    @property
+    def display_number(self) -> str:
+        return f"CN-{self.number:06d}"

@@ -3,12 +3,28 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, false
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    event,
+    false,
+)
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 
 from .base import Json, Percent, UnitPrice, utcnow
+
+SEARCH_KEY_LENGTH = 270  # SKU (64) + space + name (200), with room to spare
+SearchKey = String(SEARCH_KEY_LENGTH).with_variant(
+    mysql.VARCHAR(SEARCH_KEY_LENGTH, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)
 
 promotion_products = Table(
     "promotion_products",
@@ -57,6 +73,8 @@ class Product(db.Model):
         # Counting and paging a category, and the price order of base-priced products.
         Index("ix_products_archived_category", "is_archived", "category_id"),
         Index("ix_products_archived_base_price", "is_archived", "base_price"),
+        # Searching by SKU or name scans this narrow index instead of the table.
+        Index("ix_products_archived_search", "is_archived", "search_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +88,10 @@ class Product(db.Model):
     unit: Mapped[str] = mapped_column(String(16), default="pcs")
     specs: Mapped[dict] = mapped_column(Json, default=dict)
     is_archived: Mapped[bool] = mapped_column(default=False)
+    # "sku name" lower-cased, kept by search_key_of() on every ORM write (bulk writers set
+    # it themselves). A binary collation compares bytes: a LIKE '%q%' scan over it is several
+    # times cheaper than a case-insensitive one over sku and name (bench/catalog.py).
+    search_key: Mapped[str] = mapped_column(SearchKey, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -86,6 +108,17 @@ class Product(db.Model):
 
     def __repr__(self) -> str:
         return f"<Product {self.sku}>"
+
+
+def search_key_of(sku: str, name: str) -> str:
+    """What a search by SKU or name matches against: both, lower-cased, in one string."""
+    return f"{sku or ''} {name or ''}".lower()[:SEARCH_KEY_LENGTH]
+
+
+@event.listens_for(Product, "before_insert")
+@event.listens_for(Product, "before_update")
+def _keep_search_key(mapper, connection, target: Product) -> None:
+    target.search_key = search_key_of(target.sku, target.name)
 
 
 class ProductPhoto(db.Model):

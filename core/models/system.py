@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, event
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -70,3 +70,40 @@ class OutboxMail(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class ImportJob(db.Model):
+    """One CSV import (products, stock levels or group prices): its progress and its report.
+
+    The file is validated line by line; nothing is applied while any line is wrong unless
+    the person chose to apply the valid lines. Progress is kept here so any process can
+    show it, and pushed live while the job runs.
+    """
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (
+        CheckConstraint("kind IN ('products', 'stock', 'group_prices')", name="kind"),
+        CheckConstraint(
+            "status IN ('queued', 'validating', 'applying', 'done', 'rejected', 'failed')",
+            name="status",
+        ),
+        Index("ix_import_jobs_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    apply_valid: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    total_lines: Mapped[int] = mapped_column(default=0)
+    processed_lines: Mapped[int] = mapped_column(default=0)
+    applied_lines: Mapped[int] = mapped_column(default=0)
+    error_count: Mapped[int] = mapped_column(default=0)
+    # The first errors in line order: [{"line": n, "column": "...", "message": "..."}].
+    errors: Mapped[list | None] = mapped_column(Json)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    user = relationship("User")

@@ -1,0 +1,1 @@
+"""Live progress of CSV imports (import-<id>), shown to the person who started it."""

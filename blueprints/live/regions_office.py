@@ -1,0 +1,1 @@
+"""Live regions of the back-office product, stock and customer screens."""

@@ -1,0 +1,1 @@
+"""Live report regions (report-<name>): figures re-rendered per audience on orders and payments."""
