@@ -23,7 +23,8 @@ def company(company: Company, permission: str, subject: str, body: str, *, skip=
     members = db.session.scalars(
         select(User).where(User.company_id == company.id, User.status == "active")
     )
-    people((p for p in members if access.can(p, permission) and p is not skip), subject, body)
+    skip_id = skip.id if skip is not None else None
+    people((p for p in members if access.can(p, permission) and p.id != skip_id), subject, body)
 
 
 def reps(company: Company, subject: str, body: str) -> None:

@@ -71,6 +71,7 @@ ACTION_LABELS = {
     "offer": "offered prices",
     "counter": "made a counter-offer",
     "accept": "accepted",
+    "approve": "approved; a second decision-maker must accept",
     "reject": "rejected",
     "withdraw": "withdrew the request",
     "expire": "expired",
@@ -122,6 +123,19 @@ def _awaits(quote: Quote) -> str | None:
         last = last_priced(quote)
         return CUSTOMER if last is not None and last.side == SELLER else SELLER
     return None
+
+
+def needs_two_approvals(quote: Quote) -> bool:
+    """Above the company's approval limit, accepting takes two different decision-makers."""
+    limit = quote.company.approval_limit
+    amount = total(quote)
+    return limit is not None and amount is not None and amount > limit
+
+
+def first_approval(quote: Quote) -> QuoteRound | None:
+    """The standing first approval: the newest round, when it is one (any later move voids it)."""
+    latest = latest_round(quote)
+    return latest if latest is not None and latest.action == "approve" else None
 
 
 def is_expired(quote: Quote, on: date | None = None) -> bool:
@@ -631,7 +645,12 @@ def accept(
     note: str = "",
     link: Callable[[Quote], str] | None = None,
 ) -> Order:
-    """A decision-maker accepts the standing offer: an order at exactly the quoted prices."""
+    """A decision-maker accepts the standing offer: an order at exactly the quoted prices.
+
+    Above the company's approval limit the first acceptance is recorded as an approval
+    round (returned instead of an order) and a second, different decision-maker places
+    the order. Any later move (a counter-offer, a new offer) voids that approval.
+    """
     quote = _lock(quote_id)
     _check_side(quote, actor, CUSTOMER)
     if not access.can(actor, "shop.order"):
@@ -640,6 +659,11 @@ def accept(
     if any(line.unit_price is None for line in quote.lines):
         raise Refused("This quote has lines without a price; it cannot be accepted.")
     note = _note(note)
+    first = first_approval(quote) if needs_two_approvals(quote) else None
+    if needs_two_approvals(quote) and first is None:
+        return _approve_first(quote, actor, note)
+    if first is not None and first.author_id == actor.id:
+        raise Refused("You gave the first approval: a second decision-maker must accept.")
     before = quote.status
     order = orders.place(
         quote.company,
@@ -647,7 +671,8 @@ def accept(
             orders.LineRequest(ln.product_id, ln.quantity, unit_price=ln.unit_price)
             for ln in quote.lines
         ],
-        placed_by=actor,
+        placed_by=first.author if first is not None else actor,
+        approved_by=actor if first is not None else None,
         quote=quote,
         note=f"Quote {quote.number}" + (f": {note}" if note else ""),
     )
@@ -678,6 +703,34 @@ def accept(
         link,
     )
     return order
+
+
+def _approve_first(quote: Quote, actor: User, note: str) -> QuoteRound:
+    """The first of two acceptances above the approval limit: kept in the timeline, told."""
+    amount = total(quote)
+    limit = quote.company.approval_limit
+    rnd = QuoteRound(author=actor, side=CUSTOMER, action="approve", note=note)
+    quote.rounds.append(rnd)
+    db.session.flush()
+    _record(
+        quote,
+        "approved",
+        actor,
+        f"Quote {quote.number} approved by {actor.name} ({amount} EUR, above the approval "
+        f"limit of {limit} EUR): a second decision-maker must accept",
+        after={"total": str(amount), "limit": str(limit)},
+    )
+    notify.company(
+        quote.company,
+        "shop.approve",
+        f"Quote {quote.number}: second approval needed ({amount} EUR)",
+        f"{actor.name} accepted quote {quote.number} of {amount} EUR. It is above your "
+        f"company's approval limit of {limit} EUR, so a second decision-maker must accept it "
+        "before the order is placed: open Quotes in the portal's shop."
+        + (f"\n\nNote: {note}" if note else ""),
+        skip=actor,
+    )
+    return rnd
 
 
 def reject(

@@ -22,7 +22,7 @@ from blueprints.quotes_forms import (
 )
 from core import access, orders, quotes
 from core.errors import NotFound, Refused
-from core.models import Quote
+from core.models import Order, Quote
 from core.offer import offers_for
 from core.pagination import paginate
 from extensions import db
@@ -100,6 +100,8 @@ def actions_context(quote: Quote, *, counter_form=None, notice: str = "", error:
         "total": quotes.total(quote),
         "status": quotes.shown_status(quote),
         "may_decide": turn == quotes.CUSTOMER and access.can(current_user, "shop.order"),
+        "needs_two": quotes.needs_two_approvals(quote),
+        "approval": quotes.first_approval(quote),
         "may_withdraw": turn is not None and quotes.may_withdraw(quote, current_user),
         "counter_form": counter_form,
         "rows": list(zip(quote.lines, counter_form.lines, strict=False)),
@@ -283,6 +285,18 @@ def quote_counter(quote_id: int):
     )
 
 
+def accepted(result) -> str:
+    """What accepting did: an order, or (above the approval limit) the first approval."""
+    if isinstance(result, Order):
+        return (
+            f"Order {result.number} is placed at the quoted prices, {money(result.total)} in all."
+        )
+    return (
+        "Your approval is recorded. The quote is above your company's approval limit: the "
+        "order is placed when a second decision-maker accepts it."
+    )
+
+
 @bp.route("/quotes/<int:quote_id>/accept", methods=["POST"])
 @permission_required("shop.quote")
 @permission_required("shop.order")
@@ -301,9 +315,7 @@ def quote_accept(quote_id: int):
             note=form.note.data,
             link=seller_link,
         ),
-        lambda order: (
-            f"Order {order.number} is placed at the quoted prices, {money(order.total)} in all."
-        ),
+        accepted,
     )
 
 

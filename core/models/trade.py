@@ -210,7 +210,8 @@ class QuoteRound(db.Model):
     __table_args__ = (
         CheckConstraint("side IN ('customer', 'staff')", name="side"),
         CheckConstraint(
-            "action IN ('request', 'offer', 'counter', 'accept', 'reject', 'withdraw', 'expire')",
+            "action IN ('request', 'offer', 'counter', 'approve', 'accept', 'reject', 'withdraw', "
+            "'expire')",
             name="action",
         ),
     )

@@ -469,6 +469,9 @@ def test_a_request_above_the_limit_takes_two_different_approvers(as_user, ctx, s
     db.session.expire_all()
     cart = db.session.get(Cart, cart.id)
     assert cart.status == "submitted" and cart.first_approver.email == "orders@acme.test"
+    # The second decision-maker is asked; the first one is not asked to approve again.
+    asked = select(OutboxMail.to_addr).where(OutboxMail.subject.like("Second approval needed%"))
+    assert set(db.session.scalars(asked)) == {SECOND}
     again = first.send("POST", f"/shop/approvals/{cart.id}/approve", htmx=True)
     assert again.status_code == 422 and "first approval" in again.get_data(as_text=True)
     assert cart.order_id is None

@@ -29,6 +29,7 @@ from core.models import (
 )
 from extensions import db
 from tests.html import find
+from tests.integration.test_cart import SECOND, second_dm  # noqa: F401  (fixture)
 from tests.integration.test_live import connect, drain, watch  # noqa: F401  (fixture)
 
 MCU, CAP, USBC = "MCU-STM32F401", "CAP-1206-10U", "CON-USBC-16P"
@@ -826,3 +827,91 @@ def test_a_new_round_reaches_open_pages_on_both_sides_and_no_one_else(connect, a
     assert 'data-refresh="quotes-table"' in got["anna.sales@portal.test"]
     assert "data-refresh" not in got["orders@carpathia.test"]
     assert "data-refresh" not in got["warehouse@portal.test"]
+
+
+# --- the company's approval limit ------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("second_dm")
+def test_above_the_approval_limit_a_quote_takes_two_decision_makers(as_user, ctx):
+    """Acme's limit is 5,000 EUR: 1,000 at 6.00 needs a second, different decision-maker."""
+    anna, buyer, second = (
+        as_user("anna.sales@portal.test"),
+        as_user("orders@acme.test"),
+        as_user(SECOND),
+    )
+    quote_id = new_acme_quote(as_user, lines=((MCU, 1000),))
+    assert offer(anna, quote_id, ["6.00"]).status_code == 200
+    stock = product(MCU).stock
+    page = text(buyer.get(f"/shop/quotes/{quote_id}"))
+    assert "two decision-makers must accept it" in page and "1 of 2" in page
+
+    # The first acceptance is an approval: a round of the timeline, no order, no stock taken.
+    orders_before = counts()["Order"]
+    response = decide(buyer, quote_id, "accept")
+    assert response.status_code == 200, text(response)
+    assert "a second decision-maker accepts it" in text(response)
+    found = quote(quote_id)
+    assert found.status == "offered" and found.order_id is None
+    assert [r.action for r in found.rounds] == ["request", "offer", "approve"]
+    assert found.rounds[-1].author.email == "orders@acme.test"
+    assert counts()["Order"] == orders_before and product(MCU).stock == stock
+    assert any("second approval needed" in m.subject for m in mails_to(SECOND))
+    assert not any("second approval needed" in m.subject for m in mails_to("orders@acme.test"))
+    assert "quote.approved" in set(
+        db.session.scalars(select(AuditEntry.action).where(AuditEntry.target_id == quote_id))
+    )
+    for reader in (buyer, anna):  # both sides see the approval in the timeline
+        assert "approved; a second decision-maker must accept" in text(
+            reader.get(f"/{'office' if reader is anna else 'shop'}/quotes/{quote_id}")
+        )
+
+    # The same person cannot give the second approval.
+    before = counts()
+    refused = decide(buyer, quote_id, "accept")
+    assert refused.status_code == 422 and "You gave the first approval" in text(refused)
+    assert counts() == before
+    assert "Give the second approval" in text(second.get(f"/shop/quotes/{quote_id}"))
+
+    # A second decision-maker accepts: the order, at the quoted prices, in the first's name.
+    response = decide(second, quote_id, "accept")
+    assert response.status_code == 200, text(response)
+    found = quote(quote_id)
+    order = found.order
+    assert found.status == "accepted" and order is not None
+    assert order.total == Decimal("6000.00") and order.lines[0].unit_price == Decimal("6.00")
+    assert order.placed_by.email == "orders@acme.test" and order.approved_by.email == SECOND
+    assert [r.action for r in found.rounds] == ["request", "offer", "approve", "accept"]
+    assert product(MCU).stock == stock - 1000
+
+
+@pytest.mark.usefixtures("second_dm")
+def test_a_counter_offer_voids_a_first_approval(as_user, ctx):
+    anna, buyer, second = (
+        as_user("anna.sales@portal.test"),
+        as_user("orders@acme.test"),
+        as_user(SECOND),
+    )
+    quote_id = new_acme_quote(as_user, lines=((MCU, 1000),))
+    assert offer(anna, quote_id, ["6.00"]).status_code == 200
+    assert decide(buyer, quote_id, "accept").status_code == 200  # first approval
+    assert counter(second, quote_id, ["5.80"]).status_code == 200
+    assert offer(anna, quote_id, ["5.90"]).status_code == 200  # 5,900: still above the limit
+
+    # The earlier approval was for other prices: accepting now is a first approval again.
+    response = decide(second, quote_id, "accept")
+    assert response.status_code == 200 and quote(quote_id).order_id is None
+    assert quotes.first_approval(quote(quote_id)).author.email == SECOND
+    assert decide(buyer, quote_id, "accept").status_code == 200
+    assert quote(quote_id).status == "accepted" and quote(quote_id).order.total == Decimal(
+        "5900.00"
+    )
+
+
+def test_below_the_approval_limit_one_decision_maker_accepts(as_user, ctx):
+    anna, buyer = as_user("anna.sales@portal.test"), as_user("orders@acme.test")
+    quote_id = new_acme_quote(as_user, lines=((MCU, 100),))
+    assert offer(anna, quote_id, ["6.00"]).status_code == 200
+    assert "1 of 2" not in text(buyer.get(f"/shop/quotes/{quote_id}"))
+    assert decide(buyer, quote_id, "accept").status_code == 200
+    assert quote(quote_id).status == "accepted"
