@@ -36,6 +36,7 @@ ACTIONS = {
     "quote.requested": "Quote requested",
     "quote.offered": "Quote offered",
     "quote.countered": "Quote countered",
+    "quote.approved": "Quote approved (first of two)",
     "quote.accepted": "Quote accepted",
     "quote.rejected": "Quote rejected",
     "quote.withdrawn": "Quote withdrawn",
