@@ -314,6 +314,7 @@ def _placed(cart: Cart, order: Order, decider: User, note: str) -> None:
         f"New order {order.number} from {cart.company.name}",
         f"{cart.company.name} placed order {order.number} of {order.total} {order.currency} "
         f"({len(order.lines)} line(s)).",
+        permission="orders.edit",
     )
 
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from extensions import db
 
 from . import access, mail
-from .models import Company, User
+from .models import STAFF, Company, User
 
 
 def people(recipients, subject: str, body: str) -> None:
@@ -27,6 +27,13 @@ def company(company: Company, permission: str, subject: str, body: str, *, skip=
     people((p for p in members if access.can(p, permission) and p.id != skip_id), subject, body)
 
 
-def reps(company: Company, subject: str, body: str) -> None:
-    """Mail the company's assigned sales staff."""
-    people(company.reps, subject, body)
+def reps(company: Company, subject: str, body: str, *, permission: str) -> None:
+    """Mail the company's assigned sales staff; a company nobody is assigned to goes to the
+    staff who serve every customer with `permission` (e.g. quotes.edit), so nothing is lost."""
+    assigned = [rep for rep in company.reps if rep.status == "active"]
+    if not assigned:
+        staff = db.session.scalars(select(User).where(User.kind == STAFF, User.status == "active"))
+        assigned = [
+            p for p in staff if access.can(p, permission) and access.can(p, "customers.all")
+        ]
+    people(assigned, subject, body)

@@ -453,7 +453,10 @@ def _tell_customer(quote: Quote, subject: str, body: str, link) -> None:
 def _tell_seller(quote: Quote, subject: str, body: str, link) -> None:
     where = f"\n\n{link(quote)}" if link else ""
     notify.reps(
-        quote.company, f"Quote {quote.number} ({quote.company.name}): {subject}", body + where
+        quote.company,
+        f"Quote {quote.number} ({quote.company.name}): {subject}",
+        body + where,
+        permission="quotes.edit",
     )
 
 

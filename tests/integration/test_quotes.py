@@ -915,3 +915,12 @@ def test_below_the_approval_limit_one_decision_maker_accepts(as_user, ctx):
     assert "1 of 2" not in text(buyer.get(f"/shop/quotes/{quote_id}"))
     assert decide(buyer, quote_id, "accept").status_code == 200
     assert quote(quote_id).status == "accepted"
+
+
+def test_a_request_from_an_unassigned_customer_reaches_staff_who_serve_everyone(as_user, ctx):
+    """Etna Labs has no sales rep: the request goes to whoever answers quotes for all."""
+    response = ask(as_user("request@etna.test"), [(MCU, 10)])
+    assert response.status_code == 302, text(response)
+    told = {m.to_addr for m in db.session.scalars(select(OutboxMail)) if "Etna" in m.subject}
+    # Admin and store manager hold quotes.edit and customers.all; reps serve only their own.
+    assert told == {"admin@portal.test", "manager@portal.test"}
