@@ -6,7 +6,7 @@ from flask import abort, current_app, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from core import access, catalog
+from core import access, catalog, settings
 from extensions import login_manager
 
 
@@ -129,9 +129,15 @@ def nav_items(face: str) -> list[tuple[str, str]]:
 
 
 def template_globals() -> dict:
-    """`can(...)` for the signed-in person, navigation, and the CSRF token for htmx."""
+    """`can(...)` for the signed-in person, navigation, the CSRF token for htmx, and
+    settings that pages quote (read only when a template calls them)."""
 
     def can(permission: str) -> bool:
         return access.can(current_user, permission)
 
-    return {"can": can, "csrf_token": generate_csrf, "nav_items": nav_items}
+    return {
+        "can": can,
+        "csrf_token": generate_csrf,
+        "nav_items": nav_items,
+        "invitation_hours": settings.invitation_hours,
+    }

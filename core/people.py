@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash
 
 from extensions import db
 
-from . import access, audit, events, mail, passwords, roles
+from . import access, audit, events, mail, passwords, roles, settings
 from .accounts import set_password
 from .errors import Refused
 from .models import Company, Invitation, Role, User, utcnow
@@ -51,14 +51,14 @@ def _new_invitation(person: User, actor: User) -> str:
             token_hash=token_hash(token),
             invited_by=actor,
             created_at=now,
-            expires_at=now + timedelta(hours=current_app.config["INVITATION_HOURS"]),
+            expires_at=now + timedelta(hours=settings.invitation_hours()),
         )
     )
     return token
 
 
 def _mail_invitation(person: User, actor: User, token: str, link: LinkMaker) -> None:
-    hours = current_app.config["INVITATION_HOURS"]
+    hours = settings.invitation_hours()
     where = person.company.name if person.company else "the seller's back office"
     mail.send(
         person.email,

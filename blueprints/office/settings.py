@@ -1,3 +1,128 @@
 """Portal settings: seller details on invoices, default thresholds and terms, invitations."""
 
-from . import bp  # noqa: F401
+from flask import flash, make_response, redirect, render_template, url_for
+from flask_login import current_user
+
+from blueprints.common import client_ip, is_htmx, permission_required, render
+from core import settings
+from core.errors import Refused
+from extensions import db
+
+from . import bp
+from .settings_forms import InvitationsForm, SellerForm, TermsForm, ThresholdsForm
+
+
+def saved_forms() -> dict:
+    """Each section's form filled with what is saved now."""
+    seller = settings.seller()
+    few, many = settings.stock_thresholds()
+    return {
+        "seller": SellerForm(
+            formdata=None, data={key: seller.get(key, "") for key in settings.SELLER_FIELDS}
+        ),
+        "thresholds": ThresholdsForm(formdata=None, data={"few_from": few, "many_from": many}),
+        "terms": TermsForm(formdata=None, data={"days": settings.payment_terms_days()}),
+        "invitations": InvitationsForm(formdata=None, data={"hours": settings.invitation_hours()}),
+    }
+
+
+def page_context(**extra) -> dict:
+    """What the settings page shows: every section's form, the saved seller and limits."""
+    return {
+        "forms": saved_forms(),
+        "seller": settings.seller(),
+        "notices": {},
+        "limits": {
+            "days": settings.MAX_PAYMENT_DAYS,
+            "hours": settings.MAX_INVITATION_HOURS,
+            "lengths": settings.SELLER_LENGTHS,
+        },
+        **extra,
+    }
+
+
+def answer(section: str, *, form=None, notice: str = "", status: int = 200):
+    """After a section was posted: that section for htmx, else a redirect or the page."""
+    context = page_context(notices={section: notice})
+    if form is not None:  # keep what was typed, with the messages next to it
+        context["forms"][section] = form
+    if is_htmx():
+        html = render_template(f"office/settings/_{section}.html", **context)
+        response = make_response(html, status)
+        response.vary.add("HX-Request")
+        return response
+    if status == 200:
+        flash(notice, "info")
+        return redirect(url_for("office.settings", _anchor=f"settings-{section}"))
+    return render_template("office/settings/index.html", **context), status
+
+
+def save(section: str, form, change, notice: str):
+    """Validate one section and apply it: one commit, or nothing at all with the reasons."""
+    if form.validate_on_submit():
+        try:
+            changed = change(form)
+        except Refused as exc:
+            db.session.rollback()
+            form.refuse(exc)
+        else:
+            db.session.commit()
+            return answer(section, notice=notice if changed else "Nothing to change.")
+    return answer(section, form=form, status=422)
+
+
+@bp.route("/settings", endpoint="settings")  # `settings` is the module core.settings here
+@permission_required("settings.view")
+def settings_page():
+    """The portal's settings, each section with its own form for those who may edit."""
+    return render("office/settings/index.html", **page_context())
+
+
+@bp.post("/settings/seller")
+@permission_required("settings.edit")
+def settings_seller():
+    """Save the seller's details; invoices shown or printed from now on carry them."""
+    return save(
+        "seller",
+        SellerForm(),
+        lambda f: settings.set_seller(f.values(), actor=current_user, ip=client_ip()),
+        "Seller details saved. Invoices show them from now on.",
+    )
+
+
+@bp.post("/settings/thresholds")
+@permission_required("settings.edit")
+def settings_thresholds():
+    """Save the stock levels new customer groups start with."""
+    return save(
+        "thresholds",
+        ThresholdsForm(),
+        lambda f: settings.set_stock_thresholds(
+            f.few_from.data, f.many_from.data, actor=current_user, ip=client_ip()
+        ),
+        "Stock levels saved. New customer groups start with them; existing ones keep theirs.",
+    )
+
+
+@bp.post("/settings/terms")
+@permission_required("settings.edit")
+def settings_terms():
+    """Save the payment terms new customer companies start with."""
+    return save(
+        "terms",
+        TermsForm(),
+        lambda f: settings.set_payment_terms(f.days.data, actor=current_user, ip=client_ip()),
+        "Payment terms saved. New customers start with them; existing ones keep theirs.",
+    )
+
+
+@bp.post("/settings/invitations")
+@permission_required("settings.edit")
+def settings_invitations():
+    """Save how long new invitation links stay valid."""
+    return save(
+        "invitations",
+        InvitationsForm(),
+        lambda f: settings.set_invitation_hours(f.hours.data, actor=current_user, ip=client_ip()),
+        "Invitation lifetime saved. Links sent from now on use it; links already sent keep theirs.",
+    )

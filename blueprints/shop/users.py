@@ -16,7 +16,7 @@ from blueprints.common import (
     search_arg,
 )
 from blueprints.forms import EmptyForm
-from core import access, people
+from core import access, people, settings
 from core.errors import Refused
 from core.models import Invitation, Role, User, utcnow
 from core.pagination import paginate
@@ -166,7 +166,7 @@ def user_invite():
             refused = str(exc)
         else:
             db.session.commit()
-            hours = current_app.config["INVITATION_HOURS"]
+            hours = settings.invitation_hours()
             flash(
                 f"Invitation sent to {person.email}. The link works once, for {hours} hours.",
                 "info",

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core import events, people, throttle
+from core import events, people, settings, throttle
 from core.errors import Refused
 from core.models import (
     AuditEntry,
@@ -290,11 +290,10 @@ def test_resend_kills_the_old_link(app, client, ctx):
 
 
 def test_invitation_expiry_is_configurable(app, ctx):
-    app.config["INVITATION_HOURS"] = 5
-    try:
-        person_id = _invite(app)
-    finally:
-        app.config["INVITATION_HOURS"] = 72
+    """The lifetime saved in the settings applies to the next link (see test_office_settings)."""
+    settings.set_invitation_hours(5, actor=None)
+    db.session.commit()
+    person_id = _invite(app)
     invitation = db.session.scalar(select(Invitation).where(Invitation.user_id == person_id))
     assert (
         timedelta(hours=4, minutes=59)

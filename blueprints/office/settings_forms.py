@@ -1,0 +1,93 @@
+"""Forms of the settings page, one per section, each saved on its own.
+
+The rules (lengths, the IBAN check, ranges) live in core.settings; the forms parse what
+was typed and put each of core.settings' messages next to the field it is about.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, IntegerField, StringField, TextAreaField
+from wtforms.validators import InputRequired
+
+from core import settings
+from core.errors import Refused
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class SectionForm(FlaskForm):
+    """A settings section: a service refusal is shown next to its field."""
+
+    def refuse(self, exc: Refused) -> None:
+        name = getattr(exc, "field", None)
+        field = self._fields.get(name) if name else None
+        if field is None:
+            self.form_errors.append(str(exc))
+        else:
+            field.errors = [*field.errors, str(exc)]
+
+
+class SellerForm(SectionForm):
+    """The seller's details printed on every invoice."""
+
+    name = StringField("Company name", filters=[_strip])
+    address = TextAreaField(
+        "Postal address", filters=[_strip], description="As printed: one line per line."
+    )
+    vat_number = StringField("VAT number", filters=[_strip])
+    email = EmailField("Email for invoices", filters=[_strip])
+    phone = StringField("Phone", filters=[_strip])
+    bank_name = StringField("Bank", filters=[_strip])
+    iban = StringField("IBAN", filters=[_strip])
+    bic = StringField("BIC", filters=[_strip])
+    footer = TextAreaField(
+        "Invoice footer",
+        filters=[_strip],
+        description="Printed at the foot of every invoice: registration, court, directors.",
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        problems = settings.seller_problems({key: self[key].data for key in settings.SELLER_FIELDS})
+        for key, message in problems.items():
+            self[key].errors = [*self[key].errors, message]
+        return valid and not problems
+
+    def values(self) -> dict:
+        return {key: self[key].data or "" for key in settings.SELLER_FIELDS}
+
+
+class ThresholdsForm(SectionForm):
+    """Where "Few" and "Many" start for customer groups created from now on."""
+
+    few_from = IntegerField(
+        "“Few” from (units)",
+        validators=[InputRequired("Enter where “Few” starts, such as 1.")],
+        invalid_value_message="Enter a whole number of units, such as 1.",
+    )
+    many_from = IntegerField(
+        "“Many” from (units)",
+        validators=[InputRequired("Enter where “Many” starts, such as 50.")],
+        invalid_value_message="Enter a whole number of units, such as 50.",
+    )
+
+
+class TermsForm(SectionForm):
+    """The days to pay that customer companies created from now on start with."""
+
+    days = IntegerField(
+        "Days to pay",
+        validators=[InputRequired("Enter a number of days, such as 30.")],
+        invalid_value_message="Enter a whole number of days, such as 30.",
+    )
+
+
+class InvitationsForm(SectionForm):
+    """How long invitation links sent from now on stay valid."""
+
+    hours = IntegerField(
+        "Valid for (hours)",
+        validators=[InputRequired("Enter a number of hours, such as 72.")],
+        invalid_value_message="Enter a whole number of hours, such as 72.",
+    )
