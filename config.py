@@ -1,7 +1,10 @@
 """Configuration read from the environment (see README, "Configuration")."""
 
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,6 +34,18 @@ def _dev_secret_key(instance_path: Path) -> str:
     key_file.write_text(key)
     key_file.chmod(0o600)
     return key
+
+
+def _upload_dir(env_name: str, instance_path: Path) -> str:
+    """Where product photos live: UPLOAD_DIR, else instance/uploads; tests get a temp folder."""
+    if os.environ.get("UPLOAD_DIR"):
+        return os.environ["UPLOAD_DIR"]
+    if env_name == "testing":
+        # Test runs never write into (or read from) the developer's real uploads.
+        folder = tempfile.mkdtemp(prefix="portal-uploads-")
+        atexit.register(shutil.rmtree, folder, True)
+        return folder
+    return str(instance_path / "uploads")
 
 
 def engine_options(url: str) -> dict:
@@ -109,6 +124,11 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "CATALOG_PAGE_SIZE": 24,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "MAX_QUERY_LENGTH": 200,
+        # Product photos: kept under UPLOAD_DIR (tests get a throwaway folder), checked by
+        # decoding them; PHOTO_MAX_PIXELS guards against decompression bombs.
+        "UPLOAD_DIR": overrides.get("UPLOAD_DIR") or _upload_dir(env_name, instance_path),
+        "PHOTO_MAX_BYTES": _int("PHOTO_MAX_BYTES", 5 * 1024 * 1024),
+        "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_PIXELS", 40_000_000),
         # Live updates: pings drop dead peers, incoming messages are small watch lists,
         # and each socket re-checks its session this often even if an event is missed.
         "LIVE_PING_SECONDS": _int("LIVE_PING_SECONDS", 25),
@@ -116,6 +136,13 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LIVE_SESSION_RECHECK_SECONDS": _int("LIVE_SESSION_RECHECK_SECONDS", 30),
         # How often each process looks for promotions that started or ended.
         "LIVE_CLOCK_SECONDS": _int("LIVE_CLOCK_SECONDS", 10),
+        # CSV imports: the largest file and the most lines one upload may hold, how often a
+        # running import reports progress, and whether it runs in the request (tests: a
+        # deterministic finish) instead of a background thread.
+        "IMPORT_MAX_BYTES": _int("IMPORT_MAX_BYTES", 30 * 1024 * 1024),
+        "IMPORT_MAX_LINES": _int("IMPORT_MAX_LINES", 200_000),
+        "IMPORT_PROGRESS_LINES": _int("IMPORT_PROGRESS_LINES", 2_000),
+        "IMPORT_INLINE": env_name == "testing",
     }
     config.update(overrides)
     return config

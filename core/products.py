@@ -1,20 +1,55 @@
-"""Products and their prices: created, repriced, archived and restored, each change live.
+"""Products and their prices: created, changed, repriced, archived, restored and deleted.
 
-The back-office product screens (the products issue) call these; every change records
-the event that makes open catalogues show it.
+The back-office product screens call these; every change records the event that makes
+open catalogues and back-office pages show it, and an audit entry. Costs never go into
+the audit log's before/after (people reading the log may not hold `finance.costs`).
 """
 
+import re
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import exists, func, or_, select
 
 from extensions import db
 
-from . import audit, events
+from . import audit, events, photos
 from .errors import Refused
-from .models import UNIT, Category, CustomerGroup, GroupPrice, Product, StockMovement, User
+from .models import (
+    UNIT,
+    CartLine,
+    Category,
+    CustomerGroup,
+    GroupPrice,
+    OrderLine,
+    Product,
+    QuoteLine,
+    QuoteRoundLine,
+    StockMovement,
+    User,
+    promotion_products,
+)
+from .pagination import Page, paginate
 
 MAX_PRICE = Decimal("1000000")
+SKU_LENGTH = 64
+NAME_LENGTH = 200
+DESCRIPTION_LENGTH = 5000
+UNIT_LENGTH = 16
+SPEC_KEY_LENGTH = 60
+SPEC_VALUE_LENGTH = 200
+MAX_SPECS = 30
+MAX_OPENING_STOCK = 10_000_000  # the same bound as core.stock.MAX_STOCK
+SKU_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._/+-]*$")
+UNITS = ("pcs", "reel", "pack", "box", "set", "m", "kg")
+
+
+class ProductRefused(Refused):
+    """A product change the rules do not allow; `field` names the form field it is about."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def clean_price(raw, label: str = "Price") -> Decimal:
@@ -32,6 +67,84 @@ def clean_price(raw, label: str = "Price") -> Decimal:
     return value.quantize(UNIT)
 
 
+def _price(raw, label: str, field: str) -> Decimal:
+    try:
+        return clean_price(raw, label)
+    except Refused as exc:
+        raise ProductRefused(str(exc), field) from exc
+
+
+def clean_sku(raw: str | None) -> str:
+    """A SKU as stored: trimmed, upper case, letters, digits and a few separators."""
+    sku = (raw or "").strip().upper()
+    if not sku:
+        raise ProductRefused("Give the product a SKU.", "sku")
+    if len(sku) > SKU_LENGTH:
+        raise ProductRefused(f"A SKU has at most {SKU_LENGTH} characters.", "sku")
+    if not SKU_PATTERN.match(sku):
+        raise ProductRefused(
+            "A SKU uses letters, digits and - _ . / + only, and starts with a letter or digit.",
+            "sku",
+        )
+    return sku
+
+
+def sku_taken(sku: str, *, other_than: int | None = None) -> bool:
+    """Is this SKU (in any letter case) already another product's?"""
+    stmt = select(Product.id).where(func.upper(Product.sku) == sku.upper())
+    if other_than is not None:
+        stmt = stmt.where(Product.id != other_than)
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def clean_specs(specs) -> dict[str, str]:
+    """Specifications as an ordered {key: value}: bounded, keys unique in any letter case."""
+    pairs = list(specs.items()) if isinstance(specs, dict) else list(specs or ())
+    cleaned: dict[str, str] = {}
+    seen: set[str] = set()
+    for raw_key, raw_value in pairs:
+        key = " ".join(str(raw_key or "").split())
+        value = " ".join(str(raw_value or "").split())
+        if not key and not value:
+            continue
+        if not key:
+            raise ProductRefused(f"The specification “{value[:40]}” needs a name.", "specs")
+        if not value:
+            raise ProductRefused(f"Give “{key[:40]}” a value, or clear the row.", "specs")
+        if len(key) > SPEC_KEY_LENGTH:
+            raise ProductRefused(
+                f"A specification name has at most {SPEC_KEY_LENGTH} characters.", "specs"
+            )
+        if len(value) > SPEC_VALUE_LENGTH:
+            raise ProductRefused(
+                f"The value of “{key[:40]}” has at most {SPEC_VALUE_LENGTH} characters.", "specs"
+            )
+        if key.casefold() in seen:
+            raise ProductRefused(f"“{key[:40]}” is listed twice: each name once.", "specs")
+        seen.add(key.casefold())
+        cleaned[key] = value
+    if len(cleaned) > MAX_SPECS:
+        raise ProductRefused(f"A product has at most {MAX_SPECS} specifications.", "specs")
+    return cleaned
+
+
+def _clean_text(name, description, unit) -> tuple[str, str, str]:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ProductRefused("Give the product a name.", "name")
+    if len(name) > NAME_LENGTH:
+        raise ProductRefused(f"A name has at most {NAME_LENGTH} characters.", "name")
+    description = (description or "").strip().replace("\r\n", "\n")
+    if len(description) > DESCRIPTION_LENGTH:
+        raise ProductRefused(
+            f"A description has at most {DESCRIPTION_LENGTH:,} characters.", "description"
+        )
+    unit = " ".join((unit or "").split()) or "pcs"
+    if len(unit) > UNIT_LENGTH:
+        raise ProductRefused(f"A unit has at most {UNIT_LENGTH} characters.", "unit")
+    return name, description, unit
+
+
 def create(
     *,
     sku: str,
@@ -42,28 +155,30 @@ def create(
     category: Category | None = None,
     description: str = "",
     specs: dict | None = None,
+    unit: str = "pcs",
     actor: User | None,
 ) -> Product:
     """A new product, with its opening stock as the first movement."""
-    sku = (sku or "").strip().upper()
-    name = " ".join((name or "").split())
-    if not sku or len(sku) > 64:
-        raise Refused("Give the product a SKU of at most 64 characters.")
-    if not name or len(name) > 200:
-        raise Refused("Give the product a name of at most 200 characters.")
-    if db.session.scalar(select(Product.id).where(func.upper(Product.sku) == sku)):
-        raise Refused(f"There is already a product with SKU {sku}.")
-    if stock < 0:
-        raise Refused("Stock cannot be negative.")
+    sku = clean_sku(sku)
+    name, description, unit = _clean_text(name, description, unit)
+    if sku_taken(sku):
+        raise ProductRefused(f"There is already a product with SKU {sku}.", "sku")
+    if stock is None or stock < 0:
+        raise ProductRefused("Stock cannot be negative.", "stock")
+    if stock > MAX_OPENING_STOCK:
+        raise ProductRefused(
+            f"Stock above {MAX_OPENING_STOCK:,} is not plausible; check the number.", "stock"
+        )
     product = Product(
         sku=sku,
         name=name,
-        base_price=clean_price(base_price, "Base price"),
-        cost=clean_price(cost, "Cost"),
+        base_price=_price(base_price, "Base price", "base_price"),
+        cost=_price(cost, "Cost", "cost"),
         stock=stock,
         category=category,
-        description=description or "",
-        specs=specs or {},
+        description=description,
+        specs=clean_specs(specs),
+        unit=unit,
     )
     db.session.add(product)
     db.session.flush()
@@ -83,10 +198,85 @@ def create(
         actor=actor,
         target=product,
         summary=f"{sku} created",
-        after={"sku": sku, "name": name, "base_price": str(product.base_price)},
+        after={
+            "sku": sku,
+            "name": name,
+            "base_price": str(product.base_price),
+            "stock": stock,
+        },
     )
     events.record(db.session, "product_created", product.id)
     return product
+
+
+def update(
+    product: Product,
+    *,
+    actor: User | None,
+    sku: str,
+    name: str,
+    description: str = "",
+    category: Category | None = None,
+    specs=None,
+    unit: str = "pcs",
+    cost=None,
+) -> bool:
+    """Change a product's details; `cost=None` leaves the cost untouched.
+
+    The base price and group prices change through set_prices (their own event).
+    """
+    sku = clean_sku(sku)
+    name, description, unit = _clean_text(name, description, unit)
+    if sku != product.sku and sku_taken(sku, other_than=product.id):
+        raise ProductRefused(f"There is already a product with SKU {sku}.", "sku")
+    new = {
+        "sku": sku,
+        "name": name,
+        "description": description,
+        "category": category.name if category else None,
+        "unit": unit,
+        "specs": clean_specs(specs),
+    }
+    old = {
+        "sku": product.sku,
+        "name": product.name,
+        "description": product.description or "",
+        "category": product.category.name if product.category else None,
+        "unit": product.unit,
+        "specs": dict(product.specs or {}),
+    }
+    new_cost = _price(cost, "Cost", "cost") if cost is not None else product.cost
+    changed = {k for k in new if new[k] != old[k]}
+    if (category.id if category else None) != product.category_id:
+        changed.add("category")
+    cost_changed = new_cost != product.cost
+    if not changed and not cost_changed:
+        return False
+    product.sku, product.name, product.description = sku, name, description
+    product.category, product.unit, product.specs = category, unit, new["specs"]
+    product.cost = new_cost
+    what = sorted(changed | ({"cost"} if cost_changed else set()))
+    summary = f"{sku} changed: " + ", ".join(what)
+    audit.record(
+        "product.updated",
+        actor=actor,
+        target=product,
+        summary=summary,
+        before={k: _logged(k, old[k]) for k in sorted(changed)},
+        after={k: _logged(k, new[k]) for k in sorted(changed)},
+    )
+    events.record(db.session, "product_changed", product.id)
+    return True
+
+
+def _logged(key: str, value):
+    """A detail as the audit log keeps it: specs as "name: value" lines (shown as a
+    difference), long descriptions shortened."""
+    if key == "specs":
+        return [f"{k}: {v}" for k, v in value.items()]
+    if key == "description" and len(value) > 200:
+        return value[:199] + "…"
+    return value
 
 
 def set_prices(
@@ -96,32 +286,38 @@ def set_prices(
     base_price=None,
     group_prices: dict[int, object] | None = None,
 ) -> bool:
-    """Change the base price and/or group prices (None removes a group price)."""
+    """Change the base price and/or group prices (None or "" removes a group price)."""
     before = {"base_price": str(product.base_price)}
     after = dict(before)
     if base_price is not None:
-        product.base_price = clean_price(base_price, "Base price")
+        product.base_price = _price(base_price, "Base price", "base_price")
         after["base_price"] = str(product.base_price)
     existing = {
         gp.group_id: gp
         for gp in db.session.scalars(select(GroupPrice).where(GroupPrice.product_id == product.id))
     }
     for group_id, raw in (group_prices or {}).items():
-        if db.session.get(CustomerGroup, group_id) is None:
+        group = db.session.get(CustomerGroup, group_id)
+        if group is None:
             raise Refused("There is no such customer group.")
         current = existing.get(group_id)
-        before[f"group {group_id}"] = str(current.price) if current else None
+        label = f"group {group.name}"
         if raw is None or raw == "":
             if current is not None:
+                before[label] = str(current.price)
+                after[label] = None
                 db.session.delete(current)
-            after[f"group {group_id}"] = None
             continue
-        price = clean_price(raw, "Group price")
+        price = _price(raw, f"The {group.name} price", f"group_{group_id}")
         if current is None:
             db.session.add(GroupPrice(group_id=group_id, product_id=product.id, price=price))
-        else:
+            before[label] = None
+        elif current.price != price:
+            before[label] = str(current.price)
             current.price = price
-        after[f"group {group_id}"] = str(price)
+        else:
+            continue
+        after[label] = str(price)
     if before == after:
         return False
     audit.record(
@@ -134,6 +330,29 @@ def set_prices(
     )
     events.record(db.session, "price_changed", product.id)
     return True
+
+
+def group_prices(product: Product) -> dict[int, Decimal]:
+    """{group id: price} of the groups that have their own price for this product."""
+    return dict(
+        db.session.execute(
+            select(GroupPrice.group_id, GroupPrice.price).where(GroupPrice.product_id == product.id)
+        ).all()
+    )
+
+
+def trade_references(product: Product) -> list[str]:
+    """What keeps a product from being deleted: orders, quotes or carts that name it."""
+    found = []
+    for label, column in (
+        ("orders", OrderLine.product_id),
+        ("quotes", QuoteLine.product_id),
+        ("quote offers", QuoteRoundLine.product_id),
+        ("carts", CartLine.product_id),
+    ):
+        if db.session.scalar(select(exists().where(column == product.id))):
+            found.append(label)
+    return found
 
 
 def archive(product: Product, *, actor: User | None) -> None:
@@ -152,3 +371,60 @@ def restore(product: Product, *, actor: User | None) -> None:
     product.is_archived = False
     audit.record("product.restored", actor=actor, target=product, summary=f"{product.sku} restored")
     events.record(db.session, "product_created", product.id)
+
+
+def delete(product: Product, *, actor: User | None, folder=None) -> None:
+    """Delete a product that no order, quote or cart names; else refuse (archive it).
+
+    Its movements, group prices, promotion links and photos go with it; the photo
+    files (under `folder`) are removed once the deletion is committed.
+    """
+    references = trade_references(product)
+    if references:
+        raise ProductRefused(
+            f"{product.sku} appears in {joined(references)}, so it cannot be deleted: "
+            "archive it instead (its history stays intact)."
+        )
+    stored = list(product.photos)
+    audit.record(
+        "product.deleted",
+        actor=actor,
+        target=product,
+        summary=f"{product.sku} deleted",
+        before={"sku": product.sku, "name": product.name, "stock": product.stock},
+    )
+    # Explicit deletes rather than relying on ON DELETE CASCADE: the same on every backend.
+    db.session.execute(sql_delete(StockMovement).where(StockMovement.product_id == product.id))
+    db.session.execute(sql_delete(GroupPrice).where(GroupPrice.product_id == product.id))
+    db.session.execute(
+        sql_delete(promotion_products).where(promotion_products.c.product_id == product.id)
+    )
+    events.record(db.session, "product_removed", product.id)
+    db.session.delete(product)
+    db.session.flush()
+    if folder is not None:
+        photos.unlink_after_commit(folder, stored)
+
+
+def remove(product: Product, *, actor: User | None, folder=None) -> str:
+    """Delete the product if nothing names it, else archive it: "deleted" or "archived"."""
+    if trade_references(product):
+        archive(product, actor=actor)
+        return "archived"
+    delete(product, actor=actor, folder=folder)
+    return "deleted"
+
+
+def joined(words: list[str]) -> str:
+    """A list as a sentence says it: "orders", "orders and carts", "orders, quotes and carts"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def archived(q: str, page: int, per_page: int = 50) -> Page:
+    """The archived products, by name, searched by SKU or name."""
+    stmt = select(Product).where(Product.is_archived.is_(True))
+    if q:
+        stmt = stmt.where(
+            or_(Product.sku.contains(q, autoescape=True), Product.name.contains(q, autoescape=True))
+        )
+    return paginate(stmt.order_by(Product.name, Product.id), page, per_page)

@@ -1,4 +1,5 @@
-"""Back-office stock: exact levels, and adjustments with a reason."""
+"""Back-office stock: exact levels, adjustments with a reason, each product's movement
+history and the low-stock list."""
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
@@ -7,8 +8,8 @@ from sqlalchemy import select
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
-from blueprints.common import listing_args, permission_required, render
-from core import access, catalog, stock
+from blueprints.common import listing_args, page_arg, permission_required, render, search_arg
+from core import access, catalog, settings, stock
 from core.errors import Refused
 from core.models import Product
 from extensions import db
@@ -77,8 +78,55 @@ def stock_adjust(product_id: int):
             can_adjust=True,
             error=error,
             saved=error is None,
+            low=request.form.get("from") == "low",
+            from_page="product" if request.form.get("from") == "product" else None,
         )
         response.status_code = 422 if error else 200
         return response
     flash(error or f"Stock of {product.sku} is now {product.stock}.", "error" if error else "info")
+    if request.form.get("from") == "product":
+        return redirect(url_for("office.stock_product", product_id=product.id))
+    if request.form.get("from") == "low":
+        return redirect(url_for("office.stock_low"))
     return redirect(url_for("office.stock", q=product.sku))
+
+
+@bp.route("/stock/<int:product_id>", endpoint="stock_product")
+@permission_required("stock.view")
+def stock_product(product_id: int):
+    """One product's stock with the adjust form and its whole movement history, newest first."""
+    product = db.session.get(Product, product_id)
+    if product is None:
+        abort(404, description="There is no product with this number.")
+    # `recent`: the short list on the product page, re-fetched when the stock changes.
+    recent = request.args.get("recent") == "1"
+    movements = stock.history(product.id, current_user, page_arg(), 10 if recent else 25)
+    return render(
+        "office/stock/show.html",
+        "office/stock/_movements.html",
+        product=product,
+        movements=movements,
+        recent=recent,
+        can_adjust=access.can(current_user, "stock.edit"),
+    )
+
+
+@bp.route("/stock/low", endpoint="stock_low")
+@permission_required("stock.view")
+def stock_low():
+    """Products on sale below a threshold (default: where "Many" starts), emptiest first."""
+    default = settings.stock_thresholds()[1]
+    try:
+        below = stock.parse_threshold(request.args.get("below"), default)
+    except Refused as exc:
+        abort(400, description=str(exc))
+    q, page = search_arg(), page_arg()
+    return render(
+        "office/stock/low.html",
+        "office/stock/_low.html",
+        listing=stock.low_stock(below, q=q, page=page),
+        below=below,
+        default_below=default,
+        q=q,
+        can_adjust=access.can(current_user, "stock.edit"),
+    )

@@ -1,14 +1,13 @@
 """The catalogue: browse, search, sort, page, and one product's page."""
 
-from pathlib import Path
-
-from flask import abort, current_app, request, send_from_directory
+from flask import abort, current_app, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from blueprints.common import listing_args, render
-from core import catalog
+from blueprints.office.products import send_photo
+from core import catalog, photos
 from core.models import Product
 from core.offer import GroupPolicy, offer_for
 from extensions import db
@@ -65,10 +64,12 @@ def product(product_id: int):
     if item is None:
         abort(404, description="There is no such product.")
     offer = offer_for(current_user.company.group, item)
-    return render("shop/catalog/product.html", product=item, offer=offer)
+    return render(
+        "shop/catalog/product.html", product=item, offer=offer, thumb_name=photos.thumb_name
+    )
 
 
 @bp.route("/photos/<path:filename>")
 def photo(filename: str):
-    """A product photo from the upload folder (names are generated, never user-chosen)."""
-    return send_from_directory(Path(current_app.instance_path) / "uploads", filename)
+    """A photo (or thumbnail) of a product on sale; anything else is a 404."""
+    return send_photo(filename, lambda product: not product.is_archived)

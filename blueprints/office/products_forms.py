@@ -1,0 +1,258 @@
+"""Forms of the back-office products module: a product's details, prices and photos.
+
+Fields are checked here with the same rules core.products applies, so a mistake is shown
+next to its field; the service checks again (it is the rule, the form is the messenger).
+The cost field exists only for people with `finance.costs`, group prices only for people
+who may change them: a form without those fields can neither show nor change them.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    Field,
+    IntegerField,
+    MultipleFileField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from core import products
+from core.errors import Refused
+from core.models import Category, CustomerGroup
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class SpecsField(Field):
+    """Specifications as key/value rows: inputs `specs-key` and `specs-value`, in pairs.
+
+    `data` is the list of (key, value) rows as typed, blank ones included, so a form with
+    an error comes back exactly as it was sent; `cleaned` is what core.products accepts.
+    """
+
+    cleaned: dict[str, str]
+
+    def process(self, formdata, data=None, extra_filters=None):
+        self.process_errors = []
+        self.cleaned = {}
+        if formdata is not None:
+            keys = formdata.getlist(f"{self.name}-key")
+            values = formdata.getlist(f"{self.name}-value")
+            width = max(len(keys), len(values))
+            keys += [""] * (width - len(keys))
+            values += [""] * (width - len(values))
+            self.data = [(str(k), str(v)) for k, v in zip(keys, values, strict=True)]
+        else:
+            source = data if isinstance(data, dict) else {}
+            self.data = [(str(k), str(v)) for k, v in source.items()]
+
+    def pre_validate(self, form):
+        if len(self.data) > products.MAX_SPECS * 2:
+            raise ValidationError(f"A product has at most {products.MAX_SPECS} specifications.")
+        try:
+            self.cleaned = products.clean_specs(self.data)
+        except Refused as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class ProductForm(FlaskForm):
+    """A product's details, base price, and (with the right permissions) cost and group prices."""
+
+    sku = StringField(
+        "SKU",
+        filters=[_strip],
+        validators=[
+            InputRequired("Give the product a SKU."),
+            Length(
+                max=products.SKU_LENGTH,
+                message=f"A SKU has at most {products.SKU_LENGTH} characters.",
+            ),
+        ],
+        description="Letters, digits and - _ . / +; stored in capitals.",
+    )
+    name = StringField(
+        "Name",
+        filters=[_strip],
+        validators=[
+            InputRequired("Give the product a name."),
+            Length(
+                max=products.NAME_LENGTH,
+                message=f"A name has at most {products.NAME_LENGTH} characters.",
+            ),
+        ],
+    )
+    category = SelectField(
+        "Category", coerce=str, invalid_choice_message="Choose one of the categories."
+    )
+    unit = StringField(
+        "Unit",
+        filters=[_strip],
+        default="pcs",
+        validators=[
+            InputRequired("Say how the product is counted, such as pcs or reel."),
+            Length(
+                max=products.UNIT_LENGTH,
+                message=f"A unit has at most {products.UNIT_LENGTH} characters.",
+            ),
+        ],
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[
+            Length(
+                max=products.DESCRIPTION_LENGTH,
+                message=f"A description has at most {products.DESCRIPTION_LENGTH:,} characters.",
+            )
+        ],
+    )
+    specs = SpecsField("Specifications")
+    base_price = StringField(
+        "Base price (EUR)",
+        filters=[_strip],
+        validators=[
+            InputRequired("Enter the base price, such as 12.50."),
+            Length(max=30, message="Enter the price as a number, such as 12.50."),
+        ],
+        description="What customers pay when their group has no price of its own.",
+    )
+    cost = StringField(
+        "Cost (EUR)",
+        filters=[_strip],
+        default="0",
+        validators=[
+            InputRequired("Enter the cost, such as 3.90 (0 if unknown)."),
+            Length(max=30, message="Enter the cost as a number, such as 3.90."),
+        ],
+        description="What one unit costs us; only people with the costs permission see it.",
+    )
+    stock = IntegerField(
+        "Opening stock",
+        default=0,
+        validators=[
+            InputRequired("Enter the stock on hand (0 if none)."),
+            NumberRange(
+                min=0,
+                max=products.MAX_OPENING_STOCK,
+                message=f"Enter a whole number from 0 to {products.MAX_OPENING_STOCK:,}.",
+            ),
+        ],
+        description="Recorded as the first stock movement.",
+    )
+    photos = MultipleFileField("Photos")
+
+    product_id: int | None = None
+    group_fields: list[tuple[CustomerGroup, StringField]] = []
+
+    def setup(
+        self,
+        *,
+        categories: list[Category],
+        groups: list[CustomerGroup],
+        show_costs: bool,
+        edit_group_prices: bool,
+        product_id: int | None = None,
+    ) -> "ProductForm":
+        """Fit the form to the person and the product: choices, and which fields exist."""
+        self.product_id = product_id
+        names = {c.id: c.name for c in categories}
+        self.category.choices = [SelectChoice("", "— No category —")] + [
+            SelectChoice(
+                str(c.id), f"{names[c.parent_id]} › {c.name}" if c.parent_id in names else c.name
+            )
+            for c in categories
+        ]
+        if not show_costs:
+            del self.cost
+        if product_id is not None:
+            del self.stock
+            del self.photos
+        self.group_fields = [(g, getattr(self, f"group_{g.id}")) for g in groups]
+        if not edit_group_prices:
+            for group, _ in self.group_fields:
+                delattr(self, f"group_{group.id}")
+            self.group_fields = []
+        return self
+
+    def validate_sku(self, field):
+        try:
+            sku = products.clean_sku(field.data)
+        except Refused as exc:
+            raise ValidationError(str(exc)) from exc
+        if products.sku_taken(sku, other_than=self.product_id):
+            raise ValidationError(f"There is already a product with SKU {sku}.")
+
+    def validate_base_price(self, field):
+        _price(field.data, "The base price")
+
+    def validate_cost(self, field):
+        _price(field.data, "The cost")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for group, field in self.group_fields:
+            if field.data:
+                try:
+                    _price(field.data, f"The {group.name} price")
+                except ValidationError as exc:
+                    field.errors = [*field.errors, str(exc)]
+                    valid = False
+        return valid
+
+    def group_prices(self) -> dict[int, str | None]:
+        """{group id: price or None (no group price)} for the groups shown on the form."""
+        return {group.id: (field.data or None) for group, field in self.group_fields}
+
+    def refuse(self, exc: Refused) -> None:
+        """Show a service refusal next to the field it is about, or above the form."""
+        name = getattr(exc, "field", None)
+        field = self._fields.get(name) if name else None
+        if field is not None:
+            field.errors = [*field.errors, str(exc)]
+        else:
+            self.form_errors.append(str(exc))
+
+
+def _price(raw, label: str):
+    """A price checked by core.products' rule, its refusal as a field error."""
+    try:
+        return products.clean_price(raw, label)
+    except Refused as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def product_form_class(groups: list[CustomerGroup]) -> type[ProductForm]:
+    """The product form with one optional price field per customer group."""
+    fields = {
+        f"group_{g.id}": StringField(
+            f"{g.name} price (EUR)",
+            filters=[_strip],
+            validators=[
+                Optional(),
+                Length(max=30, message="Enter the price as a number, such as 12.50."),
+            ],
+            description=f"Empty: {g.name} pays the base price.",
+        )
+        for g in groups
+    }
+    return type("GroupPricedProductForm", (ProductForm,), fields)
+
+
+class PhotosForm(FlaskForm):
+    """One or more pictures to add to a product (checked by core.photos, not here)."""
+
+    photos = MultipleFileField("Add photos")
+
+
+class MoveForm(FlaskForm):
+    """Move a photo one place earlier or later."""
+
+    step = SelectField(
+        "Move",
+        choices=[SelectChoice("-1", "Earlier"), SelectChoice("1", "Later")],
+        invalid_choice_message="Move a photo earlier or later.",
+    )
