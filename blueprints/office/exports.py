@@ -1,3 +1,74 @@
 """CSV exports of products, orders and invoices, within the viewer's field and record rights."""
 
-from . import bp  # noqa: F401
+from flask import Response, stream_with_context
+from flask_login import current_user
+
+from blueprints.common import choice_arg, client_ip, permission_required, search_arg
+from core import audit, billing, exports, orders
+from core.models import utcnow
+from extensions import db
+
+from . import bp
+from .invoices import company_arg
+
+
+def csv_download(name: str, header: list[str], rows, *, dated: bool = True) -> Response:
+    """A CSV attachment streamed as it is written (UTF-8 with a byte-order mark)."""
+    filename = f"{name}-{utcnow():%Y-%m-%d}.csv" if dated else f"{name}.csv"
+    response = Response(stream_with_context(exports.stream(header, rows)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def audited(what: str, filters: dict) -> None:
+    """Who took which data out of the portal, and with which filters."""
+    shown = {key: value for key, value in filters.items() if value not in ("", None)}
+    summary = f"{what} exported" + (
+        " (" + ", ".join(f"{k} {v}" for k, v in shown.items()) + ")" if shown else ""
+    )
+    audit.record(
+        "export.downloaded",
+        actor=current_user._get_current_object(),
+        summary=summary,
+        after={"export": what.lower(), **{k: str(v) for k, v in shown.items()}},
+        ip=client_ip(),
+    )
+    db.session.commit()
+
+
+@bp.route("/exports/products")
+@permission_required("products.view")
+def export_products():
+    """The product list as CSV, searched like the list; cost only with finance.costs."""
+    status = choice_arg("status", exports.PRODUCT_STATUSES, "There is no product status “{value}”.")
+    q = search_arg()
+    header, rows = exports.product_rows(current_user, q=q, status=status)
+    audited("Products", {"status": status, "search": q})
+    return csv_download("products", header, rows)
+
+
+@bp.route("/exports/orders")
+@permission_required("orders.view")
+def export_orders():
+    """The orders of one's customers as CSV, filtered like the list; margins for finance."""
+    status = choice_arg("status", orders.STATUS_LABELS, "There is no order status “{value}”.")
+    q = search_arg()
+    header, rows = exports.order_rows(current_user, status=status, q=q)
+    audited("Orders", {"status": status, "search": q})
+    return csv_download("orders", header, rows)
+
+
+@bp.route("/exports/invoices")
+@permission_required("invoices.view")
+def export_invoices():
+    """The invoices of one's customers as CSV, filtered like the list, with balances."""
+    status = choice_arg("status", billing.STATUS_FILTERS, "There is no invoice status “{value}”.")
+    q, company = search_arg(), company_arg()
+    header, rows = exports.invoice_rows(
+        current_user,
+        status=status,
+        q=q,
+        company_id=company.id if company is not None else None,
+    )
+    audited("Invoices", {"status": status, "search": q, "company": company.name if company else ""})
+    return csv_download("invoices", header, rows)

@@ -1,3 +1,171 @@
 """CSV imports of products, stock levels and group prices, with a line-by-line report."""
 
-from . import bp  # noqa: F401
+from functools import wraps
+
+from flask import (
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from blueprints.common import page_arg, render
+from core import access, imports
+from core.models import ImportJob
+from extensions import db
+
+from . import bp
+from .exports import csv_download
+from .imports_forms import ImportForm
+
+FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the other fields around the file
+
+
+def limits() -> imports.Limits:
+    """This portal's import limits (config: IMPORT_*)."""
+    config = current_app.config
+    return imports.Limits(
+        max_bytes=config["IMPORT_MAX_BYTES"],
+        max_lines=config["IMPORT_MAX_LINES"],
+        progress_every=config["IMPORT_PROGRESS_LINES"],
+    )
+
+
+def import_permission_required(view):
+    """Route guard: imports are for people who may change products, stock or group prices."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not imports.kinds_for(current_user):
+            abort(403, description="Your role does not include importing.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.url_value_preprocessor
+def _upload_limit(endpoint, values):
+    """The import upload may be larger than the portal's other forms: allow it, and refuse a
+    file that is too large with a clear message, before the CSRF check reads the body."""
+    if endpoint != "office.import_start":
+        return
+    allowed = current_app.config["IMPORT_MAX_BYTES"] + FORM_OVERHEAD
+    if request.content_length is not None and request.content_length > allowed:
+        abort(
+            413,
+            description=f"The file is larger than "
+            f"{imports.megabytes(current_app.config['IMPORT_MAX_BYTES'])}: split it into "
+            "smaller files and import them one after the other.",
+        )
+    request.max_content_length = allowed
+
+
+def job_or_404(job_id: int) -> ImportJob:
+    """One of the signed-in person's own imports; anyone else's is a 404."""
+    job = imports.load_job(current_user, job_id)
+    if job is None:
+        abort(404, description="You have no import with this number.")
+    return job
+
+
+def job_context(job: ImportJob, page: int = 1, **extra) -> dict:
+    """What the job component (`import-<id>`, also pushed live) shows."""
+    return {
+        "job": job,
+        "kind": imports.KINDS[job.kind],
+        "progress": imports.progress_of(job),
+        "errors": imports.error_page(job, page),
+        **extra,
+    }
+
+
+def page_context(form: ImportForm) -> dict:
+    """The import page: the form, what each kind of file holds, and one's recent imports."""
+    may_see_costs = access.can(current_user, "finance.costs")
+    kinds = imports.kinds_for(current_user)
+    return {
+        "form": form,
+        "kinds": kinds,
+        "columns": {k.key: k.columns_for(may_see_costs) for k in kinds},
+        "limits": limits(),
+        "recent": imports.recent_jobs(current_user, page_arg()),
+        "progress_of": imports.progress_of,
+        "kind_labels": {k.key: k.label for k in imports.KINDS.values()},
+    }
+
+
+def new_form(**kwargs) -> ImportForm:
+    return ImportForm(kinds=imports.kinds_for(current_user), max_bytes=limits().max_bytes, **kwargs)
+
+
+@bp.route("/imports")
+@import_permission_required
+def imports_page():
+    """Upload a CSV file of products, stock levels or group prices; one's recent imports."""
+    return render(
+        "office/imports/index.html", "office/imports/_recent.html", **page_context(new_form())
+    )
+
+
+@bp.route("/imports", methods=["POST"])
+@import_permission_required
+def import_start():
+    """Start an import: the file is checked line by line, then applied or reported."""
+    form = new_form()
+    if not form.validate_on_submit():
+        return make_response(
+            render_template("office/imports/index.html", **page_context(form)), 422
+        )
+    actor = current_user._get_current_object()
+    job = imports.create_job(
+        actor, form.kind.data, form.file.data.filename, apply_valid=form.apply_valid.data
+    )
+    db.session.commit()
+    imports.start(
+        current_app._get_current_object(),
+        job.id,
+        form.content,
+        limits(),
+        inline=current_app.config["IMPORT_INLINE"],
+    )
+    return redirect(url_for("office.import_job", job_id=job.id), 303)
+
+
+@bp.route("/imports/<int:job_id>")
+@import_permission_required
+def import_job(job_id: int):
+    """One import: its progress while it runs (live), then its report with every error."""
+    job = job_or_404(job_id)
+    return render(
+        "office/imports/job.html",
+        "office/imports/_job.html",
+        **job_context(job, page_arg()),
+    )
+
+
+@bp.route("/imports/<int:job_id>/errors.csv")
+@import_permission_required
+def import_errors(job_id: int):
+    """The errors of an import as CSV, to fix the file beside them."""
+    job = job_or_404(job_id)
+    rows = [(e["line"], e["column"], e["message"]) for e in job.errors or []]
+    if job.error_count > len(rows):
+        more = job.error_count - len(rows)
+        rows.append(("", "", f"… and {more:,} more errors: only the first {len(rows):,} are kept."))
+    return csv_download(f"import-{job.id}-errors", ["line", "column", "message"], rows)
+
+
+@bp.route("/imports/template/<kind>.csv")
+@import_permission_required
+def import_template(kind: str):
+    """An empty file with the columns of one kind of import, as this person may fill it."""
+    if kind not in imports.KINDS:
+        abort(404, description="There is no such kind of import.")
+    if not imports.may_import(current_user, kind):
+        abort(403, description="Your role does not include this import.")
+    header = imports.template_header(kind, access.can(current_user, "finance.costs"))
+    return csv_download(f"{kind.replace('_', '-')}-import", header, [], dated=False)
