@@ -15,6 +15,7 @@ from .errors import Refused
 from .models import (
     CENT,
     Company,
+    CreditNote,
     Invoice,
     InvoiceLine,
     Order,
@@ -26,25 +27,31 @@ from .models import (
 from .models.base import Money
 
 
-def next_invoice_number() -> int:
-    """The next invoice number, under a row lock held until the transaction ends.
+def next_number(name: str) -> int:
+    """The next number of a gapless series ("invoice", "credit_note"), under a row lock
+    held until the transaction ends.
 
-    Invoices are issued rarely; serialising them is the price of numbers without gaps
-    (a rolled-back transaction gives its number back).
+    Invoices and credit notes are issued rarely; serialising them is the price of numbers
+    without gaps (a rolled-back transaction gives its number back).
     """
     seq = db.session.scalar(
         select(Sequence)
-        .where(Sequence.name == "invoice")
+        .where(Sequence.name == name)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     if seq is None:
-        seq = Sequence(name="invoice", next_value=1)
+        seq = Sequence(name=name, next_value=1)
         db.session.add(seq)
         db.session.flush()
     value = seq.next_value
     seq.next_value = value + 1
     return value
+
+
+def next_invoice_number() -> int:
+    """The next invoice number (see next_number)."""
+    return next_number("invoice")
 
 
 def build_invoice(order: Order, number: int, issued) -> Invoice:
@@ -164,10 +171,12 @@ def status_condition(status: str, on: date) -> ColumnElement[bool]:
     live = Invoice.voided_at.is_(None)
     unpaid = and_(live, settled() < Invoice.total)
     not_due = Invoice.due_on >= on
+    # Like Invoice.status_on, "partially paid" means money was received: an invoice a credit
+    # note has only reduced is still open.
     conditions = {
         "outstanding": unpaid,
-        "open": and_(unpaid, settled() <= 0, not_due),
-        "partially-paid": and_(unpaid, settled() > 0, not_due),
+        "open": and_(unpaid, Invoice.paid_total <= 0, not_due),
+        "partially-paid": and_(unpaid, Invoice.paid_total > 0, not_due),
         "overdue": and_(unpaid, Invoice.due_on < on),
         "paid": and_(live, settled() >= Invoice.total),
         "void": Invoice.voided_at.is_not(None),
@@ -195,6 +204,9 @@ class Balance:
     overdue_amount: Decimal
     paid_count: int  # invoices paid in full
     paid_amount: Decimal  # everything received, part payments included
+    # Credit notes not set against an invoice: money the company has to its credit.
+    credit_count: int = 0
+    credit_amount: Decimal = Decimal("0.00")
 
 
 def balance(company_id: int, on: date) -> Balance:
@@ -205,6 +217,7 @@ def balance(company_id: int, on: date) -> Balance:
     def amount(expression):
         return type_coerce(func.coalesce(func.sum(expression), 0), Money)
 
+    unallocated = and_(CreditNote.company_id == company_id, CreditNote.invoice_id.is_(None))
     row = db.session.execute(
         select(
             func.count(case((unpaid, Invoice.id))),
@@ -213,6 +226,8 @@ def balance(company_id: int, on: date) -> Balance:
             amount(case((late, owed()), else_=0)),
             func.count(case((settled() >= Invoice.total, Invoice.id))),
             amount(Invoice.paid_total),
+            select(func.count(CreditNote.id)).where(unallocated).scalar_subquery(),
+            select(amount(CreditNote.amount)).where(unallocated).scalar_subquery(),
         ).where(Invoice.company_id == company_id, Invoice.voided_at.is_(None))
     ).one()
     return Balance(*row)

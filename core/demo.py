@@ -24,8 +24,10 @@ from .models import (
     CartLine,
     Category,
     Company,
+    CreditNote,
     CustomerGroup,
     GroupPrice,
+    Invoice,
     Order,
     OrderEvent,
     Payment,
@@ -780,6 +782,7 @@ def load() -> bool:
     db.session.flush()
 
     _trade_history(rng, now, companies, people, products)
+    _credit_notes(now, companies, people)
 
     db.session.add_all(
         [
@@ -802,6 +805,40 @@ def load() -> bool:
     db.session.add(AuditEntry(action="demo.loaded", summary="Demo data loaded", created_at=now))
     db.session.commit()
     return True
+
+
+def _credit_notes(now, companies, people):
+    """Two credit notes against open invoices (Baltic's confirmed, Delft's shipped order)."""
+    finance = people["finance@portal.test"]
+    plan = (
+        ("baltic", "confirmed", None, "Two reels arrived damaged: credited as agreed."),
+        ("delft", "shipped", Decimal("25.00"), "Goodwill credit for the late shipment."),
+    )
+    for slug, status, amount, reason in plan:
+        invoice = db.session.scalar(
+            select(Invoice)
+            .join(Order, Order.id == Invoice.order_id)
+            .where(Invoice.company_id == companies[slug].id, Order.status == status)
+            .order_by(Invoice.number)
+            .limit(1)
+        )
+        if invoice is None or invoice.balance <= 0:
+            continue
+        credit = min(amount or (invoice.total / 10).quantize(CENT), invoice.balance)
+        invoice.credited_total = credit
+        db.session.add(
+            CreditNote(
+                number=next_number("credit_note"),
+                company_id=invoice.company_id,
+                invoice_id=invoice.id,
+                amount=credit,
+                reason=reason,
+                currency=invoice.currency,
+                issued_at=min(invoice.issued_at + timedelta(days=3), now),
+                issued_by=finance,
+            )
+        )
+    db.session.flush()
 
 
 def _lines_for(rng, products, count):

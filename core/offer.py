@@ -255,3 +255,146 @@ def group_price_column(group_id: int):
     gp = GroupPrice.__table__.alias("gp")
     on = and_(gp.c.product_id == Product.id, gp.c.group_id == literal(group_id))
     return gp, on, gp.c.price
+
+
+# --- the price explainer ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromotionCheck:
+    """One promotion that covers a product, and whether it applies to a group now.
+
+    `discount_percent` and `visible` are the group's terms (None when the promotion
+    gives this group nothing); `reason` says why it does not apply, None when it does.
+    """
+
+    promotion_id: int
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    via: str  # "product" or the category's name
+    discount_percent: Decimal | None
+    visible: bool
+    reason: str | None
+    chosen: bool = False
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """How one group's offer of one product was built, step by step."""
+
+    policy: GroupPolicy
+    base_price: Decimal
+    group_price: Decimal | None
+    promotions: tuple[PromotionCheck, ...]
+    offer: Offer
+    at: datetime
+
+
+def _why_not(policy: GroupPolicy, promotion: Promotion, term, at: datetime) -> str | None:
+    """Why a promotion covering the product gives this group nothing now (None: it may)."""
+    if not promotion.is_active:
+        return "switched off"
+    if term is None:
+        return "not offered to this group"
+    if not term.is_visible:
+        return "hidden from this group"
+    if not policy.shows_promotions:
+        return "this group does not see promotions"
+    if at < promotion.starts_at:
+        return "not started yet"
+    if at >= promotion.ends_at:
+        return "ended"
+    return None
+
+
+def explain(
+    group: CustomerGroup | GroupPolicy, product: Product, *, at: datetime | None = None
+) -> Explanation:
+    """Every step of the offer of `product` to `group`: the same rules as compute_offer,
+    which makes the final decision, with every covering promotion and why it does or does
+    not apply. Promotions cover a product directly or through its own category, as in
+    _promotion_terms."""
+    policy = group if isinstance(group, GroupPolicy) else GroupPolicy.of(group)
+    at = at or utcnow()
+    group_price = _group_prices(policy, [product]).get(product.id)
+    covering = [
+        (promotion, "product")
+        for promotion in db.session.scalars(
+            select(Promotion)
+            .join(promotion_products, promotion_products.c.promotion_id == Promotion.id)
+            .where(promotion_products.c.product_id == product.id)
+        )
+    ]
+    if product.category_id is not None:
+        covering += [
+            (promotion, product.category.name if product.category else "its category")
+            for promotion in db.session.scalars(
+                select(Promotion)
+                .join(promotion_categories, promotion_categories.c.promotion_id == Promotion.id)
+                .where(promotion_categories.c.category_id == product.category_id)
+            )
+        ]
+    terms = {
+        t.promotion_id: t
+        for t in db.session.scalars(
+            select(PromotionGroup).where(
+                PromotionGroup.group_id == policy.group_id,
+                PromotionGroup.promotion_id.in_([p.id for p, _ in covering] or [0]),
+            )
+        )
+    }
+    checks, eligible = [], []
+    for promotion, via in covering:
+        term = terms.get(promotion.id)
+        reason = _why_not(policy, promotion, term, at)
+        checks.append((promotion, via, term, reason))
+        if reason is None:
+            eligible.append(
+                PromotionTerm(
+                    promotion.id,
+                    promotion.name,
+                    Decimal(term.discount_percent),
+                    promotion.ends_at,
+                    promotion.starts_at,
+                )
+            )
+    offer = compute_offer(
+        policy,
+        product_id=product.id,
+        sku=product.sku,
+        base_price=product.base_price,
+        stock=product.stock,
+        group_price=group_price,
+        promotions=eligible,
+        at=at,
+    )
+    chosen_id = offer.promotion.promotion_id if offer.promotion else None
+    promotions = tuple(
+        PromotionCheck(
+            promotion_id=promotion.id,
+            name=promotion.name,
+            starts_at=promotion.starts_at,
+            ends_at=promotion.ends_at,
+            via=via,
+            discount_percent=Decimal(term.discount_percent) if term is not None else None,
+            visible=bool(term.is_visible) if term is not None else False,
+            reason=(
+                "a larger discount applies"
+                if reason is None and promotion.id != chosen_id
+                else reason
+            ),
+            chosen=promotion.id == chosen_id,
+        )
+        for promotion, via, term, reason in checks
+    )
+    return Explanation(
+        policy=policy,
+        base_price=Decimal(product.base_price).quantize(UNIT),
+        group_price=Decimal(group_price).quantize(UNIT) if group_price is not None else None,
+        promotions=tuple(
+            sorted(promotions, key=lambda p: (not p.chosen, p.reason is not None, p.name))
+        ),
+        offer=offer,
+        at=at,
+    )

@@ -25,6 +25,7 @@ def init_live(app: Flask) -> None:
 
 from . import (  # noqa: E402,F401  (routes and region kinds register on import)
     regions_billing,
+    regions_groups,
     regions_imports,
     regions_office,
     regions_orders,

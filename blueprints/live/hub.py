@@ -217,6 +217,7 @@ class Hub:
     def _access_changed(self, event: Event, connections: list[Connection]) -> None:
         """Rights changed: reload the viewers concerned, close the ended, resync the rest."""
         concerned = regions.concerned(event, connections)
+        resync = []
         for conn in concerned:
             viewer = load_viewer(conn.viewer.user_id, conn.viewer.token_hash)
             if viewer is None:
@@ -225,9 +226,13 @@ class Hub:
                 continue
             changed = viewer != conn.viewer
             conn.viewer = viewer
-            if changed or event.topic == "company_reps_changed":
-                for c, html in self.render_for([conn], conn.watching, lists=True):
-                    c.push(html)
+            if changed or event.topic in regions.RESYNC_TOPICS:
+                resync.append(conn)
+        if resync:
+            # Together, so that a group's hundred open pages cost one render per audience.
+            watched = frozenset().union(*(c.watching for c in resync))
+            for c, html in self.render_for(resync, watched, lists=True):
+                c.push(html)
 
     def render_for(self, connections, region_ids, *, lists: bool = True):
         """Messages for these sockets covering these regions: one render per audience."""

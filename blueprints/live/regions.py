@@ -38,9 +38,13 @@ ACCESS_TOPICS = frozenset(
         "role_changed",
         "company_reps_changed",
         "company_changed",
+        "group_changed",
         "sessions_revoked",
     }
 )
+# Access events after which the viewers concerned get all their regions afresh, even when
+# their rights did not change: their offer did (new reps' lists, a group's new policy).
+RESYNC_TOPICS = frozenset({"company_reps_changed", "group_changed"})
 MAX_WATCHED = 400
 REGION_ID = re.compile(r"^[a-z][a-z-]{0,40}(?:-\d{1,12})?$")
 
@@ -282,6 +286,10 @@ def concerned(event: Event, connections: list) -> list:
         return [c for c in connections if c.viewer.kind == "staff" and c.viewer.scope is not None]
     if event.topic == "company_changed":
         return [c for c in connections if c.viewer.company_id == event.id]
+    if event.topic == "group_changed":
+        return [
+            c for c in connections if c.viewer.kind == "customer" and c.viewer.group_id == event.id
+        ]
     return []
 
 

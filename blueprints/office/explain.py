@@ -1,3 +1,101 @@
 """The price explainer: how a customer's price and stock form for a product were built."""
 
-from . import bp  # noqa: F401
+from flask import abort, current_app, request
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from blueprints.common import permission_required, render
+from core import access, offer, quotes
+from core.models import Company, Product, Quote, QuoteLine
+from extensions import db
+
+from . import bp
+
+SUGGESTIONS = 20
+
+
+def company_arg() -> Company | None:
+    """The chosen company: one of the person's companies; any other is a 404."""
+    raw = request.args.get("company", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        abort(400, description="The company is chosen by its number.")
+    company = access.load_company(current_user, int(raw))
+    if company is None:
+        abort(404, description="There is no customer with this number among yours.")
+    return company
+
+
+def sku_arg() -> str:
+    """The typed SKU; too long is a clear 400."""
+    sku = (request.args.get("sku") or "").strip()
+    if len(sku) > current_app.config["MAX_QUERY_LENGTH"]:
+        abort(400, description="The SKU is too long.")
+    return sku
+
+
+def find_product(sku: str) -> tuple[Product | None, list[Product]]:
+    """The product with exactly this SKU (any case), or up to SUGGESTIONS close ones."""
+    if not sku:
+        return None, []
+    exact = db.session.scalar(select(Product).where(func.upper(Product.sku) == sku.upper()))
+    if exact is not None:
+        return exact, []
+    close = db.session.scalars(
+        select(Product)
+        .where(
+            Product.sold(),
+            or_(
+                Product.sku.contains(sku, autoescape=True),
+                Product.name.contains(sku, autoescape=True),
+            ),
+        )
+        .order_by(Product.sku)
+        .limit(SUGGESTIONS)
+    )
+    return None, list(close)
+
+
+def open_quotes(company: Company, product: Product) -> list[tuple[Quote, QuoteLine]]:
+    """The company's open quotes that ask for this product, with the line (its price if any)."""
+    rows = db.session.execute(
+        select(Quote, QuoteLine)
+        .join(QuoteLine, QuoteLine.quote_id == Quote.id)
+        .where(
+            Quote.company_id == company.id,
+            QuoteLine.product_id == product.id,
+            Quote.status.in_(quotes.OPEN),
+        )
+        .options(selectinload(Quote.rounds))
+        .order_by(Quote.created_at.desc(), Quote.id.desc())
+    ).all()
+    return [(quote, line) for quote, line in rows if quotes.is_open(quote)]
+
+
+@bp.route("/explain")
+@permission_required("customers.view")
+@permission_required("products.view")
+def explain():
+    """For a chosen customer and product: base price, group price, the promotions
+    considered, the final price, open quotes, and the stock form the customer sees."""
+    company, sku = company_arg(), sku_arg()
+    product, suggestions = find_product(sku)
+    companies = db.session.execute(
+        access.company_scope(
+            current_user, select(Company.id, Company.name, Company.is_active), Company.id
+        ).order_by(Company.name)
+    ).all()
+    context = {
+        "company": company,
+        "sku": sku,
+        "product": product,
+        "suggestions": suggestions,
+        "companies": companies,
+        "show_costs": access.can(current_user, "finance.costs"),
+    }
+    if company is not None and product is not None:
+        context["explanation"] = offer.explain(company.group, product)
+        context["quotes"] = open_quotes(company, product)
+    return render("office/explain/index.html", "office/explain/_result.html", **context)

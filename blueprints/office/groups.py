@@ -1,3 +1,352 @@
 """Customer groups and their policy, and group prices with bulk editing."""
 
-from . import bp  # noqa: F401
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from blueprints.common import client_ip, is_htmx, page_arg, permission_required, render
+from blueprints.forms import EmptyForm
+from core import access, groups
+from core.errors import Refused
+from core.models import Category, Company, CustomerGroup, Product
+from extensions import db
+
+from . import bp
+from .groups_forms import DiscountForm, GroupForm
+
+PER_PAGE = 50
+MAX_ROWS = 500  # rows of one submit: a page has PER_PAGE; more is not a person typing
+
+
+def load_group(group_id: int) -> CustomerGroup:
+    """A customer group, or a 404 (groups are not scoped: every holder of groups.view sees all)."""
+    group = db.session.get(CustomerGroup, group_id)
+    if group is None:
+        abort(404, description="There is no such customer group.")
+    return group
+
+
+def group_companies(group: CustomerGroup) -> list[Company]:
+    """The group's companies that this person may see (a sales rep: only their own)."""
+    stmt = access.company_scope(
+        current_user, select(Company).where(Company.group_id == group.id), Company.id
+    )
+    return list(db.session.scalars(stmt.order_by(Company.name)))
+
+
+@bp.route("/groups", endpoint="groups")
+@permission_required("groups.view")
+def groups_list():
+    """Every customer group with its policy, its companies and its price list size."""
+    found = list(db.session.scalars(select(CustomerGroup).order_by(CustomerGroup.name)))
+    return render(
+        "office/groups/index.html",
+        "office/groups/_table.html",
+        groups=found,
+        companies=groups.company_counts(current_user),
+        prices=groups.price_counts(),
+    )
+
+
+def new_group_form() -> GroupForm:
+    """A form for a new group: levels, the portal's default thresholds, nothing allowed."""
+    few, many = groups.default_thresholds()
+    return GroupForm(formdata=None, few_from=few, many_from=many)
+
+
+def group_page(group: CustomerGroup | None, form: GroupForm, status: int = 200, **extra):
+    """The page of one group (or of a new one), with its form as typed."""
+    context = {"group": group, "form": form, **extra}
+    if group is not None:
+        context |= {
+            "companies": group_companies(group),
+            "total_companies": groups.companies_in(group),
+            "priced": groups.price_count(group.id),
+        }
+    return render_template("office/groups/group.html", **context), status
+
+
+@bp.route("/groups/new", methods=["GET", "POST"])
+@permission_required("groups.edit")
+def group_create():
+    """Create a customer group with its whole policy."""
+    if request.method == "GET":
+        return group_page(None, new_group_form())
+    form = GroupForm()
+    if not form.validate_on_submit():
+        return group_page(None, form, 422)
+    try:
+        group = groups.create(form.details(), actor=current_user, ip=client_ip())
+    except Refused as exc:
+        db.session.rollback()
+        form.refuse(exc)
+        return group_page(None, form, 422)
+    db.session.commit()
+    flash(f"Group “{group.name}” created. Give it prices and move companies into it.", "info")
+    return redirect(url_for("office.group", group_id=group.id))
+
+
+@bp.route("/groups/<int:group_id>")
+@permission_required("groups.view")
+def group(group_id: int):
+    """One group: its policy (editable with groups.edit), its companies and its price list."""
+    found = load_group(group_id)
+    return group_page(found, GroupForm(formdata=None, obj=found))
+
+
+@bp.route("/groups/<int:group_id>", methods=["POST"])
+@permission_required("groups.edit")
+def group_update(group_id: int):
+    """Change a group's policy: its customers' open pages re-render with it at once."""
+    found = load_group(group_id)
+    form = GroupForm()
+    if not form.validate_on_submit():
+        return group_page(found, form, 422)
+    try:
+        changed = groups.edit(found, form.details(), actor=current_user, ip=client_ip())
+    except Refused as exc:
+        db.session.rollback()
+        form.refuse(exc)
+        return group_page(load_group(group_id), form, 422)
+    db.session.commit()
+    flash(
+        f"Group “{found.name}” saved: its customers see the change now."
+        if changed
+        else "Nothing to change.",
+        "info",
+    )
+    return redirect(url_for("office.group", group_id=found.id))
+
+
+@bp.route("/groups/<int:group_id>/delete", methods=["POST"])
+@permission_required("groups.edit")
+def group_delete(group_id: int):
+    """Delete a group that has no companies, with its price list."""
+    found = load_group(group_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400, description="The form has expired. Reload the page and try again.")
+    name = found.name
+    try:
+        groups.delete_group(found, actor=current_user, ip=client_ip())
+    except Refused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        target = url_for("office.group", group_id=group_id)
+    else:
+        db.session.commit()
+        flash(f"Group “{name}” deleted.", "info")
+        target = url_for("office.groups")
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+# --- group prices ------------------------------------------------------------------------
+
+
+def price_filter() -> groups.PriceFilter:
+    """The filter of the price list from the query string (or from the posted form, which
+    repeats it so that a save shows the same rows again); a malformed value is a 400."""
+    args = request.args if request.method == "GET" else request.form
+    q = (args.get("q") or "").strip()
+    if len(q) > current_app.config["MAX_QUERY_LENGTH"]:
+        abort(400, description="Search text is too long.")
+    priced = args.get("priced", "")
+    if priced and priced not in groups.PRICE_FILTERS:
+        abort(400, description=f"There is no price filter “{priced[:40]}”.")
+    raw = args.get("category", "")
+    category = None
+    if raw:
+        if not raw.isdigit() or len(raw) > 12:
+            abort(400, description="The category filter is a category number.")
+        category = db.session.get(Category, int(raw))
+        if category is None:
+            abort(400, description="There is no such category.")
+    return groups.PriceFilter(q=q, category=category, priced=priced)
+
+
+def posted_page() -> int:
+    """The page of the list a form was posted from (shown again after the change)."""
+    raw = request.form.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < len(raw) <= 6 and int(raw) > 0 else 1
+
+
+def plain(price) -> str:
+    """A price as typed into its input: 5.20, 0.1234 (no currency sign, no thousands)."""
+    if price is None:
+        return ""
+    whole, _, fraction = f"{price:.4f}".rstrip("0").partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+def prices_context(group: CustomerGroup, flt: groups.PriceFilter, page: int, **extra) -> dict:
+    """What the price list component shows: one page of rows, the filter, the bulk forms."""
+    listing = groups.price_page(group, flt, page, PER_PAGE)
+    categories = list(db.session.scalars(select(Category).order_by(Category.position)))
+    return {
+        "group": group,
+        "flt": flt,
+        "listing": listing,
+        "categories": categories,
+        "plain": plain,
+        "typed": {},
+        "errors": {},
+        "selected": set(),
+        "discount_form": DiscountForm(formdata=None),
+        "may_edit": access.can(current_user, "groups.edit"),
+        **extra,
+    }
+
+
+def prices_answer(group: CustomerGroup, flt, page: int, *, notice="", status=200, **extra):
+    """After a price list change: the component for htmx; a redirect or the page otherwise."""
+    if status == 200 and not is_htmx():
+        flash(notice, "info")
+        return redirect(url_for("office.group_prices", group_id=group.id, **filter_args(flt)))
+    context = prices_context(group, flt, page, notice=notice, **extra)
+    template = "office/groups/_prices.html" if is_htmx() else "office/groups/prices.html"
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def filter_args(flt: groups.PriceFilter) -> dict:
+    """The filter as query parameters (what links and redirects keep)."""
+    args = {"q": flt.q, "category": flt.category.id if flt.category else None}
+    args["priced"] = flt.priced
+    return {key: value for key, value in args.items() if value}
+
+
+@bp.route("/groups/<int:group_id>/prices")
+@permission_required("groups.view")
+def group_prices(group_id: int):
+    """The group's price list: every product with its base price and group price, a page at
+    a time, searchable by SKU or name, by category, with or without a group price."""
+    found = load_group(group_id)
+    flt, page = price_filter(), page_arg()
+    return render(
+        "office/groups/prices.html",
+        "office/groups/_prices.html",
+        **prices_context(found, flt, page),
+    )
+
+
+def checked_csrf() -> None:
+    """A bare POST's token (CSRFProtect checks it first; this keeps the views explicit)."""
+    if not EmptyForm().validate_on_submit():
+        abort(400, description="The form has expired. Reload the page and try again.")
+
+
+@bp.route("/groups/<int:group_id>/prices", methods=["POST"])
+@permission_required("groups.edit")
+def group_prices_save(group_id: int):
+    """Save the edited rows of a page in one go: all or nothing, with a message per wrong row."""
+    found = load_group(group_id)
+    checked_csrf()
+    flt, page = price_filter(), posted_page()
+    rows = {}
+    for key, value in request.form.items():
+        if key.startswith("price-") and key[6:].isdigit() and len(key) <= 18:
+            pid = int(key[6:])
+            rows[pid] = (value[:40], request.form.get(f"was-{pid}", "")[:40])
+    if len(rows) > MAX_ROWS:
+        abort(400, description=f"At most {MAX_ROWS} rows are saved at once.")
+    try:
+        count = groups.save_prices(found, rows, actor=current_user, ip=client_ip())
+    except groups.PriceRowsRefused as exc:
+        db.session.rollback()
+        typed = {pid: typed for pid, (typed, _) in rows.items()}
+        skus = dict(
+            db.session.execute(
+                select(Product.id, Product.sku).where(Product.id.in_(list(exc.errors)))
+            ).all()
+        )
+        # Listed above the table too: a long page need not be searched for its marked rows.
+        summary = sorted((skus.get(pid, f"#{pid}"), message) for pid, message in exc.errors.items())
+        return prices_answer(
+            found,
+            flt,
+            page,
+            status=422,
+            error=str(exc),
+            errors=exc.errors,
+            error_rows=summary,
+            typed=typed,
+        )
+    db.session.commit()
+    notice = (
+        f"{count} group price{'s' if count != 1 else ''} saved."
+        if count
+        else "Nothing to change: no price was edited."
+    )
+    return prices_answer(found, flt, page, notice=notice)
+
+
+@bp.route("/groups/<int:group_id>/prices/discount", methods=["POST"])
+@permission_required("groups.edit")
+def group_prices_discount(group_id: int):
+    """Bulk: group price = base price less X % for every product the current filter shows."""
+    found = load_group(group_id)
+    flt, page = price_filter(), posted_page()
+    form = DiscountForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400, description="The form has expired. Reload the page and try again.")
+        return prices_answer(found, flt, page, status=422, discount_form=form)
+    try:
+        count = groups.discount_from_base(
+            found, form.value, flt, actor=current_user, ip=client_ip()
+        )
+    except Refused as exc:
+        db.session.rollback()
+        if getattr(exc, "field", None):
+            form.refuse(exc)
+            return prices_answer(found, flt, page, status=422, discount_form=form)
+        return prices_answer(found, flt, page, status=422, discount_form=form, error=str(exc))
+    db.session.commit()
+    percent = f"{form.value.normalize():f}"
+    notice = (
+        f"{count} group price{'s' if count != 1 else ''} set to the base price less {percent} % "
+        f"({flt.describe()})."
+        if count
+        else f"Nothing to change: every product of the filter already costs base less {percent} %."
+    )
+    return prices_answer(found, flt, page, notice=notice)
+
+
+@bp.route("/groups/<int:group_id>/prices/remove", methods=["POST"])
+@permission_required("groups.edit")
+def group_prices_remove(group_id: int):
+    """Bulk: remove the group prices of the ticked products (the base price applies again)."""
+    found = load_group(group_id)
+    checked_csrf()
+    flt, page = price_filter(), posted_page()
+    raw = request.form.getlist("selected")
+    if any(not r.isdigit() or len(r) > 12 for r in raw):
+        abort(400, description="The selection is a list of product numbers.")
+    ids = sorted({int(r) for r in raw})
+    if len(ids) > MAX_ROWS:
+        abort(400, description=f"At most {MAX_ROWS} products are changed at once this way.")
+    try:
+        count = groups.remove_prices(found, ids, actor=current_user, ip=client_ip())
+    except Refused as exc:
+        db.session.rollback()
+        return prices_answer(found, flt, page, status=422, error=str(exc))
+    db.session.commit()
+    notice = (
+        f"{count} group price{'s' if count != 1 else ''} removed: the base price applies."
+        if count
+        else "None of the ticked products had a group price: nothing to remove."
+    )
+    return prices_answer(found, flt, page, notice=notice)

@@ -1,0 +1,217 @@
+"""Forms of the customers module: a company's details, and credit notes."""
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from core import billing, credit_notes, customers
+from core.customers import CompanyDetails
+from core.errors import Refused
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _group_id(value):
+    # "" is the "choose a group" prompt; anything not a number is refused by the choices.
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+class RefusalMixin:
+    """Show a service refusal next to the field it is about, or above the form."""
+
+    def refuse(self, exc: Refused) -> None:
+        name = getattr(exc, "field", None)
+        field = getattr(self, name, None) if name else None
+        (field.errors if field is not None else self.form_errors).append(str(exc))
+
+
+class CompanyForm(RefusalMixin, FlaskForm):
+    """A customer company's details; core.customers checks every rule again."""
+
+    name = StringField(
+        "Company name",
+        filters=[_strip],
+        validators=[
+            InputRequired("Give the company a name."),
+            Length(
+                max=customers.NAME_LENGTH,
+                message=f"A name has at most {customers.NAME_LENGTH} characters.",
+            ),
+        ],
+    )
+    group_id = SelectField(
+        "Customer group",
+        coerce=_group_id,
+        validators=[InputRequired("Choose the company's customer group.")],
+        invalid_choice_message="Choose one of the listed groups.",
+        description="Decides prices, promotions, quotes and how stock shows.",
+    )
+    email = StringField(
+        "Email",
+        filters=[_strip],
+        validators=[Length(max=254, message="An email address has at most 254 characters.")],
+        description="The company's general address (invoices go to its decision-makers).",
+    )
+    phone = StringField(
+        "Phone",
+        filters=[_strip],
+        validators=[
+            Length(
+                max=customers.PHONE_LENGTH,
+                message=f"A phone number has at most {customers.PHONE_LENGTH} characters.",
+            )
+        ],
+    )
+    vat_number = StringField(
+        "VAT number",
+        filters=[_strip],
+        validators=[
+            Length(
+                max=customers.VAT_LENGTH,
+                message=f"A VAT number has at most {customers.VAT_LENGTH} characters.",
+            )
+        ],
+    )
+    address = TextAreaField(
+        "Address",
+        validators=[
+            Length(
+                max=customers.ADDRESS_LENGTH,
+                message=f"An address has at most {customers.ADDRESS_LENGTH} characters.",
+            )
+        ],
+        description="As printed on invoices, one line per line.",
+    )
+    payment_terms_days = IntegerField(
+        "Payment terms (days)",
+        validators=[
+            InputRequired("Enter the payment terms in days."),
+            NumberRange(
+                min=0,
+                max=customers.MAX_TERMS_DAYS,
+                message=f"Payment terms are a whole number of days from 0 to "
+                f"{customers.MAX_TERMS_DAYS}.",
+            ),
+        ],
+    )
+    approval_limit = StringField(
+        "Approval limit (EUR)",
+        filters=[_strip],
+        validators=[Optional(), Length(max=30, message="Enter the limit as an amount.")],
+        description="Orders above it need a second decision-maker. Empty: never.",
+    )
+    manages_own_users = BooleanField(
+        "Its decision-makers manage their colleagues' access",
+        default=True,
+    )
+
+    limit: Decimal | None = None  # the parsed approval limit, once validated
+
+    def __init__(self, *args, groups=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group_id.choices = [SelectChoice("", "Choose a group…")] + [
+            SelectChoice(g.id, g.name) for g in groups
+        ]
+
+    def validate_payment_terms_days(self, field):
+        # IntegerField's own message ("Not a valid integer value.") says nothing useful.
+        if field.data is None and field.raw_data and field.raw_data[0]:
+            raise ValidationError("Payment terms are a whole number of days, such as 30.")
+
+    def validate_approval_limit(self, field):
+        self.limit = None
+        if not field.data:
+            return
+        try:
+            self.limit = billing.parse_amount(field.data)
+        except billing.PaymentRefused as exc:
+            raise ValidationError("Enter the limit as an amount, such as 5000.") from exc
+
+    def details(self) -> CompanyDetails:
+        """The typed details, for core.customers to check and apply."""
+        return CompanyDetails(
+            name=self.name.data or "",
+            group_id=self.group_id.data if self.group_id.data not in (None, -1) else None,
+            email=self.email.data or "",
+            phone=self.phone.data or "",
+            vat_number=self.vat_number.data or "",
+            address=self.address.data or "",
+            payment_terms_days=self.payment_terms_days.data,
+            approval_limit=self.limit,
+            manages_own_users=bool(self.manages_own_users.data),
+        )
+
+
+def _invoice_id(value):
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+class CreditNoteForm(RefusalMixin, FlaskForm):
+    """A credit note: the amount is parsed here, every rule is checked by core.credit_notes."""
+
+    amount = StringField(
+        "Amount (EUR)",
+        filters=[_strip],
+        validators=[
+            InputRequired("Enter the amount to credit."),
+            Length(max=30, message="Enter the amount as a number, such as 120.50."),
+        ],
+    )
+    reason = TextAreaField(
+        "Reason",
+        filters=[_strip],
+        validators=[
+            InputRequired("Say why the company is credited."),
+            Length(
+                max=credit_notes.REASON_LENGTH,
+                message=f"A reason has at most {credit_notes.REASON_LENGTH} characters.",
+            ),
+        ],
+        description="Printed on the credit note: a return, a price correction, a goodwill gesture.",
+    )
+    invoice = SelectField(
+        "Against invoice",
+        coerce=_invoice_id,
+        invalid_choice_message="Choose one of this company's open invoices.",
+    )
+
+    value: Decimal | None = None  # the parsed amount, once validated
+
+    def __init__(self, *args, invoices=(), fixed_invoice=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if fixed_invoice is not None:
+            self.invoice.choices = [SelectChoice(fixed_invoice.id, fixed_invoice.display_number)]
+            self.invoice.data = fixed_invoice.id
+        else:
+            self.invoice.choices = [SelectChoice("", "None: credit the company's account")] + [
+                SelectChoice(i.id, f"{i.display_number} · {i.balance:,.2f} {i.currency} open")
+                for i in invoices
+            ]
+
+    def validate_amount(self, field):
+        try:
+            self.value = billing.parse_amount(field.data)
+        except billing.PaymentRefused as exc:
+            raise ValidationError(str(exc)) from exc

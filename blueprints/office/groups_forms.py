@@ -1,0 +1,110 @@
+"""Forms of the groups module: a group's policy and the bulk actions on its price list."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    ValidationError,
+)
+from wtforms.validators import InputRequired, Length, NumberRange
+
+from core import groups
+from core.groups import GroupDetails
+from core.models import LEVELS
+
+from .customers_forms import RefusalMixin
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _threshold(label: str) -> IntegerField:
+    return IntegerField(
+        label,
+        validators=[
+            InputRequired(f"Enter where “{label.split(' ')[0]}” starts."),
+            NumberRange(
+                min=0,
+                max=groups.MAX_THRESHOLD,
+                message=f"A threshold is a whole number from 0 to {groups.MAX_THRESHOLD:,}.",
+            ),
+        ],
+    )
+
+
+class GroupForm(RefusalMixin, FlaskForm):
+    """A customer group's policy; core.groups checks every rule again."""
+
+    name = StringField(
+        "Name",
+        filters=[_strip],
+        validators=[
+            InputRequired("Give the group a name."),
+            Length(
+                max=groups.NAME_LENGTH,
+                message=f"A group name has at most {groups.NAME_LENGTH} characters.",
+            ),
+        ],
+    )
+    description = StringField(
+        "Description",
+        filters=[_strip],
+        validators=[
+            Length(
+                max=groups.DESCRIPTION_LENGTH,
+                message=f"A description has at most {groups.DESCRIPTION_LENGTH} characters.",
+            )
+        ],
+    )
+    stock_display = RadioField(
+        "Stock shown to its customers",
+        # SelectChoice, not tuples: WTForms 3.3 deprecates tuples and warnings are errors.
+        choices=[SelectChoice(key, label) for key, label in groups.STOCK_DISPLAYS.items()],
+        default=LEVELS,
+        invalid_choice_message="Choose how the group sees stock.",
+    )
+    few_from = _threshold("Few from")
+    many_from = _threshold("Many from")
+    shows_promotions = BooleanField("Sees promotions, with their discount")
+    quotes_allowed = BooleanField("May request quotations and negotiate")
+
+    def validate_many_from(self, field):
+        few = self.few_from.data
+        if isinstance(few, int) and isinstance(field.data, int) and field.data <= few:
+            raise ValidationError(f"“Many” must start above “Few” (which starts at {few}).")
+
+    def details(self) -> GroupDetails:
+        return GroupDetails(
+            name=self.name.data or "",
+            description=self.description.data or "",
+            stock_display=self.stock_display.data or "",
+            few_from=self.few_from.data,
+            many_from=self.many_from.data,
+            quotes_allowed=bool(self.quotes_allowed.data),
+            shows_promotions=bool(self.shows_promotions.data),
+        )
+
+
+class DiscountForm(RefusalMixin, FlaskForm):
+    """Bulk: group price = base price less a percentage, for every product of the filter."""
+
+    percent = StringField(
+        "Base price less (%)",
+        filters=[_strip],
+        validators=[
+            InputRequired("Enter the discount in percent."),
+            Length(max=10, message="Enter the discount as a number, such as 12.5."),
+        ],
+    )
+
+    value = None
+
+    def validate_percent(self, field):
+        try:
+            self.value = groups.parse_percent(field.data)
+        except groups.GroupRefused as exc:
+            raise ValidationError(str(exc)) from exc

@@ -1,0 +1,193 @@
+"""Credit notes: money the seller gives back to a company, numbered without gaps.
+
+A credit note is either set against one of the company's invoices (it then lowers what
+is owed on that invoice, never below zero) or left on the company's account as credit.
+Numbers come from the "credit_note" sequence (CN-000001), like invoice numbers.
+"""
+
+from decimal import Decimal
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import joinedload
+
+from extensions import db
+
+from . import audit, events, notify
+from .billing import PaymentRefused, next_number, owed
+from .models import CENT, Company, CreditNote, Invoice, User
+
+REASON_LENGTH = 500
+MAX_AMOUNT = Decimal("1000000000")  # far above any real credit, well inside NUMERIC(14, 2)
+
+
+class CreditRefused(PaymentRefused):
+    """A credit note the rules do not allow; `field` names the form field it is about."""
+
+
+def _check(company: Company, amount, reason: str, invoice: Invoice | None) -> None:
+    """Every rule a credit note must meet, with a message that says what to do."""
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise CreditRefused("Enter the amount as a number, such as 120.50.", "amount")
+    if amount <= 0:
+        raise CreditRefused("A credit note is an amount above zero.", "amount")
+    if amount != amount.quantize(CENT):
+        raise CreditRefused("An amount has at most two decimals (whole cents).", "amount")
+    if amount >= MAX_AMOUNT:
+        raise CreditRefused(f"A credit note must be below {MAX_AMOUNT:,.0f}.", "amount")
+    if not reason:
+        raise CreditRefused("Say why the company is credited.", "reason")
+    if len(reason) > REASON_LENGTH:
+        raise CreditRefused(f"A reason has at most {REASON_LENGTH} characters.", "reason")
+    if invoice is None:
+        return
+    if invoice.company_id != company.id:
+        raise CreditRefused("Choose one of this company's invoices.", "invoice")
+    if invoice.voided_at is not None:
+        raise CreditRefused(
+            f"Invoice {invoice.display_number} is void: nothing can be credited against it.",
+            "invoice",
+        )
+    if invoice.balance <= 0:
+        raise CreditRefused(
+            f"Invoice {invoice.display_number} has no open balance left to credit.", "invoice"
+        )
+    if amount > invoice.balance:
+        raise CreditRefused(
+            f"{amount:.2f} {invoice.currency} is more than the open balance of invoice "
+            f"{invoice.display_number} ({invoice.balance:.2f} {invoice.currency}): credit at "
+            "most the open balance, or issue the credit note without an invoice.",
+            "amount",
+        )
+
+
+def _credit_invoice(
+    invoice: Invoice, amount: Decimal, company: Company, reason: str
+) -> tuple[Invoice, Decimal]:
+    """Raise the invoice's credited total under a row lock, never above what is owed.
+
+    Returns the invoice read afresh and its credited total before."""
+    locked = db.session.scalar(
+        select(Invoice)
+        .where(Invoice.id == invoice.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    _check(company, amount, reason, locked)
+    before = locked.credited_total
+    # Conditional as well as locked (SQLite ignores FOR UPDATE), and rounded to the cent
+    # because SQLite adds NUMERIC values as floats, as in billing.record_payment.
+    credited_after = func.round(Invoice.credited_total + amount, 2)
+    done = db.session.execute(
+        update(Invoice)
+        .where(
+            Invoice.id == locked.id,
+            Invoice.voided_at.is_(None),
+            Invoice.paid_total + credited_after <= Invoice.total,
+        )
+        .values(credited_total=credited_after)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(locked)
+    if done != 1:
+        _check(company, amount, reason, locked)  # says why
+        raise CreditRefused("The invoice changed meanwhile. Reload it and try again.")
+    return locked, before
+
+
+def issue(
+    company: Company,
+    amount: Decimal,
+    reason: str,
+    *,
+    invoice: Invoice | None = None,
+    actor: User,
+    ip: str = "",
+) -> CreditNote:
+    """Credit a company, optionally against one of its invoices (at most its open balance).
+
+    Raises CreditRefused and changes nothing when a rule is broken; the caller rolls back
+    (orders.retrying does, and replays the whole issue on a deadlock).
+    """
+    reason = " ".join((reason or "").split())
+    _check(company, amount, reason, None)
+    credited = before = None
+    if invoice is not None:
+        credited, before = _credit_invoice(invoice, amount, company, reason)
+    note = CreditNote(
+        number=next_number("credit_note"),
+        company_id=company.id,
+        invoice_id=credited.id if credited is not None else None,
+        amount=amount,
+        reason=reason,
+        currency=credited.currency if credited is not None else "EUR",
+        issued_by_id=actor.id,
+    )
+    db.session.add(note)
+    db.session.flush()
+    against = f" against invoice {credited.display_number}" if credited is not None else ""
+    changes = {"amount": str(amount), "reason": reason}
+    if credited is not None:
+        changes |= {
+            "invoice": credited.display_number,
+            "credited_total": str(credited.credited_total),
+        }
+    audit.record(
+        "credit_note.issued",
+        actor=actor,
+        target=note,
+        ip=ip,
+        summary=(
+            f"Credit note {note.display_number} of {amount:.2f} {note.currency} to "
+            f"{company.name}{against}"
+        ),
+        before={"credited_total": str(before)} if credited is not None else None,
+        after=changes,
+    )
+    if credited is not None:
+        events.record(db.session, "invoice_changed", credited.id, company=company.id)
+    events.record(db.session, "credit_note_issued", note.id, company=company.id)
+    notify.company(
+        company,
+        "shop.invoices",
+        f"Credit note {note.display_number}",
+        f"We have credited {amount:.2f} {note.currency} to {company.name}{against}.\n"
+        f"Reason: {reason}\n"
+        + (
+            f"{credited.balance:.2f} {credited.currency} remains open on the invoice."
+            if credited is not None
+            else "The amount stays to your credit on your account."
+        ),
+    )
+    return note
+
+
+def of_company(company_id: int) -> Select:
+    """The company's credit notes, newest first, with their invoice and issuer loaded."""
+    return (
+        select(CreditNote)
+        .where(CreditNote.company_id == company_id)
+        .options(joinedload(CreditNote.invoice), joinedload(CreditNote.issued_by))
+        .order_by(CreditNote.issued_at.desc(), CreditNote.number.desc())
+    )
+
+
+def of_invoice(invoice_id: int) -> list[CreditNote]:
+    """The credit notes set against one invoice, oldest first (as they lowered it)."""
+    return list(
+        db.session.scalars(
+            select(CreditNote)
+            .where(CreditNote.invoice_id == invoice_id)
+            .order_by(CreditNote.number)
+        )
+    )
+
+
+def open_invoices(company_id: int) -> list[Invoice]:
+    """The company's invoices that still have an open balance (what may be credited)."""
+    return list(
+        db.session.scalars(
+            select(Invoice)
+            .where(Invoice.company_id == company_id, Invoice.voided_at.is_(None), owed() > 0)
+            .order_by(Invoice.number)
+        )
+    )

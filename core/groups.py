@@ -1,0 +1,485 @@
+"""Customer groups (the commercial policy of their companies) and their price lists.
+
+A group decides, for every company in it, the prices (group price, else base price),
+whether promotions show, whether quotes may be asked, and how stock shows (exact count
+or levels with their thresholds). Changing a policy records `group_changed`: the live
+layer re-renders the open pages of the group's people with the new policy.
+
+Group prices are edited many rows at a time. A save is all or nothing: every row is
+checked first and nothing is written while any row is wrong. Up to LIVE_EVENT_LIMIT
+changed products record one `price_changed` each (the offers that show them re-render);
+beyond that one `group_changed` re-renders the group's open pages once instead of
+flooding the live layer with thousands of events that concern only this group.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy.orm import joinedload
+
+from extensions import db
+
+from . import access, audit, events, settings
+from .errors import Refused
+from .models import (
+    EXACT,
+    LEVELS,
+    UNIT,
+    Category,
+    Company,
+    CustomerGroup,
+    GroupPrice,
+    Product,
+    User,
+    utcnow,
+)
+from .offer import group_price_column, promoted_price
+from .pagination import Page
+from .products import clean_price
+
+NAME_LENGTH = 80
+DESCRIPTION_LENGTH = 255
+MAX_THRESHOLD = 1_000_000
+STOCK_DISPLAYS = {EXACT: "Exact count", LEVELS: "Levels (Out of stock, Few, Many)"}
+LIVE_EVENT_LIMIT = 100
+AUDIT_CHUNK = 500  # changed prices per audit entry: each entry stays readable
+PRICE_FILTERS = {"yes": "With a group price", "no": "Base price only"}
+
+
+class GroupRefused(Refused):
+    """A group change the rules do not allow; `field` names the form field it is about."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class PriceRowsRefused(Refused):
+    """Some rows of a price list save are wrong: `errors` maps product id to its message."""
+
+    def __init__(self, errors: dict[int, str]):
+        n = len(errors)
+        super().__init__(
+            f"{n} row{'s are' if n != 1 else ' is'} not right: nothing was saved. "
+            "Correct the marked rows and save again."
+        )
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class GroupDetails:
+    """A group's policy as staff typed it."""
+
+    name: str
+    description: str = ""
+    stock_display: str = LEVELS
+    few_from: int | None = None
+    many_from: int | None = None
+    quotes_allowed: bool = False
+    shows_promotions: bool = False
+
+
+def default_thresholds() -> tuple[int, int]:
+    """The thresholds a new group starts with (the portal's settings)."""
+    return settings.stock_thresholds()
+
+
+def _whole(value, label: str, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise GroupRefused(f"{label} is a whole number.", field)
+    if not 0 <= value <= MAX_THRESHOLD:
+        raise GroupRefused(f"{label} is a whole number from 0 to {MAX_THRESHOLD:,}.", field)
+    return value
+
+
+def _clean(details: GroupDetails, group: CustomerGroup | None) -> dict:
+    """The column values of a valid policy, or GroupRefused naming the first wrong field."""
+    name = " ".join((details.name or "").split())
+    if not name:
+        raise GroupRefused("Give the group a name.", "name")
+    if len(name) > NAME_LENGTH:
+        raise GroupRefused(f"A group name has at most {NAME_LENGTH} characters.", "name")
+    same = select(CustomerGroup.id).where(func.lower(CustomerGroup.name) == name.lower())
+    if group is not None:
+        same = same.where(CustomerGroup.id != group.id)
+    if db.session.scalar(same) is not None:
+        raise GroupRefused(f"There is already a group named “{name}”.", "name")
+    description = " ".join((details.description or "").split())
+    if len(description) > DESCRIPTION_LENGTH:
+        raise GroupRefused(
+            f"A description has at most {DESCRIPTION_LENGTH} characters.", "description"
+        )
+    if details.stock_display not in STOCK_DISPLAYS:
+        raise GroupRefused("Choose how the group sees stock.", "stock_display")
+    few = _whole(details.few_from, "“Few” from", "few_from")
+    many = _whole(details.many_from, "“Many” from", "many_from")
+    if many <= few:
+        raise GroupRefused(
+            f"“Many” must start above “Few” (which starts at {few}): below “Few” a product "
+            "shows as out of stock, from “Many” on as plentiful.",
+            "many_from",
+        )
+    return {
+        "name": name,
+        "description": description,
+        "stock_display": details.stock_display,
+        "few_from": few,
+        "many_from": many,
+        "quotes_allowed": bool(details.quotes_allowed),
+        "shows_promotions": bool(details.shows_promotions),
+    }
+
+
+def create(details: GroupDetails, *, actor: User, ip: str = "") -> CustomerGroup:
+    """A new customer group with its policy; it has no companies and no group prices yet."""
+    values = _clean(details, None)
+    group = CustomerGroup(**values)
+    db.session.add(group)
+    db.session.flush()
+    audit.record(
+        "group.created",
+        actor=actor,
+        target=group,
+        ip=ip,
+        summary=f"Customer group {group.name} created",
+        after=values,
+    )
+    events.record(db.session, "group_created", group.id)
+    return group
+
+
+def edit(group: CustomerGroup, details: GroupDetails, *, actor: User, ip: str = "") -> bool:
+    """Change a group's policy; its companies' open pages re-render with it. False: no change."""
+    values = _clean(details, group)
+    changed = sorted(key for key, value in values.items() if getattr(group, key) != value)
+    if not changed:
+        return False
+    before = {key: getattr(group, key) for key in changed}
+    for key in changed:
+        setattr(group, key, values[key])
+    audit.record(
+        "group.changed",
+        actor=actor,
+        target=group,
+        ip=ip,
+        summary=f"Customer group {group.name} changed",
+        before=before,
+        after={key: values[key] for key in changed},
+    )
+    events.record(db.session, "group_changed", group.id)
+    return True
+
+
+def companies_in(group: CustomerGroup) -> int:
+    """How many companies the group has, whoever serves them."""
+    return db.session.scalar(select(func.count(Company.id)).where(Company.group_id == group.id))
+
+
+def delete_group(group: CustomerGroup, *, actor: User, ip: str = "") -> None:
+    """Delete a group without companies, with its price list and promotion terms."""
+    count = companies_in(group)
+    if count:
+        raise GroupRefused(
+            f"{group.name} still has {count} compan{'ies' if count != 1 else 'y'}: "
+            "move them to another group first."
+        )
+    prices = db.session.scalar(
+        select(func.count(GroupPrice.id)).where(GroupPrice.group_id == group.id)
+    )
+    audit.record(
+        "group.deleted",
+        actor=actor,
+        target=group,
+        ip=ip,
+        summary=f"Customer group {group.name} deleted",
+        before={"name": group.name, "group prices": prices},
+    )
+    events.record(db.session, "group_removed", group.id)
+    # The price list and promotion terms go with it (ON DELETE CASCADE).
+    db.session.execute(delete(GroupPrice).where(GroupPrice.group_id == group.id))
+    db.session.delete(group)
+    db.session.flush()
+
+
+def company_counts(user: User) -> dict[int, int]:
+    """Companies per group among those this person may see."""
+    stmt = access.company_scope(
+        user, select(Company.group_id, func.count(Company.id)), Company.id
+    ).group_by(Company.group_id)
+    return dict(db.session.execute(stmt).all())
+
+
+def price_count(group_id: int) -> int:
+    """How many products have a group price in this group."""
+    stmt = select(func.count(GroupPrice.id)).where(GroupPrice.group_id == group_id)
+    return db.session.scalar(stmt) or 0
+
+
+def price_counts() -> dict[int, int]:
+    """Group prices per group."""
+    stmt = select(GroupPrice.group_id, func.count(GroupPrice.id)).group_by(GroupPrice.group_id)
+    return dict(db.session.execute(stmt).all())
+
+
+# --- the price list ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriceFilter:
+    """Which products of the price list are shown (and which a bulk action changes)."""
+
+    q: str = ""
+    category: Category | None = None
+    priced: str = ""  # "", or a key of PRICE_FILTERS
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.category or self.priced)
+
+    def describe(self) -> str:
+        """In words, for confirmations and the audit log."""
+        parts = []
+        if self.category is not None:
+            parts.append(f"category {self.category.name}")
+        if self.q:
+            parts.append(f"matching “{self.q}”")
+        if self.priced:
+            parts.append(PRICE_FILTERS[self.priced].lower())
+        return ", ".join(parts) if parts else "every product on sale"
+
+
+def _category_ids(category: Category) -> list[int]:
+    children = db.session.scalars(select(Category.id).where(Category.parent_id == category.id))
+    return [category.id, *children]
+
+
+def _price_select(group: CustomerGroup, flt: PriceFilter, *columns) -> Select:
+    gp, on, gp_price = group_price_column(group.id)
+    stmt = select(*columns, gp_price).outerjoin(gp, on).where(Product.sold())
+    if flt.q:
+        stmt = stmt.where(
+            or_(
+                Product.sku.contains(flt.q, autoescape=True),
+                Product.name.contains(flt.q, autoescape=True),
+            )
+        )
+    if flt.category is not None:
+        stmt = stmt.where(Product.category_id.in_(_category_ids(flt.category)))
+    if flt.priced == "yes":
+        stmt = stmt.where(gp_price.is_not(None))
+    elif flt.priced == "no":
+        stmt = stmt.where(gp_price.is_(None))
+    return stmt
+
+
+def price_page(group: CustomerGroup, flt: PriceFilter, page: int, per_page: int = 50) -> Page:
+    """One page of (product, group price or None), by SKU: two statements."""
+    base = _price_select(group, flt, Product.id)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = db.session.execute(
+        _price_select(group, flt, Product)
+        .options(joinedload(Product.category))
+        .order_by(Product.sku, Product.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page([(product, price) for product, price in rows], total, page, per_page)
+
+
+def _same(a: Decimal | None, b: Decimal | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and a == b)
+
+
+def _euros(value: Decimal) -> str:
+    """€5.20, or €0.0125 below a cent (as the money filter shows prices)."""
+    whole, _, fraction = f"{value:.4f}".rstrip("0").partition(".")
+    return f"€{whole}.{fraction.ljust(2, '0')}"
+
+
+def _apply(group: CustomerGroup, changes: list, *, actor: User, ip: str, how: str) -> int:
+    """Write (product id, sku, old, new) price changes in bulk, audit them, tell the live layer.
+
+    A new price of None removes the group price (the base price applies again).
+    """
+    if not changes:
+        return 0
+    now = utcnow()
+    ids = [pid for pid, *_ in changes]
+    existing: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        existing.update(
+            db.session.execute(
+                select(GroupPrice.product_id, GroupPrice.id).where(
+                    GroupPrice.group_id == group.id,
+                    GroupPrice.product_id.in_(ids[start : start + 500]),
+                )
+            ).all()
+        )
+    updates = [
+        {"id": existing[pid], "price": new, "updated_at": now}
+        for pid, _, _, new in changes
+        if new is not None and pid in existing
+    ]
+    inserts = [
+        {"group_id": group.id, "product_id": pid, "price": new, "updated_at": now}
+        for pid, _, _, new in changes
+        if new is not None and pid not in existing
+    ]
+    removed = [pid for pid, _, _, new in changes if new is None and pid in existing]
+    if updates:
+        db.session.execute(update(GroupPrice), updates)
+    if inserts:
+        db.session.execute(insert(GroupPrice), inserts)
+    for start in range(0, len(removed), 500):
+        db.session.execute(
+            delete(GroupPrice).where(
+                GroupPrice.group_id == group.id,
+                GroupPrice.product_id.in_(removed[start : start + 500]),
+            )
+        )
+    for start in range(0, len(changes), AUDIT_CHUNK):
+        chunk = changes[start : start + AUDIT_CHUNK]
+        part = (
+            f" (part {start // AUDIT_CHUNK + 1} of {-(-len(changes) // AUDIT_CHUNK)})"
+            if len(changes) > AUDIT_CHUNK
+            else ""
+        )
+        audit.record(
+            "price.changed",
+            actor=actor,
+            target=group,
+            ip=ip,
+            summary=f"{group.name}: {len(changes)} group price{'s' if len(changes) != 1 else ''} "
+            f"{how}{part}",
+            before={sku: (str(old) if old is not None else None) for _, sku, old, _ in chunk},
+            after={sku: (str(new) if new is not None else None) for _, sku, _, new in chunk},
+        )
+    if len(changes) <= LIVE_EVENT_LIMIT:
+        for pid in ids:
+            events.record(db.session, "price_changed", pid)
+    else:
+        events.record(db.session, "group_changed", group.id)
+    return len(changes)
+
+
+def parse_price(raw: str) -> Decimal | None:
+    """A typed group price: empty means "none, the base price applies"; else clean_price."""
+    text = (raw or "").strip().replace("€", "").replace("\u00a0", "").strip()
+    if not text:
+        return None
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")  # a decimal comma, as many of our customers type it
+    return clean_price(text, "A group price")
+
+
+def save_prices(
+    group: CustomerGroup, rows: dict[int, tuple[str, str]], *, actor: User, ip: str = ""
+) -> int:
+    """Save the rows whose typed price differs from the one shown when the page was loaded.
+
+    `rows` maps product id to (typed, shown). All or nothing: a wrong row, or a price
+    someone else changed since the page was loaded, refuses the whole save with a
+    message per row. Returns how many prices changed.
+    """
+    wanted: dict[int, Decimal | None] = {}
+    shown: dict[int, Decimal | None] = {}
+    errors: dict[int, str] = {}
+    for pid, (typed, was) in rows.items():
+        if (typed or "").strip() == (was or "").strip():
+            continue
+        try:
+            wanted[pid] = parse_price(typed)
+        except Refused as exc:
+            errors[pid] = str(exc)
+            continue
+        try:
+            shown[pid] = parse_price(was)
+        except Refused:
+            shown[pid] = None
+    if not wanted and not errors:
+        return 0
+    ids = sorted(set(wanted) | set(errors))
+    products = {
+        p.id: p
+        for p in db.session.scalars(select(Product).where(Product.id.in_(ids), Product.sold()))
+    }
+    current = dict(
+        db.session.execute(
+            select(GroupPrice.product_id, GroupPrice.price)
+            .where(GroupPrice.group_id == group.id, GroupPrice.product_id.in_(ids))
+            .with_for_update()
+        ).all()
+    )
+    changes = []
+    for pid, new in wanted.items():
+        product = products.get(pid)
+        if product is None:
+            errors[pid] = "This product is no longer on sale: reload the page."
+            continue
+        old = current.get(pid)
+        if not _same(old, shown[pid]):
+            now = _euros(old) if old is not None else "none"
+            errors[pid] = (
+                f"Someone changed this price meanwhile (it is now {now}). Check it and save again."
+            )
+            continue
+        if not _same(old, new):
+            changes.append((pid, product.sku, old, new))
+    if errors:
+        raise PriceRowsRefused(errors)
+    changes.sort(key=lambda c: c[1])
+    return _apply(group, changes, actor=actor, ip=ip, how="changed")
+
+
+def parse_percent(raw) -> Decimal:
+    """A discount in percent: above 0, below 100, at most two decimals."""
+    text = str(raw if raw is not None else "").strip().rstrip("%").strip().replace(",", ".")
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError) as exc:
+        raise GroupRefused("Enter the discount as a number, such as 12.5.", "percent") from exc
+    if not value.is_finite() or not 0 < value < 100:
+        raise GroupRefused("A discount is above 0 % and below 100 %.", "percent")
+    if value != value.quantize(Decimal("0.01")):
+        raise GroupRefused("A discount has at most two decimals.", "percent")
+    return value
+
+
+def discount_from_base(
+    group: CustomerGroup, percent: Decimal, flt: PriceFilter, *, actor: User, ip: str = ""
+) -> int:
+    """Set the group price of every product the filter matches to its base price less
+    `percent` (rounded half-up to 1/100 of a cent, as promotions are). Returns how many
+    prices changed."""
+    rows = db.session.execute(
+        _price_select(group, flt, Product.id, Product.sku, Product.base_price).order_by(Product.sku)
+    ).all()
+    if not rows:
+        raise GroupRefused("No product matches the filter: nothing to change.")
+    changes = []
+    for pid, sku, base, old in rows:
+        new = promoted_price(Decimal(base), percent).quantize(UNIT)
+        if not _same(old, new):
+            changes.append((pid, sku, old, new))
+    how = f"set to base price −{percent.normalize():f} % ({flt.describe()})"
+    return _apply(group, changes, actor=actor, ip=ip, how=how)
+
+
+def remove_prices(
+    group: CustomerGroup, product_ids: list[int], *, actor: User, ip: str = ""
+) -> int:
+    """Remove the group prices of these products: they go back to the base price."""
+    if not product_ids:
+        raise GroupRefused("Tick the products whose group price should go.", "selected")
+    rows = db.session.execute(
+        select(Product.id, Product.sku, GroupPrice.price)
+        .join(
+            GroupPrice,
+            and_(GroupPrice.product_id == Product.id, GroupPrice.group_id == group.id),
+        )
+        .where(Product.id.in_(product_ids))
+        .order_by(Product.sku)
+    ).all()
+    changes = [(pid, sku, old, None) for pid, sku, old in rows]
+    return _apply(group, changes, actor=actor, ip=ip, how="removed (base price applies)")
