@@ -150,8 +150,8 @@ def test_every_route_has_a_row(app):
     assert MATRIX.keys() - routes == set(), "rows for routes that no longer exist"
 
 
-@pytest.fixture(scope="module")
-def ids(app):
+def route_ids(app) -> dict:
+    """The values of every placeholder in the matrix's URL templates."""
     with app.app_context():
         one = db.session.scalar
 
@@ -169,6 +169,11 @@ def ids(app):
             if hasattr(area, "ids"):
                 found.update(area.ids(db.session))
         return found
+
+
+@pytest.fixture(scope="module")
+def ids(app):
+    return route_ids(app)
 
 
 CASES = [
