@@ -241,3 +241,32 @@ def test_every_export_is_audited_with_its_filters(as_user, ctx):
     assert entry.actor.email == ANNA
     assert entry.summary == "Orders exported (status placed, search acme)"
     assert entry.after == {"export": "orders", "status": "placed", "search": "acme"}
+
+
+# --- where the links are -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "export"),
+    [
+        ("/office/orders?status=placed&q=SO-", "/office/exports/orders?status=placed&amp;q=SO-"),
+        ("/office/invoices?status=overdue", "/office/exports/invoices?status=overdue"),
+        ("/office/products?q=capacitor", "/office/exports/products?q=capacitor"),
+    ],
+)
+def test_each_list_offers_its_export_with_the_filters_it_shows(as_user, page, export):
+    admin = as_user("admin@portal.test")
+    for htmx in (False, True):  # the link is in the list fragment, so it follows the filters
+        html = admin.send("GET", page, htmx=htmx).get_data(as_text=True)
+        assert f'href="{export}"' in html and "Download CSV" in html
+
+
+def test_the_import_link_is_shown_only_to_people_who_may_import(as_user):
+    for email, expected in (
+        ("admin@portal.test", True),
+        ("warehouse@portal.test", True),  # products.edit and stock.edit
+        ("viewer@portal.test", False),
+        ("anna.sales@portal.test", False),
+    ):
+        html = as_user(email).get("/office/products").get_data(as_text=True)
+        assert ('href="/office/imports"' in html) is expected, email

@@ -148,6 +148,7 @@ def test_seller_details_are_saved_tidied_audited_and_printed_on_invoices(as_user
         assert "Southwind Parts AG" in sheet and "Northwind" not in sheet
         assert "Bahnhofstrasse 1" in sheet and "CHE-123.456.789" in sheet
         assert "billing@southwind.test" in sheet
+        assert "+41 44 123 45 67" in sheet and "Registered in Zürich" in sheet
 
 
 def test_saving_the_same_details_again_changes_nothing(as_user, ctx):
