@@ -171,6 +171,10 @@ _AFFECTS: dict[str, list[Callable[[Event], set[str]]]] = {}
 
 def register(kind: RegionKind) -> RegionKind:
     """Add a region kind (each trade area registers its own, see regions_*.py)."""
+    # A list's refresh signal names the region by its key: keyed by the whole id, never
+    # by a captured number, or the page would be told to refresh "3".
+    if kind.is_list and kind.pattern.groups:
+        raise ValueError(f"list region {kind.name!r} must not capture a key: {kind.pattern}")
     KINDS.append(kind)
     return kind
 
