@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from config import build_config
 from extensions import csrf, db, login_manager, migrate, sock
@@ -66,6 +66,18 @@ def register_errorhandlers(app: Flask) -> None:
 
     def render_error(error: HTTPException):
         code = error.code or 500
+        if isinstance(error, RequestEntityTooLarge) and (
+            error.description == RequestEntityTooLarge.description
+        ):
+            # Werkzeug's words say nothing a person can act on: say what the limit is.
+            from core.photos import size_label
+
+            limit = size_label(app.config["MAX_CONTENT_LENGTH"])
+            photo = size_label(app.config["PHOTO_MAX_BYTES"])
+            error = RequestEntityTooLarge(
+                f"The upload is larger than the {limit} a form may send. Photos may be at "
+                f"most {photo} each: make the picture smaller and try again."
+            )
         if request.headers.get("HX-Request") == "true":
             return render_template("errors/_message.html", error=error), code
         return render_template("errors/error.html", error=error), code

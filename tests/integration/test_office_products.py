@@ -769,3 +769,18 @@ def test_an_edit_refreshes_catalogues_and_pushes_facts_per_audience(as_user, con
     to_warehouse = "".join(drain(warehouse, 2.0, expect=1))
     assert "€6.60" in to_manager and "€3.90" in to_manager
     assert "€6.60" in to_warehouse and "€3.90" not in to_warehouse and "Margin" not in to_warehouse
+
+
+def test_an_upload_above_the_form_limit_is_refused_with_the_limits(
+    app, as_user, ctx, uploads, monkeypatch
+):
+    """Beyond MAX_CONTENT_LENGTH Werkzeug stops reading: the page still says what to do."""
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 64 * 1024)
+    mcu = product(MCU)
+    big = ("big.png", b"\x89PNG" + b"0" * (64 * 1024 + 10))
+    for htmx in (True, False):
+        response = upload(as_user(ADMIN), mcu.id, big, htmx=htmx)
+        text = unescape(response.get_data(as_text=True))
+        assert response.status_code == 413
+        assert "larger than the 64 KB a form may send" in text and "Photos may be at most" in text
+    assert stored_files(uploads) == [] and count(ProductPhoto) == 0
