@@ -2,10 +2,11 @@
 
 from functools import wraps
 
-from flask import abort, current_app, make_response, render_template, request
+from flask import abort, current_app, make_response, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from blueprints.forms import EmptyForm
 from core import access, catalog, settings
 from extensions import login_manager
 
@@ -27,6 +28,21 @@ def render(page: str, fragment: str | None = None, **context):
     response = make_response(render_template(template, **context))
     response.vary.add("HX-Request")
     return response
+
+
+def go(url: str, htmx_status: int = 200):
+    """Navigate: a redirect for a plain form, HX-Redirect for htmx (a whole new page)."""
+    if is_htmx():
+        response = make_response("", htmx_status)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def checked_csrf() -> None:
+    """A bare POST's token (CSRFProtect checks it first; this keeps the views explicit)."""
+    if not EmptyForm().validate_on_submit():
+        abort(400, description="The form has expired. Reload the page and try again.")
 
 
 def client_ip() -> str:

@@ -4,6 +4,25 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length
 
+from core.errors import Refused
+
+
+def strip(value):
+    """A field filter: the text without surrounding white space (None stays None)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class RefusalMixin:
+    """Show a service refusal next to the field it is about, or above the form."""
+
+    def refuse(self, exc: Refused) -> None:
+        name = getattr(exc, "field", None)
+        field = self._fields.get(name) if name else None
+        if field is not None:
+            field.errors = [*field.errors, str(exc)]
+        else:
+            self.form_errors.append(str(exc))
+
 
 class EmptyForm(FlaskForm):
     """A bare POST button (block, revoke, delete): only its CSRF token."""

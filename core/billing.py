@@ -1,6 +1,7 @@
 """Invoices numbered without gaps, and the payments against them."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -11,7 +12,7 @@ from sqlalchemy.sql import ColumnElement
 from extensions import db
 
 from . import access, audit, events, notify, settings
-from .errors import Refused
+from .errors import FieldRefused
 from .models import (
     CENT,
     Company,
@@ -236,12 +237,8 @@ def balance(company_id: int, on: date) -> Balance:
 # --- payments ----------------------------------------------------------------------------
 
 
-class PaymentRefused(Refused):
+class PaymentRefused(FieldRefused):
     """A payment the rules do not allow; `field` names the form field it is about."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def parse_amount(text: str) -> Decimal:
@@ -300,6 +297,50 @@ def _check_payment(invoice: Invoice, amount, received_on, method: str, reference
         raise PaymentRefused(f"A reference has at most {REFERENCE_LENGTH} characters.", "reference")
 
 
+def lock_invoice(invoice: Invoice) -> Invoice:
+    """The invoice row locked and read afresh, so that two people changing its balance at
+    once cannot both take the same open balance."""
+    return db.session.scalar(
+        select(Invoice)
+        .where(Invoice.id == invoice.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def add_to_invoice(
+    locked: Invoice,
+    column: str,
+    amount: Decimal,
+    *,
+    says_why: Callable[[], None],
+    refused: type[PaymentRefused],
+) -> None:
+    """Raise a locked invoice's `paid_total` or `credited_total` by `amount`, never above its
+    total. If the invoice changed meanwhile, `says_why()` raises the refusal that explains it,
+    or else `refused` says that it changed."""
+    # Conditional as well as locked: SQLite ignores FOR UPDATE, and this keeps the rule
+    # "never above the total" true there too. Rounded to the cent because SQLite adds
+    # NUMERIC values as floats (MariaDB's DECIMAL is exact either way).
+    raised = func.round(getattr(Invoice, column) + amount, 2)
+    paid = raised if column == "paid_total" else Invoice.paid_total
+    credited = raised if column == "credited_total" else Invoice.credited_total
+    done = db.session.execute(
+        update(Invoice)
+        .where(
+            Invoice.id == locked.id,
+            Invoice.voided_at.is_(None),
+            paid + credited <= Invoice.total,
+        )
+        .values({column: raised})
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(locked)
+    if done != 1:
+        says_why()
+        raise refused("The invoice changed meanwhile. Reload it and try again.")
+
+
 def record_payment(
     invoice: Invoice,
     amount: Decimal,
@@ -315,33 +356,17 @@ def record_payment(
     both take the same open balance. Raises PaymentRefused and changes nothing when a
     rule is broken; the caller rolls back (orders.retrying does).
     """
-    locked = db.session.scalar(
-        select(Invoice)
-        .where(Invoice.id == invoice.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    locked = lock_invoice(invoice)
     reference = (reference or "").strip()
     _check_payment(locked, amount, received_on, method, reference)
     before = locked.paid_total
-    # Conditional as well as locked: SQLite ignores FOR UPDATE, and this keeps the rule
-    # "never above the total" true there too. Rounded to the cent because SQLite adds
-    # NUMERIC values as floats (MariaDB's DECIMAL is exact either way).
-    paid_after = func.round(Invoice.paid_total + amount, 2)
-    done = db.session.execute(
-        update(Invoice)
-        .where(
-            Invoice.id == locked.id,
-            Invoice.voided_at.is_(None),
-            paid_after + Invoice.credited_total <= Invoice.total,
-        )
-        .values(paid_total=paid_after)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.refresh(locked)
-    if done != 1:
-        _check_payment(locked, amount, received_on, method, reference)  # says why
-        raise PaymentRefused("The invoice changed meanwhile. Reload it and try again.")
+    add_to_invoice(
+        locked,
+        "paid_total",
+        amount,
+        says_why=lambda: _check_payment(locked, amount, received_on, method, reference),
+        refused=PaymentRefused,
+    )
     payment = Payment(
         amount=amount,
         received_on=received_on,

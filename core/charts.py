@@ -117,6 +117,24 @@ class _Svg:
             f'class="{css}" stroke="{stroke}"/>'
         )
 
+    def vertical_grid(self, ticks, x_of, top: float, bottom: float, unit: str) -> None:
+        """A grid line at each tick of a horizontal value axis, its figure under the plot."""
+        for tick in ticks:
+            x = x_of(tick)
+            self.line(x, top, x, bottom, css="chart__grid", stroke=GRID_STROKE)
+            self.text(
+                x,
+                bottom + 16,
+                compact(tick, unit),
+                anchor="middle",
+                css="chart__tick",
+                fill=MUTED_FILL,
+            )
+
+    def caption(self, x, y, words, *, css="chart__axis-title", extra="") -> None:
+        """Muted words centred on x: an axis title, or what an empty chart says instead."""
+        self.text(x, y, words, anchor="middle", css=css, fill=MUTED_FILL, extra=extra)
+
     def done(self) -> Markup:
         return Markup("".join([*self.parts, "</svg>"]))  # noqa: S704  (every piece escaped)
 
@@ -180,31 +198,16 @@ def bar_chart(
             )
     svg.line(left, zero, width - right, zero, css="chart__axis", stroke=AXIS_STROKE)
     svg.line(left, top, left, top + plot_h, css="chart__axis", stroke=AXIS_STROKE)
-    svg.text(
-        left + plot_w / 2,
-        height - 8,
-        x_label,
-        anchor="middle",
-        css="chart__axis-title",
-        fill=MUTED_FILL,
-    )
-    svg.text(
+    svg.caption(left + plot_w / 2, height - 8, x_label)
+    svg.caption(
         14,
         top + plot_h / 2,
         y_label,
-        anchor="middle",
-        css="chart__axis-title",
-        fill=MUTED_FILL,
         extra=f' transform="rotate(-90 14 {_num(top + plot_h / 2)})"',
     )
     if not bars:
-        svg.text(
-            left + plot_w / 2,
-            top + plot_h / 2,
-            "No figures in this range",
-            anchor="middle",
-            css="chart__empty",
-            fill=MUTED_FILL,
+        svg.caption(
+            left + plot_w / 2, top + plot_h / 2, "No figures in this range", css="chart__empty"
         )
     return svg.done()
 
@@ -233,17 +236,7 @@ def hbar_chart(
 
     svg = _Svg(chart_id, width, height, title, desc, "hbars")
     plot_bottom = top + row_h * max(len(bars), 1)
-    for tick in ticks:
-        x = x_of(tick)
-        svg.line(x, top, x, plot_bottom, css="chart__grid", stroke=GRID_STROKE)
-        svg.text(
-            x,
-            plot_bottom + 16,
-            compact(tick, unit),
-            anchor="middle",
-            css="chart__tick",
-            fill=MUTED_FILL,
-        )
+    svg.vertical_grid(ticks, x_of, top, plot_bottom, unit)
     zero = x_of(0.0)
     for i, bar in enumerate(bars):
         v = float(bar.value)
@@ -269,22 +262,13 @@ def hbar_chart(
         words = value_text(bar) if value_text else compact(v, unit)
         svg.text(max(end, zero) + 6, y + row_h / 2 + 4, words, css="chart__value")
     svg.line(zero, top, zero, plot_bottom, css="chart__axis", stroke=AXIS_STROKE)
-    svg.text(
-        label_w + plot_w / 2,
-        height - 8,
-        x_label,
-        anchor="middle",
-        css="chart__axis-title",
-        fill=MUTED_FILL,
-    )
+    svg.caption(label_w + plot_w / 2, height - 8, x_label)
     if not bars:
-        svg.text(
+        svg.caption(
             label_w + plot_w / 2,
             top + row_h / 2 + 4,
             "No figures in this range",
-            anchor="middle",
             css="chart__empty",
-            fill=MUTED_FILL,
         )
     return svg.done()
 
@@ -326,17 +310,7 @@ def stacked_bars(
         svg.rect(lx, ly, 12, 12, css=f"chart__swatch chart__series-{i}", fill=fill)
         svg.text(lx + 16, ly + 10, name, css="chart__legend")
     plot_bottom = top + row_h * max(len(rows), 1)
-    for tick in ticks:
-        tx = label_w + width_of(tick)
-        svg.line(tx, top, tx, plot_bottom, css="chart__grid", stroke=GRID_STROKE)
-        svg.text(
-            tx,
-            plot_bottom + 16,
-            compact(tick, unit),
-            anchor="middle",
-            css="chart__tick",
-            fill=MUTED_FILL,
-        )
+    svg.vertical_grid(ticks, lambda tick: label_w + width_of(tick), top, plot_bottom, unit)
     for i, row in enumerate(rows):
         y = top + i * row_h
         x = float(label_w)
@@ -366,21 +340,9 @@ def stacked_bars(
         words = row.total_text or compact(totals[i], unit)
         svg.text(x + 6, y + row_h / 2 + 4, words, css="chart__value")
     svg.line(label_w, top, label_w, plot_bottom, css="chart__axis", stroke=AXIS_STROKE)
-    svg.text(
-        label_w + plot_w / 2,
-        height - 8,
-        x_label,
-        anchor="middle",
-        css="chart__axis-title",
-        fill=MUTED_FILL,
-    )
+    svg.caption(label_w + plot_w / 2, height - 8, x_label)
     if not rows:
-        svg.text(
-            label_w + plot_w / 2,
-            top + row_h / 2 + 4,
-            "Nothing is owed",
-            anchor="middle",
-            css="chart__empty",
-            fill=MUTED_FILL,
+        svg.caption(
+            label_w + plot_w / 2, top + row_h / 2 + 4, "Nothing is owed", css="chart__empty"
         )
     return svg.done()

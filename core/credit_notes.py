@@ -7,13 +7,13 @@ Numbers come from the "credit_note" sequence (CN-000001), like invoice numbers.
 
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
 from extensions import db
 
 from . import audit, events, notify
-from .billing import PaymentRefused, next_number, owed
+from .billing import PaymentRefused, add_to_invoice, lock_invoice, next_number, owed
 from .models import CENT, Company, CreditNote, Invoice, User
 
 REASON_LENGTH = 500
@@ -66,31 +66,16 @@ def _credit_invoice(
     """Raise the invoice's credited total under a row lock, never above what is owed.
 
     Returns the invoice read afresh and its credited total before."""
-    locked = db.session.scalar(
-        select(Invoice)
-        .where(Invoice.id == invoice.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    locked = lock_invoice(invoice)
     _check(company, amount, reason, locked)
     before = locked.credited_total
-    # Conditional as well as locked (SQLite ignores FOR UPDATE), and rounded to the cent
-    # because SQLite adds NUMERIC values as floats, as in billing.record_payment.
-    credited_after = func.round(Invoice.credited_total + amount, 2)
-    done = db.session.execute(
-        update(Invoice)
-        .where(
-            Invoice.id == locked.id,
-            Invoice.voided_at.is_(None),
-            Invoice.paid_total + credited_after <= Invoice.total,
-        )
-        .values(credited_total=credited_after)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.refresh(locked)
-    if done != 1:
-        _check(company, amount, reason, locked)  # says why
-        raise CreditRefused("The invoice changed meanwhile. Reload it and try again.")
+    add_to_invoice(
+        locked,
+        "credited_total",
+        amount,
+        says_why=lambda: _check(company, amount, reason, locked),
+        refused=CreditRefused,
+    )
     return locked, before
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from extensions import db
 
 from . import access, audit, events, people
-from .errors import Refused
+from .errors import FieldRefused, Refused
 from .models import (
     CENT,
     AuditEntry,
@@ -44,12 +44,8 @@ MAX_TERMS_DAYS = 365
 MAX_LIMIT = Decimal("1000000000")
 
 
-class CompanyRefused(Refused):
+class CompanyRefused(FieldRefused):
     """A company change the rules do not allow; `field` names the form field it is about."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)

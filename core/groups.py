@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 
 from . import access, audit, events, settings
-from .errors import Refused
+from .errors import FieldRefused, Refused
 from .models import (
     EXACT,
     LEVELS,
@@ -47,12 +47,8 @@ AUDIT_CHUNK = 500  # changed prices per audit entry: each entry stays readable
 PRICE_FILTERS = {"yes": "With a group price", "no": "Base price only"}
 
 
-class GroupRefused(Refused):
+class GroupRefused(FieldRefused):
     """A group change the rules do not allow; `field` names the form field it is about."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 class PriceRowsRefused(Refused):

@@ -14,7 +14,7 @@ from sqlalchemy import exists, func, or_, select
 from extensions import db
 
 from . import audit, events, photos
-from .errors import Refused
+from .errors import FieldRefused, Refused
 from .models import (
     UNIT,
     CartLine,
@@ -44,12 +44,8 @@ SKU_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._/+-]*$")
 UNITS = ("pcs", "reel", "pack", "box", "set", "m", "kg")
 
 
-class ProductRefused(Refused):
+class ProductRefused(FieldRefused):
     """A product change the rules do not allow; `field` names the form field it is about."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def clean_price(raw, label: str = "Price") -> Decimal:

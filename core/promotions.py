@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, not_, or_, select
 from extensions import db
 
 from . import audit, events
-from .errors import Refused
+from .errors import FieldRefused
 from .models import (
     Category,
     CustomerGroup,
@@ -43,12 +43,8 @@ _SKU_SEPARATORS = re.compile(r"[\s,;]+")
 _DISCOUNT = re.compile(r"\d{1,3}(?:\.\d+)?")
 
 
-class PromotionRefused(Refused):
+class PromotionRefused(FieldRefused):
     """A promotion the rules do not allow; `field` names the form field it is about."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -358,6 +358,25 @@ class Ranking:
     quantity: int | None = None
 
 
+def _rank_rest(
+    rows: list[RankRow], total: Decimal, count: int, noun: str, *, orders: int, quantity=None
+) -> RankRow | None:
+    """The row summing what the top list leaves out ("12 other customers"), if anything is."""
+    if count <= len(rows):
+        return None
+    rest_revenue = total - sum((r.revenue for r in rows), Decimal(0))
+    others = count - len(rows)
+    return RankRow(
+        None,
+        f"{others} other {noun}{'s' if others != 1 else ''}",
+        rest_revenue,
+        orders,
+        _percent(rest_revenue, total),
+        quantity=quantity,
+        others=others,
+    )
+
+
 def sales_by_customer(user: User | None, filters: Filters) -> Ranking:
     """The top customers by revenue, with the others summed into one row."""
     revenue = _money(Order.total)
@@ -381,18 +400,7 @@ def sales_by_customer(user: User | None, filters: Filters) -> Ranking:
         )
     ).one()
     rows = [RankRow(cid, name, amount, n, _percent(amount, total)) for cid, name, amount, n in top]
-    rest = None
-    if count > len(rows):
-        rest_revenue = total - sum((r.revenue for r in rows), Decimal(0))
-        others = count - len(rows)
-        rest = RankRow(
-            None,
-            f"{others} other customer{'s' if others != 1 else ''}",
-            rest_revenue,
-            orders - sum(r.orders for r in rows),
-            _percent(rest_revenue, total),
-            others=others,
-        )
+    rest = _rank_rest(rows, total, count, "customer", orders=orders - sum(r.orders for r in rows))
     return Ranking(rows, rest, total, orders, count)
 
 
@@ -433,19 +441,14 @@ def sales_by_product(user: User | None, filters: Filters) -> Ranking:
         RankRow(pid, name, amount, n, _percent(amount, total), sku, int(units))
         for pid, sku, name, amount, n, units in top
     ]
-    rest = None
-    if count > len(rows):
-        rest_revenue = total - sum((r.revenue for r in rows), Decimal(0))
-        others = count - len(rows)
-        rest = RankRow(
-            None,
-            f"{others} other product{'s' if others != 1 else ''}",
-            rest_revenue,
-            0,  # an order may hold products of both groups: no order count for the rest
-            _percent(rest_revenue, total),
-            quantity=int(quantity) - sum(r.quantity or 0 for r in rows),
-            others=others,
-        )
+    rest = _rank_rest(
+        rows,
+        total,
+        count,
+        "product",
+        orders=0,  # an order may hold products of both groups: no order count for the rest
+        quantity=int(quantity) - sum(r.quantity or 0 for r in rows),
+    )
     return Ranking(rows, rest, total, orders, count, int(quantity))
 
 

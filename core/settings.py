@@ -13,7 +13,7 @@ from flask import current_app
 from extensions import db
 
 from . import audit
-from .errors import Refused
+from .errors import FieldRefused
 from .models import Setting, User
 
 SELLER = "seller"
@@ -55,12 +55,8 @@ _IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 _BIC = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
 
 
-class SettingRefused(Refused):
+class SettingRefused(FieldRefused):
     """A setting the rules do not allow; `field` names the form field it is about."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def _value(key: str, default=None):

@@ -7,8 +7,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from blueprints.common import (
+    checked_csrf,
     choice_arg,
     client_ip,
+    go,
     is_htmx,
     page_arg,
     permission_required,
@@ -16,7 +18,6 @@ from blueprints.common import (
     search_arg,
 )
 from blueprints.filters import money
-from blueprints.forms import EmptyForm
 from core import access, billing, credit_notes, groups, people, settings
 from core import customers as company_service
 from core.errors import Refused
@@ -27,7 +28,7 @@ from extensions import db
 
 from . import bp
 from .customers_forms import CompanyForm, CreditNoteForm
-from .invoices import form_context, order_link, payment_form, scoped_invoice
+from .invoices import form_context, invoice_page_context, payment_form, scoped_invoice
 from .people_forms import RepsForm, RolesForm
 from .users import checked_form, invitation_link, invite_page, role_choices
 
@@ -350,8 +351,7 @@ def person_action(company_id: int, user_id: int, change, notice: str, *, grants=
     person = person_of(company, user_id)
     if not access.can_manage_person(current_user, person):
         abort(403, description="You may not manage this person.")
-    if not EmptyForm().validate_on_submit():
-        abort(400, description="The form has expired. Reload the page and try again.")
+    checked_csrf()
     if grants and not company.is_active:
         return inactive_refusal(company, "people")
     return run(company, "people", lambda: change(person), notice.format(name=person.name))
@@ -439,8 +439,7 @@ def customer_person_revoke(company_id: int, user_id: int):
 def lifecycle(company_id: int, change, notice):
     """A bare POST button on the company page: apply, commit, and say what happened."""
     company = scoped_company(company_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400, description="The form has expired. Reload the page and try again.")
+    checked_csrf()
     name = company.name
     try:
         result = change(company)
@@ -456,11 +455,7 @@ def lifecycle(company_id: int, change, notice):
             if result is None
             else url_for("office.customer", company_id=company_id)
         )
-    if is_htmx():
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target)
+    return go(target, htmx_status=204)
 
 
 def _people(n: int) -> str:
@@ -609,10 +604,7 @@ def invoice_credit_note(invoice_id: int):
         return redirect(url_for("office.invoice", invoice_id=invoice.id))
     page = render_template(
         "office/invoices/show.html",
-        **form_context(invoice, payment_form()),
-        seller=billing.seller_details(),
-        order_link=order_link,
-        credit_form=form,
+        **invoice_page_context(invoice, payment_form(), credit_form=form),
     )
     return page, 422
 

@@ -14,17 +14,14 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from blueprints.forms import RefusalMixin, strip
 from core import billing, credit_notes, customers
 from core.customers import CompanyDetails
-from core.errors import Refused
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _group_id(value):
-    # "" is the "choose a group" prompt; anything not a number is refused by the choices.
+def _choice_id(value):
+    # "" is the prompt ("choose a group", "no invoice"); anything not a number becomes -1,
+    # which no choice has, so the field's own message refuses it.
     if value in (None, ""):
         return None
     try:
@@ -33,21 +30,12 @@ def _group_id(value):
         return -1
 
 
-class RefusalMixin:
-    """Show a service refusal next to the field it is about, or above the form."""
-
-    def refuse(self, exc: Refused) -> None:
-        name = getattr(exc, "field", None)
-        field = getattr(self, name, None) if name else None
-        (field.errors if field is not None else self.form_errors).append(str(exc))
-
-
 class CompanyForm(RefusalMixin, FlaskForm):
     """A customer company's details; core.customers checks every rule again."""
 
     name = StringField(
         "Company name",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             InputRequired("Give the company a name."),
             Length(
@@ -58,20 +46,20 @@ class CompanyForm(RefusalMixin, FlaskForm):
     )
     group_id = SelectField(
         "Customer group",
-        coerce=_group_id,
+        coerce=_choice_id,
         validators=[InputRequired("Choose the company's customer group.")],
         invalid_choice_message="Choose one of the listed groups.",
         description="Decides prices, promotions, quotes and how stock shows.",
     )
     email = StringField(
         "Email",
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=254, message="An email address has at most 254 characters.")],
         description="The company's general address (invoices go to its decision-makers).",
     )
     phone = StringField(
         "Phone",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Length(
                 max=customers.PHONE_LENGTH,
@@ -81,7 +69,7 @@ class CompanyForm(RefusalMixin, FlaskForm):
     )
     vat_number = StringField(
         "VAT number",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Length(
                 max=customers.VAT_LENGTH,
@@ -113,7 +101,7 @@ class CompanyForm(RefusalMixin, FlaskForm):
     )
     approval_limit = StringField(
         "Approval limit (EUR)",
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=30, message="Enter the limit as an amount.")],
         description="Orders above it need a second decision-maker. Empty: never.",
     )
@@ -159,21 +147,12 @@ class CompanyForm(RefusalMixin, FlaskForm):
         )
 
 
-def _invoice_id(value):
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
-
-
 class CreditNoteForm(RefusalMixin, FlaskForm):
     """A credit note: the amount is parsed here, every rule is checked by core.credit_notes."""
 
     amount = StringField(
         "Amount (EUR)",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             InputRequired("Enter the amount to credit."),
             Length(max=30, message="Enter the amount as a number, such as 120.50."),
@@ -181,7 +160,7 @@ class CreditNoteForm(RefusalMixin, FlaskForm):
     )
     reason = TextAreaField(
         "Reason",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             InputRequired("Say why the company is credited."),
             Length(
@@ -193,7 +172,7 @@ class CreditNoteForm(RefusalMixin, FlaskForm):
     )
     invoice = SelectField(
         "Against invoice",
-        coerce=_invoice_id,
+        coerce=_choice_id,
         invalid_choice_message="Choose one of this company's open invoices.",
     )
 

@@ -11,21 +11,9 @@ from core.models import Company, Product, Quote, QuoteLine
 from extensions import db
 
 from . import bp
+from .invoices import company_arg
 
 SUGGESTIONS = 20
-
-
-def company_arg() -> Company | None:
-    """The chosen company: one of the person's companies; any other is a 404."""
-    raw = request.args.get("company", "")
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 12:
-        abort(400, description="The company is chosen by its number.")
-    company = access.load_company(current_user, int(raw))
-    if company is None:
-        abort(404, description="There is no customer with this number among yours.")
-    return company
 
 
 def sku_arg() -> str:
@@ -80,7 +68,7 @@ def open_quotes(company: Company, product: Product) -> list[tuple[Quote, QuoteLi
 def explain():
     """For a chosen customer and product: base price, group price, the promotions
     considered, the final price, open quotes, and the stock form the customer sees."""
-    company, sku = company_arg(), sku_arg()
+    company, sku = company_arg("The company is chosen by its number."), sku_arg()
     product, suggestions = find_product(sku)
     companies = db.session.execute(
         access.company_scope(

@@ -20,8 +20,8 @@ def csv_download(name: str, header: list[str], rows, *, dated: bool = True) -> R
     return response
 
 
-def audited(what: str, filters: dict) -> None:
-    """Who took which data out of the portal, and with which filters."""
+def audited_csv(what: str, header: list[str], rows, filters: dict) -> Response:
+    """The export as a dated CSV, once it is recorded who took it out and with which filters."""
     shown = {key: value for key, value in filters.items() if value not in ("", None)}
     summary = f"{what} exported" + (
         " (" + ", ".join(f"{k} {v}" for k, v in shown.items()) + ")" if shown else ""
@@ -34,6 +34,7 @@ def audited(what: str, filters: dict) -> None:
         ip=client_ip(),
     )
     db.session.commit()
+    return csv_download(what.lower(), header, rows)
 
 
 @bp.route("/exports/products")
@@ -43,8 +44,7 @@ def export_products():
     status = choice_arg("status", exports.PRODUCT_STATUSES, "There is no product status “{value}”.")
     q = search_arg()
     header, rows = exports.product_rows(current_user, q=q, status=status)
-    audited("Products", {"status": status, "search": q})
-    return csv_download("products", header, rows)
+    return audited_csv("Products", header, rows, {"status": status, "search": q})
 
 
 @bp.route("/exports/orders")
@@ -54,8 +54,7 @@ def export_orders():
     status = choice_arg("status", orders.STATUS_LABELS, "There is no order status “{value}”.")
     q = search_arg()
     header, rows = exports.order_rows(current_user, status=status, q=q)
-    audited("Orders", {"status": status, "search": q})
-    return csv_download("orders", header, rows)
+    return audited_csv("Orders", header, rows, {"status": status, "search": q})
 
 
 @bp.route("/exports/invoices")
@@ -70,5 +69,9 @@ def export_invoices():
         q=q,
         company_id=company.id if company is not None else None,
     )
-    audited("Invoices", {"status": status, "search": q, "company": company.name if company else ""})
-    return csv_download("invoices", header, rows)
+    return audited_csv(
+        "Invoices",
+        header,
+        rows,
+        {"status": status, "search": q, "company": company.name if company else ""},
+    )

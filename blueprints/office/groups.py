@@ -13,8 +13,15 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from blueprints.common import client_ip, is_htmx, page_arg, permission_required, render
-from blueprints.forms import EmptyForm
+from blueprints.common import (
+    checked_csrf,
+    client_ip,
+    go,
+    is_htmx,
+    page_arg,
+    permission_required,
+    render,
+)
 from core import access, groups
 from core.errors import Refused
 from core.models import Category, Company, CustomerGroup, Product
@@ -132,8 +139,7 @@ def group_update(group_id: int):
 def group_delete(group_id: int):
     """Delete a group that has no companies, with its price list."""
     found = load_group(group_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400, description="The form has expired. Reload the page and try again.")
+    checked_csrf()
     name = found.name
     try:
         groups.delete_group(found, actor=current_user, ip=client_ip())
@@ -145,11 +151,7 @@ def group_delete(group_id: int):
         db.session.commit()
         flash(f"Group “{name}” deleted.", "info")
         target = url_for("office.groups")
-    if is_htmx():
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target)
+    return go(target, htmx_status=204)
 
 
 # --- group prices ------------------------------------------------------------------------
@@ -240,12 +242,6 @@ def group_prices(group_id: int):
         "office/groups/_prices.html",
         **prices_context(found, flt, page),
     )
-
-
-def checked_csrf() -> None:
-    """A bare POST's token (CSRFProtect checks it first; this keeps the views explicit)."""
-    if not EmptyForm().validate_on_submit():
-        abort(400, description="The form has expired. Reload the page and try again.")
 
 
 @bp.route("/groups/<int:group_id>/prices", methods=["POST"])

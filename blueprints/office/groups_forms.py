@@ -11,15 +11,10 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange
 
+from blueprints.forms import RefusalMixin, strip
 from core import groups
 from core.groups import GroupDetails
 from core.models import LEVELS
-
-from .customers_forms import RefusalMixin
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _threshold(label: str) -> IntegerField:
@@ -41,7 +36,7 @@ class GroupForm(RefusalMixin, FlaskForm):
 
     name = StringField(
         "Name",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             InputRequired("Give the group a name."),
             Length(
@@ -52,7 +47,7 @@ class GroupForm(RefusalMixin, FlaskForm):
     )
     description = StringField(
         "Description",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Length(
                 max=groups.DESCRIPTION_LENGTH,
@@ -94,7 +89,7 @@ class DiscountForm(RefusalMixin, FlaskForm):
 
     percent = StringField(
         "Base price less (%)",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             InputRequired("Enter the discount in percent."),
             Length(max=10, message="Enter the discount as a number, such as 12.5."),

@@ -33,13 +33,13 @@ def status_arg() -> str:
     return choice_arg("status", billing.STATUS_FILTERS, "There is no invoice status “{value}”.")
 
 
-def company_arg() -> Company | None:
-    """The `company` filter: one of the person's companies, a 404 for any other."""
+def company_arg(malformed: str = "The company filter is a company number.") -> Company | None:
+    """The `company` parameter: one of the person's companies, a 404 for any other."""
     raw = request.args.get("company", "")
     if not raw:
         return None
     if not raw.isdigit() or len(raw) > 12:
-        abort(400, description="The company filter is a company number.")
+        abort(400, description=malformed)
     company = access.load_company(current_user, int(raw))
     if company is None:
         abort(404, description="There is no customer with this number among yours.")
@@ -82,6 +82,13 @@ def form_context(invoice: Invoice, form: PaymentForm, **extra) -> dict:
         "methods": billing.PAYMENT_METHODS,
         **extra,
     }
+
+
+def invoice_page_context(invoice: Invoice, form: PaymentForm, **extra) -> dict:
+    """What the invoice page shows: the invoice as printed, with the record-payment form."""
+    return form_context(
+        invoice, form, seller=billing.seller_details(), order_link=order_link, **extra
+    )
 
 
 @bp.route("/invoices")
@@ -129,12 +136,7 @@ def invoices():
 def invoice(invoice_id: int):
     """One invoice as printed, with its payments and, for finance, a form to record one."""
     found = scoped_invoice(invoice_id)
-    return render(
-        "office/invoices/show.html",
-        **form_context(found, payment_form()),
-        seller=billing.seller_details(),
-        order_link=order_link,
-    )
+    return render("office/invoices/show.html", **invoice_page_context(found, payment_form()))
 
 
 def payment_answer(invoice: Invoice, form: PaymentForm, *, notice: str = "", status: int = 200):
@@ -150,12 +152,7 @@ def payment_answer(invoice: Invoice, form: PaymentForm, *, notice: str = "", sta
     if status == 200:
         flash(notice, "info")
         return redirect(url_for("office.invoice", invoice_id=invoice.id))
-    page = render_template(
-        "office/invoices/show.html",
-        **form_context(invoice, form),
-        seller=billing.seller_details(),
-        order_link=order_link,
-    )
+    page = render_template("office/invoices/show.html", **invoice_page_context(invoice, form))
     return page, status
 
 

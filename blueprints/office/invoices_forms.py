@@ -4,20 +4,16 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length
 
+from blueprints.forms import RefusalMixin, strip
 from core import billing
-from core.errors import Refused
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-class PaymentForm(FlaskForm):
+class PaymentForm(RefusalMixin, FlaskForm):
     """Money received: the amount is parsed here, every rule is checked by core.billing."""
 
     amount = StringField(
         "Amount received (EUR)",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             InputRequired("Enter the amount received."),
             Length(max=30, message="Enter the amount as a number, such as 120.50."),
@@ -37,7 +33,7 @@ class PaymentForm(FlaskForm):
     )
     reference = StringField(
         "Reference",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Length(
                 max=billing.REFERENCE_LENGTH,
@@ -54,9 +50,3 @@ class PaymentForm(FlaskForm):
             self.value = billing.parse_amount(field.data)
         except billing.PaymentRefused as exc:
             raise ValidationError(str(exc)) from exc
-
-    def refuse(self, exc: Refused) -> None:
-        """Show a service refusal next to the field it is about, or above the form."""
-        name = getattr(exc, "field", None)
-        field = getattr(self, name, None) if name else None
-        (field.errors if field is not None else self.form_errors).append(str(exc))

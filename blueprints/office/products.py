@@ -8,20 +8,21 @@ made for someone without them has no such field at all.
 
 from decimal import Decimal
 
-from flask import abort, current_app, flash, make_response, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from blueprints.common import (
+    checked_csrf,
     choice_arg,
+    go,
     is_htmx,
     listing_args,
     permission_required,
     render,
 )
-from blueprints.forms import EmptyForm
 from core import access, catalog, photos, stock
 from core import products as products_service
 from core.errors import Refused
@@ -198,15 +199,6 @@ def uploads_of(field_name: str = "photos") -> list[photos.Upload]:
     return [photos.read(f.stream, f.filename, limit) for f in chosen]
 
 
-def go(url: str):
-    """Navigate: a redirect for a plain form, HX-Redirect for htmx (a whole new page)."""
-    if is_htmx():
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url)
-
-
 # --- the list and one product ------------------------------------------------------
 
 
@@ -369,8 +361,7 @@ def category_of(form: ProductForm):
 def lifecycle(product_id: int, change):
     """A bare POST button on one product: `change` returns what to tell and where to go."""
     found = load_product(product_id, lock=True)
-    if not EmptyForm().validate_on_submit():
-        abort(400, description="The form has expired. Reload the page and try again.")
+    checked_csrf()
     try:
         message, target = change(found)
     except Refused as exc:
@@ -489,8 +480,7 @@ def product_photo_delete(product_id: int, photo_id: int):
     """Remove one photo of a product."""
     found = load_product(product_id, lock=True)
     photo = load_photo(found, photo_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400, description="The form has expired. Reload the page and try again.")
+    checked_csrf()
     photos.remove(photo, actor=current_user, upload_dir=current_app.config["UPLOAD_DIR"])
     db.session.commit()
     return photos_answer(found, notice="Photo removed.")

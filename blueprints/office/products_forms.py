@@ -19,13 +19,10 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from blueprints.forms import RefusalMixin, strip
 from core import products
 from core.errors import Refused
 from core.models import Category, CustomerGroup
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class SpecsField(Field):
@@ -60,12 +57,12 @@ class SpecsField(Field):
             raise ValidationError(str(exc)) from exc
 
 
-class ProductForm(FlaskForm):
+class ProductForm(RefusalMixin, FlaskForm):
     """A product's details, base price, and (with the right permissions) cost and group prices."""
 
     sku = StringField(
         "SKU",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             InputRequired("Give the product a SKU."),
             Length(
@@ -77,7 +74,7 @@ class ProductForm(FlaskForm):
     )
     name = StringField(
         "Name",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             InputRequired("Give the product a name."),
             Length(
@@ -91,7 +88,7 @@ class ProductForm(FlaskForm):
     )
     unit = StringField(
         "Unit",
-        filters=[_strip],
+        filters=[strip],
         default="pcs",
         validators=[
             InputRequired("Say how the product is counted, such as pcs or reel."),
@@ -113,7 +110,7 @@ class ProductForm(FlaskForm):
     specs = SpecsField("Specifications")
     base_price = StringField(
         "Base price (EUR)",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             InputRequired("Enter the base price, such as 12.50."),
             Length(max=30, message="Enter the price as a number, such as 12.50."),
@@ -122,7 +119,7 @@ class ProductForm(FlaskForm):
     )
     cost = StringField(
         "Cost (EUR)",
-        filters=[_strip],
+        filters=[strip],
         default="0",
         validators=[
             InputRequired("Enter the cost, such as 3.90 (0 if unknown)."),
@@ -207,15 +204,6 @@ class ProductForm(FlaskForm):
         """{group id: price or None (no group price)} for the groups shown on the form."""
         return {group.id: (field.data or None) for group, field in self.group_fields}
 
-    def refuse(self, exc: Refused) -> None:
-        """Show a service refusal next to the field it is about, or above the form."""
-        name = getattr(exc, "field", None)
-        field = self._fields.get(name) if name else None
-        if field is not None:
-            field.errors = [*field.errors, str(exc)]
-        else:
-            self.form_errors.append(str(exc))
-
 
 def _price(raw, label: str):
     """A price checked by core.products' rule, its refusal as a field error."""
@@ -230,7 +218,7 @@ def product_form_class(groups: list[CustomerGroup]) -> type[ProductForm]:
     fields = {
         f"group_{g.id}": StringField(
             f"{g.name} price (EUR)",
-            filters=[_strip],
+            filters=[strip],
             validators=[
                 Optional(),
                 Length(max=30, message="Enter the price as a number, such as 12.50."),

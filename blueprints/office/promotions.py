@@ -3,15 +3,16 @@
 import re
 from datetime import timedelta
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from blueprints.common import (
+    checked_csrf,
     choice_arg,
     client_ip,
-    is_htmx,
+    go,
     page_arg,
     permission_required,
     render,
@@ -288,8 +289,7 @@ def promotion_switch(promotion_id: int):
     """Switch a promotion on or off at once, keeping its window."""
     found = load_promotion(promotion_id)
     wanted = request.form.get("on", "")
-    if not EmptyForm().validate_on_submit():
-        abort(400, description="The form has expired. Reload the page and try again.")
+    checked_csrf()
     if wanted not in ("0", "1"):
         abort(400, description="Choose whether to switch the promotion on or off.")
     on = wanted == "1"
@@ -309,16 +309,10 @@ def promotion_switch(promotion_id: int):
 def promotion_delete(promotion_id: int):
     """Delete a promotion for good; the prices it lowered go back at once."""
     found = load_promotion(promotion_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400, description="The form has expired. Reload the page and try again.")
+    checked_csrf()
     name = found.name
     service.delete(found, actor=current_user, ip=client_ip())
     db.session.commit()
     flash(f"Promotion “{name}” deleted.", "info")
-    target = url_for("office.promotions")
-    if is_htmx():
-        # The confirm dialog posted through htmx: load the list whole, not into the form.
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target)
+    # The confirm dialog posts through htmx: it loads the list whole, not into the form.
+    return go(url_for("office.promotions"))

@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length
 
+from blueprints.forms import strip
 from core import promotions
 from core.errors import Refused
 
@@ -23,16 +24,12 @@ WHEN_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 WHEN_INVALID = "Enter a date and time, such as 2026-05-01 09:00."
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 class PromotionForm(FlaskForm):
     """A promotion as edited: the per-group fields are added by promotion_form()."""
 
     name = StringField(
         "Name",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             InputRequired("Give the promotion a name."),
             Length(
@@ -44,7 +41,7 @@ class PromotionForm(FlaskForm):
     )
     description = TextAreaField(
         "Description",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Length(
                 max=promotions.DESCRIPTION_LENGTH,
@@ -67,7 +64,7 @@ class PromotionForm(FlaskForm):
     )
     skus = TextAreaField(
         "Products (SKUs)",
-        filters=[_strip],
+        filters=[strip],
         description="One SKU per line, or separated by spaces or commas.",
     )
     categories = SelectMultipleField(
@@ -158,7 +155,7 @@ def promotion_form(groups, categories, *, new: bool, **kwargs) -> PromotionForm:
     for group in groups:
         fields[f"discount_{group.id}"] = StringField(
             f"Discount for {group.name} (%)",
-            filters=[_strip],
+            filters=[strip],
             validators=[Length(max=12, message="Enter the discount as a number, such as 12.5.")],
         )
         fields[f"visible_{group.id}"] = BooleanField(f"{group.name} sees it", default=True)

@@ -8,42 +8,30 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
+from blueprints.forms import RefusalMixin, strip
 from core import settings
-from core.errors import Refused
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-class SectionForm(FlaskForm):
+class SectionForm(RefusalMixin, FlaskForm):
     """A settings section: a service refusal is shown next to its field."""
-
-    def refuse(self, exc: Refused) -> None:
-        name = getattr(exc, "field", None)
-        field = self._fields.get(name) if name else None
-        if field is None:
-            self.form_errors.append(str(exc))
-        else:
-            field.errors = [*field.errors, str(exc)]
 
 
 class SellerForm(SectionForm):
     """The seller's details printed on every invoice."""
 
-    name = StringField("Company name", filters=[_strip])
+    name = StringField("Company name", filters=[strip])
     address = TextAreaField(
-        "Postal address", filters=[_strip], description="As printed: one line per line."
+        "Postal address", filters=[strip], description="As printed: one line per line."
     )
-    vat_number = StringField("VAT number", filters=[_strip])
-    email = EmailField("Email for invoices", filters=[_strip])
-    phone = StringField("Phone", filters=[_strip])
-    bank_name = StringField("Bank", filters=[_strip])
-    iban = StringField("IBAN", filters=[_strip])
-    bic = StringField("BIC", filters=[_strip])
+    vat_number = StringField("VAT number", filters=[strip])
+    email = EmailField("Email for invoices", filters=[strip])
+    phone = StringField("Phone", filters=[strip])
+    bank_name = StringField("Bank", filters=[strip])
+    iban = StringField("IBAN", filters=[strip])
+    bic = StringField("BIC", filters=[strip])
     footer = TextAreaField(
         "Invoice footer",
-        filters=[_strip],
+        filters=[strip],
         description="Printed at the foot of every invoice: registration, court, directors.",
     )
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from blueprints.common import (
+    checked_csrf,
     choice_arg,
     client_ip,
     is_htmx,
@@ -14,7 +15,6 @@ from blueprints.common import (
     render,
     search_arg,
 )
-from blueprints.forms import EmptyForm
 from core import access, people
 from core.errors import Refused
 from core.models import Company, Invitation, Role, User, company_reps, utcnow
@@ -272,8 +272,7 @@ def user_customers(user_id: int):
 def simple_action(user_id: int, change, notice: str):
     """A bare POST button (block, unblock, resend, revoke) on one staff person."""
     person = load_staff(user_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400, description="The form has expired. Reload the page and try again.")
+    checked_csrf()
     return run(person, lambda: change(person), notice)
 
 

@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from blueprints.common import is_htmx, page_arg, permission_required, render, search_arg
+from blueprints.common import go, is_htmx, page_arg, permission_required, render, search_arg
 from blueprints.forms import EmptyForm
 from core import access, carts, orders
 from core.errors import NotFound, Refused
@@ -26,15 +26,6 @@ def first_error(form) -> str:
         if errors:
             return errors[0]
     return "The form was not sent correctly. Reload the page and try again."
-
-
-def go(url: str):
-    """Navigate: a redirect for a plain form, HX-Redirect for htmx (a whole new page)."""
-    if is_htmx():
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url)
 
 
 def fragment(template: str, status: int = 200, **context):
