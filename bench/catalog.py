@@ -2,16 +2,20 @@
 
 Builds the demo database, grows the catalogue to --products products with group
 prices and 1,000 promotions, then times the catalogue pages in process with the
-Flask test client for three customer groups, next to a floor page that renders
-the same template from memory. Prints figures and targets; never fails on a time.
+Flask test client for three customer groups, next to a floor page that renders the
+same template from memory with the viewer's own page 1. A viewer's scenarios and
+floor take turns request by request, so load from elsewhere falls on all of them.
+Prints figures and targets; never fails on a time.
 
     .venv/bin/python bench/catalog.py --smoke
     .venv/bin/python bench/catalog.py --database-url mysql+pymysql://root@127.0.0.1/portal_bench
 """
 
 import argparse
+import gc
 import os
 import random
+import re
 import sqlite3
 import statistics
 import time
@@ -23,6 +27,7 @@ from math import ceil
 
 from common import database
 from flask import Flask
+from flask_login import current_user
 from flask_migrate import upgrade
 from sqlalchemy import event, func, insert, select
 
@@ -41,6 +46,7 @@ from core.models import (
     User,
     promotion_categories,
     promotion_products,
+    search_key_of,
     utcnow,
 )
 from core.offer import GroupPolicy
@@ -66,6 +72,8 @@ DEMO_SKU_FRAGMENT = "STM32"
 BROWSE = ("page 1", "deep page", "price sort", "category")
 SEARCH = ("search SKU", "search name")
 FLOOR = "floor"
+# The statement core.catalog.sold_total() sends when its kept total is missing or stale.
+RECOUNT = re.compile(r"\s*SELECT count\(\*\) AS \w+\s+FROM products\s+WHERE products\.is_archived")
 
 # Leaf category slug: (kind, values, packages); names read "Resistor 4.7 kΩ 0603 #123".
 NAMES = {
@@ -134,39 +142,52 @@ NAMES = {
 
 
 class StatementCounter:
-    """A before_cursor_execute listener: statements sent, and whether the session was touched."""
+    """A before_cursor_execute listener: statements sent, and what else the request did.
+
+    Two things happen now and then rather than on every request, and are counted apart
+    so the statements of the page itself stay visible: refreshing the session's
+    last_seen_at (core.sessions.TOUCH_EVERY) and recounting the catalogue's total after
+    a change or when core.catalog.TOTAL_TTL has passed.
+    """
 
     def __init__(self):
         self.statements = 0
         self.touched = False
+        self.recounted = False
 
     def __call__(self, conn, cursor, statement, parameters, context, executemany):
         self.statements += 1
-        if statement.lstrip().upper().startswith("UPDATE LOGIN_SESSIONS"):
+        text = statement.lstrip().upper()
+        if text.startswith("UPDATE LOGIN_SESSIONS"):
             self.touched = True
+        elif RECOUNT.match(statement):
+            self.recounted = True
 
     def reset(self) -> None:
         """Start counting a new request."""
         self.statements = 0
         self.touched = False
+        self.recounted = False
+
+    @property
+    def kind(self) -> str:
+        """What else this request did besides its page: '' for nothing."""
+        return " and ".join(
+            name for name, done in (("touch", self.touched), ("recount", self.recounted)) if done
+        )
 
 
 @dataclass
 class Sample:
-    """One scenario for one viewer: times, and statements of plain and of touching requests.
-
-    A request that refreshes the session's last_seen_at (core.sessions.TOUCH_EVERY)
-    is counted apart, so the statements of the page itself stay visible.
-    """
+    """One scenario for one viewer: times, and statements per kind of request."""
 
     times_ms: list[float] = field(default_factory=list)
-    plain: list[int] = field(default_factory=list)
-    touching: list[int] = field(default_factory=list)
+    statements: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, ms: float, counter: StatementCounter) -> None:
         """Record one request."""
         self.times_ms.append(ms)
-        (self.touching if counter.touched else self.plain).append(counter.statements)
+        self.statements.setdefault(counter.kind, []).append(counter.statements)
 
     @property
     def median(self) -> float:
@@ -180,23 +201,40 @@ class Sample:
         return ordered[max(0, ceil(0.95 * len(ordered)) - 1)]
 
     @property
+    def plain(self) -> list[int]:
+        """Statements of the requests that did nothing but their page."""
+        return self.statements.get("", [])
+
+    @property
+    def occasional(self) -> list[int]:
+        """Statements of the requests that also touched the session or recounted."""
+        return [n for kind, counts in self.statements.items() if kind for n in counts]
+
+    @property
     def base_statements(self) -> int:
-        """Most statements of a request that did not touch the session (else of any)."""
-        return max(self.plain or self.touching)
+        """Most statements of a plain request (else of any)."""
+        return max(self.plain or self.occasional)
 
     def statements_label(self) -> str:
-        """Statements per request, and per request that also touched the session."""
+        """Statements per plain request, then per request of each other kind."""
         plain = str(max(self.plain)) if self.plain else "–"
-        if not self.touching:
-            return plain
-        return f"{plain} ({max(self.touching)} with touch, {len(self.touching)} req.)"
+        others = [
+            f"{max(counts)} with {kind}, {len(counts)} req."
+            for kind, counts in sorted(self.statements.items())
+            if kind
+        ]
+        return f"{plain} ({'; '.join(others)})" if others else plain
 
 
 @dataclass
 class FloorPage:
-    """The catalogue template rendered from a listing held in memory: no database work."""
+    """The catalogue template rendered from listings held in memory: no database work.
 
-    listing: catalog.Listing | None = None
+    Each viewer gets page 1 as their own group sees it, so the floor renders exactly
+    what their catalogue page renders.
+    """
+
+    listings: dict[str, catalog.Listing] = field(default_factory=dict)
     categories: list[Category] = field(default_factory=list)
 
     def view(self):
@@ -204,13 +242,47 @@ class FloorPage:
         return render(
             "shop/catalog/index.html",
             "shop/catalog/_results.html",
-            listing=self.listing,
+            listing=self.listings[current_user.email],
             categories=self.categories,
             category=None,
             q="",
             sort="name",
             sorts=catalog.SORTS,
         )
+
+
+class GarbageWatch:
+    """Full (generation 2) garbage collections and how long each took, while installed.
+
+    A full collection walks every object of the process and lands in whichever request
+    happens to be running: most of the slowest few percent of requests.
+    """
+
+    def __init__(self):
+        self.durations_ms: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.durations_ms.append((time.perf_counter() - self._started) * 1000)
+
+    def __enter__(self):
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        gc.callbacks.remove(self)
+
+    def summary(self) -> str:
+        """One line for the report."""
+        if not self.durations_ms:
+            return "none"
+        times = sorted(self.durations_ms)
+        return f"{len(times)}, median {statistics.median(times):.0f} ms, longest {times[-1]:.0f} ms"
 
 
 def parse_args() -> argparse.Namespace:
@@ -225,6 +297,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--products", type=int, help="catalogue size (default 100000)")
     parser.add_argument("--requests", type=int, help="timed requests per scenario (default 200)")
     parser.add_argument("--smoke", action="store_true", help="3000 products, 30 requests")
+    parser.add_argument(
+        "--freeze-gc",
+        action="store_true",
+        help="gc.freeze() before measuring, as a server would after start-up: the collector "
+        "then never rescans the objects of the app itself",
+    )
     args = parser.parse_args()
     small = (3_000, 30) if args.smoke else (100_000, 200)
     args.products = args.products or small[0]
@@ -282,13 +360,16 @@ def grow_catalogue(target: int, rng: random.Random) -> int:
         for i in range(start, min(start + BATCH, extra + 1)):
             category_id, (kind, values, packages) = rng.choice(leaves)
             value, package = rng.choice(values), rng.choice(packages)
+            sku, name = f"GEN-{i:06d}", f"{kind} {value} {package} #{i}"
             base = Decimal(str(round(rng.uniform(0.005, 25.0), 4)))
             created = now - timedelta(days=rng.randint(0, 900), minutes=rng.randint(0, 1439))
             products.append(
                 {
                     "id": first_id + i - 1,
-                    "sku": f"GEN-{i:06d}",
-                    "name": f"{kind} {value} {package} #{i}",
+                    "sku": sku,
+                    "name": name,
+                    # Core inserts skip the ORM listener that keeps the key.
+                    "search_key": search_key_of(sku, name),
                     "description": f"{kind} {value}, package {package}.",
                     "category_id": category_id,
                     "base_price": base,
@@ -385,14 +466,16 @@ def promotion_window(now: datetime, rng: random.Random) -> tuple[datetime, datet
     return start, start + timedelta(days=rng.randint(7, 60))
 
 
-def floor_listing(page_size: int) -> tuple[catalog.Listing, list[Category]]:
-    """Page 1 for the Wholesale viewer, with real products and offers, to keep in memory."""
-    group = db.session.scalar(select(CustomerGroup).where(CustomerGroup.name == "Wholesale"))
+def floor_listings(page_size: int) -> tuple[dict[str, catalog.Listing], list[Category]]:
+    """Page 1 for each viewer, with real products and their group's offers, to keep in memory."""
     categories = catalog.category_tree()
-    listing = catalog.browse(
-        GroupPolicy.of(group), categories=categories, page=1, per_page=page_size
-    )
-    return listing, categories
+    listings = {}
+    for user in db.session.scalars(select(User).where(User.email.in_(VIEWERS))):
+        policy = GroupPolicy.of(user.company.group)
+        listings[user.email] = catalog.browse(
+            policy, categories=categories, page=1, per_page=page_size
+        )
+    return listings, categories
 
 
 def scenario_urls(total: int, page_size: int, sku_fragment: str) -> dict[str, str]:
@@ -419,18 +502,24 @@ def fetch(client, url: str) -> None:
 def measure(
     clients: dict, urls: dict[str, str], counter: StatementCounter, *, warmup: int, repeats: int
 ) -> dict[tuple[str, str], Sample]:
-    """Warm up, then time and count statements of each scenario for each viewer."""
+    """Warm up, then time and count statements of each scenario for each viewer.
+
+    The scenarios of a viewer take turns, one request each per round, so load from
+    elsewhere on the host falls on the floor and the pages alike.
+    """
     results = {}
     for email, client in clients.items():
-        for name, url in urls.items():
+        for url in urls.values():
             for _ in range(warmup):
                 fetch(client, url)
-            sample = Sample()
-            for _ in range(repeats):
+        samples = {name: Sample() for name in urls}
+        for _ in range(repeats):
+            for name, url in urls.items():
                 counter.reset()
                 start = time.perf_counter()
                 fetch(client, url)
-                sample.add((time.perf_counter() - start) * 1000, counter)
+                samples[name].add((time.perf_counter() - start) * 1000, counter)
+        for name, sample in samples.items():
             results[email, name] = sample
     return results
 
@@ -487,14 +576,15 @@ def print_table(timed: dict[tuple[str, str], Sample]) -> None:
 def print_statements(before, after, page_sizes, before_products: int, after_products: int) -> None:
     """Statements per request before and after growing the catalogue, and per page size."""
     print(
-        f"Statements per request (max; requests that touched the session shown apart) — "
+        f"Statements per request (max; requests that also touched the session or recounted "
+        f"the total shown apart) — "
         f"before: {before_products:,} products, after: {after_products:,} products"
     )
-    print(f"{'viewer':<23} {'scenario':<12} {'before':<28} after")
+    print(f"{'viewer':<23} {'scenario':<12} {'before':<44} after")
     for email in VIEWERS:
         for scenario in (*BROWSE, *SEARCH):
             b, a = before[email, scenario], after[email, scenario]
-            print(f"{email:<23} {scenario:<12} {b.statements_label():<28} {a.statements_label()}")
+            print(f"{email:<23} {scenario:<12} {b.statements_label():<44} {a.statements_label()}")
     print()
     sizes = " vs ".join(str(size) for size in PAGE_SIZES)
     print(f"/shop/ statements at CATALOG_PAGE_SIZE {sizes} ({after_products:,} products)")
@@ -520,12 +610,13 @@ def print_targets(before, timed, page_sizes, *, mariadb: bool, products: int) ->
         if name != FLOOR
     ]
     plain = max(s.base_statements for s in pages)
-    touching = [n for s in pages for n in s.touching]
-    worst = max([plain, *touching])
+    occasional = [n for s in pages for n in s.occasional]
+    worst = max([plain, *occasional])
     touch_note = (
-        f"; {max(touching)} on the {len(touching)} request(s) that also refreshed the session"
-        if touching
-        else "; no request refreshed the session"
+        f"; {max(occasional)} on the {len(occasional)} request(s) that also refreshed the "
+        "session or recounted the total"
+        if occasional
+        else "; no request refreshed the session or recounted the total"
     )
     print("Targets")
     print(
@@ -563,7 +654,7 @@ def print_targets(before, timed, page_sizes, *, mariadb: bool, products: int) ->
     )
 
 
-def run(url: str, products: int, requests: int) -> None:
+def run(url: str, products: int, requests: int, *, freeze_gc: bool = False) -> None:
     """Build, grow, measure and report."""
     rng = random.Random(20261123)
     app = create_app({"PORTAL_ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "bench"})
@@ -591,16 +682,20 @@ def run(url: str, products: int, requests: int) -> None:
         add_promotions(PROMOTIONS, rng)
         analyze_if_mariadb()
         facts = catalogue_facts()
-        floor.listing, floor.categories = floor_listing(page_size)
+        floor.listings, floor.categories = floor_listings(page_size)
     growth_seconds = time.perf_counter() - started
 
     fragment = f"{max(1, extra // 2):06d}"[:5] if extra else DEMO_SKU_FRAGMENT
     urls = scenario_urls(facts["products"], page_size, fragment)
+    if freeze_gc:
+        gc.collect()
+        gc.freeze()
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    timed = measure(
-        clients, {FLOOR: "/bench/floor", **urls}, counter, warmup=WARMUP, repeats=requests
-    )
+    with GarbageWatch() as garbage:
+        timed = measure(
+            clients, {FLOOR: "/bench/floor", **urls}, counter, warmup=WARMUP, repeats=requests
+        )
     page_sizes = {}
     for size in PAGE_SIZES:
         app.config["CATALOG_PAGE_SIZE"] = size
@@ -626,7 +721,12 @@ def run(url: str, products: int, requests: int) -> None:
     )
     print(
         f"Timed: {requests} requests per scenario after {WARMUP} warm-ups, page size "
-        f"{page_size}; scenarios: " + ", ".join(f"{n} {u}" for n, u in urls.items())
+        f"{page_size}, scenarios taking turns; " + ", ".join(f"{n} {u}" for n, u in urls.items())
+    )
+    print(
+        "Garbage collector: "
+        + ("frozen after start-up (--freeze-gc)" if freeze_gc else "Python's defaults")
+        + f"; full collections while timing: {garbage.summary()}"
     )
     print()
     print_table(timed)
@@ -645,7 +745,7 @@ def main() -> None:
     # SQLite stores NUMERIC through float at the column's scale, exact for our scales.
     warnings.filterwarnings("ignore", message="Dialect sqlite\\+pysqlite does \\*not\\* support")
     with database(args.database_url) as url:
-        run(url, args.products, args.requests)
+        run(url, args.products, args.requests, freeze_gc=args.freeze_gc)
 
 
 if __name__ == "__main__":

@@ -227,3 +227,350 @@ def test_a_request_that_refreshes_its_session_stays_within_six_statements(app, a
     with StatementCounter(db.engine) as counter:
         assert c.get("/shop/?sort=price").status_code == 200
     assert counter.count <= 6, counter.count
+
+
+# --- the listing's strategies give what the plainest query gives ----------------------
+
+
+def plain_listing(policy, q, category_slug, sort):
+    """Every product the listing must show, in order, by the plainest possible means.
+
+    The search is decided in Python (the SKU or name contains q, ignoring case); the
+    order is the database's own ORDER BY over the products found, with no index hint,
+    merge, window or kept total.
+    """
+    from sqlalchemy import func, select
+
+    from core import catalog
+    from core.models import GroupPrice, Product
+
+    categories = catalog.category_tree()
+    wanted = None
+    if category_slug:
+        category = next(c for c in categories if c.slug == category_slug)
+        wanted = {category.id} | {c.id for c in categories if c.parent_id == category.id}
+    rows = db.session.execute(
+        select(Product.id, Product.sku, Product.name, Product.category_id).where(
+            Product.is_archived.is_(False)
+        )
+    ).all()
+    ids = [
+        pid
+        for pid, sku, name, category_id in rows
+        if (not q or q.lower() in f"{sku} {name}".lower())
+        and (wanted is None or category_id in wanted)
+    ]
+    if policy is not None:
+        gp = GroupPrice.__table__.alias("reference_gp")
+        effective = func.coalesce(gp.c.price, Product.base_price)
+    else:
+        effective = Product.base_price
+    key, down = {
+        "name": (Product.name, (False, False)),
+        "sku": (Product.sku, (False, False)),
+        "price": (effective, (False, False)),
+        "-price": (effective, (True, True)),
+        "stock": (Product.stock, (True, False)),
+        "newest": (Product.created_at, (True, True)),
+    }[sort]
+    stmt = select(Product.id).where(Product.id.in_(ids))
+    if policy is not None:
+        stmt = stmt.outerjoin(
+            gp, (gp.c.product_id == Product.id) & (gp.c.group_id == policy.group_id)
+        )
+    stmt = stmt.order_by(
+        key.desc() if down[0] else key, Product.id.desc() if down[1] else Product.id
+    )
+    return list(db.session.scalars(stmt))
+
+
+def listed(policy, q, category_slug, sort, per_page):
+    """Every page of the listing, walked through: (ids in order, the total each page gave)."""
+    from core import catalog
+
+    categories = catalog.category_tree()
+    category = next((c for c in categories if c.slug == category_slug), None)
+    ids, totals, page = [], set(), 1
+    while True:
+        listing = catalog.browse(
+            policy,
+            q=q,
+            category=category,
+            categories=categories,
+            sort=sort,
+            page=page,
+            per_page=per_page,
+        )
+        totals.add(listing.total)
+        ids += [product.id for product, _ in listing.rows]
+        if not listing.has_next:
+            return ids, totals
+        page += 1
+
+
+def add_price_ties(group_names=("Wholesale", "Partner")):
+    """Products whose base and group prices tie with each other, to test the tie-breaks."""
+    from decimal import Decimal
+
+    from core.models import Category, CustomerGroup, GroupPrice, Product
+
+    capacitors = db.session.scalar(db.select(Category).where(Category.slug == "capacitors"))
+    groups = list(
+        db.session.scalars(db.select(CustomerGroup).where(CustomerGroup.name.in_(group_names)))
+    )
+    for i in range(6):
+        product = Product(
+            sku=f"TIE-{i}",
+            name="Capacitor tie" if i < 4 else "capacitor TIE",
+            base_price=Decimal("0.15"),
+            cost=Decimal("0.05"),
+            stock=36,
+            category=capacitors,
+        )
+        db.session.add(product)
+        db.session.flush()
+        if i % 2:
+            for group in groups:
+                db.session.add(
+                    GroupPrice(group_id=group.id, product_id=product.id, price=Decimal("0.15"))
+                )
+    db.session.commit()
+
+
+def policy_of(group_name):
+    from core.models import CustomerGroup
+    from core.offer import GroupPolicy
+
+    if group_name is None:
+        return None
+    group = db.session.scalar(db.select(CustomerGroup).where(CustomerGroup.name == group_name))
+    return GroupPolicy.of(group)
+
+
+@pytest.mark.parametrize("group", ["Wholesale", "Standard", None])
+@pytest.mark.parametrize("sort", ["name", "sku", "price", "-price", "stock", "newest"])
+def test_every_listing_matches_the_plainest_query(ctx, group, sort):
+    add_price_ties()
+    policy = policy_of(group)
+    for q in ("", "cap", "10", "zz-none"):
+        for category in (None, "passives", "capacitors"):
+            expected = plain_listing(policy, q, category, sort)
+            ids, totals = listed(policy, q, category, sort, per_page=96)
+            assert ids == expected, (q, category)
+            assert totals == {len(expected)}, (q, category)
+
+
+@pytest.mark.parametrize("sort", ["name", "price", "-price"])
+def test_small_pages_split_ties_exactly(ctx, sort):
+    add_price_ties()
+    policy = policy_of("Partner")
+    expected = plain_listing(policy, "", "capacitors", sort)
+    assert len(expected) > 14
+    assert listed(policy, "", "capacitors", sort, per_page=7)[0] == expected
+    assert listed(policy, "cap", None, sort, per_page=7)[0] == plain_listing(
+        policy, "cap", None, sort
+    )
+
+
+def test_high_to_low_is_low_to_high_reversed(ctx):
+    add_price_ties()
+    policy = policy_of("Wholesale")
+    up = listed(policy, "", "passives", "price", per_page=96)[0]
+    down = listed(policy, "", "passives", "-price", per_page=96)[0]
+    assert down == list(reversed(up))
+
+
+@pytest.mark.parametrize("sort", ["name", "price", "-price", "stock"])
+def test_a_search_broader_than_its_window_is_sorted_and_counted_in_full(ctx, monkeypatch, sort):
+    from core import catalog
+
+    monkeypatch.setattr(catalog, "SEARCH_WINDOW", 3)
+    policy = policy_of("Wholesale")
+    for q, category in (("cap", None), ("10", "passives"), ("stm32", None)):
+        expected = plain_listing(policy, q, category, sort)
+        assert len(expected) > 3 or q == "stm32"
+        ids, totals = listed(policy, q, category, sort, per_page=5)
+        assert ids == expected
+        assert totals == {len(expected)}
+    beyond = catalog.browse(policy, q="cap", sort=sort, page=500, per_page=5)
+    assert beyond.rows == [] and beyond.total == len(plain_listing(policy, "cap", None, sort))
+
+
+def skus_on(html: str) -> list[str]:
+    import re
+
+    return re.findall(r'data-sku="([^"]+)"', html)
+
+
+def test_search_ignores_case_beyond_ascii_alike_on_every_database(as_user):
+    c = as_user("orders@acme.test")
+    lower = skus_on(c.get("/shop/", query_string={"q": "1 kω"}).get_data(as_text=True))
+    upper = skus_on(c.get("/shop/", query_string={"q": "1 KΩ"}).get_data(as_text=True))
+    assert lower == upper == ["RES-0402-1K", "RES-0603-1K", "RES-0805-1K", "RES-1206-1K"]
+    micro = c.get("/shop/", query_string={"q": "10 µF 1206"}).get_data(as_text=True)
+    assert skus_on(micro) == ["CAP-1206-10U"]
+
+
+def test_wildcards_quotes_and_backslashes_in_a_search_are_text(ctx):
+    policy = policy_of("Partner")
+    for q in ("'", "\\", "%", "_", "1%", "1_", "o'clock\\%", "%_%"):
+        expected = plain_listing(policy, q, None, "name")
+        assert listed(policy, q, None, "name", per_page=96) == (expected, {len(expected)}), q
+    assert plain_listing(policy, "1%", None, "name")  # the resistors' "1%" is found as text
+
+
+# --- the kept total ---------------------------------------------------------------------
+
+
+def total_of(response) -> int:
+    import re
+
+    text = find(response.get_data(as_text=True), class_="results__count").text
+    return int(re.match(r"(\d+) products?", text).group(1))
+
+
+def test_the_total_follows_archiving_restoring_and_moving_at_once(as_user, ctx):
+    from core.models import Category, Product
+
+    c = as_user("orders@acme.test")
+    everything = total_of(c.get("/shop/"))
+    capacitors = total_of(c.get("/shop/?category=capacitors"))
+    resistors = total_of(c.get("/shop/?category=resistors"))
+    product = db.session.scalar(db.select(Product).where(Product.sku == "CAP-1206-10U"))
+
+    product.is_archived = True
+    db.session.commit()
+    assert total_of(c.get("/shop/")) == everything - 1
+    assert total_of(c.get("/shop/?category=capacitors")) == capacitors - 1
+
+    product.is_archived = False
+    product.category = db.session.scalar(db.select(Category).where(Category.slug == "resistors"))
+    db.session.commit()
+    assert total_of(c.get("/shop/")) == everything
+    assert total_of(c.get("/shop/?category=capacitors")) == capacitors - 1
+    assert total_of(c.get("/shop/?category=resistors")) == resistors + 1
+
+
+def test_the_total_counts_bulk_inserts_and_ignores_rolled_back_changes(as_user, ctx):
+    from decimal import Decimal
+
+    from sqlalchemy import insert
+
+    from core.models import Product, search_key_of, utcnow
+
+    c = as_user("orders@acme.test")
+    everything = total_of(c.get("/shop/"))
+    now = utcnow()
+    db.session.execute(
+        insert(Product.__table__),
+        [
+            {
+                "sku": f"BULK-{i}",
+                "name": f"Bulk part {i}",
+                "description": "",
+                "base_price": Decimal("1"),
+                "cost": Decimal("0.5"),
+                "stock": 1,
+                "unit": "pcs",
+                "specs": {},
+                "is_archived": False,
+                "created_at": now,
+                "updated_at": now,
+                "search_key": search_key_of(f"BULK-{i}", f"Bulk part {i}"),
+            }
+            for i in range(3)
+        ],
+    )
+    db.session.commit()
+    assert total_of(c.get("/shop/")) == everything + 3
+    assert total_of(c.get("/shop/?q=bulk part")) == 3
+
+    db.session.execute(Product.__table__.update().values(is_archived=True))
+    c.get("/shop/")  # another request while the change is open, uncommitted
+    db.session.rollback()
+    assert total_of(c.get("/shop/")) == everything + 3
+
+
+def test_an_unchanged_catalogue_is_not_recounted(as_user, ctx):
+    from core import stock
+    from core.models import Product, User
+
+    c = as_user("orders@acme.test")
+    c.get("/shop/")
+    c.get("/shop/")
+    with StatementCounter(db.engine) as kept:
+        c.get("/shop/")
+    product = db.session.scalar(db.select(Product).where(Product.sku == "CAP-1206-10U"))
+    staff = db.session.scalar(db.select(User).where(User.email == "warehouse@portal.test"))
+    stock.set_level(product.id, 40, reason="stocktake", actor=staff)
+    db.session.commit()
+    with StatementCounter(db.engine) as after_stock:
+        c.get("/shop/")
+    assert after_stock.count == kept.count
+    product.is_archived = True
+    db.session.commit()
+    with StatementCounter(db.engine) as after_archive:
+        c.get("/shop/")
+    assert after_archive.count == kept.count + 1
+
+
+def test_changes_by_another_process_show_within_the_ttl(app, as_user, ctx, monkeypatch):
+    from decimal import Decimal
+
+    from sqlalchemy import create_engine, delete, insert
+
+    from core import catalog
+    from core.models import Product, search_key_of, utcnow
+
+    c = as_user("orders@acme.test")
+    everything = total_of(c.get("/shop/"))
+    elsewhere = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    now = utcnow()
+    try:
+        with elsewhere.begin() as conn:
+            conn.execute(
+                insert(Product.__table__).values(
+                    sku="ELSEWHERE-1",
+                    name="Made by another process",
+                    description="",
+                    base_price=Decimal("1"),
+                    cost=Decimal("0.5"),
+                    stock=1,
+                    unit="pcs",
+                    specs={},
+                    is_archived=False,
+                    created_at=now,
+                    updated_at=now,
+                    search_key=search_key_of("ELSEWHERE-1", "Made by another process"),
+                )
+            )
+        assert total_of(c.get("/shop/")) == everything  # kept, not yet recounted
+        monkeypatch.setattr(catalog, "TOTAL_TTL", 0.0)
+        assert total_of(c.get("/shop/")) == everything + 1
+    finally:
+        elsewhere.dispose()
+        # Through the app's engine, so the test database is restored afterwards.
+        db.session.execute(delete(Product).where(Product.sku == "ELSEWHERE-1"))
+        db.session.commit()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/shop/?q=STM32", "/shop/?q=cap&sort=-price", "/shop/?q=zz-none", "/shop/?category=passives"],
+)
+def test_search_and_category_statements_do_not_grow_with_page_size(app, as_user, url):
+    c = as_user("orders@acme.test")
+    c.get(url)
+    counts = {}
+    for size in (6, 24, 96):
+        app.config["CATALOG_PAGE_SIZE"] = size
+        try:
+            with app.app_context():
+                engine = db.engine
+            with StatementCounter(engine) as counter:
+                assert c.get(url).status_code == 200
+            counts[size] = counter.count
+        finally:
+            app.config["CATALOG_PAGE_SIZE"] = 24
+    assert len(set(counts.values())) == 1, counts
+    assert counts[96] <= 5, counts

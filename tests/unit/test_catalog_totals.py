@@ -1,0 +1,92 @@
+"""The catalogue's kept totals: which statements clear them, and when a count is kept."""
+
+import pytest
+
+from core import catalog
+from core.catalog import _Totals, changes_totals
+
+
+@pytest.mark.parametrize(
+    ("statement", "changes"),
+    [
+        # What the ORM, Core and the test fixtures send on SQLite and MariaDB.
+        ("INSERT INTO products (sku, name) VALUES (?, ?)", True),
+        ("INSERT INTO `products` (`sku`) VALUES (%s)", True),
+        ('INSERT INTO main."products" SELECT * FROM tpl."products"', True),
+        ("insert ignore into products (sku) values (%s)", True),
+        ("REPLACE INTO products (id) VALUES (1)", True),
+        ("DELETE FROM products WHERE products.id = ?", True),
+        ('DELETE FROM main."products"', True),
+        ("DELETE FROM `products`", True),
+        ("UPDATE products SET is_archived=? WHERE products.id = ?", True),
+        ("UPDATE products SET `category_id`=%s, updated_at=%s WHERE products.id = %s", True),
+        ("UPDATE `products` SET `is_archived`=%s", True),
+        # Stock, prices and names leave the totals alone, even when the WHERE names them.
+        (
+            "UPDATE products SET stock=(products.stock - ?), updated_at=? "
+            "WHERE products.id = ? AND products.is_archived = false",
+            False,
+        ),
+        ("UPDATE products SET name=?, search_key=? WHERE products.category_id = ?", False),
+        ("UPDATE products SET base_price=%s WHERE products.id = %s", False),
+        # Other tables, and reads.
+        ("INSERT INTO product_photos (product_id) VALUES (?)", False),
+        ("UPDATE products_archive SET is_archived=1", False),
+        ("DELETE FROM group_prices WHERE group_prices.product_id = ?", False),
+        ("SELECT count(*) FROM products WHERE products.is_archived = false", False),
+        ("UPDATE login_sessions SET last_seen_at=? WHERE id = ?", False),
+    ],
+)
+def test_which_statements_change_the_totals(statement, changes):
+    assert changes_totals(statement) is changes
+
+
+def test_a_count_is_kept_only_from_a_transaction_that_saw_the_latest_change():
+    totals = _Totals()
+    began = totals.generation
+    totals.put("all", 10, began)
+    assert totals.get("all") == 10
+    totals.changed()
+    assert totals.get("all") is None
+    totals.put("all", 10, began)  # read before the change: used, never kept
+    assert totals.get("all") is None
+    totals.put("all", 11, totals.generation)
+    assert totals.get("all") == 11
+    totals.put("other", 3, None)  # a transaction that began before totals were kept
+    assert totals.get("other") is None
+
+
+def test_a_kept_count_expires_after_the_ttl(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(catalog.time, "monotonic", lambda: clock[0])
+    totals = _Totals()
+    totals.put(None, 7, totals.generation)
+    clock[0] += catalog.TOTAL_TTL - 0.01
+    assert totals.get(None) == 7
+    clock[0] += 0.02
+    assert totals.get(None) is None
+
+
+class FakeConnection:
+    def __init__(self):
+        self.info = {}
+
+
+def test_a_write_clears_the_totals_at_once_and_again_when_its_transaction_ends():
+    totals = _Totals()
+    writer, reader = FakeConnection(), FakeConnection()
+    totals.on_begin(writer)
+    totals.on_statement(writer, None, "UPDATE products SET is_archived=1", (), None, False)
+    # Another connection counts while the change is still open: its count is not kept
+    # past the commit, which may make the change visible.
+    totals.on_begin(reader)
+    totals.put("all", 5, reader.info[catalog._BEGAN_AT])
+    assert totals.get("all") == 5
+    totals.on_end(writer)
+    assert totals.get("all") is None
+    # A transaction that wrote nothing that counts clears nothing when it ends.
+    totals.put("all", 4, totals.generation)
+    totals.on_begin(writer)
+    totals.on_statement(writer, None, "UPDATE products SET stock=3", (), None, False)
+    totals.on_end(writer)
+    assert totals.get("all") == 4
