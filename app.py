@@ -1,5 +1,6 @@
 """The trade portal's application factory: `flask --app app run` finds create_app()."""
 
+import gc
 import logging
 from pathlib import Path
 
@@ -24,6 +25,11 @@ def create_app(config: dict | None = None) -> Flask:
     register_commands(app)
     register_security_headers(app)
     logging.getLogger("portal").setLevel(logging.INFO)
+    if app.config["PORTAL_ENV"] == "production":
+        # What start-up built (modules, the app, templates) lives as long as the process:
+        # moved out of the collector's sight, full collections no longer rescan it
+        # (bench/catalog.py --freeze-gc: ~110 ms pauses down to under 10 ms).
+        gc.freeze()
     return app
 
 

@@ -254,35 +254,35 @@ def _matches(q: str):
     return Product.search_key.contains(needle, autoescape=True)
 
 
-def _in_categories(category_ids: list[int], *, sold_only: bool):
-    """Ids of the products in these categories (on sale only, if asked), as a table to join."""
-    members = select(_MEMBERS.c.id).where(_MEMBERS.c.category_id.in_(category_ids))
-    if sold_only:
-        members = members.where(_MEMBERS.c.is_archived == false())
-    else:
-        # The narrower (category_id) index, when the walk itself skips archived products.
-        members = _use_index(members, _MEMBERS, "ix_products_category_id")
+def _in_categories(category_ids: list[int]):
+    """Ids of the products on sale in these categories, as a table to join."""
+    members = select(_MEMBERS.c.id).where(
+        _MEMBERS.c.category_id.in_(category_ids), _MEMBERS.c.is_archived == false()
+    )
     return members.distinct().subquery("in_category")
 
 
 def _by_index(sort: str, category_ids: list[int] | None, order, limit: int, offset: int):
     """Ids of one page in name or SKU order, read along that column's index.
 
-    A category joins the ids of its products (read from a category index, and kept
-    distinct so the database builds them into a lookup table once) instead of reading each
-    product row while walking the name index: 7-15 ms for any category of 100,000
-    products, against 10-90 ms depending on where its names fall in the alphabet. The
-    name walk skips archived products by itself; the SKU index cannot, so there the
-    category's ids leave them out.
+    A category in name order reads (is_archived, category_id, name): under 1 ms for a
+    leaf category of 100,000 products, where walking the name index took 10-90 ms
+    depending on where its names fall in the alphabet. In SKU order a category joins the
+    ids of its products on sale (kept distinct, so the database builds them into a lookup
+    table once) instead of reading each product row while walking the SKU index.
     """
     ids = select(Product.id)
+    if sort == "name" and category_ids:
+        # (is_archived, category_id, name) holds a category's page in order, ids included:
+        # a leaf category reads just its page, a parent sorts its few leaves' entries.
+        ids = ids.where(Product.sold(), Product.category_id.in_(category_ids))
+        ids = _use_index(ids, Product.__table__, "ix_products_archived_category_name")
+        return ids.order_by(*order).limit(limit).offset(offset)
     if sort == "name" or not category_ids:
         ids = ids.where(Product.sold())
     if category_ids:
-        members = _in_categories(category_ids, sold_only=sort != "name")
+        members = _in_categories(category_ids)
         ids = ids.join(members, members.c.id == Product.id)
-        if sort == "name":
-            ids = _use_index(ids, Product.__table__, "ix_products_archived_name")
     return ids.order_by(*order).limit(limit).offset(offset)
 
 

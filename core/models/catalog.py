@@ -70,8 +70,9 @@ class Product(db.Model):
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("base_price >= 0 AND cost >= 0", name="money_not_negative"),
         Index("ix_products_archived_name", "is_archived", "name"),
-        # Counting and paging a category, and the price order of base-priced products.
-        Index("ix_products_archived_category", "is_archived", "category_id"),
+        # Counting a category, and reading its page in name order from the index alone.
+        Index("ix_products_archived_category_name", "is_archived", "category_id", "name"),
+        # The price order of base-priced products.
         Index("ix_products_archived_base_price", "is_archived", "base_price"),
         # Searching by SKU or name scans this narrow index instead of the table.
         Index("ix_products_archived_search", "is_archived", "search_key"),
