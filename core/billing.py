@@ -12,7 +12,7 @@ from sqlalchemy.sql import ColumnElement
 from extensions import db
 
 from . import access, audit, events, notify, settings
-from .errors import FieldRefused
+from .errors import FieldRefused, Refused
 from .models import (
     CENT,
     Company,
@@ -105,10 +105,23 @@ def issue_for(order: Order, *, actor: User | None) -> Invoice:
 
 
 def void_for(order: Order, *, actor: User | None) -> None:
-    """A cancelled order's invoice is voided (kept, numbered, marked void), never deleted."""
+    """A cancelled order's invoice is voided (kept, numbered, marked void), never deleted.
+
+    Not once money was received or credited against it: voiding would take that money out
+    of every balance. The row is locked first, so a payment being recorded meanwhile is
+    either seen here or waits and then finds the invoice void.
+    """
     invoice = db.session.scalar(select(Invoice).where(Invoice.order_id == order.id))
     if invoice is None or invoice.voided_at is not None:
         return
+    invoice = lock_invoice(invoice)
+    if invoice.paid_total > 0 or invoice.credited_total > 0:
+        settled = invoice.paid_total + invoice.credited_total
+        raise Refused(
+            f"Order {order.number} cannot be cancelled: {settled:.2f} {invoice.currency} was "
+            f"already paid or credited on invoice {invoice.display_number}. To give the money "
+            "back, issue a credit note on the customer's account."
+        )
     invoice.voided_at = utcnow()
     audit.record(
         "invoice.voided",

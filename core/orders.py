@@ -199,9 +199,9 @@ def move(order: Order, to: str, *, actor: User, note: str = "") -> None:
         raise Refused(f"An order that is {order.status} cannot become {to}.")
     before = order.status
     if to == "cancelled":
+        billing.void_for(order, actor=actor)  # first: it refuses a paid invoice
         for line in sorted(order.lines, key=lambda ln: ln.product_id):
             _return_stock(line, order, actor)
-        billing.void_for(order, actor=actor)
     order.status = to
     order.events.append(OrderEvent(status=to, user=actor, note=(note or "")[:2000]))
     if to in ("confirmed", "shipped"):

@@ -1,5 +1,7 @@
-"""Quote rounds may be first approvals: above a company's approval limit a quote needs
-two decision-makers, and the first one's approval is a round of the timeline.
+"""Quote rounds may be first approvals (a quote above the approval limit takes two).
+
+Above a company's approval limit a quote needs two decision-makers, and the first one's
+approval is a round of the timeline.
 
 Revision ID: 0004
 Revises: 0003

@@ -12,7 +12,7 @@ import pytest
 from simple_websocket import Client, ConnectionClosed
 from sqlalchemy import func, select
 
-from core import carts, orders
+from core import billing, carts, orders
 from core.models import (
     Company,
     Invoice,
@@ -262,6 +262,36 @@ def test_cancelling_restores_stock_records_movements_and_voids_the_invoice(as_us
     again = move(anna, order.id, "cancelled", htmx=True)
     assert again.status_code == 422
     assert (stock_of(mcu), stock_of(cap)) == before
+
+
+def test_an_order_paid_in_part_is_not_cancelled_and_nothing_changes(as_user, ctx):
+    """Voiding a paid invoice would drop the money from every balance: refused, with the way
+    to give it back."""
+    mcu = pid(MCU)
+    order = place("acme", {MCU: 5})
+    anna = as_user("anna.sales@portal.test")
+    move(anna, order.id, "confirmed")
+    invoice = db.session.scalar(select(Invoice).where(Invoice.order_id == order.id))
+    billing.record_payment(
+        invoice,
+        Decimal("10.00"),
+        billing.today(),
+        "transfer",
+        "part",
+        actor=user("finance@portal.test"),
+    )
+    db.session.commit()
+    movements = select(func.count()).select_from(StockMovement)
+    stock, moved = stock_of(mcu), db.session.scalar(movements)
+    response = move(anna, order.id, "cancelled", htmx=True)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "cannot be cancelled: 10.00 EUR was already paid or credited" in text
+    assert "credit note on the customer" in text
+    db.session.expire_all()
+    assert fresh(order.id).status == "confirmed" and stock_of(mcu) == stock
+    assert db.session.scalar(movements) == moved
+    assert db.session.get(Invoice, invoice.id).voided_at is None
 
 
 def test_read_only_order_people_see_no_buttons_and_cannot_move(as_user, ctx):
