@@ -736,6 +736,22 @@ def _approve_first(quote: Quote, actor: User, note: str) -> QuoteRound:
     return rnd
 
 
+def _close(quote: Quote, actor: User, side: str, action: str, status: str, note: str) -> None:
+    """End the negotiation with a last round of `action`, audited as `quote.<status>`."""
+    before = quote.status
+    quote.rounds.append(QuoteRound(author=actor, side=side, action=action, note=note))
+    quote.status = status
+    db.session.flush()
+    _record(
+        quote,
+        status,
+        actor,
+        f"Quote {quote.number} {status} by {actor.name}",
+        before={"status": before},
+        after={"status": status, "note": note[:200]},
+    )
+
+
 def reject(
     quote_id: int,
     *,
@@ -751,19 +767,8 @@ def reject(
     if side == CUSTOMER and not access.can(actor, "shop.order"):
         raise Refused("Only a decision-maker of your company can reject a quote.")
     _check_moment(quote, side, seen)
-    before = quote.status
     note = _note(note)
-    quote.rounds.append(QuoteRound(author=actor, side=side, action="reject", note=note))
-    quote.status = "rejected"
-    db.session.flush()
-    _record(
-        quote,
-        "rejected",
-        actor,
-        f"Quote {quote.number} rejected by {actor.name}",
-        before={"status": before},
-        after={"status": "rejected", "note": note[:200]},
-    )
+    _close(quote, actor, side, "reject", "rejected", note)
     message = f"{actor.name} rejected quote {quote.number}." + (f"\n\nNote: {note}" if note else "")
     if side == SELLER:
         _tell_customer(quote, "declined", message, link)
@@ -788,19 +793,8 @@ def withdraw(
             "Only the person who asked for this quote or a decision-maker can withdraw it."
         )
     _check_moment(quote, None, seen)
-    before = quote.status
     note = _note(note)
-    quote.rounds.append(QuoteRound(author=actor, side=CUSTOMER, action="withdraw", note=note))
-    quote.status = "withdrawn"
-    db.session.flush()
-    _record(
-        quote,
-        "withdrawn",
-        actor,
-        f"Quote {quote.number} withdrawn by {actor.name}",
-        before={"status": before},
-        after={"status": "withdrawn", "note": note[:200]},
-    )
+    _close(quote, actor, CUSTOMER, "withdraw", "withdrawn", note)
     _tell_seller(
         quote,
         "withdrawn",
