@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from math import ceil
 
-from common import database
+from common import add_database_url, database
 from flask import Flask
 from flask_login import current_user
 from flask_migrate import upgrade
@@ -288,12 +288,7 @@ class GarbageWatch:
 def parse_args() -> argparse.Namespace:
     """Command-line options; --smoke picks a small, fast run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL"),
-        help="SQLAlchemy URL (default: BENCH_DATABASE_URL, else a fresh SQLite file); "
-        "a mysql+pymysql URL names a MariaDB database that is dropped and created",
-    )
+    add_database_url(parser)
     parser.add_argument("--products", type=int, help="catalogue size (default 100000)")
     parser.add_argument("--requests", type=int, help="timed requests per scenario (default 200)")
     parser.add_argument("--smoke", action="store_true", help="3000 products, 30 requests")

@@ -1,10 +1,22 @@
-"""What the benchmarks share: a fresh database to build on."""
+"""What the benchmarks share: a fresh database to build on, and the option that names it."""
 
+import argparse
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, make_url
+
+
+def add_database_url(parser: argparse.ArgumentParser) -> None:
+    """--database-url: where to build (BENCH_DATABASE_URL, else a fresh SQLite file)."""
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="SQLAlchemy URL (default: BENCH_DATABASE_URL, else a fresh SQLite file); "
+        "a mysql+pymysql URL names a MariaDB database that is dropped and created",
+    )
 
 
 @contextmanager

@@ -52,7 +52,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from common import database
+from common import add_database_url, database
 from flask import Flask, request
 from flask_migrate import upgrade
 from flask_sock import Sock
@@ -794,12 +794,7 @@ def parse_args() -> argparse.Namespace:
         default=["werkzeug"],
         help="werkzeug's threaded server, and/or gunicorn with the gthread or gevent worker",
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL"),
-        help="SQLAlchemy URL (default: BENCH_DATABASE_URL, else a fresh SQLite file); "
-        "a mysql+pymysql URL names a MariaDB database that is dropped and created",
-    )
+    add_database_url(parser)
     parser.add_argument(
         "--no-deflate",
         dest="deflate",

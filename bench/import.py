@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Callable
 from decimal import Decimal
 
-from common import database
+from common import add_database_url, database
 from flask_migrate import upgrade
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
@@ -43,12 +43,7 @@ CATEGORIES = ("capacitors", "resistors", "microcontrollers", "connectors", "leds
 def parse_args() -> argparse.Namespace:
     """Command-line options; --smoke picks a small, fast run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL"),
-        help="SQLAlchemy URL (default: BENCH_DATABASE_URL, else a fresh SQLite file); "
-        "a mysql+pymysql URL names a MariaDB database that is dropped and created",
-    )
+    add_database_url(parser)
     parser.add_argument("--products", type=int, help="products in the file (default 100000)")
     parser.add_argument("--rounds", type=int, help="timed rounds of each (default 3)")
     parser.add_argument("--smoke", action="store_true", help="2,000 products, 2 rounds")
