@@ -297,26 +297,31 @@ def accepted(result) -> str:
     )
 
 
-@bp.route("/quotes/<int:quote_id>/accept", methods=["POST"])
-@permission_required("shop.quote")
-@permission_required("shop.order")
-def quote_accept(quote_id: int):
-    """Accept the standing offer: the order is placed at exactly the quoted prices."""
+def decide(quote_id: int, move, notice):
+    """Accept, reject or withdraw: the same bare form, then the move through run()."""
     scoped_quote(quote_id)
     form = decision()
     if form is None:
         return answer(quote_id, error=STALE_FORM)
     return run(
         quote_id,
-        lambda: quotes.accept(
+        lambda: move(
             quote_id,
             actor=current_user,
             seen=form.seen.data,
             note=form.note.data,
             link=seller_link,
         ),
-        accepted,
+        notice,
     )
+
+
+@bp.route("/quotes/<int:quote_id>/accept", methods=["POST"])
+@permission_required("shop.quote")
+@permission_required("shop.order")
+def quote_accept(quote_id: int):
+    """Accept the standing offer: the order is placed at exactly the quoted prices."""
+    return decide(quote_id, quotes.accept, accepted)
 
 
 @bp.route("/quotes/<int:quote_id>/reject", methods=["POST"])
@@ -324,31 +329,11 @@ def quote_accept(quote_id: int):
 @permission_required("shop.order")
 def quote_reject(quote_id: int):
     """Turn the seller's offer down; the quote is closed."""
-    scoped_quote(quote_id)
-    form = decision()
-    if form is None:
-        return answer(quote_id, error=STALE_FORM)
-    return run(
-        quote_id,
-        lambda: quotes.reject(
-            quote_id, actor=current_user, seen=form.seen.data, note=form.note.data, link=seller_link
-        ),
-        "You rejected the offer; the seller has been told.",
-    )
+    return decide(quote_id, quotes.reject, "You rejected the offer; the seller has been told.")
 
 
 @bp.route("/quotes/<int:quote_id>/withdraw", methods=["POST"])
 @permission_required("shop.quote")
 def quote_withdraw(quote_id: int):
     """Take the request back (its requester or a decision-maker); the quote is closed."""
-    scoped_quote(quote_id)
-    form = decision()
-    if form is None:
-        return answer(quote_id, error=STALE_FORM)
-    return run(
-        quote_id,
-        lambda: quotes.withdraw(
-            quote_id, actor=current_user, seen=form.seen.data, note=form.note.data, link=seller_link
-        ),
-        "The request is withdrawn; the seller has been told.",
-    )
+    return decide(quote_id, quotes.withdraw, "The request is withdrawn; the seller has been told.")
