@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     event,
     false,
 )
@@ -22,9 +23,30 @@ from extensions import db
 from .base import Json, Percent, UnitPrice, utcnow
 
 SEARCH_KEY_LENGTH = 270  # SKU (64) + space + name (200), with room to spare
-SearchKey = String(SEARCH_KEY_LENGTH).with_variant(
-    mysql.VARCHAR(SEARCH_KEY_LENGTH, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
-)
+
+
+class SearchKey(TypeDecorator):
+    """Text that a search matches byte by byte: VARBINARY on MariaDB, where even a binary
+    collation converts each value before LOCATE (100,000 keys: 22 ms instead of 30,
+    migration 0006); plain text elsewhere. Python always sees a str."""
+
+    impl = String(SEARCH_KEY_LENGTH)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ("mysql", "mariadb"):
+            # UTF-8 takes at most four bytes a character.
+            return dialect.type_descriptor(mysql.VARBINARY(SEARCH_KEY_LENGTH * 4))
+        return dialect.type_descriptor(String(SEARCH_KEY_LENGTH))
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, str) and dialect.name in ("mysql", "mariadb"):
+            return value.encode()
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.decode() if isinstance(value, bytes) else value
+
 
 promotion_products = Table(
     "promotion_products",
@@ -70,6 +92,9 @@ class Product(db.Model):
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("base_price >= 0 AND cost >= 0", name="money_not_negative"),
         Index("ix_products_archived_name", "is_archived", "name"),
+        # A search sorted by name walks it and matches search_key in each entry, so its
+        # matches are neither sorted nor read (migration 0006).
+        Index("ix_products_archived_name_search", "is_archived", "name", "id", "search_key"),
         # Counting a category, and reading its page in name order from the index alone.
         Index("ix_products_archived_category_name", "is_archived", "category_id", "name"),
         # The price order of base-priced products.
@@ -90,9 +115,9 @@ class Product(db.Model):
     specs: Mapped[dict] = mapped_column(Json, default=dict)
     is_archived: Mapped[bool] = mapped_column(default=False)
     # "sku name" lower-cased, kept by search_key_of() on every ORM write (bulk writers set
-    # it themselves). A binary collation compares bytes: a LIKE '%q%' scan over it is several
-    # times cheaper than a case-insensitive one over sku and name (bench/catalog.py).
-    search_key: Mapped[str] = mapped_column(SearchKey, default="")
+    # it themselves). Matched as bytes: a scan for '%q%' over it is several times cheaper
+    # than a case-insensitive one over sku and name (bench/catalog.py).
+    search_key: Mapped[str] = mapped_column(SearchKey(), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

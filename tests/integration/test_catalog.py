@@ -574,3 +574,88 @@ def test_search_and_category_statements_do_not_grow_with_page_size(app, as_user,
             app.config["CATALOG_PAGE_SIZE"] = 24
     assert len(set(counts.values())) == 1, counts
     assert counts[96] <= 5, counts
+
+
+class StatementRecorder(StatementCounter):
+    """The SELECTs on products a request ran, with their parameters, to explain afterwards."""
+
+    def __init__(self, engine):
+        super().__init__(engine)
+        self.statements = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT") and "FROM products" in statement:
+            self.statements.append((statement, parameters))
+
+
+def _is_mariadb(engine) -> bool:
+    return engine.dialect.name in ("mysql", "mariadb")
+
+
+def _plans(engine, recorded) -> list[list[tuple[str, str]]]:
+    """Each recorded statement's plan on the test's database: per step, the index it
+    reads (or "") and what the step says it does."""
+    explain = "EXPLAIN " if _is_mariadb(engine) else "EXPLAIN QUERY PLAN "
+    plans = []
+    with engine.connect() as conn:
+        for statement, parameters in recorded:
+            rows = conn.exec_driver_sql(explain + statement, parameters).mappings().all()
+            if _is_mariadb(engine):
+                steps = [(row["key"] or "", f"{row['type']} {row['Extra']}") for row in rows]
+            else:
+                steps = [(_sqlite_index(row["detail"]), row["detail"]) for row in rows]
+            plans.append(steps)
+    return plans
+
+
+def _sqlite_index(detail: str) -> str:
+    words = detail.split()
+    return words[words.index("INDEX") + 1] if "INDEX" in words else ""
+
+
+@pytest.mark.parametrize(
+    ("url", "index"),
+    [
+        # Sorted by name: MariaDB walks the name order and matches each entry's search key.
+        ("/shop/?q=resistor", "ix_products_archived_name_search"),
+        ("/shop/?q=e", "ix_products_archived_name_search"),
+        # Other orders, and a category, scan the narrow search index and sort the matches.
+        ("/shop/?q=resistor&sort=-price", "ix_products_archived_search"),
+        ("/shop/?q=resistor&category=passives", "ix_products_archived_search"),
+    ],
+)
+def test_a_search_reads_one_index_and_never_the_whole_table(app, as_user, url, index):
+    c = as_user("orders@acme.test")
+    c.get(url)
+    with app.app_context():
+        engine = db.engine
+    with StatementRecorder(engine) as recorder:
+        assert c.get(url).status_code == 200
+    plans = _plans(engine, recorder.statements)
+    searches = [step for plan in plans for step in plan if "search" in step[0]]
+    assert searches, plans
+    if not _is_mariadb(engine):
+        # SQLite scans the search key's index, not the table (see _search_filters).
+        assert searches[0][0] == "ix_products_archived_search", plans
+        return
+    # MariaDB reads the index it is told, never the whole table; sorted by name, the
+    # matches come in order from the index alone.
+    assert searches[0][0] == index, plans
+    assert not searches[0][1].startswith("ALL"), plans
+    if index == "ix_products_archived_name_search":
+        assert "Using index" in searches[0][1] and "filesort" not in searches[0][1], plans
+
+
+def test_a_deep_page_by_name_walks_the_name_index(app, as_user):
+    c = as_user("browse@carpathia.test")
+    url = "/shop/?page=5"
+    c.get(url)
+    with app.app_context():
+        engine = db.engine
+    with StatementRecorder(engine) as recorder:
+        assert c.get(url).status_code == 200
+    plans = _plans(engine, recorder.statements)
+    # The page's ids come in order from the name index (only those 24 rows are sorted).
+    steps = [step for plan in plans for step in plan if step[0] == "ix_products_archived_name"]
+    assert steps, plans
+    assert all("filesort" not in what and "B-TREE" not in what for _, what in steps), plans
