@@ -297,7 +297,7 @@ def _by_index(sort: str, category_ids: list[int] | None, order, limit: int, offs
         return _by_name_in(category_ids, limit, offset)
     if sort == "name":
         # Told, since MariaDB would sort a deep page from a category index instead
-        # (page 2,083 of 100,000 products: 150 ms instead of 9).
+        # (page 2,083 of 100,000 products: 150-180 ms a request instead of 17).
         ids = _use_index(ids.where(Product.sold()), Product.__table__, "ix_products_archived_name")
     elif not category_ids:
         ids = ids.where(Product.sold())

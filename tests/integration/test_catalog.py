@@ -608,6 +608,17 @@ def _plans(engine, recorded) -> list[list[tuple[str, str]]]:
     return plans
 
 
+def _plans_of_request(app, client, url: str):
+    """The engine, and the plans of the product SELECTs of a second request for `url`
+    (the first one refreshes the session's last-seen)."""
+    client.get(url)
+    with app.app_context():
+        engine = db.engine
+    with StatementRecorder(engine) as recorder:
+        assert client.get(url).status_code == 200
+    return engine, _plans(engine, recorder.statements)
+
+
 def _sqlite_index(detail: str) -> str:
     words = detail.split()
     return words[words.index("INDEX") + 1] if "INDEX" in words else ""
@@ -625,13 +636,7 @@ def _sqlite_index(detail: str) -> str:
     ],
 )
 def test_a_search_reads_one_index_and_never_the_whole_table(app, as_user, url, index):
-    c = as_user("orders@acme.test")
-    c.get(url)
-    with app.app_context():
-        engine = db.engine
-    with StatementRecorder(engine) as recorder:
-        assert c.get(url).status_code == 200
-    plans = _plans(engine, recorder.statements)
+    engine, plans = _plans_of_request(app, as_user("orders@acme.test"), url)
     searches = [step for plan in plans for step in plan if "search" in step[0]]
     assert searches, plans
     if not _is_mariadb(engine):
@@ -647,14 +652,7 @@ def test_a_search_reads_one_index_and_never_the_whole_table(app, as_user, url, i
 
 
 def test_a_deep_page_by_name_walks_the_name_index(app, as_user):
-    c = as_user("browse@carpathia.test")
-    url = "/shop/?page=5"
-    c.get(url)
-    with app.app_context():
-        engine = db.engine
-    with StatementRecorder(engine) as recorder:
-        assert c.get(url).status_code == 200
-    plans = _plans(engine, recorder.statements)
+    _, plans = _plans_of_request(app, as_user("browse@carpathia.test"), "/shop/?page=5")
     # The page's ids come in order from the name index (only those 24 rows are sorted).
     steps = [step for plan in plans for step in plan if step[0] == "ix_products_archived_name"]
     assert steps, plans
