@@ -9,7 +9,7 @@ def register(app: Flask) -> None:
     @app.cli.command("demo")
     def demo_command():
         """Create or upgrade the schema, then load the demo data (idempotent)."""
-        from core import demo
+        import demo
 
         upgrade()
         if demo.load():

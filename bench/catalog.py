@@ -31,9 +31,10 @@ from flask_login import current_user
 from flask_migrate import upgrade
 from sqlalchemy import event, func, insert, select
 
+import demo
 from app import create_app
 from blueprints.common import render
-from core import catalog, demo
+from core import catalog
 from core.models import (
     UNIT,
     Category,

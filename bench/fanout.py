@@ -71,10 +71,10 @@ from wsproto.events import (
 )
 from wsproto.extensions import PerMessageDeflate
 
+import demo
 from app import create_app
 from blueprints.live import regions
 from blueprints.live.viewer import load_viewer
-from core import demo
 from core.events import Event
 from core.models import LoginSession, Product, User, utcnow
 from core.sessions import token_hash

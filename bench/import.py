@@ -30,8 +30,9 @@ from common import add_database_url, database
 from flask_migrate import upgrade
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
+import demo
 from app import create_app
-from core import demo, imports
+from core import imports
 from core.models import Category, ImportJob, Product, User, search_key_of, utcnow
 from extensions import db
 

@@ -41,9 +41,10 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.engine import make_url
 
+import demo
 from app import create_app
 from config import engine_options
-from core import carts, demo, orders
+from core import carts, orders, transaction
 from core.errors import Refused
 from core.models import (
     CENT,
@@ -80,7 +81,7 @@ class Phase:
 
 
 class ReplayCounter(logging.Handler):
-    """Counts the deadlock replays core.orders.retrying logs."""
+    """Counts the deadlock replays core.transaction.committed logs."""
 
     def __init__(self):
         super().__init__(logging.WARNING)
@@ -206,7 +207,7 @@ def set_stock(levels: dict[int, int]) -> None:
 def run_phase(app: Flask, phase: Phase, buyers: list[int], products: list[int], args) -> None:
     """Every buyer orders `args.orders` times its product (products[i % len]) at once."""
     counter = ReplayCounter()
-    logging.getLogger("portal.orders").addHandler(counter)
+    logging.getLogger("portal.transaction").addHandler(counter)
     barrier = threading.Barrier(len(buyers) + 1)
 
     def buyer(i: int) -> None:
@@ -222,7 +223,7 @@ def run_phase(app: Flask, phase: Phase, buyers: list[int], products: list[int], 
                 try:
                     carts.add(person, product_id, args.quantity)
                     db.session.commit()
-                    order = orders.retrying(lambda: carts.checkout(person))
+                    order = transaction.committed(lambda: carts.checkout(person))
                 except Refused as exc:
                     db.session.rollback()
                     with phase.lock:
@@ -253,7 +254,7 @@ def run_phase(app: Flask, phase: Phase, buyers: list[int], products: list[int], 
         thread.join()
     phase.elapsed = time.perf_counter() - started
     phase.cpu = time.process_time() - cpu
-    logging.getLogger("portal.orders").removeHandler(counter)
+    logging.getLogger("portal.transaction").removeHandler(counter)
     phase.replays = counter.count
 
 

@@ -8,8 +8,8 @@ from flask_migrate import upgrade
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
+import demo
 from app import create_app
-from core import demo
 
 HERE = Path(__file__).resolve().parent
 SHOTS = (

@@ -20,8 +20,8 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, inspect, text
 from werkzeug.serving import make_server
 
+import demo
 from app import create_app
-from core import demo
 from core.models import LoginSession, User, utcnow
 from core.sessions import token_hash
 from extensions import db

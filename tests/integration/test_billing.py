@@ -106,7 +106,7 @@ def snapshot(invoice_id: int) -> tuple:
 
 
 def invoice_of(slug: str, status: str) -> Invoice:
-    """A demo invoice of the company in this status (see core.demo)."""
+    """A demo invoice of the company in this status (see demo.trade)."""
     db.session.rollback()
     return db.session.scalar(
         billing.visible_invoices(user(ADMIN))

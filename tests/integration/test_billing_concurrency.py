@@ -14,8 +14,9 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, func, select, text
 
+import demo
 from app import create_app
-from core import billing, demo, orders
+from core import billing, orders, transaction
 from core.errors import Refused
 from core.models import Company, Invoice, Order, Payment, Product, Sequence, User
 from core.orders import LineRequest
@@ -111,7 +112,7 @@ def test_concurrent_confirmations_number_invoices_without_gaps(mariadb_app):
                         select(Invoice.number).where(Invoice.order_id == order_id)
                     )
 
-                number = orders.retrying(work)
+                number = transaction.committed(work)
                 with lock:
                     numbers.append(number)
             except Exception as exc:  # reported below, with the thread's own traceback
@@ -175,7 +176,7 @@ def test_concurrent_payments_never_exceed_the_total(mariadb_app):
         with app.app_context():
             try:
                 barrier.wait()
-                orders.retrying(
+                transaction.committed(
                     lambda: billing.record_payment(
                         db.session.get(Invoice, invoice_id),
                         share,

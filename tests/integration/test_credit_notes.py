@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core import billing, credit_notes, orders
+from core import billing, credit_notes, orders, transaction
 from core import roles as role_service
 from core.errors import Refused
 from core.models import AuditEntry, CreditNote, Invoice, OutboxMail, Role, Sequence
@@ -370,7 +370,7 @@ def test_two_people_crediting_the_same_balance_at_once_never_exceed_it(app, ctx)
         with app.app_context():
             start.wait()
             try:
-                orders.retrying(
+                transaction.committed(
                     lambda: credit_notes.issue(
                         db.session.get(Invoice, invoice_id).company,
                         total,

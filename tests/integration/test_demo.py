@@ -7,7 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from core import access, demo
+import demo
+from core import access
 from core.models import (
     Company,
     CustomerGroup,

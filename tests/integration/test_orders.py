@@ -12,7 +12,7 @@ import pytest
 from simple_websocket import Client, ConnectionClosed
 from sqlalchemy import func, select
 
-from core import billing, carts, orders
+from core import billing, carts, orders, transaction
 from core.models import (
     Company,
     Invoice,
@@ -70,7 +70,7 @@ def place(slug: str, lines: dict[str, int]) -> Order:
     """An order placed through the service, as checkout does."""
     buyer = user(f"orders@{slug}.test")
     requests = [orders.LineRequest(pid(sku), qty) for sku, qty in lines.items()]
-    order = orders.retrying(lambda: orders.place(company(slug), requests, placed_by=buyer))
+    order = transaction.committed(lambda: orders.place(company(slug), requests, placed_by=buyer))
     return fresh(order.id)
 
 
@@ -471,7 +471,7 @@ def test_requests_and_decisions_refresh_the_right_pages_only(connect, ctx):
     request = db.session.scalar(
         select(carts.Cart).where(carts.Cart.owner_id == requester.id).order_by(carts.Cart.id.desc())
     )
-    orders.retrying(lambda: carts.approve(user("orders@acme.test"), request.id))
+    transaction.committed(lambda: carts.approve(user("orders@acme.test"), request.id))
     assert f'data-refresh="my-cart-{requester.id}"' in drain(opened["request@acme.test"])
     assert drain(opened["orders@baltic.test"], 0.3) == ""
     assert drain(opened["request@baltic.test"], 0.3) == ""

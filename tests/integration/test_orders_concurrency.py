@@ -17,9 +17,10 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, func, select, text, update
 
+import demo
 from app import create_app
 from config import engine_options
-from core import carts, demo, orders
+from core import carts, orders, transaction
 from core.errors import Refused
 from core.models import (
     Cart,
@@ -132,7 +133,7 @@ def demo_buyers(n: int, slug: str, preset: str = "decision_maker") -> list[int]:
 
 
 class DeadlockCounter(logging.Handler):
-    """Counts the replays core.orders.retrying logs."""
+    """Counts the replays core.transaction.committed logs."""
 
     def __init__(self):
         super().__init__()
@@ -155,16 +156,16 @@ def test_fifty_buyers_of_ten_units_give_exactly_ten_orders(maria):
         orders_before = db.session.scalar(select(func.count(Order.id)))
 
     counter = DeadlockCounter()
-    logging.getLogger("portal.orders").addHandler(counter)
+    logging.getLogger("portal.transaction").addHandler(counter)
     try:
 
         def buy(i):
             person = db.session.get(User, buyers[i])
-            return orders.retrying(lambda: carts.checkout(person)).id
+            return transaction.committed(lambda: carts.checkout(person)).id
 
         results = run_threads(maria, BUYERS, buy)
     finally:
-        logging.getLogger("portal.orders").removeHandler(counter)
+        logging.getLogger("portal.transaction").removeHandler(counter)
     placed = [r for r in results if isinstance(r, int)]
     refused = [r for r in results if isinstance(r, orders.NotEnoughStock)]
     others = [r for r in results if not isinstance(r, (int, orders.NotEnoughStock))]
@@ -228,16 +229,16 @@ def test_carts_of_several_lines_in_random_order_leave_no_deadlock_unhandled(mari
         )
 
     counter = DeadlockCounter()
-    logging.getLogger("portal.orders").addHandler(counter)
+    logging.getLogger("portal.transaction").addHandler(counter)
     try:
 
         def checkout(i):
             person = db.session.get(User, buyers[i])
-            return orders.retrying(lambda: carts.checkout(person), attempts=8).id
+            return transaction.committed(lambda: carts.checkout(person), attempts=8).id
 
         results = run_threads(maria, buyers_count, checkout)
     finally:
-        logging.getLogger("portal.orders").removeHandler(counter)
+        logging.getLogger("portal.transaction").removeHandler(counter)
     failures = [r for r in results if isinstance(r, Exception)]
     assert failures == [], failures
     with maria.app_context():
@@ -299,7 +300,7 @@ def test_a_failure_between_stock_and_order_leaves_everything_unchanged(maria, mo
 
         monkeypatch.setattr(orders, "_take_stock", failing)
         with pytest.raises(RuntimeError, match="injected"):
-            orders.retrying(lambda: carts.checkout(person))
+            transaction.committed(lambda: carts.checkout(person))
         assert calls == ids
         db.session.remove()
 
@@ -326,7 +327,7 @@ def test_two_decision_makers_approving_at_once_place_one_order(maria):
 
     def approve(i):
         person = db.session.get(User, approvers[i])
-        return orders.retrying(lambda: carts.approve(person, cart_id))
+        return transaction.committed(lambda: carts.approve(person, cart_id))
 
     results = run_threads(maria, len(approvers), approve)
     placed = [r for r in results if isinstance(r, Order)]
@@ -347,7 +348,7 @@ def test_the_deadlock_replay_gives_up_after_its_bound(ctx, monkeypatch):
         attempts.append(1)
         raise OperationalError("UPDATE products", {}, Exception(1213, "Deadlock found"))
 
-    monkeypatch.setattr(orders.time, "sleep", lambda _: None)
+    monkeypatch.setattr(transaction.time, "sleep", lambda _: None)
     with pytest.raises(OperationalError):
-        orders.retrying(deadlocked, attempts=3)
+        transaction.committed(deadlocked, attempts=3)
     assert len(attempts) == 3

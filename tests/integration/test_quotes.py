@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from blueprints.filters import money
-from core import orders, quotes
+from core import quotes, transaction
 from core.errors import Refused
 from core.models import (
     AuditEntry,
@@ -683,10 +683,14 @@ def test_simultaneous_moves_give_exactly_one_outcome(app, ctx):
             try:
                 if i == 6:
                     person = db.session.get(User, requester_id)
-                    orders.retrying(lambda: quotes.withdraw(quote_id, actor=person, seen=seen))
+                    transaction.committed(
+                        lambda: quotes.withdraw(quote_id, actor=person, seen=seen)
+                    )
                     return "withdrawn"
                 person = db.session.get(User, buyer_id)
-                return orders.retrying(lambda: quotes.accept(quote_id, actor=person, seen=seen)).id
+                return transaction.committed(
+                    lambda: quotes.accept(quote_id, actor=person, seen=seen)
+                ).id
             except Refused as exc:
                 db.session.rollback()
                 return exc

@@ -1,0 +1,363 @@
+"""Checking lines: every line of a file read, checked and parsed; nothing is written."""
+
+import csv
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+from ..errors import Refused
+from ..products import DESCRIPTION_LENGTH, NAME_LENGTH, UNIT_LENGTH, clean_price, clean_sku
+from ..stock import MAX_STOCK
+from .kinds import KINDS
+from .reading import (
+    Checked,
+    FileProblem,
+    HeaderProblems,
+    Limits,
+    Lookups,
+    _physical_lines,
+    column_key,
+    decode,
+    letter,
+    read_header,
+)
+
+REASON_LENGTH = 500
+
+
+def _shown(value: str) -> str:
+    """A cell quoted in a message: cut short, never echoed whole."""
+    return value if len(value) <= 40 else value[:39] + "…"
+
+
+def _price(value: str, label: str) -> Decimal:
+    """clean_price's rules (core.products), with the cell quoted in the message."""
+    try:
+        return clean_price(value, label)
+    except Refused as exc:
+        raise Refused(f"{exc} Found “{_shown(value)}”.") from None
+
+
+def _products_checker(index: dict[str, int], lookups: Lookups, checked: Checked):
+    """Lines of a products file -> (line, sku, id or None, name, category id, base price,
+    cost, description, unit), each None when the file leaves it as it is."""
+    at = index.get
+    i_sku, i_name, i_cat = index["sku"], at("name"), at("category")
+    i_base, i_cost, i_desc, i_unit = at("base_price"), at("cost"), at("description"), at("unit")
+    seen: dict[str, int] = {}
+
+    def check(line: int, cells: list[str]) -> None:
+        errors = checked.error_count
+        raw = cells[i_sku].strip()
+        sku = raw.upper()
+        product_id = lookups.skus.get(sku)
+        if not raw:
+            checked.add(line, "sku", "Give the SKU.")
+        elif product_id is None:
+            try:
+                sku = clean_sku(raw)
+            except Refused as exc:
+                checked.add(line, "sku", f"{exc} Found “{_shown(raw)}”.")
+        if sku and sku in seen:
+            checked.add(
+                line, "sku", f"SKU {_shown(sku)} is already on line {seen[sku]}: one line per SKU."
+            )
+        elif sku:
+            seen[sku] = line
+        new = product_id is None
+
+        name = None
+        if i_name is not None and (value := cells[i_name]).strip():
+            name = " ".join(value.split())
+            if len(name) > NAME_LENGTH:
+                checked.add(
+                    line,
+                    "name",
+                    f"A name has at most {NAME_LENGTH} characters; this has {len(name)}.",
+                )
+        if new and name is None:
+            checked.add(line, "name", "A new product needs a name.")
+
+        category_id = None
+        if i_cat is not None and (value := cells[i_cat].strip()):
+            found = lookups.categories.get(" ".join(value.split()).casefold())
+            if not found:
+                checked.add(
+                    line,
+                    "category",
+                    f"There is no category “{_shown(value)}”: use a category's name or slug.",
+                )
+            elif len(found) > 1:
+                checked.add(
+                    line, "category", f"“{_shown(value)}” names several categories: use the slug."
+                )
+            else:
+                category_id = found[0]
+
+        base_price = None
+        if i_base is not None and (value := cells[i_base].strip()):
+            try:
+                base_price = _price(value, "The base price")
+            except Refused as exc:
+                checked.add(line, "base_price", str(exc))
+        elif new:
+            checked.add(line, "base_price", "A new product needs a base price.")
+
+        cost = None
+        if i_cost is not None and (value := cells[i_cost].strip()):
+            try:
+                cost = _price(value, "The cost")
+            except Refused as exc:
+                checked.add(line, "cost", str(exc))
+
+        description = None
+        if i_desc is not None and (value := cells[i_desc].strip()):
+            description = value.replace("\r\n", "\n")
+            if len(description) > DESCRIPTION_LENGTH:
+                checked.add(
+                    line,
+                    "description",
+                    f"A description has at most {DESCRIPTION_LENGTH:,} characters; "
+                    f"this has {len(description):,}.",
+                )
+
+        unit = None
+        if i_unit is not None and (value := cells[i_unit]).strip():
+            unit = " ".join(value.split())
+            if len(unit) > UNIT_LENGTH:
+                checked.add(line, "unit", f"A unit has at most {UNIT_LENGTH} characters.")
+
+        if checked.error_count == errors:
+            checked.rows.append(
+                (line, sku, product_id, name, category_id, base_price, cost, description, unit)
+            )
+
+    return check
+
+
+def _product_of(lookups: Lookups, checked: Checked, line: int, raw: str) -> int | None:
+    """The id of an existing product named by a SKU cell, or None with the error noted."""
+    sku = raw.strip().upper()
+    if not sku:
+        checked.add(line, "sku", "Give the SKU.")
+        return None
+    product_id = lookups.skus.get(sku)
+    if product_id is None:
+        checked.add(line, "sku", f"There is no product with SKU {_shown(sku)}.")
+    return product_id
+
+
+def _stock_checker(index: dict[str, int], lookups: Lookups, checked: Checked):
+    """Lines of a stock file -> (line, product id, counted stock, reason or None)."""
+    i_sku, i_stock, i_reason = index["sku"], index["stock"], index.get("reason")
+    seen: dict[int, int] = {}
+
+    def check(line: int, cells: list[str]) -> None:
+        errors = checked.error_count
+        product_id = _product_of(lookups, checked, line, cells[i_sku])
+        if product_id is not None:
+            if product_id in seen:
+                checked.add(
+                    line,
+                    "sku",
+                    f"SKU {_shown(cells[i_sku].strip().upper())} is already on line "
+                    f"{seen[product_id]}: one line per SKU.",
+                )
+            else:
+                seen[product_id] = line
+        value = cells[i_stock].strip()
+        counted = None
+        if not value:
+            checked.add(line, "stock", "Give the counted stock: a whole number from 0.")
+        else:
+            try:
+                number = Decimal(value)
+            except InvalidOperation:
+                number = None
+            if number is None or not number.is_finite() or number != number.to_integral_value():
+                checked.add(
+                    line,
+                    "stock",
+                    f"Stock must be a whole number, such as 120. Found “{_shown(value)}”.",
+                )
+            elif number < 0:
+                checked.add(line, "stock", f"Stock cannot be negative. Found “{_shown(value)}”.")
+            elif number > MAX_STOCK:
+                checked.add(
+                    line, "stock", f"Stock above {MAX_STOCK:,} is not plausible; check the number."
+                )
+            else:
+                counted = int(number)
+        reason = None
+        if i_reason is not None and (raw := cells[i_reason]).strip():
+            reason = " ".join(raw.split())
+            if len(reason) > REASON_LENGTH:
+                checked.add(line, "reason", f"A reason has at most {REASON_LENGTH} characters.")
+        if checked.error_count == errors:
+            checked.rows.append((line, product_id, counted, reason))
+
+    return check
+
+
+def _group_prices_checker(index: dict[str, int], lookups: Lookups, checked: Checked):
+    """Lines of a group-prices file -> (line, product id, group id, price or None to remove)."""
+    i_sku, i_group, i_price = index["sku"], index["group"], index["price"]
+    seen: dict[tuple[int, int], int] = {}
+    names = ", ".join(lookups.group_names)
+
+    def check(line: int, cells: list[str]) -> None:
+        errors = checked.error_count
+        product_id = _product_of(lookups, checked, line, cells[i_sku])
+        raw = " ".join(cells[i_group].split())
+        group_id = None
+        if not raw:
+            checked.add(line, "group", f"Give the customer group: {names}.")
+        else:
+            group_id = lookups.groups.get(raw.casefold())
+            if group_id is None:
+                checked.add(
+                    line,
+                    "group",
+                    f"There is no customer group “{_shown(raw)}”; the groups are {names}.",
+                )
+        if product_id is not None and group_id is not None:
+            pair = (product_id, group_id)
+            if pair in seen:
+                checked.add(
+                    line,
+                    "sku",
+                    f"The {_shown(raw)} price of {_shown(cells[i_sku].strip().upper())} is "
+                    f"already on line {seen[pair]}: one line per product and group.",
+                )
+            else:
+                seen[pair] = line
+        value = cells[i_price].strip()
+        price = None
+        if value:
+            try:
+                price = _price(value, "The price")
+            except Refused as exc:
+                checked.add(line, "price", str(exc))
+        if checked.error_count == errors:
+            checked.rows.append((line, product_id, group_id, price))
+
+    return check
+
+
+CHECKERS = {
+    "products": _products_checker,
+    "stock": _stock_checker,
+    "group_prices": _group_prices_checker,
+}
+
+
+def estimate_lines(data: bytes) -> int:
+    """Lines after the header, counted cheaply (a cell may span lines: an upper bound)."""
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    return max(0, lines - 1)
+
+
+def check(
+    kind_key: str,
+    data: bytes,
+    lookups: Lookups,
+    limits: Limits = Limits(),
+    progress: Callable[[int], None] | None = None,
+) -> Checked:
+    """Read and check every line of a file; nothing is written. `progress(lines)` is
+    called every `limits.progress_every` lines."""
+    kind = KINDS[kind_key]
+    checked = Checked(max_errors=limits.max_errors)
+    try:
+        text = decode(data, limits)
+    except FileProblem as exc:
+        return checked.stop(exc.line, exc.column, exc.message)
+    reader = csv.reader(_physical_lines(text), strict=True)
+    try:
+        header = next(reader, [])
+        if not any(cell.strip() for cell in header):
+            raise FileProblem(
+                1,
+                "The first line must name the columns (for example "
+                f"{','.join(kind.required)}); it is empty.",
+            )
+        index = read_header(kind, header, lookups)
+    except csv.Error:
+        return checked.stop(1, "", "The first line cannot be read as CSV: check its quotes.")
+    except FileProblem as exc:
+        return checked.stop(exc.line, exc.column, exc.message)
+    except HeaderProblems as exc:
+        for column, message in exc.problems:
+            checked.add(1, column, message)
+        checked.fatal = True
+        return checked
+
+    width = len(header)
+    unnamed = [i for i, cell in enumerate(header) if not column_key(cell)]
+    check_line = CHECKERS[kind.key](index, lookups, checked)
+    every = max(1, limits.progress_every)
+    line = 1
+    while True:
+        line += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                return checked.stop(
+                    line,
+                    "",
+                    f"A cell from line {line} on runs on for more than "
+                    f'{csv.field_size_limit():,} characters: a quote (") opened and never '
+                    "closed? Nothing after it can be read.",
+                )
+            checked.lines += 1
+            checked.bad_lines += 1
+            checked.add(
+                line,
+                "",
+                "This line's quotes are not balanced: a cell with a quote (\") in it must be "
+                'in quotes, with the quote doubled ("").',
+            )
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue  # an empty row, as spreadsheets leave them
+        if checked.lines >= limits.max_lines:
+            return checked.stop(
+                None,
+                "",
+                f"The file has more than {limits.max_lines:,} lines: split it into files of "
+                f"at most {limits.max_lines:,} lines and import them one after the other.",
+            )
+        checked.lines += 1
+        errors = checked.error_count
+        if len(cells) > width:
+            if any(cell.strip() for cell in cells[width:]):
+                checked.add(
+                    line,
+                    "",
+                    f"This line has {len(cells)} cells but the header names {width} columns: "
+                    "a value with a comma in it must be in double quotes.",
+                )
+                checked.bad_lines += 1
+                continue
+            cells = cells[:width]
+        elif len(cells) < width:
+            cells = cells + [""] * (width - len(cells))  # trailing empty cells left out
+        for i in unnamed:
+            if cells[i].strip():
+                checked.add(
+                    line,
+                    letter(i),
+                    f"A value in column {letter(i)}, which has no name in the header: "
+                    "name the column or empty it.",
+                )
+        if checked.error_count == errors:
+            check_line(line, cells)
+        if checked.error_count != errors:
+            checked.bad_lines += 1
+        if progress is not None and checked.lines % every == 0:
+            progress(checked.lines)
+    if checked.lines == 0:
+        return checked.stop(None, "", "The file has a header but no lines to import.")
+    return checked

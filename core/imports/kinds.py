@@ -1,0 +1,112 @@
+"""What can be imported: the kinds of file, their columns, and who may import each."""
+
+from dataclasses import dataclass, field
+
+from .. import access
+from ..models import User
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column a kind of import understands."""
+
+    name: str
+    required: bool
+    help: str
+    costs: bool = False  # only for people who may see costs
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of import: who may run it, its columns, and hints for columns of other kinds."""
+
+    key: str
+    label: str
+    permission: str
+    columns: tuple[Column, ...]
+    hints: dict[str, str] = field(default_factory=dict)
+
+    def columns_for(self, may_see_costs: bool) -> tuple[Column, ...]:
+        """The columns this person may use (no cost column without `finance.costs`)."""
+        return tuple(c for c in self.columns if may_see_costs or not c.costs)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+
+_PRODUCT_COLUMNS = ("name", "category", "base_price", "cost", "description", "unit")
+KINDS: dict[str, Kind] = {
+    "products": Kind(
+        "products",
+        "Products",
+        "products.edit",
+        (
+            Column("sku", True, "Finds the product; a new SKU creates a product."),
+            Column("name", False, "Needed for a new product; at most 200 characters."),
+            Column("category", False, "A category's name or slug, such as capacitors."),
+            Column("base_price", False, "Needed for a new product: 12.50 or 0.0125."),
+            Column("cost", False, "What the product costs you; new products get 0.", costs=True),
+            Column("description", False, "At most 5,000 characters."),
+            Column("unit", False, "pcs, reel, m…; new products get pcs."),
+        ),
+        {
+            "stock": "Stock is set by a stock-levels import (sku, stock, reason): "
+            "remove this column here.",
+            "group": "Group prices have their own import (sku, group, price).",
+            "price": "Name the column base_price; group prices have their own import "
+            "(sku, group, price).",
+            "id": "Products are found by their SKU: remove the id column.",
+            "specs": "Specifications are edited on the product page, not imported.",
+        },
+    ),
+    "stock": Kind(
+        "stock",
+        "Stock levels",
+        "stock.edit",
+        (
+            Column("sku", True, "The product whose stock was counted."),
+            Column("stock", True, "The counted stock: a whole number from 0."),
+            Column("reason", False, "Why, such as “stocktake May”; the file name otherwise."),
+        ),
+        {
+            **dict.fromkeys(
+                _PRODUCT_COLUMNS,
+                "A stock-levels file sets stock only (sku, stock, reason): remove this column, "
+                "or import it with products.",
+            ),
+            **dict.fromkeys(("quantity", "qty", "level", "counted"), "Name the column stock."),
+        },
+    ),
+    "group_prices": Kind(
+        "group_prices",
+        "Group prices",
+        "groups.edit",
+        (
+            Column("sku", True, "The product."),
+            Column("group", True, "The customer group's name, such as Wholesale."),
+            Column("price", True, "The group's price; an empty cell removes the group price."),
+        ),
+        {
+            "base_price": "Base prices are set by a products import: remove this column.",
+            "group_price": "Name the column price.",
+            "customer_group": "Name the column group.",
+            "name": "A group-prices file has the columns sku, group and price: remove this column.",
+        },
+    ),
+}
+
+
+def may_import(user: User | None, kind: str) -> bool:
+    """May this person run this kind of import?"""
+    return kind in KINDS and access.can(user, KINDS[kind].permission)
+
+
+def kinds_for(user: User | None) -> list[Kind]:
+    """The kinds of import this person may run."""
+    return [k for k in KINDS.values() if access.can(user, k.permission)]
+
+
+def template_header(kind: str, may_see_costs: bool) -> list[str]:
+    """The columns of an empty file to fill in, for this person."""
+    return [c.name for c in KINDS[kind].columns_for(may_see_costs)]

@@ -1,0 +1,496 @@
+"""Running a job: check the file, then apply its lines in one transaction, or reject it.
+
+A job runs in a background thread (`start`), or in the caller's thread when `inline`
+(tests). Its progress is kept on the ImportJob row, so any process can show it, and
+each step records an `import_progress` event that the job page follows live.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from extensions import db
+
+from .. import audit, events
+from ..models import GroupPrice, ImportJob, Product, StockMovement, User, search_key_of, utcnow
+from ..transaction import is_deadlock
+from .checking import REASON_LENGTH, check, estimate_lines
+from .jobs import RUNNING
+from .kinds import KINDS, Kind, may_import
+from .reading import Checked, Limits, Lookups
+
+log = logging.getLogger("portal.imports")
+
+BATCH = 1_000  # rows per executemany, and per progress step while applying
+APPLY_ATTEMPTS = 3  # a deadlock with a concurrent order replays the whole apply
+
+
+class Reporter:
+    """Writes a running job's progress in short transactions of its own, and tells the page.
+
+    While applying on SQLite the applying transaction holds the database's only write
+    lock, so progress is written only while checking there (the page says "Applying").
+    """
+
+    def __init__(self, job_id: int, every: int):
+        self.job_id = job_id
+        self.every = max(1, every)
+        self.applied = 0
+        self.live_apply = db.engine.dialect.name != "sqlite"
+
+    def write(self, **values) -> None:
+        """One progress step, committed apart from the import itself."""
+        session = Session(db.engine)
+        try:
+            session.execute(
+                update(ImportJob.__table__)
+                .where(ImportJob.__table__.c.id == self.job_id)
+                .values(**values)
+            )
+            events.record(session, "import_progress", self.job_id)
+            session.commit()
+        except Exception:  # progress is a courtesy: it must never fail the import
+            session.rollback()
+            log.warning("could not record the progress of import %s", self.job_id, exc_info=True)
+        finally:
+            session.close()
+        time.sleep(0)  # under gevent, let the other greenlets (sockets) run
+
+    def checking(self, total: int) -> None:
+        """The check begins; `total` is the estimated number of lines."""
+        self.write(status="validating", total_lines=total, processed_lines=0)
+
+    def checked(self, lines: int) -> None:
+        """`lines` lines checked so far."""
+        self.write(processed_lines=lines)
+
+    def applying(self, lines: int, total: int) -> None:
+        """The check is over; the changes are about to be written (nothing written yet, so
+        this step can be recorded on SQLite too)."""
+        self.applied = 0
+        self.write(status="applying", processed_lines=lines, total_lines=total, applied_lines=0)
+
+    def step(self, count: int) -> None:
+        """`count` more lines applied."""
+        before = self.applied
+        self.applied += count
+        if self.live_apply and self.applied // self.every != before // self.every:
+            self.write(applied_lines=self.applied)
+        else:
+            time.sleep(0)
+
+
+_threads: dict[int, threading.Thread] = {}
+_threads_lock = threading.Lock()
+
+
+def start(app, job_id: int, data: bytes, limits: Limits, *, inline: bool = False) -> None:
+    """Run a committed job: in a background thread with its own app context, or right here."""
+    if inline:
+        run(job_id, data, limits)
+        return
+    thread = threading.Thread(
+        target=_run_in_context, args=(app, job_id, data, limits), name=f"import-{job_id}"
+    )
+    thread.daemon = True  # an interrupted import applies nothing: its transaction never commits
+    with _threads_lock:
+        _threads[job_id] = thread
+    thread.start()
+
+
+def _run_in_context(app, job_id: int, data: bytes, limits: Limits) -> None:
+    try:
+        with app.app_context():
+            run(job_id, data, limits)
+    finally:
+        with _threads_lock:
+            _threads.pop(job_id, None)
+
+
+def wait(job_id: int, timeout: float | None = None) -> bool:
+    """Until a job started in this process has finished; False if it is still running."""
+    with _threads_lock:
+        thread = _threads.get(job_id)
+    if thread is None:
+        return True
+    thread.join(timeout)
+    return not thread.is_alive()
+
+
+def run(job_id: int, data: bytes, limits: Limits) -> None:
+    """Check the file, then apply it or reject it; the job row says how it went."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.status not in RUNNING:
+        return
+    actor = db.session.get(User, job.user_id) if job.user_id else None
+    if actor is not None:
+        actor.__dict__.pop("_permissions", None)  # rights as they are now, not when it was queued
+    kind = KINDS[job.kind]
+    reporter = Reporter(job_id, limits.progress_every)
+    try:
+        if actor is None or not may_import(actor, job.kind):
+            checked = Checked().stop(None, "", "Your role no longer includes this import.")
+        else:
+            lookups = Lookups.load(job.kind, actor)
+            db.session.commit()  # end the reading transaction before the long check
+            reporter.checking(estimate_lines(data))
+            checked = check(job.kind, data, lookups, limits, progress=reporter.checked)
+        job = _fresh_job(job_id)
+        if checked.fatal or not checked.rows or (checked.error_count and not job.apply_valid):
+            _reject(job, actor, kind, checked)
+            db.session.commit()
+            return
+        _apply_retrying(job_id, actor, kind, checked, reporter, limits)
+    except Exception:
+        db.session.rollback()
+        log.exception("import %s failed", job_id)
+        _fail(job_id, "The import stopped on an unexpected error. Nothing was applied.")
+
+
+def _fresh_job(job_id: int) -> ImportJob:
+    """The job as the progress steps (other transactions) left it: a stale copy would take
+    a final value equal to what it last saw for no change, and skip writing it."""
+    return db.session.get(ImportJob, job_id, populate_existing=True)
+
+
+class Changed(Exception):
+    """The catalogue changed between checking and applying: a line no longer fits."""
+
+
+def _apply_retrying(job_id, actor, kind, checked, reporter, limits) -> None:
+    """Apply in one transaction; a deadlock with a concurrent order replays it."""
+    for attempt in range(1, APPLY_ATTEMPTS + 1):
+        try:
+            reporter.applying(checked.lines, len(checked.rows))
+            job = _fresh_job(job_id)
+            counts = APPLIERS[kind.key](job, actor, checked.rows, reporter, limits)
+            _finish(job, actor, kind, checked, counts)
+            db.session.commit()
+            return
+        except OperationalError as exc:
+            db.session.rollback()
+            if not is_deadlock(exc) or attempt == APPLY_ATTEMPTS:
+                raise
+            log.warning("import %s deadlocked, applying again (attempt %d)", job_id, attempt)
+        except (Changed, IntegrityError) as exc:
+            db.session.rollback()
+            detail = str(exc) if isinstance(exc, Changed) else ""
+            _fail(
+                job_id,
+                "Someone changed the catalogue while the import ran"
+                + (f" ({detail})" if detail else "")
+                + ". Nothing was applied: upload the file again.",
+            )
+            return
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _summary(counts: dict[str, int]) -> str:
+    return ", ".join(f"{value:,} {name}" for name, value in counts.items() if value)
+
+
+def _record_errors(job: ImportJob, checked: Checked) -> None:
+    job.total_lines = checked.lines
+    job.processed_lines = checked.lines
+    job.error_count = checked.error_count
+    job.errors = checked.errors
+    job.finished_at = utcnow()
+
+
+def _reject(job: ImportJob, actor: User | None, kind: Kind, checked: Checked) -> None:
+    """Nothing applied: say why, keep the errors, audit it, tell the page."""
+    _record_errors(job, checked)
+    job.status = "rejected"
+    job.applied_lines = 0
+    if checked.fatal:
+        job.message = "Nothing was applied: " + checked.errors[0]["message"]
+    elif not checked.rows:
+        job.message = (
+            f"Nothing was applied: every line has errors ({_plural(checked.bad_lines, 'line')})."
+        )
+    else:
+        job.message = (
+            f"Nothing was applied: {checked.bad_lines:,} of {_plural(checked.lines, 'line')} "
+            "have errors. Correct them and upload the file again, or tick “Apply the valid "
+            "lines” to leave them out."
+        )
+    audit.record(
+        "import.rejected",
+        actor=actor,
+        target=job,
+        summary=f"{kind.label} import {job.filename} rejected: {checked.bad_lines:,} of "
+        f"{_plural(checked.lines, 'line')} wrong"
+        if not checked.fatal
+        else f"{kind.label} import {job.filename} rejected: the file cannot be read",
+        after={
+            "kind": job.kind,
+            "file": job.filename,
+            "lines": checked.lines,
+            "wrong_lines": checked.bad_lines,
+            "errors": checked.error_count,
+        },
+    )
+    events.record(db.session, "import_progress", job.id)
+
+
+def _finish(job: ImportJob, actor: User, kind: Kind, checked: Checked, counts: dict) -> None:
+    """Applied: the job's counts and message, the audit entry and the event, in the same
+    transaction as the changes."""
+    _record_errors(job, checked)
+    job.status = "done"
+    job.applied_lines = len(checked.rows)
+    job.message = f"{_plural(len(checked.rows), 'line')} applied: {_summary(counts)}."
+    if checked.bad_lines:
+        job.message += f" {_plural(checked.bad_lines, 'line')} with errors left out."
+    audit.record(
+        "import.applied",
+        actor=actor,
+        target=job,
+        summary=f"{kind.label} import {job.filename}: {_plural(len(checked.rows), 'line')} "
+        f"applied" + (f", {checked.bad_lines:,} left out" if checked.bad_lines else ""),
+        after={
+            "kind": job.kind,
+            "file": job.filename,
+            "lines": checked.lines,
+            "applied": len(checked.rows),
+            "wrong_lines": checked.bad_lines,
+            **counts,
+        },
+    )
+    events.record(db.session, "import_progress", job.id)
+
+
+def _fail(job_id: int, message: str) -> None:
+    """The import could not finish: nothing of it was applied; record that and say so."""
+    try:
+        job = _fresh_job(job_id)
+        job.status = "failed"
+        job.message = message
+        job.finished_at = utcnow()
+        events.record(db.session, "import_progress", job_id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record the failure of import %s", job_id)
+
+
+def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _large(count: int, limits: Limits) -> bool:
+    """Too many changed products for one event each: open pages get one signal instead."""
+    return count > limits.live_events
+
+
+def _announce(changes: dict[str, set[int]], count: int, limits: Limits) -> None:
+    """Per-product events for a modest import; one bounded signal for a large one."""
+    if not count:
+        return
+    if _large(count, limits):
+        events.record(db.session, "catalogue_changed")
+        return
+    for topic, ids in changes.items():
+        for product_id in sorted(ids):
+            events.record(db.session, topic, product_id)
+
+
+def _new_product(row: tuple, now) -> dict:
+    """The columns of a product a line creates (Core insert: search_key is set here)."""
+    _line, sku, _id, name, category_id, base, cost, description, unit = row
+    return {
+        "sku": sku,
+        "name": name,
+        "description": description or "",
+        "category_id": category_id,
+        "base_price": base,
+        "cost": cost if cost is not None else Decimal(0),
+        "stock": 0,
+        "unit": unit or "pcs",
+        "specs": {},
+        "is_archived": False,
+        "search_key": search_key_of(sku, name),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+_UPDATED = ("name", "category_id", "base_price", "cost", "description", "unit")
+
+
+def _apply_products(job, actor, rows, reporter: Reporter, limits: Limits) -> dict[str, int]:
+    """Create new SKUs, update existing ones where a value changes; costs stay unless given."""
+    table = Product.__table__
+    now = utcnow()
+    creating = [row for row in rows if row[2] is None]
+    for chunk in _chunks(creating):
+        # Rows are built a batch at a time: 100,000 dicts at once would double the memory.
+        db.session.execute(insert(table), [_new_product(row, now) for row in chunk])
+        reporter.step(len(chunk))
+    # Existing products in id order, as orders lock them: the two never wait in a circle.
+    existing = sorted((row for row in rows if row[2] is not None), key=lambda row: row[2])
+    statement = update(table).where(table.c.id == bindparam("_id"))
+    priced, changed = set(), set()
+    for chunk in _chunks(existing):
+        current = {
+            found.id: found
+            for found in db.session.execute(
+                select(table.c.id, *(table.c[name] for name in _UPDATED)).where(
+                    table.c.id.in_([row[2] for row in chunk])
+                )
+            )
+        }
+        values = []
+        for _line, sku, product_id, *given in chunk:
+            old = current.get(product_id)
+            if old is None:
+                raise Changed(f"{sku} was deleted")
+            new = {
+                name: value if value is not None else getattr(old, name)
+                for name, value in zip(_UPDATED, given, strict=True)
+            }
+            if all(new[name] == getattr(old, name) for name in _UPDATED):
+                continue
+            (priced if new["base_price"] != old.base_price else changed).add(product_id)
+            values.append(
+                {
+                    "_id": product_id,
+                    **new,
+                    "search_key": search_key_of(sku, new["name"]),
+                    "updated_at": now,
+                }
+            )
+        if values:
+            db.session.execute(statement, values)
+        reporter.step(len(chunk))
+    updated = len(priced) + len(changed)
+    count = len(creating) + updated
+    created: set[int] = set()
+    if creating and not _large(count, limits):
+        skus = [row[1] for row in creating]
+        created = set(db.session.scalars(select(table.c.id).where(table.c.sku.in_(skus))))
+    _announce(
+        {"product_created": created, "price_changed": priced, "product_changed": changed},
+        count,
+        limits,
+    )
+    return {
+        "created": len(creating),
+        "updated": updated,
+        "unchanged": len(existing) - updated,
+    }
+
+
+def _apply_stock(job, actor, rows, reporter: Reporter, limits: Limits) -> dict[str, int]:
+    """Set each product's stock to the counted level, with a movement saying who and why."""
+    table = Product.__table__
+    now = utcnow()
+    levels: dict[int, int] = {}
+    ids = sorted({row[1] for row in rows})
+    for chunk in _chunks(ids):
+        # Locked in id order, as orders lock them: counted levels are not overtaken.
+        for product_id, level in db.session.execute(
+            select(table.c.id, table.c.stock)
+            .where(table.c.id.in_(chunk))
+            .order_by(table.c.id)
+            .with_for_update()
+        ):
+            levels[product_id] = level
+    default_reason = f"Stock import {job.filename}"[:REASON_LENGTH]
+    updates, movements = [], []
+    for _line, product_id, counted, reason in rows:
+        before = levels.get(product_id)
+        if before is None:
+            raise Changed("a product was deleted")
+        if before == counted:
+            continue
+        updates.append({"_id": product_id, "stock": counted, "updated_at": now})
+        movements.append(
+            {
+                "product_id": product_id,
+                "kind": "import",
+                "delta": counted - before,
+                "stock_before": before,
+                "stock_after": counted,
+                "reason": reason or default_reason,
+                "user_id": actor.id,
+                "order_id": None,
+                "created_at": now,
+            }
+        )
+    updates.sort(key=lambda u: u["_id"])
+    statement = update(table).where(table.c.id == bindparam("_id"))
+    for chunk in _chunks(updates):
+        db.session.execute(statement, chunk)
+        reporter.step(len(chunk))
+    for chunk in _chunks(movements):
+        db.session.execute(insert(StockMovement.__table__), chunk)
+    reporter.step(len(rows) - len(updates))
+    _announce({"stock_changed": {u["_id"] for u in updates}}, len(updates), limits)
+    return {"changed": len(updates), "unchanged": len(rows) - len(updates)}
+
+
+def _apply_group_prices(job, actor, rows, reporter: Reporter, limits: Limits) -> dict[str, int]:
+    """Add, change or remove each group price; an empty price removes it."""
+    table = GroupPrice.__table__
+    now = utcnow()
+    existing: dict[tuple[int, int], tuple[int, Decimal]] = {}
+    for chunk in _chunks(sorted({row[1] for row in rows})):
+        for price_id, group_id, product_id, price in db.session.execute(
+            select(table.c.id, table.c.group_id, table.c.product_id, table.c.price).where(
+                table.c.product_id.in_(chunk)
+            )
+        ):
+            existing[(group_id, product_id)] = (price_id, price)
+    inserts, updates, deletes = [], [], []
+    touched: set[int] = set()
+    for _line, product_id, group_id, price in rows:
+        current = existing.get((group_id, product_id))
+        if price is None:
+            if current is not None:
+                deletes.append({"_id": current[0]})
+                touched.add(product_id)
+        elif current is None:
+            inserts.append(
+                {"group_id": group_id, "product_id": product_id, "price": price, "updated_at": now}
+            )
+            touched.add(product_id)
+        elif current[1] != price:
+            updates.append({"_id": current[0], "price": price, "updated_at": now})
+            touched.add(product_id)
+    for chunk in _chunks(inserts):
+        db.session.execute(insert(table), chunk)
+        reporter.step(len(chunk))
+    updates.sort(key=lambda u: u["_id"])
+    for chunk in _chunks(updates):
+        db.session.execute(update(table).where(table.c.id == bindparam("_id")), chunk)
+        reporter.step(len(chunk))
+    for chunk in _chunks(deletes):
+        db.session.execute(delete(table).where(table.c.id == bindparam("_id")), chunk)
+        reporter.step(len(chunk))
+    unchanged = len(rows) - len(inserts) - len(updates) - len(deletes)
+    reporter.step(unchanged)
+    _announce({"price_changed": touched}, len(touched), limits)
+    return {
+        "added": len(inserts),
+        "changed": len(updates),
+        "removed": len(deletes),
+        "unchanged": unchanged,
+    }
+
+
+APPLIERS = {
+    "products": _apply_products,
+    "stock": _apply_stock,
+    "group_prices": _apply_group_prices,
+}

@@ -1,0 +1,153 @@
+"""The demo's people: preset roles, customer groups, companies with their people, staff."""
+
+import random
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from core import access
+from core.accounts import hash_password
+from core.models import Company, CustomerGroup, Role, RolePermission, User
+from extensions import db
+
+PASSWORD = "demo-password"
+
+STAFF = (
+    # email, name, preset, assigned company slugs
+    ("admin@portal.test", "Helena Adler", "admin", ()),
+    ("manager@portal.test", "Martin Brandt", "manager", ()),
+    ("anna.sales@portal.test", "Anna Kowalska", "sales", ("acme", "baltic")),
+    ("marco.sales@portal.test", "Marco Rossi", "sales", ("carpathia", "delft")),
+    ("warehouse@portal.test", "Walter Hahn", "warehouse", ()),
+    ("finance@portal.test", "Fiona Lindqvist", "finance", ()),
+    ("viewer@portal.test", "Victor Osei", "readonly", ()),
+)
+
+GROUPS = (
+    # name, shows promotions, quotes allowed, stock display, description
+    ("Wholesale", True, True, "exact", "Volume buyers: group prices, promotions, exact stock"),
+    ("Partner", True, True, "levels", "Contract partners: group prices, promotions, stock levels"),
+    ("Standard", False, False, "levels", "Everyone else: base prices, stock levels"),
+)
+
+COMPANIES = (
+    # name, slug, group, payment terms, approval limit, people's names (orders, request, browse)
+    (
+        "Acme Robotics",
+        "acme",
+        "Wholesale",
+        30,
+        Decimal("5000.00"),
+        ("Olivia Grant", "Ravi Menon", "Bruno Keller"),
+    ),
+    ("Baltic Drones", "baltic", "Partner", 30, None, ("Liis Tamm", "Jonas Petraitis", "Eva Ozols")),
+    (
+        "Carpathia Makers",
+        "carpathia",
+        "Standard",
+        14,
+        None,
+        ("Ioana Pop", "Mihai Stan", "Dana Rusu"),
+    ),
+    (
+        "Delft Devices",
+        "delft",
+        "Partner",
+        45,
+        None,
+        ("Daan de Vries", "Sanne Bakker", "Pieter Smit"),
+    ),
+    (
+        "Etna Labs",
+        "etna",
+        "Wholesale",
+        30,
+        None,
+        ("Giulia Russo", "Salvatore Greco", "Chiara Conti"),
+    ),
+)
+CUSTOMER_ROLES = (("orders", "decision_maker"), ("request", "requester"), ("browse", "browse_only"))
+
+
+def ensure_presets() -> dict[str, Role]:
+    """The preset roles, created if missing (their permissions are not reset if edited)."""
+    roles = {r.preset: r for r in db.session.scalars(select(Role).where(Role.preset.is_not(None)))}
+    for preset in access.PRESETS:
+        if preset.key in roles:
+            continue
+        role = Role(
+            name=preset.name, scope=preset.scope, preset=preset.key, description=preset.description
+        )
+        role.grants = [RolePermission(permission=p) for p in sorted(preset.permissions)]
+        db.session.add(role)
+        roles[preset.key] = role
+    db.session.flush()
+    return roles
+
+
+def build_people(
+    rng: random.Random, now: datetime
+) -> tuple[dict[str, CustomerGroup], dict[str, Company], dict[str, User]]:
+    """The customer groups, the companies with three people each, and the staff: by name,
+    by slug and by email."""
+    roles = ensure_presets()
+    password_hash = hash_password(PASSWORD)  # one hash for the shared demo password
+
+    groups = {}
+    for name, promos, quotes, display, description in GROUPS:
+        groups[name] = CustomerGroup(
+            name=name,
+            shows_promotions=promos,
+            quotes_allowed=quotes,
+            stock_display=display,
+            few_from=1,
+            many_from=50,
+            description=description,
+        )
+        db.session.add(groups[name])
+
+    companies: dict[str, Company] = {}
+    people: dict[str, User] = {}
+    for name, slug, group, terms, limit, names in COMPANIES:
+        company = Company(
+            name=name,
+            slug=slug,
+            group=groups[group],
+            payment_terms_days=terms,
+            approval_limit=limit,
+            email=f"office@{slug}.test",
+            address=f"{name}\n1 Industrial Way\nEurope",
+            vat_number=f"EU{rng.randrange(10**8, 10**9)}",
+        )
+        db.session.add(company)
+        companies[slug] = company
+        for (local, preset), person in zip(CUSTOMER_ROLES, names, strict=True):
+            email = f"{local}@{slug}.test"
+            user = User(
+                email=email,
+                name=person,
+                kind="customer",
+                company=company,
+                status="active",
+                password_hash=password_hash,
+                password_changed_at=now,
+                roles=[roles[preset]],
+            )
+            db.session.add(user)
+            people[email] = user
+
+    for email, name, preset, assigned in STAFF:
+        user = User(
+            email=email,
+            name=name,
+            kind="staff",
+            status="active",
+            password_hash=password_hash,
+            password_changed_at=now,
+            roles=[roles[preset]],
+        )
+        user.assigned_companies = [companies[s] for s in assigned]
+        db.session.add(user)
+        people[email] = user
+    return groups, companies, people
