@@ -54,6 +54,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    import blueprints.fragments  # noqa: F401  (every live region kind registers)
     from blueprints.auth import bp as auth_bp
     from blueprints.live import bp as live_bp
     from blueprints.live import init_live
@@ -68,10 +69,16 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    """One page per HTTP error; htmx requests get the bare message to show in a toast."""
+    """One page per HTTP error; htmx requests get the bare message to show in a toast.
+
+    The request boundary commits or rolls back each request and turns the domain's
+    refusals into 422 and 404 answers rendered here.
+    """
+    from blueprints.boundary import fixed_description, init_boundary
 
     def render_error(error: HTTPException):
         code = error.code or 500
+        description = fixed_description(code, error.description)
         if isinstance(error, RequestEntityTooLarge) and (
             error.description == RequestEntityTooLarge.description
         ):
@@ -80,15 +87,16 @@ def register_errorhandlers(app: Flask) -> None:
 
             limit = size_label(app.config["MAX_CONTENT_LENGTH"])
             photo = size_label(app.config["PHOTO_MAX_BYTES"])
-            error = RequestEntityTooLarge(
+            description = (
                 f"The upload is larger than the {limit} a form may send. Photos may be at "
                 f"most {photo} each: make the picture smaller and try again."
             )
-        if request.headers.get("HX-Request") == "true":
-            return render_template("errors/_message.html", error=error), code
-        return render_template("errors/error.html", error=error), code
+        htmx = request.headers.get("HX-Request") == "true"
+        template = "errors/_message.html" if htmx else "errors/error.html"
+        return render_template(template, error=error, description=description), code
 
     app.register_error_handler(HTTPException, render_error)
+    init_boundary(app, render_error)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -73,7 +73,7 @@ from wsproto.extensions import PerMessageDeflate
 
 import demo
 from app import create_app
-from blueprints.live import regions
+from blueprints.fragments import registry as regions
 from blueprints.live.viewer import load_viewer
 from core.events import Event
 from core.models import LoginSession, Product, User, utcnow

@@ -1,14 +1,30 @@
 """What every view shares: page-or-fragment rendering, face guards, template globals."""
 
+from collections.abc import Sequence
 from functools import wraps
+from typing import TypeVar
 
-from flask import abort, current_app, make_response, redirect, render_template, request
+from flask import (
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+)
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from blueprints.forms import EmptyForm
-from core import access, catalog, settings
+from blueprints.fragments import navigation
+from core import access, catalog, exports, settings
+from core.errors import NotFound
+from core.models import Company, utcnow
 from extensions import login_manager
+
+T = TypeVar("T")
 
 
 def is_htmx() -> bool:
@@ -18,16 +34,50 @@ def is_htmx() -> bool:
     )
 
 
-def render(page: str, fragment: str | None = None, **context):
-    """Render the full page, or only its fragment for an htmx request.
+def render(
+    page: str,
+    fragment: str | None = None,
+    *,
+    code: int = 200,
+    oob: Sequence[tuple[str, dict]] = (),
+    **context,
+) -> Response:
+    """The one answer of a view: the full page, or only its fragment for htmx.
 
-    The page includes the fragment, so its markup exists once. `Vary: HX-Request`
-    keeps caches from serving one in place of the other.
+    `code` is the HTTP status (`status` is left to the templates: many lists filter by
+    one). The page includes the fragment, so its markup exists once. For htmx, `oob` adds
+    other regions, each (template, context), rendered with `oob=True` so that they swap
+    out of band. `Vary: HX-Request` keeps caches from serving one in place of the other.
     """
-    template = fragment if fragment and is_htmx() else page
-    response = make_response(render_template(template, **context))
+    htmx = is_htmx()
+    html = render_template(fragment if fragment and htmx else page, **context)
+    if htmx:
+        html += "".join(render_template(template, **extra, oob=True) for template, extra in oob)
+    response = make_response(html, code)
     response.vary.add("HX-Request")
     return response
+
+
+def csv_download(name: str, header: list[str], rows, *, dated: bool = True) -> Response:
+    """A CSV attachment streamed as it is written (UTF-8 with a byte-order mark)."""
+    filename = f"{name}-{utcnow():%Y-%m-%d}.csv" if dated else f"{name}.csv"
+    response = Response(stream_with_context(exports.stream(header, rows)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def unchanged() -> Response:
+    """204 for a region that asked whether it is still current, and is."""
+    response = make_response("", 204)
+    response.vary.add("HX-Request")
+    return response
+
+
+def or_404(found: T | None) -> T:
+    """The record a loader found, or the one 404 (not there, or not the viewer's to see)."""
+    if found is None:
+        raise NotFound()
+    return found
 
 
 def go(url: str, htmx_status: int = 200):
@@ -85,6 +135,16 @@ def listing_args() -> tuple[str, str, int]:
         abort(400, description=str(exc))
 
 
+def company_arg(malformed: str = "The company filter is a company number.") -> Company | None:
+    """The `company` parameter: one of the person's companies, a 404 for any other."""
+    raw = request.args.get("company", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        abort(400, description=malformed)
+    return or_404(access.load_company(current_user, int(raw)))
+
+
 def require_face(kind: str):
     """A blueprint guard: signed in, and of the face's kind (staff or customer), else 403."""
 
@@ -92,7 +152,7 @@ def require_face(kind: str):
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if current_user.kind != kind:
-            abort(403, description="This part of the portal is not for your account.")
+            abort(403)
         return None
 
     return guard
@@ -105,43 +165,13 @@ def permission_required(permission: str):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not access.can(current_user, permission):
-                abort(403, description="Your role does not include this part of the portal.")
+                abort(403)
             return view(*args, **kwargs)
 
         wrapped.required_permission = permission
         return wrapped
 
     return decorator
-
-
-# Storefront navigation: (endpoint, label, permission needed or None for everyone).
-SHOP_NAV = (
-    ("shop.catalog", "Catalogue", None),
-    ("shop.cart", "Cart", "shop.cart"),
-    ("shop.approvals", "Approvals", "shop.approve"),
-    ("shop.orders", "Orders", "shop.cart"),
-    ("shop.quotes", "Quotes", "shop.quote"),
-    ("shop.invoices", "Invoices", "shop.invoices"),
-    ("shop.users", "People", "shop.users"),
-)
-
-
-def nav_items(face: str) -> list[tuple[str, str]]:
-    """(endpoint, label) of the modules this person may open and that exist."""
-    endpoints = current_app.view_functions
-    if face == "office":
-        items = [("office.dashboard", "Overview")]
-        items += [
-            (f"office.{m.key}", m.label)
-            for m in access.nav_modules(current_user)
-            if f"office.{m.key}" in endpoints
-        ]
-        return items
-    return [
-        (endpoint, label)
-        for endpoint, label, permission in SHOP_NAV
-        if endpoint in endpoints and (permission is None or access.can(current_user, permission))
-    ]
 
 
 def template_globals() -> dict:
@@ -154,6 +184,6 @@ def template_globals() -> dict:
     return {
         "can": can,
         "csrf_token": generate_csrf,
-        "nav_items": nav_items,
+        "nav_items": navigation.nav_items,
         "invitation_hours": settings.invitation_hours,
     }

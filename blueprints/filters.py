@@ -3,6 +3,8 @@
 from datetime import date, datetime
 from decimal import Decimal
 
+from core import margins
+
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
 
@@ -27,6 +29,12 @@ def percent(value) -> str:
     return f"{text}%"
 
 
+def margin(price, cost) -> str:
+    """The margin of a price over its cost, as core.margins computes it: "59.4%" or "—"."""
+    value = margins.percent(price, cost)
+    return "—" if value is None else f"{value}%"
+
+
 def day(value) -> str:
     if value is None:
         return "—"
@@ -39,4 +47,4 @@ def moment(value) -> str:
     return value.strftime("%d %b %Y %H:%M") if value else "—"
 
 
-FILTERS = {"money": money, "percent": percent, "day": day, "moment": moment}
+FILTERS = {"money": money, "percent": percent, "margin": margin, "day": day, "moment": moment}

@@ -5,8 +5,9 @@ templates, reports, exports and live pushes ask this module; none of them
 checks a role by name. Anything not granted is denied.
 """
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Select, false, select
 
@@ -273,6 +274,30 @@ def sees_all_customers(user: User | None) -> bool:
     return can(user, "customers.all")
 
 
+def effective_permissions(user: User | None) -> frozenset[str]:
+    """Every permission `can()` grants this person now (roles, narrowed by the seller's
+    commercial policy for customers)."""
+    return frozenset(p for p in PERMISSIONS if can(user, p))
+
+
+def scope_of(user: User | None) -> frozenset[int] | None:
+    """The companies this person may see, as ids; None: every company.
+
+    The same rule as `company_scope`, for the live layer, which keeps it per socket.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or user.status != "active":
+        return frozenset()
+    if user.is_customer:
+        return frozenset({user.company_id})
+    if sees_all_customers(user):
+        return None
+    return frozenset(
+        db.session.scalars(
+            select(company_reps.c.company_id).where(company_reps.c.user_id == user.id)
+        )
+    )
+
+
 def company_scope(user: User | None, stmt: Select, company_column) -> Select:
     """Narrow a query to the companies this person may see; rows of others simply vanish.
 
@@ -327,6 +352,272 @@ def may_grant_role(actor: User | None, role, person_kind: str) -> bool:
     if actor.is_staff and person_kind == "customer":
         return can(actor, "portal.grant")
     return role.permissions <= permissions_of(actor)
+
+
+# --- areas a face may read -------------------------------------------------------------
+
+# Records of a trade area, as each face reads them: (staff permission, customer permissions,
+# any one of which is enough). Scope narrows the rows further (company_scope).
+READERS: dict[str, tuple[str, frozenset[str]]] = {
+    "orders": ("orders.view", frozenset({"shop.order", "shop.cart"})),
+    "quotes": ("quotes.view", frozenset({"shop.quote"})),
+    "invoices": ("invoices.view", frozenset({"shop.invoices"})),
+}
+
+
+def may_read(user: User | None, area: str) -> bool:
+    """May this person read the records of a trade area, from their own face?"""
+    staff_permission, customer_permissions = READERS[area]
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return can(user, staff_permission)
+    return can_any(user, customer_permissions)
+
+
+def sees_order_invoice(user: User | None) -> bool:
+    """Is an order's invoice shown with the order? To staff who see the order, always (its
+    page is a link only with `invoices.view`); to customer people with `shop.invoices`."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_staff or can(user, "shop.invoices")
+
+
+# The storefront's areas, in menu order: area -> permissions (any one is enough; none: all).
+SHOP_AREAS: dict[str, frozenset[str]] = {
+    "catalog": frozenset(),
+    "cart": frozenset({"shop.cart"}),
+    "approvals": frozenset({"shop.approve"}),
+    "orders": READERS["orders"][1],
+    "quotes": READERS["quotes"][1],
+    "invoices": READERS["invoices"][1],
+    "users": frozenset({"shop.users"}),
+}
+
+
+def shop_areas(user: User | None) -> list[str]:
+    """The storefront areas this customer person may open, in menu order."""
+    if user is None or not getattr(user, "is_customer", False):
+        return []
+    return [area for area, needed in SHOP_AREAS.items() if not needed or can_any(user, needed)]
+
+
+# Reports beyond `reports.view`: name -> the further permission each needs.
+REPORTS: dict[str, str | None] = {
+    "sales": None,
+    "customers": None,
+    "products": None,
+    "reps": None,
+    "margins": "finance.costs",
+    "ageing": None,
+}
+
+
+def visible_reports(user: User | None) -> list[str]:
+    """The reports this person may see, in page order."""
+    if not can(user, "reports.view"):
+        return []
+    return [name for name, extra in REPORTS.items() if extra is None or can(user, extra)]
+
+
+# The permission each kind of CSV import needs: the edit permission of what it changes.
+IMPORTS: dict[str, str] = {
+    "products": "products.edit",
+    "stock": "stock.edit",
+    "group_prices": "groups.edit",
+}
+
+
+def may_import(user: User | None, kind: str) -> bool:
+    """May this person run this kind of import?"""
+    return kind in IMPORTS and can(user, IMPORTS[kind])
+
+
+# --- record-level decisions ---------------------------------------------------------------
+
+
+def may_see_product(user: User | None, product) -> bool:
+    """Staff who see the catalogue see every product, archived too; customer people only
+    products on sale."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return can(user, "products.view")
+    return not product.is_archived
+
+
+def load_person(user: User | None, company_id: int, person_id: int) -> User | None:
+    """One person of a company this person may see, else None (the caller answers 404)."""
+    stmt = select(User).where(User.id == person_id, User.company_id == company_id)
+    return db.session.scalars(company_scope(user, stmt, User.company_id)).first()
+
+
+def visible_people(user: User | None, company_id: int) -> Select:
+    """The people of one company, if this person may see it (none otherwise), to refine."""
+    return company_scope(user, select(User).where(User.company_id == company_id), User.company_id)
+
+
+def may_act_on_quote(user: User | None, quote, side: str) -> bool:
+    """May this person move a quote for this side: "customer" (their own company's quote,
+    with `shop.quote`) or "staff" (`quotes.edit`, for a customer in their scope)?"""
+    if user is None:
+        return False
+    if side == "customer":
+        return user.is_customer and user.company_id == quote.company_id and can(user, "shop.quote")
+    return (
+        user.is_staff
+        and can(user, "quotes.edit")
+        and load_company(user, quote.company_id) is not None
+    )
+
+
+def may_withdraw_quote(user: User | None, quote) -> bool:
+    """Whoever asked for a quote may withdraw it, and so may their company's decision-makers."""
+    return may_act_on_quote(user, quote, "customer") and (
+        user.id == quote.requested_by_id or can(user, "shop.order")
+    )
+
+
+# --- live regions: who receives each kind, and what about them changes its markup -------
+
+
+class Viewer(Protocol):
+    """What the live layer knows of a socket's person (see blueprints/live/viewer.py)."""
+
+    user_id: int
+    kind: str
+    company_id: int | None
+    group_id: int | None
+    permissions: frozenset[str]
+    scope: frozenset[int] | None
+
+
+@dataclass(frozen=True)
+class Audience:
+    """One face's share of a region kind.
+
+    A viewer of `face` holding every permission in `needs`, at least one of `any_of` (when
+    given) and none of `lacks` receives the region. Viewers who agree on `by` (viewer
+    attributes) and on which of `fields` they hold see the same markup, so it is rendered
+    once for all of them. `own` names the attribute a storefront list's id ends with: a
+    page watching another company's or person's id gets nothing of that kind.
+    """
+
+    face: str | None  # "staff", "customer", or None for both
+    needs: frozenset[str] = frozenset()
+    any_of: frozenset[str] = frozenset()
+    lacks: frozenset[str] = frozenset()
+    fields: tuple[str, ...] = ()
+    by: tuple[str, ...] = ()
+    own: str | None = None
+
+    def admits(self, viewer: Viewer) -> bool:
+        held = viewer.permissions
+        return (
+            (self.face is None or viewer.kind == self.face)
+            and self.needs <= held
+            and (not self.any_of or bool(self.any_of & held))
+            and not self.lacks & held
+        )
+
+
+def _staff(*needs: str, fields: tuple[str, ...] = (), by: tuple[str, ...] = ()) -> Audience:
+    return Audience("staff", needs=_perms(*needs), fields=fields, by=by)
+
+
+def _customers(*needs: str, by: tuple[str, ...] = (), **extra) -> Audience:
+    return Audience("customer", needs=_perms(*needs), by=by, **extra)
+
+
+_QUOTE = (
+    _customers("shop.quote", by=("company_id",)),
+    _staff("quotes.view", fields=("finance.costs",), by=("scope",)),
+)
+_SALES_REPORT = (_staff("reports.view"),)
+
+# Every region kind has its rule here; a kind without one is sent to nobody.
+AUDIENCES: dict[str, tuple[Audience, ...]] = {
+    # catalogue and stock
+    "offer": (_customers(by=("group_id",)),),
+    "catalog-results": (_customers(),),
+    "product-row": (_staff("products.view", fields=("finance.costs", "stock.view")),),
+    "products-table": (_staff("products.view"),),
+    "product-facts": (
+        _staff("products.view", fields=("finance.costs", "stock.view", "groups.view")),
+    ),
+    "product-photos": (_staff("products.view"),),
+    "stock-level": (_staff("stock.view"),),
+    "stock-movements": (_staff("stock.view"),),
+    "low-stock": (_staff("stock.view"),),
+    "promotions-table": (_staff("promotions.view"),),
+    # the navigation: whole permission sets (and, in the live layer, the page)
+    "nav": (Audience(None, by=("kind", "permissions")),),
+    # carts and orders
+    "order": (
+        Audience(
+            "customer",
+            any_of=READERS["orders"][1],
+            fields=("shop.invoices",),
+            by=("company_id",),
+        ),
+        _staff(
+            "orders.view",
+            fields=("orders.edit", "finance.costs", "invoices.view"),
+            by=("scope",),
+        ),
+    ),
+    "orders-table": (_staff("orders.view", by=("scope",)),),
+    "shop-orders": (Audience("customer", any_of=READERS["orders"][1], own="company_id"),),
+    "approvals": (_customers("shop.approve", own="company_id"),),
+    "my-cart": (_customers("shop.cart", own="user_id"),),
+    # quotes
+    "quote": _QUOTE,
+    "quote-actions": _QUOTE,
+    "quotes-table": (_staff("quotes.view"),),
+    "shop-quotes": (_customers("shop.quote"),),
+    # billing
+    "invoice": (
+        _customers("shop.invoices", by=("company_id",)),
+        _staff("invoices.view", by=("scope",)),
+    ),
+    "balance": (_customers("shop.invoices", by=("company_id",)),),
+    "invoices-table": (_staff("invoices.view"),),
+    "shop-invoices": (_customers("shop.invoices"),),
+    # customers and groups
+    "customer": (_staff("customers.view", by=("scope", "permissions")),),
+    "customer-account": (_staff("customers.view", "invoices.view"),),
+    "customers-table": (_staff("customers.view"),),
+    "groups-table": (_staff("groups.view"),),
+    # imports: each job renders for the person who started it
+    "import": (_staff(by=("user_id",)),),
+    # reports: margins only with costs; the costs notice only for those who lost them
+    "report": _SALES_REPORT,
+    "report-margins": (_staff("reports.view", "finance.costs"),),
+    "report-costs": (Audience("staff", lacks=_perms("finance.costs")),),
+}
+
+
+def is_owned(kind: str) -> bool:
+    """Is this kind a storefront list named by its company or person (see `Audience.own`)?"""
+    return any(rule.own is not None for rule in AUDIENCES.get(kind, ()))
+
+
+def audience(viewer: Viewer, kind: str, watched: Iterable[str] = ()) -> Hashable | None:
+    """The key of the viewers who see one kind of region alike, or None: not for them.
+
+    `watched`: the ids of this kind the viewer's page shows (checked against `own`).
+    """
+    for rule in AUDIENCES.get(kind, ()):
+        if not rule.admits(viewer):
+            continue
+        if rule.own is not None:
+            mine = f"{kind}-{getattr(viewer, rule.own)}"
+            if any(region_id != mine for region_id in watched):
+                return None  # a crafted watch list naming another company or person
+            return (kind, mine)
+        flags = tuple(p in viewer.permissions for p in rule.fields)
+        return (kind, viewer.kind, *(getattr(viewer, name) for name in rule.by), *flags)
+    return None
 
 
 def nav_modules(user: User | None) -> list[Module]:

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 
 from extensions import db
 
-from . import access, billing, orders
-from .models import CENT, Category, Company, Invoice, Order, OrderLine, Product, User
+from . import access, billing, margins, orders
+from .models import Category, Company, Invoice, Order, OrderLine, Product, User
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -158,10 +158,8 @@ def order_rows(user: User, *, status: str = "", q: str = "") -> tuple[list[str],
             out = [number, placed, company, placed_by, labels.get(state, state), count]
             out += [total, currency]
             if show_costs:
-                cost = Decimal(row[8] or 0).quantize(CENT)
-                margin = total - cost
-                percent = (margin / total * 100).quantize(Decimal("0.1")) if total else None
-                out += [cost, margin, percent]
+                margin = margins.of_total(total, row[8])
+                out += [margin.cost, margin.margin, margin.percent]
             yield out
 
     return header, rows()

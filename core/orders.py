@@ -3,20 +3,17 @@
 Stock is taken with one conditional UPDATE per line (`stock >= quantity`) inside the
 order's transaction, products in id order so two orders lock them in the same order.
 Two buyers of the last unit never both succeed and stock never goes negative (a CHECK
-constraint backs this up). The caller commits through `retrying`, which replays the
+constraint backs this up). Callers run it through core.transaction, which replays the
 whole transaction a bounded number of times when the database reports a deadlock.
 """
 
 import logging
 import secrets
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
 
 from extensions import db
 
@@ -36,7 +33,6 @@ TRANSITIONS = {
     "delivered": (),
     "cancelled": (),
 }
-DEADLOCK_CODES = {1205, 1213}  # MariaDB: lock wait timeout, deadlock found
 MAX_QUANTITY = 1_000_000
 
 
@@ -55,30 +51,6 @@ class LineRequest:
     product_id: int
     quantity: int
     unit_price: Decimal | None = None
-
-
-def is_deadlock(exc: OperationalError) -> bool:
-    code = getattr(getattr(exc, "orig", None), "args", [None])[0]
-    return code in DEADLOCK_CODES or "database is locked" in str(exc)
-
-
-def retrying(work: Callable[[], T], *, attempts: int = 4) -> T:
-    """Run `work` and commit; on a deadlock roll back and replay it, a bounded number of times."""
-    for attempt in range(1, attempts + 1):
-        try:
-            result = work()
-            db.session.commit()
-            return result
-        except OperationalError as exc:
-            db.session.rollback()
-            if not is_deadlock(exc) or attempt == attempts:
-                raise
-            log.warning("deadlock, replaying the transaction (attempt %d)", attempt)
-            time.sleep(0.01 * attempt + secrets.randbelow(10) / 1000)
-        except BaseException:
-            db.session.rollback()
-            raise
-    raise AssertionError("unreachable")
 
 
 def _take_stock(product: Product, quantity: int, order: Order, actor: User | None) -> None:

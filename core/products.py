@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 
@@ -83,6 +84,16 @@ def clean_sku(raw: str | None) -> str:
             "sku",
         )
     return sku
+
+
+def _write_claiming_sku() -> None:
+    """Write the product now: one given the same SKU since the check makes this a refusal."""
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        raise ProductRefused(
+            "Another product has just been given this SKU: choose another one.", "sku"
+        ) from exc
 
 
 def sku_taken(sku: str, *, other_than: int | None = None) -> bool:
@@ -177,7 +188,7 @@ def create(
         unit=unit,
     )
     db.session.add(product)
-    db.session.flush()
+    _write_claiming_sku()
     db.session.add(
         StockMovement(
             product_id=product.id,
@@ -251,6 +262,7 @@ def update(
     product.sku, product.name, product.description = sku, name, description
     product.category, product.unit, product.specs = category, unit, new["specs"]
     product.cost = new_cost
+    _write_claiming_sku()
     what = sorted(changed | ({"cost"} if cost_changed else set()))
     summary = f"{sku} changed: " + ", ".join(what)
     audit.record(

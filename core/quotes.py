@@ -163,16 +163,6 @@ def is_open(quote: Quote, on: date | None = None) -> bool:
     return turn(quote, on) is not None
 
 
-def may_withdraw(quote: Quote, user: User) -> bool:
-    """May this person withdraw it: whoever asked for it, or a decision-maker of the company."""
-    return (
-        user.is_customer
-        and user.company_id == quote.company_id
-        and access.can(user, "shop.quote")
-        and (user.id == quote.requested_by_id or access.can(user, "shop.order"))
-    )
-
-
 # --- the same rules as SQL, for lists and filters ---------------------------------------------
 
 
@@ -397,13 +387,7 @@ def _lock(quote_id: int) -> Quote:
 
 def _check_side(quote: Quote, actor: User, side: str) -> None:
     """The actor belongs on this side of this quote (views check scope first; this is the net)."""
-    if side == CUSTOMER:
-        ok = actor.is_customer and actor.company_id == quote.company_id
-        ok = ok and access.can(actor, "shop.quote")
-    else:
-        ok = actor.is_staff and access.can(actor, "quotes.edit")
-        ok = ok and access.load_company(actor, quote.company_id) is not None
-    if not ok:
+    if not access.may_act_on_quote(actor, quote, side):
         raise NotFound("There is no such quote among yours.")
 
 
@@ -788,7 +772,7 @@ def withdraw(
     """The customer takes the request back, whoever's turn it is, while the quote is open."""
     quote = _lock(quote_id)
     _check_side(quote, actor, CUSTOMER)
-    if not may_withdraw(quote, actor):
+    if not access.may_withdraw_quote(actor, quote):
         raise Refused(
             "Only the person who asked for this quote or a decision-maker can withdraw it."
         )

@@ -22,6 +22,7 @@ from extensions import db
 
 from . import access, billing
 from .errors import Refused
+from .margins import share
 from .models import CENT, Company, Invoice, Order, OrderLine, Product, User, company_reps
 from .models.base import Money, UnitPrice
 
@@ -35,7 +36,6 @@ MAX_TOP = 50
 EARLIEST = date(2000, 1, 1)
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SMALL_NUMBER = re.compile(r"[0-9]{1,3}")
-PERCENT = Decimal("0.1")
 
 AGEING_BUCKETS = (
     ("current", "Not yet due"),
@@ -237,10 +237,6 @@ def _cents(value: Decimal) -> Decimal:
     return Decimal(value).quantize(CENT)
 
 
-def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
-    return (part / whole * 100).quantize(PERCENT) if whole else None
-
-
 def _as_date(value) -> date:
     """SQL DATE() is a date on MariaDB and an ISO string on SQLite."""
     return date.fromisoformat(value) if isinstance(value, str) else value
@@ -259,13 +255,8 @@ def _sales(user: User | None, stmt: Select, filters: Filters) -> Select:
 LINE_COST = OrderLine.unit_cost * OrderLine.quantity
 
 
-def may_see_costs(user: User | None) -> bool:
-    """Cost and margin are shown only to holders of finance.costs."""
-    return access.can(user, "finance.costs")
-
-
 def _require_costs(user: User | None) -> None:
-    if not may_see_costs(user):
+    if not access.can(user, "finance.costs"):
         raise PermissionError("Costs and margins are shown only to those who may see costs.")
 
 
@@ -371,7 +362,7 @@ def _rank_rest(
         f"{others} other {noun}{'s' if others != 1 else ''}",
         rest_revenue,
         orders,
-        _percent(rest_revenue, total),
+        share(rest_revenue, total),
         quantity=quantity,
         others=others,
     )
@@ -399,7 +390,7 @@ def sales_by_customer(user: User | None, filters: Filters) -> Ranking:
             filters,
         )
     ).one()
-    rows = [RankRow(cid, name, amount, n, _percent(amount, total)) for cid, name, amount, n in top]
+    rows = [RankRow(cid, name, amount, n, share(amount, total)) for cid, name, amount, n in top]
     rest = _rank_rest(rows, total, count, "customer", orders=orders - sum(r.orders for r in rows))
     return Ranking(rows, rest, total, orders, count)
 
@@ -438,7 +429,7 @@ def sales_by_product(user: User | None, filters: Filters) -> Ranking:
         )
     ).one()
     rows = [
-        RankRow(pid, name, amount, n, _percent(amount, total), sku, int(units))
+        RankRow(pid, name, amount, n, share(amount, total), sku, int(units))
         for pid, sku, name, amount, n, units in top
     ]
     rest = _rank_rest(
@@ -524,7 +515,7 @@ def sales_by_rep(user: User | None, filters: Filters) -> SalesByRep:
             filters,
         )
     )
-    rows = [RepRow(uid, name, r, n, c, _percent(r, total)) for uid, name, r, n, c in found]
+    rows = [RepRow(uid, name, r, n, c, share(r, total)) for uid, name, r, n, c in found]
     unassigned = (
         RepRow(
             None,
@@ -532,7 +523,7 @@ def sales_by_rep(user: User | None, filters: Filters) -> SalesByRep:
             none_revenue,
             none_orders,
             none_customers,
-            _percent(none_revenue, total),
+            share(none_revenue, total),
         )
         if none_orders
         else None
@@ -560,7 +551,7 @@ class MarginRow:
 
     @property
     def percent(self) -> Decimal | None:
-        return _percent(self.margin, self.revenue)
+        return share(self.margin, self.revenue)
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,12 @@
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from blueprints.common import client_ip
+from blueprints.boundary import attempt, keep_changes
+from blueprints.common import client_ip, or_404, render
 from core import accounts, audit, people, sessions, throttle
-from core.errors import Refused
-from extensions import db
 
 from . import bp
 from .forms import ChangePasswordForm, LoginForm, SetPasswordForm
@@ -48,7 +47,7 @@ def login():
         return redirect(home_for(current_user))
     form = LoginForm()
     if not form.validate_on_submit():
-        return render_template("auth/login.html", form=form)
+        return render("auth/login.html", form=form)
     email, ip = form.email.data.strip().lower(), client_ip()
     wait = throttle.wait_minutes(email, ip)
     if wait:
@@ -59,12 +58,12 @@ def login():
             ip=ip,
             summary=f"Sign-in refused for {wait} more minute(s)",
         )
-        db.session.commit()
+        keep_changes()  # the refusal is audited although the answer is an error
         message = (
             f"Too many sign-in attempts. Wait {wait} minute{'s' if wait != 1 else ''} "
             "and try again."
         )
-        return render_template("auth/login.html", form=form, throttled=message), 429
+        return render("auth/login.html", form=form, throttled=message, code=429)
     user = accounts.authenticate(email, form.password.data)
     if user is None:
         current_app.logger.warning("sign-in failed for %r from %s", email, ip)
@@ -76,9 +75,8 @@ def login():
             ip=ip,
             summary="Wrong email or password",
         )
-        db.session.commit()
         form.password.errors.append(GENERIC_FAILURE)
-        return render_template("auth/login.html", form=form)
+        return render("auth/login.html", form=form)
     throttle.note(email, ip, succeeded=True)
     session.clear()
     sessions.open_session(
@@ -89,7 +87,6 @@ def login():
     )
     login_user(user)
     audit.record("auth.sign_in", actor=user, target=user, ip=ip, summary=f"{user.email} signed in")
-    db.session.commit()
     return redirect(safe_next(request.args.get("next")) or home_for(user))
 
 
@@ -98,7 +95,6 @@ def logout():
     """Sign out: the session ends on the server, so the old cookie is worthless."""
     if current_user.is_authenticated:
         sessions.end_session(current_user, current_user.session_token)
-        db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
@@ -109,28 +105,24 @@ def logout():
 def accept_invitation(token: str):
     """The activation link: the invited person sets their own password, once."""
     invitation, status = people.find_invitation(token)
-    if invitation is None:
-        abort(404, description="This activation link is not valid. Ask for a new invitation.")
+    or_404(invitation)
     if status != "pending":
         messages = {
             "accepted": "This link has already been used. Sign in with your password.",
             "revoked": "This invitation was withdrawn. Ask for a new one if you need access.",
             "expired": "This invitation has expired. Ask for a new one.",
         }
-        return render_template("auth/invitation_closed.html", message=messages[status]), 410
+        return render("auth/invitation_closed.html", message=messages[status], code=410)
     form = SetPasswordForm()
     if form.validate_on_submit():
-        try:
-            person = people.accept(invitation, form.password.data, ip=client_ip())
-        except Refused as exc:
-            form.password.errors.append(str(exc))
-        else:
-            db.session.commit()
+        accepted = attempt(lambda: people.accept(invitation, form.password.data, ip=client_ip()))
+        if not accepted.refused:
             logout_user()
             session.clear()
-            flash(f"Welcome, {person.name}. Your account is ready: sign in.", "info")
+            flash(f"Welcome, {accepted.value.name}. Your account is ready: sign in.", "info")
             return redirect(url_for("auth.login"))
-    return render_template("auth/accept.html", form=form, person=invitation.user)
+        form.password.errors.append(accepted.message)
+    return render("auth/accept.html", form=form, person=invitation.user)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -139,19 +131,18 @@ def change_password():
     """Change one's own password; every other session of one's own ends."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            people.change_password(
+        changed = attempt(
+            lambda: people.change_password(
                 current_user,
                 form.current.data,
                 form.password.data,
                 keep_token=current_user.session_token,
                 ip=client_ip(),
             )
-        except Refused as exc:
-            field = form.current if "current password" in str(exc) else form.password
-            field.errors.append(str(exc))
-        else:
-            db.session.commit()
+        )
+        if not changed.refused:
             flash("Your password is changed. Your other sessions have been signed out.", "info")
             return redirect(home_for(current_user))
-    return render_template("auth/password.html", form=form), 200 if not form.errors else 422
+        field = form.current if "current password" in changed.message else form.password
+        field.errors.append(changed.message)
+    return render("auth/password.html", form=form, code=200 if not form.errors else 422)

@@ -1,4 +1,8 @@
-"""Live updates: the websocket endpoint and the fan-out of events to open pages."""
+"""Live updates, the engine: the websocket endpoint, the hub, the bus and the viewer.
+
+What each region is, who receives it and how it renders belongs to blueprints/fragments,
+which the engine reaches only through its registry.
+"""
 
 from flask import Blueprint, Flask
 
@@ -23,13 +27,4 @@ def init_live(app: Flask) -> None:
     )
 
 
-from . import (  # noqa: E402,F401  (routes and region kinds register on import)
-    regions_billing,
-    regions_groups,
-    regions_imports,
-    regions_office,
-    regions_orders,
-    regions_quotes,
-    regions_reports,
-    socket,
-)
+from . import socket  # noqa: E402,F401  (the /ws route registers on import)

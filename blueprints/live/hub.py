@@ -18,18 +18,26 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import select
 
+from blueprints.fragments import registry
 from core.events import Event
 from core.models import Promotion, utcnow
 from extensions import db
 
-from . import regions
 from .bus import LocalBus, RedisBus
-from .viewer import Viewer, live_tokens, load_viewer
+from .viewer import ACCESS_TOPICS, RESYNC_TOPICS, Viewer, concerned, live_tokens, load_viewer
 
 log = logging.getLogger("portal.live")
 
 QUEUE_LIMIT = 64
 CLOSE = object()  # sentinel: the writer closes the socket
+
+
+def signed_out() -> str:
+    """What an open page shows when its person's session ended (the socket closes next)."""
+    return (
+        '<div id="live-status" class="live-status" role="alert">'
+        'You have been signed out. <a href="/login">Sign in again</a></div>'
+    )
 
 
 @dataclass(eq=False)
@@ -155,7 +163,7 @@ class Hub:
         closed = 0
         for conn in connections:
             if conn.viewer.token_hash not in live:
-                conn.push(regions.signed_out())
+                conn.push(signed_out())
                 conn.close(1008, "signed out")
                 closed += 1
         return closed
@@ -188,7 +196,7 @@ class Hub:
         "all" after a reconnect (list changes may have been missed too), or None.
         """
         connection.watching = watched
-        connection.parsed = regions.parse_watch(watched)
+        connection.parsed = registry.parse_watch(watched)
         connection.page = page
         if resync is None:
             return
@@ -207,26 +215,25 @@ class Hub:
         with self.app.app_context():
             region_ids: set[str] = set()
             for event in events:
-                if event.topic in regions.ACCESS_TOPICS:
+                if event.topic in ACCESS_TOPICS:
                     self._access_changed(event, connections)
-                region_ids |= regions.affected(event)
+                region_ids |= registry.affected(event)
             if region_ids:
                 for conn, html in self.render_for(connections, region_ids):
                     conn.push(html)
 
     def _access_changed(self, event: Event, connections: list[Connection]) -> None:
         """Rights changed: reload the viewers concerned, close the ended, resync the rest."""
-        concerned = regions.concerned(event, connections)
         resync = []
-        for conn in concerned:
+        for conn in concerned(event, connections):
             viewer = load_viewer(conn.viewer.user_id, conn.viewer.token_hash)
             if viewer is None:
-                conn.push(regions.signed_out())
+                conn.push(signed_out())
                 conn.close(1008, "signed out")
                 continue
             changed = viewer != conn.viewer
             conn.viewer = viewer
-            if changed or event.topic in regions.RESYNC_TOPICS:
+            if changed or event.topic in RESYNC_TOPICS:
                 resync.append(conn)
         if resync:
             # Together, so that a group's hundred open pages cost one render per audience.
@@ -238,18 +245,18 @@ class Hub:
         """Messages for these sockets covering these regions: one render per audience."""
         wanted = defaultdict(list)  # (kind, audience) -> [(connection, keys)]
         for conn in connections:
-            for kind, keys in regions.watched_keys(conn.parsed, region_ids).items():
+            for kind, keys in registry.watched_keys(conn.parsed, region_ids).items():
                 if kind.is_list and not lists:
                     continue
                 audience = kind.audience(conn)
-                if audience is None:  # deny by default: this viewer never gets this kind
+                if audience is None:  # deny by default: core.access has no place for them
                     continue
                 wanted[(kind, audience)].append((conn, keys))
         parts = defaultdict(list)
         for (kind, _audience), members in wanted.items():
             all_keys = sorted({k for _, keys in members for k in keys})
             if kind.is_list:
-                html_by_key = {k: regions.refresh_signal(kind, k) for k in all_keys}
+                html_by_key = {k: registry.refresh_signal(k) for k in all_keys}
             else:
                 try:
                     html_by_key = kind.render(members[0][0], all_keys)

@@ -8,10 +8,11 @@ from flask import abort, current_app, request
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
+from blueprints.fragments import registry
 from core.sessions import token_hash
 from extensions import db, sock
 
-from . import bp, regions
+from . import bp
 from .hub import Connection
 from .viewer import load_viewer
 
@@ -76,7 +77,7 @@ def _handle(hub, connection: Connection, message) -> None:
         return
     if not isinstance(data, dict):
         return
-    watched = regions.clean_watch_list(data.get("watch"))
+    watched = registry.clean_watch_list(data.get("watch"))
     page = str(data.get("page", ""))[:60]
     # "load": the page was just rendered, but an event may have slipped in before the
     # socket opened, so its fragments are sent fresh (its lists are fresh enough).

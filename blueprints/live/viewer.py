@@ -6,8 +6,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from core import access
-from core.models import Company, LoginSession, Role, User, company_reps, utcnow
+from core.events import Event
+from core.models import Company, LoginSession, Role, User, user_roles, utcnow
 from extensions import db
+
+# Events that change who may see what: the hub reloads the viewers they concern.
+ACCESS_TOPICS = frozenset(
+    {
+        "user_blocked",
+        "user_changed",
+        "role_changed",
+        "company_reps_changed",
+        "company_changed",
+        "group_changed",
+        "sessions_revoked",
+    }
+)
+# Access events after which the viewers concerned get all their regions afresh, even when
+# their rights did not change: their offer did (new reps' lists, a group's new policy).
+RESYNC_TOPICS = frozenset({"company_reps_changed", "group_changed"})
 
 
 @dataclass(frozen=True)
@@ -40,24 +57,14 @@ def load_viewer(user_id: int, token_hash: str) -> Viewer | None:
     if user.status != "active":
         return None
     user.__dict__.pop("_permissions", None)
-    permissions = frozenset(p for p in access.PERMISSIONS if access.can(user, p))
-    scope = None
-    if user.is_customer:
-        scope = frozenset({user.company_id})
-    elif not access.sees_all_customers(user):
-        scope = frozenset(
-            db.session.scalars(
-                select(company_reps.c.company_id).where(company_reps.c.user_id == user.id)
-            )
-        )
     return Viewer(
         user_id=user.id,
         token_hash=token_hash,
         kind=user.kind,
         company_id=user.company_id,
         group_id=user.company.group_id if user.company else None,
-        permissions=permissions,
-        scope=scope,
+        permissions=access.effective_permissions(user),
+        scope=access.scope_of(user),
     )
 
 
@@ -79,3 +86,23 @@ def live_tokens(token_hashes: set[str]) -> set[str]:
             )
         )
     return found
+
+
+def concerned(event: Event, connections: list) -> list:
+    """The sockets whose viewer an access event may have changed."""
+    if event.topic in ("user_blocked", "user_changed", "sessions_revoked"):
+        return [c for c in connections if c.viewer.user_id == event.id]
+    if event.topic == "role_changed":
+        holders = set(
+            db.session.scalars(select(user_roles.c.user_id).where(user_roles.c.role_id == event.id))
+        )
+        return [c for c in connections if c.viewer.user_id in holders]
+    if event.topic == "company_reps_changed":
+        return [c for c in connections if c.viewer.kind == "staff" and c.viewer.scope is not None]
+    if event.topic == "company_changed":
+        return [c for c in connections if c.viewer.company_id == event.id]
+    if event.topic == "group_changed":
+        return [
+            c for c in connections if c.viewer.kind == "customer" and c.viewer.group_id == event.id
+        ]
+    return []

@@ -11,7 +11,7 @@ from flask import abort, current_app, request
 from sqlalchemy import Select, func, select
 
 from blueprints.common import page_arg, permission_required, render
-from core.audit import ACTIONS
+from core.audit import ACTIONS, changes
 from core.models import AuditEntry
 from core.pagination import paginate
 
@@ -19,7 +19,6 @@ from . import bp
 
 PER_PAGE = 50
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -89,64 +88,6 @@ def filters_arg() -> AuditFilters:
     if start and end and start > end:
         abort(400, description="The “from” date is after the “to” date.")
     return AuditFilters(person=person, action=action, start=start, end=end)
-
-
-@dataclass(frozen=True)
-class Change:
-    """One key of an entry's before/after, as text; lists on both sides as a difference."""
-
-    key: str
-    old: str | None = None
-    new: str | None = None
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-
-    @property
-    def label(self) -> str:
-        return self.key.replace("_", " ")
-
-    @property
-    def is_difference(self) -> bool:
-        return bool(self.added or self.removed)
-
-
-def _text(value) -> str:
-    if value is _ABSENT or value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple):
-        return ", ".join(_text(item) for item in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {_text(v)}" for k, v in value.items())
-    return str(value)
-
-
-def changes(before: dict | None, after: dict | None) -> list[Change]:
-    """What an entry changed, key by key, for keys present in either side.
-
-    A key on both sides reads "old → new" (lists as what was added and removed); a key
-    on one side only (a role created, a role deleted) shows its value alone.
-    """
-    before, after = before or {}, after or {}
-    keys = list(before) + [key for key in after if key not in before]
-    result = []
-    for key in keys:
-        old, new = before.get(key, _ABSENT), after.get(key, _ABSENT)
-        old_text, new_text = _text(old), _text(new)
-        if old_text == new_text == "—":
-            continue  # nothing on either side: a line of dashes tells the reader nothing
-        if isinstance(old, list) and isinstance(new, list) and old != new:
-            added = tuple(_text(item) for item in new if item not in old)
-            removed = tuple(_text(item) for item in old if item not in new)
-            result.append(Change(key, added=added, removed=removed))
-        elif old is _ABSENT:
-            result.append(Change(key, new=new_text))
-        elif new is _ABSENT:
-            result.append(Change(key, old=old_text))
-        else:
-            result.append(Change(key, old=old_text, new=new_text))
-    return result
 
 
 @bp.route("/audit")

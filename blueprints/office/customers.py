@@ -1,55 +1,48 @@
 """Back-office customers: companies in one's scope, their details, group and lifecycle,
 their reps, their people's access, and credit notes."""
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from blueprints.boundary import attempt
 from blueprints.common import (
     checked_csrf,
     choice_arg,
     client_ip,
     go,
     is_htmx,
+    or_404,
     page_arg,
     permission_required,
     render,
     search_arg,
 )
-from blueprints.filters import money
-from core import access, billing, credit_notes, groups, people, settings
+from blueprints.fragments.customers import ACCOUNT, account_context, terms_context
+from core import access, billing, credit_notes, people, settings
 from core import customers as company_service
-from core.errors import Refused
 from core.models import Company, CustomerGroup, Invoice, User
-from core.orders import retrying
 from core.pagination import paginate
 from extensions import db
 
 from . import bp
+from .credit_pages import credit_notice, issue_credit
 from .customers_forms import CompanyForm, CreditNoteForm
-from .invoices import form_context, invoice_page_context, payment_form, scoped_invoice
 from .people_forms import RepsForm, RolesForm
-from .users import checked_form, invitation_link, invite_page, role_choices
+from .people_pages import checked_form, invitation_link, invite_page, role_choices
 
 STATUSES = {"active": "Active", "inactive": "Inactive"}
-NOTES_PER_PAGE = 10
 
 
 def scoped_company(company_id: int) -> Company:
     """A company the signed-in person may see; any other is a 404."""
-    company = access.load_company(current_user, company_id)
-    if company is None:
-        abort(404, description="There is no customer with this number among yours.")
-    return company
+    return or_404(access.load_company(current_user, company_id))
 
 
 def person_of(company: Company, user_id: int) -> User:
     """One of the company's people; anyone else (or nobody) is a 404."""
-    person = db.session.get(User, user_id)
-    if person is None or person.company_id != company.id:
-        abort(404, description="This company has no such person.")
-    return person
+    return or_404(access.load_person(current_user, company.id, user_id))
 
 
 def rep_candidates(company: Company) -> list[User]:
@@ -74,8 +67,7 @@ def people_context(company: Company, **extra) -> dict:
     """What the company's people component shows, with a roles form per person."""
     members = list(
         db.session.scalars(
-            select(User)
-            .where(User.company_id == company.id)
+            access.visible_people(current_user, company.id)
             .options(selectinload(User.roles))
             .order_by(User.name, User.id)
         )
@@ -92,24 +84,6 @@ def people_context(company: Company, **extra) -> dict:
         "role_forms": forms,
         "invitations": people.invitation_statuses(members),
         **extra,
-    }
-
-
-def terms_context(company: Company) -> dict:
-    """What the company's group-and-terms panel shows (also pushed live)."""
-    return {
-        "company": company,
-        "group": company.group,
-        "group_prices": groups.price_count(company.group_id),
-    }
-
-
-def account_context(company: Company, page: int = 1) -> dict:
-    """The company's account: balance and credit notes, newest first, a page at a time."""
-    return {
-        "company": company,
-        "summary": billing.balance(company.id, billing.today()),
-        "notes": paginate(credit_notes.of_company(company.id), page, NOTES_PER_PAGE),
     }
 
 
@@ -140,24 +114,18 @@ def answer(company: Company, part: str, *, notice: str | None = None, error: str
         context = (reps_context if part == "reps" else people_context)(
             company, notice=notice, error=error
         )
-        response = make_response(
-            render_template(f"office/customers/_{part}.html", **context), 422 if error else 200
-        )
-        response.vary.add("HX-Request")
-        return response
+        return render(f"office/customers/_{part}.html", code=422 if error else 200, **context)
     flash(error or notice, "error" if error else "info")
     return redirect(url_for("office.customer", company_id=company.id))
 
 
 def run(company: Company, part: str, change, notice: str):
-    """Apply one service call: commit once on success, roll back and explain on refusal."""
-    try:
-        result = change()
-    except Refused as exc:
-        db.session.rollback()
-        return answer(company, part, error=str(exc))
-    db.session.commit()
-    return answer(company, part, notice=notice if result is not False else "Nothing to change.")
+    """Apply one service call; a refusal is undone and explained."""
+    changed = attempt(change)
+    if changed.refused:
+        return answer(company, part, error=changed.message)
+    notice = notice if changed.value is not False else "Nothing to change."
+    return answer(company, part, notice=notice)
 
 
 def status_arg() -> str:
@@ -204,8 +172,7 @@ def all_groups() -> list[CustomerGroup]:
 
 def form_page(form: CompanyForm, company: Company | None, status: int = 200):
     """The create or edit page of a company, with the form as typed and its errors."""
-    html = render_template("office/customers/form.html", form=form, company=company)
-    return html, status
+    return render("office/customers/form.html", form=form, company=company, code=status)
 
 
 @bp.route("/customers/new", methods=["GET", "POST"])
@@ -226,13 +193,11 @@ def customer_create():
     if not form.validate_on_submit():
         return form_page(form, None, 422)
     actor = current_user._get_current_object()  # the person, not the proxy, becomes a rep
-    try:
-        company = company_service.create(form.details(), actor=actor, ip=client_ip())
-    except Refused as exc:
-        db.session.rollback()
-        form.refuse(exc)
+    created = attempt(lambda: company_service.create(form.details(), actor=actor, ip=client_ip()))
+    if created.refused:
+        form.refuse(created.refusal)
         return form_page(form, None, 422)
-    db.session.commit()
+    company = created.value
     flash(f"{company.name} created. Invite its people to give them access.", "info")
     return redirect(url_for("office.customer", company_id=company.id))
 
@@ -253,14 +218,13 @@ def customer_edit(company_id: int):
     if not form.validate_on_submit():
         return form_page(form, company, 422)
     old_group = company.group
-    try:
-        changed = company_service.edit(company, form.details(), actor=current_user, ip=client_ip())
-    except Refused as exc:
-        db.session.rollback()
-        form.refuse(exc)
+    edited = attempt(
+        lambda: company_service.edit(company, form.details(), actor=current_user, ip=client_ip())
+    )
+    if edited.refused:
+        form.refuse(edited.refusal)
         return form_page(form, scoped_company(company_id), 422)
-    db.session.commit()
-    if not changed:
+    if not edited.value:
         flash("Nothing to change.", "info")
     elif company.group_id != old_group.id:
         flash(
@@ -289,11 +253,7 @@ def customer_account(company_id: int):
     company = scoped_company(company_id)
     page = page_arg()
     if is_htmx():
-        return render(
-            "office/customers/_account.html",
-            "office/customers/_account.html",
-            **account_context(company, page),
-        )
+        return render(ACCOUNT, **account_context(company, page))
     context = company_context(company) | account_context(company, page)
     return render("office/customers/show.html", **context)
 
@@ -350,7 +310,7 @@ def person_action(company_id: int, user_id: int, change, notice: str, *, grants=
     company = scoped_company(company_id)
     person = person_of(company, user_id)
     if not access.can_manage_person(current_user, person):
-        abort(403, description="You may not manage this person.")
+        abort(403)
     checked_csrf()
     if grants and not company.is_active:
         return inactive_refusal(company, "people")
@@ -437,22 +397,19 @@ def customer_person_revoke(company_id: int, user_id: int):
 
 
 def lifecycle(company_id: int, change, notice):
-    """A bare POST button on the company page: apply, commit, and say what happened."""
+    """A bare POST button on the company page: apply it and say what happened."""
     company = scoped_company(company_id)
     checked_csrf()
     name = company.name
-    try:
-        result = change(company)
-    except Refused as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    changed = attempt(lambda: change(company))
+    if changed.refused:
+        flash(changed.message, "error")
         target = url_for("office.customer", company_id=company_id)
     else:
-        db.session.commit()
-        flash(notice(name, result), "info")
+        flash(notice(name, changed.value), "info")
         target = (
             url_for("office.customers")
-            if result is None
+            if changed.value is None
             else url_for("office.customer", company_id=company_id)
         )
     return go(target, htmx_status=204)
@@ -503,49 +460,20 @@ def credit_answer(company: Company, form: CreditNoteForm, *, notice: str = "", s
     """After a credit note was posted on the company page: the component (and, on success,
     the account region out of band) for htmx; a redirect or the page otherwise."""
     if is_htmx():
-        context = {"company": company, "credit_form": form, "notice": notice}
-        html = render_template("office/customers/_credit.html", **context)
-        if status == 200 and access.can(current_user, "invoices.view"):
-            html += render_template(
-                "office/customers/_account.html", **account_context(company), oob=True
-            )
-        response = make_response(html, status)
-        response.vary.add("HX-Request")
-        return response
+        account = status == 200 and access.can(current_user, "invoices.view")
+        return render(
+            "office/customers/_credit.html",
+            code=status,
+            oob=[(ACCOUNT, account_context(company))] if account else [],
+            company=company,
+            credit_form=form,
+            notice=notice,
+        )
     if status == 200:
         flash(notice, "info")
         return redirect(url_for("office.customer", company_id=company.id))
     context = company_context(company) | {"credit_form": form}
-    return render_template("office/customers/show.html", **context), status
-
-
-def issue_credit(company: Company, form: CreditNoteForm, invoice: Invoice | None):
-    """Issue the note (replayed on a deadlock); the refusal lands on the form. None: refused."""
-    actor = current_user._get_current_object()  # the person, not the proxy, on the row
-    try:
-        return retrying(
-            lambda: credit_notes.issue(
-                company,
-                form.value,
-                form.reason.data or "",
-                invoice=invoice,
-                actor=actor,
-                ip=client_ip(),
-            )
-        )
-    except Refused as exc:  # retrying has rolled back: nothing changed
-        form.refuse(exc)
-        return None
-
-
-def credit_notice(note, invoice: Invoice | None) -> str:
-    """What the person reads after issuing a credit note."""
-    text = f"Credit note {note.display_number} of {money(note.amount, note.currency)} issued"
-    if invoice is None:
-        return text + ": it stays to the company's credit."
-    return (
-        f"{text} against invoice {invoice.display_number}: {money(invoice.balance)} remains open."
-    )
+    return render("office/customers/show.html", code=status, **context)
 
 
 @bp.route("/customers/<int:company_id>/credit-notes", methods=["POST"])
@@ -573,50 +501,3 @@ def customer_credit_note(company_id: int):
         return credit_answer(company, form, status=422)
     invoice = db.session.get(Invoice, note.invoice_id) if note.invoice_id else None
     return credit_answer(company, credit_form(company), notice=credit_notice(note, invoice))
-
-
-@bp.route("/invoices/<int:invoice_id>/credit-notes", methods=["POST"])
-@permission_required("invoices.edit")
-def invoice_credit_note(invoice_id: int):
-    """Credit part or all of an invoice's open balance."""
-    invoice = scoped_invoice(invoice_id)
-    form = CreditNoteForm(fixed_invoice=invoice)
-    note = issue_credit(invoice.company, form, invoice) if form.validate_on_submit() else None
-    invoice = scoped_invoice(invoice_id)
-    ok = note is not None
-    notice = credit_notice(note, invoice) if ok else ""
-    if is_htmx():
-        html = render_template(
-            "office/invoices/_credit.html",
-            invoice=invoice,
-            credit_form=CreditNoteForm(formdata=None, fixed_invoice=invoice) if ok else form,
-            notice=notice,
-        )
-        if ok:
-            context = form_context(invoice, payment_form())
-            html += render_template("shop/invoices/_account.html", **context, oob=True)
-            html += render_template("office/invoices/_payment.html", **context, payment_oob=True)
-        response = make_response(html, 200 if ok else 422)
-        response.vary.add("HX-Request")
-        return response
-    if ok:
-        flash(notice, "info")
-        return redirect(url_for("office.invoice", invoice_id=invoice.id))
-    page = render_template(
-        "office/invoices/show.html",
-        **invoice_page_context(invoice, payment_form(), credit_form=form),
-    )
-    return page, 422
-
-
-@bp.app_template_global("credit_notes_of")
-def credit_notes_of(invoice: Invoice) -> list:
-    """The credit notes set against an invoice (templates of both faces ask only when
-    the invoice was credited, so an uncredited invoice costs no statement)."""
-    return credit_notes.of_invoice(invoice.id) if invoice.credited_total else []
-
-
-@bp.app_template_global("invoice_credit_form")
-def invoice_credit_form(invoice: Invoice) -> CreditNoteForm:
-    """A fresh credit note form for the invoice page (the invoice view does not build one)."""
-    return CreditNoteForm(formdata=None, fixed_invoice=invoice)

@@ -5,13 +5,12 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from blueprints.common import permission_required, render
-from core import access, offer, quotes
+from blueprints.common import company_arg, permission_required, render
+from core import access, margins, offer, quotes
 from core.models import Company, Product, Quote, QuoteLine
 from extensions import db
 
 from . import bp
-from .invoices import company_arg
 
 SUGGESTIONS = 20
 
@@ -86,4 +85,8 @@ def explain():
     if company is not None and product is not None:
         context["explanation"] = offer.explain(company.group, product)
         context["quotes"] = open_quotes(company, product)
+        if context["show_costs"]:
+            context["unit_margin"] = margins.of_unit(
+                context["explanation"].offer.price, product.cost
+            )
     return render("office/explain/index.html", "office/explain/_result.html", **context)

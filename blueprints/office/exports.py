@@ -1,27 +1,26 @@
 """CSV exports of products, orders and invoices, within the viewer's field and record rights."""
 
-from flask import Response, stream_with_context
+from flask import Response
 from flask_login import current_user
 
-from blueprints.common import choice_arg, client_ip, permission_required, search_arg
+from blueprints.common import (
+    choice_arg,
+    client_ip,
+    company_arg,
+    csv_download,
+    permission_required,
+    search_arg,
+)
 from core import audit, billing, exports, orders
-from core.models import utcnow
-from extensions import db
 
 from . import bp
-from .invoices import company_arg
-
-
-def csv_download(name: str, header: list[str], rows, *, dated: bool = True) -> Response:
-    """A CSV attachment streamed as it is written (UTF-8 with a byte-order mark)."""
-    filename = f"{name}-{utcnow():%Y-%m-%d}.csv" if dated else f"{name}.csv"
-    response = Response(stream_with_context(exports.stream(header, rows)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def audited_csv(what: str, header: list[str], rows, filters: dict) -> Response:
-    """The export as a dated CSV, once it is recorded who took it out and with which filters."""
+    """The export as a dated CSV, recording who took it out and with which filters.
+
+    The boundary commits the record before the file streams (after_request runs first).
+    """
     shown = {key: value for key, value in filters.items() if value not in ("", None)}
     summary = f"{what} exported" + (
         " (" + ", ".join(f"{k} {v}" for k, v in shown.items()) + ")" if shown else ""
@@ -33,7 +32,6 @@ def audited_csv(what: str, header: list[str], rows, filters: dict) -> Response:
         after={"export": what.lower(), **{k: str(v) for k, v in shown.items()}},
         ip=client_ip(),
     )
-    db.session.commit()
     return csv_download(what.lower(), header, rows)
 
 

@@ -4,26 +4,25 @@ from flask import (
     abort,
     current_app,
     flash,
-    make_response,
     redirect,
-    render_template,
     request,
     url_for,
 )
 from flask_login import current_user
 from sqlalchemy import select
 
+from blueprints.boundary import attempt
 from blueprints.common import (
     checked_csrf,
     client_ip,
     go,
     is_htmx,
+    or_404,
     page_arg,
     permission_required,
     render,
 )
 from core import access, groups
-from core.errors import Refused
 from core.models import Category, Company, CustomerGroup, Product
 from extensions import db
 
@@ -36,10 +35,7 @@ MAX_ROWS = 500  # rows of one submit: a page has PER_PAGE; more is not a person 
 
 def load_group(group_id: int) -> CustomerGroup:
     """A customer group, or a 404 (groups are not scoped: every holder of groups.view sees all)."""
-    group = db.session.get(CustomerGroup, group_id)
-    if group is None:
-        abort(404, description="There is no such customer group.")
-    return group
+    return or_404(db.session.get(CustomerGroup, group_id))
 
 
 def group_companies(group: CustomerGroup) -> list[Company]:
@@ -79,7 +75,7 @@ def group_page(group: CustomerGroup | None, form: GroupForm, status: int = 200, 
             "total_companies": groups.companies_in(group),
             "priced": groups.price_count(group.id),
         }
-    return render_template("office/groups/group.html", **context), status
+    return render("office/groups/group.html", code=status, **context)
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
@@ -91,13 +87,11 @@ def group_create():
     form = GroupForm()
     if not form.validate_on_submit():
         return group_page(None, form, 422)
-    try:
-        group = groups.create(form.details(), actor=current_user, ip=client_ip())
-    except Refused as exc:
-        db.session.rollback()
-        form.refuse(exc)
+    created = attempt(lambda: groups.create(form.details(), actor=current_user, ip=client_ip()))
+    if created.refused:
+        form.refuse(created.refusal)
         return group_page(None, form, 422)
-    db.session.commit()
+    group = created.value
     flash(f"Group “{group.name}” created. Give it prices and move companies into it.", "info")
     return redirect(url_for("office.group", group_id=group.id))
 
@@ -118,16 +112,13 @@ def group_update(group_id: int):
     form = GroupForm()
     if not form.validate_on_submit():
         return group_page(found, form, 422)
-    try:
-        changed = groups.edit(found, form.details(), actor=current_user, ip=client_ip())
-    except Refused as exc:
-        db.session.rollback()
-        form.refuse(exc)
+    edited = attempt(lambda: groups.edit(found, form.details(), actor=current_user, ip=client_ip()))
+    if edited.refused:
+        form.refuse(edited.refusal)
         return group_page(load_group(group_id), form, 422)
-    db.session.commit()
     flash(
         f"Group “{found.name}” saved: its customers see the change now."
-        if changed
+        if edited.value
         else "Nothing to change.",
         "info",
     )
@@ -141,14 +132,11 @@ def group_delete(group_id: int):
     found = load_group(group_id)
     checked_csrf()
     name = found.name
-    try:
-        groups.delete_group(found, actor=current_user, ip=client_ip())
-    except Refused as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    deleted = attempt(lambda: groups.delete_group(found, actor=current_user, ip=client_ip()))
+    if deleted.refused:
+        flash(deleted.message, "error")
         target = url_for("office.group", group_id=group_id)
     else:
-        db.session.commit()
         flash(f"Group “{name}” deleted.", "info")
         target = url_for("office.groups")
     return go(target, htmx_status=204)
@@ -216,11 +204,12 @@ def prices_answer(group: CustomerGroup, flt, page: int, *, notice="", status=200
     if status == 200 and not is_htmx():
         flash(notice, "info")
         return redirect(url_for("office.group_prices", group_id=group.id, **filter_args(flt)))
-    context = prices_context(group, flt, page, notice=notice, **extra)
-    template = "office/groups/_prices.html" if is_htmx() else "office/groups/prices.html"
-    response = make_response(render_template(template, **context), status)
-    response.vary.add("HX-Request")
-    return response
+    return render(
+        "office/groups/prices.html",
+        "office/groups/_prices.html",
+        code=status,
+        **prices_context(group, flt, page, notice=notice, **extra),
+    )
 
 
 def filter_args(flt: groups.PriceFilter) -> dict:
@@ -258,10 +247,9 @@ def group_prices_save(group_id: int):
             rows[pid] = (value[:40], request.form.get(f"was-{pid}", "")[:40])
     if len(rows) > MAX_ROWS:
         abort(400, description=f"At most {MAX_ROWS} rows are saved at once.")
-    try:
-        count = groups.save_prices(found, rows, actor=current_user, ip=client_ip())
-    except groups.PriceRowsRefused as exc:
-        db.session.rollback()
+    saved = attempt(lambda: groups.save_prices(found, rows, actor=current_user, ip=client_ip()))
+    if isinstance(saved.refusal, groups.PriceRowsRefused):
+        exc = saved.refusal
         typed = {pid: typed for pid, (typed, _) in rows.items()}
         skus = dict(
             db.session.execute(
@@ -280,7 +268,9 @@ def group_prices_save(group_id: int):
             error_rows=summary,
             typed=typed,
         )
-    db.session.commit()
+    if saved.refused:
+        return prices_answer(found, flt, page, status=422, error=saved.message)
+    count = saved.value
     notice = (
         f"{count} group price{'s' if count != 1 else ''} saved."
         if count
@@ -300,17 +290,19 @@ def group_prices_discount(group_id: int):
         if "csrf_token" in form.errors:
             abort(400, description="The form has expired. Reload the page and try again.")
         return prices_answer(found, flt, page, status=422, discount_form=form)
-    try:
-        count = groups.discount_from_base(
+    discounted = attempt(
+        lambda: groups.discount_from_base(
             found, form.value, flt, actor=current_user, ip=client_ip()
         )
-    except Refused as exc:
-        db.session.rollback()
-        if getattr(exc, "field", None):
-            form.refuse(exc)
+    )
+    if discounted.refused:
+        if getattr(discounted.refusal, "field", None):
+            form.refuse(discounted.refusal)
             return prices_answer(found, flt, page, status=422, discount_form=form)
-        return prices_answer(found, flt, page, status=422, discount_form=form, error=str(exc))
-    db.session.commit()
+        return prices_answer(
+            found, flt, page, status=422, discount_form=form, error=discounted.message
+        )
+    count = discounted.value
     percent = f"{form.value.normalize():f}"
     notice = (
         f"{count} group price{'s' if count != 1 else ''} set to the base price less {percent} % "
@@ -334,12 +326,10 @@ def group_prices_remove(group_id: int):
     ids = sorted({int(r) for r in raw})
     if len(ids) > MAX_ROWS:
         abort(400, description=f"At most {MAX_ROWS} products are changed at once this way.")
-    try:
-        count = groups.remove_prices(found, ids, actor=current_user, ip=client_ip())
-    except Refused as exc:
-        db.session.rollback()
-        return prices_answer(found, flt, page, status=422, error=str(exc))
-    db.session.commit()
+    removed = attempt(lambda: groups.remove_prices(found, ids, actor=current_user, ip=client_ip()))
+    if removed.refused:
+        return prices_answer(found, flt, page, status=422, error=removed.message)
+    count = removed.value
     notice = (
         f"{count} group price{'s' if count != 1 else ''} removed: the base price applies."
         if count

@@ -5,21 +5,19 @@ from functools import wraps
 from flask import (
     abort,
     current_app,
-    make_response,
     redirect,
-    render_template,
     request,
     url_for,
 )
 from flask_login import current_user
 
-from blueprints.common import page_arg, render
+from blueprints.common import csv_download, or_404, page_arg, render
+from blueprints.fragments.imports import JOB, job_context
 from core import access, imports
 from core.models import ImportJob
 from extensions import db
 
 from . import bp
-from .exports import csv_download
 from .imports_forms import ImportForm
 
 FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the other fields around the file
@@ -41,7 +39,7 @@ def import_permission_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not imports.kinds_for(current_user):
-            abort(403, description="Your role does not include importing.")
+            abort(403)
         return view(*args, **kwargs)
 
     return wrapped
@@ -66,21 +64,7 @@ def _upload_limit(endpoint, values):
 
 def job_or_404(job_id: int) -> ImportJob:
     """One of the signed-in person's own imports; anyone else's is a 404."""
-    job = imports.load_job(current_user, job_id)
-    if job is None:
-        abort(404, description="You have no import with this number.")
-    return job
-
-
-def job_context(job: ImportJob, page: int = 1, **extra) -> dict:
-    """What the job component (`import-<id>`, also pushed live) shows."""
-    return {
-        "job": job,
-        "kind": imports.KINDS[job.kind],
-        "progress": imports.progress_of(job),
-        "errors": imports.error_page(job, page),
-        **extra,
-    }
+    return or_404(imports.load_job(current_user, job_id))
 
 
 def page_context(form: ImportForm) -> dict:
@@ -117,13 +101,12 @@ def import_start():
     """Start an import: the file is checked line by line, then applied or reported."""
     form = new_form()
     if not form.validate_on_submit():
-        return make_response(
-            render_template("office/imports/index.html", **page_context(form)), 422
-        )
+        return render("office/imports/index.html", code=422, **page_context(form))
     actor = current_user._get_current_object()
     job = imports.create_job(
         actor, form.kind.data, form.file.data.filename, apply_valid=form.apply_valid.data
     )
+    # Committed before it answers: the job runs on another thread, which must find its row.
     db.session.commit()
     imports.start(
         current_app._get_current_object(),
@@ -142,7 +125,7 @@ def import_job(job_id: int):
     job = job_or_404(job_id)
     return render(
         "office/imports/job.html",
-        "office/imports/_job.html",
+        JOB,
         **job_context(job, page_arg()),
     )
 
@@ -163,9 +146,8 @@ def import_errors(job_id: int):
 @import_permission_required
 def import_template(kind: str):
     """An empty file with the columns of one kind of import, as this person may fill it."""
-    if kind not in imports.KINDS:
-        abort(404, description="There is no such kind of import.")
+    or_404(imports.KINDS.get(kind))
     if not imports.may_import(current_user, kind):
-        abort(403, description="Your role does not include this import.")
+        abort(403)
     header = imports.template_header(kind, access.can(current_user, "finance.costs"))
     return csv_download(f"{kind.replace('_', '-')}-import", header, [], dated=False)

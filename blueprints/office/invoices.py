@@ -1,31 +1,41 @@
 """Back-office invoices: the scoped list with balances, one invoice, and recording payments."""
 
 from flask import (
-    abort,
     flash,
-    make_response,
     redirect,
-    render_template,
-    request,
     url_for,
 )
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from blueprints.common import choice_arg, is_htmx, page_arg, permission_required, render, search_arg
+from blueprints.boundary import attempt
+from blueprints.common import (
+    choice_arg,
+    company_arg,
+    is_htmx,
+    or_404,
+    page_arg,
+    permission_required,
+    render,
+    search_arg,
+)
 from blueprints.filters import money
-from core import access, billing
-from core.errors import Refused
-from core.models import Company, Invoice, Payment
-from core.orders import retrying
-from core.pagination import paginate
+from blueprints.fragments.billing import (
+    account_context,
+    invoice_context,
+    list_context,
+    load_invoice,
+)
+from core import access, billing, credit_notes
+from core.models import Company, Invoice
 from extensions import db
 
 from . import bp
+from .credit_pages import credit_notice, issue_credit
+from .customers_forms import CreditNoteForm
 from .invoices_forms import PaymentForm
 
-PER_PAGE = 25
+PAYMENT = "office/invoices/_payment.html"
 
 
 def status_arg() -> str:
@@ -33,39 +43,9 @@ def status_arg() -> str:
     return choice_arg("status", billing.STATUS_FILTERS, "There is no invoice status “{value}”.")
 
 
-def company_arg(malformed: str = "The company filter is a company number.") -> Company | None:
-    """The `company` parameter: one of the person's companies, a 404 for any other."""
-    raw = request.args.get("company", "")
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 12:
-        abort(400, description=malformed)
-    company = access.load_company(current_user, int(raw))
-    if company is None:
-        abort(404, description="There is no customer with this number among yours.")
-    return company
-
-
-def order_link(order) -> str:
-    """The back-office page of the invoice's order."""
-    return url_for("office.order", order_id=order.id)
-
-
 def scoped_invoice(invoice_id: int) -> Invoice:
     """An invoice of a company the signed-in person may see; any other is a 404."""
-    invoice = db.session.scalar(
-        billing.visible_invoices(current_user)
-        .where(Invoice.id == invoice_id)
-        .options(
-            joinedload(Invoice.company),
-            joinedload(Invoice.order),
-            selectinload(Invoice.lines),
-            selectinload(Invoice.payments).joinedload(Payment.recorded_by),
-        )
-    )
-    if invoice is None:
-        abort(404, description="There is no invoice with this number among yours.")
-    return invoice
+    return or_404(load_invoice(current_user, invoice_id))
 
 
 def payment_form() -> PaymentForm:
@@ -74,42 +54,21 @@ def payment_form() -> PaymentForm:
 
 
 def form_context(invoice: Invoice, form: PaymentForm, **extra) -> dict:
-    """What the record-payment component shows."""
-    return {
-        "invoice": invoice,
-        "form": form,
-        "today": billing.today(),
-        "methods": billing.PAYMENT_METHODS,
-        **extra,
-    }
+    """What the record-payment component shows (with the invoice's live account)."""
+    return account_context(invoice, form=form, **extra)
 
 
 def invoice_page_context(invoice: Invoice, form: PaymentForm, **extra) -> dict:
     """What the invoice page shows: the invoice as printed, with the record-payment form."""
-    return form_context(
-        invoice, form, seller=billing.seller_details(), order_link=order_link, **extra
-    )
+    return invoice_context(invoice, current_user, form=form, **extra)
 
 
 @bp.route("/invoices")
 @permission_required("invoices.view")
 def invoices():
     """Invoices of the companies in one's scope, by status, number or company name."""
-    q, page, status, company = search_arg(), page_arg(), status_arg(), company_arg()
-    today = billing.today()
-    stmt = (
-        billing.visible_invoices(current_user)
-        .join(Invoice.company)
-        .options(contains_eager(Invoice.company), joinedload(Invoice.order))
-    )
-    if company is not None:
-        stmt = stmt.where(Invoice.company_id == company.id)
-    if status:
-        stmt = stmt.where(billing.status_condition(status, today))
-    if q:
-        stmt = stmt.where(billing.search_condition(q))
-    listing = paginate(
-        stmt.order_by(Invoice.issued_at.desc(), Invoice.number.desc()), page, PER_PAGE
+    context = list_context(
+        current_user, status=status_arg(), page=page_arg(), q=search_arg(), company=company_arg()
     )
     companies = db.session.execute(
         access.company_scope(current_user, select(Company.id, Company.name), Company.id).order_by(
@@ -117,17 +76,7 @@ def invoices():
         )
     ).all()
     return render(
-        "office/invoices/index.html",
-        "office/invoices/_table.html",
-        listing=listing,
-        q=q,
-        status=status,
-        company=company,
-        companies=companies,
-        summary=billing.balance(company.id, today) if company is not None else None,
-        statuses=billing.STATUS_FILTERS,
-        today=today,
-        order_link=order_link,
+        "office/invoices/index.html", "invoices/_table.html", companies=companies, **context
     )
 
 
@@ -142,18 +91,15 @@ def invoice(invoice_id: int):
 def payment_answer(invoice: Invoice, form: PaymentForm, *, notice: str = "", status: int = 200):
     """After a payment was posted: the component for htmx, else the page or a redirect."""
     if is_htmx():
-        html = render_template(
-            "office/invoices/_payment.html",
-            **form_context(invoice, form, notice=notice, oob=status == 200),
+        return render(
+            PAYMENT,
+            code=status,
+            **form_context(invoice, form, notice=notice, with_account=status == 200),
         )
-        response = make_response(html, status)
-        response.vary.add("HX-Request")
-        return response
     if status == 200:
         flash(notice, "info")
         return redirect(url_for("office.invoice", invoice_id=invoice.id))
-    page = render_template("office/invoices/show.html", **invoice_page_context(invoice, form))
-    return page, status
+    return render("office/invoices/show.html", code=status, **invoice_page_context(invoice, form))
 
 
 @bp.route("/invoices/<int:invoice_id>/payments", methods=["POST"])
@@ -165,20 +111,21 @@ def invoice_payment(invoice_id: int):
     if not form.validate_on_submit():
         return payment_answer(found, form, status=422)
     actor = current_user._get_current_object()  # the person, not the proxy, on the row
-    try:
-        payment = retrying(
-            lambda: billing.record_payment(
-                found,
-                form.value,
-                form.received_on.data,
-                form.method.data,
-                form.reference.data or "",
-                actor=actor,
-            )
-        )
-    except Refused as exc:  # retrying has rolled back: nothing changed
-        form.refuse(exc)
+    recorded = attempt(
+        lambda: billing.record_payment(
+            found,
+            form.value,
+            form.received_on.data,
+            form.method.data,
+            form.reference.data or "",
+            actor=actor,
+        ),
+        replay=True,
+    )
+    if recorded.refused:
+        form.refuse(recorded.refusal)
         return payment_answer(scoped_invoice(invoice_id), form, status=422)
+    payment = recorded.value
     found = scoped_invoice(invoice_id)
     left = found.balance
     notice = f"Payment of {money(payment.amount, found.currency)} recorded. " + (
@@ -187,3 +134,47 @@ def invoice_payment(invoice_id: int):
         else "The invoice is paid in full."
     )
     return payment_answer(found, payment_form(), notice=notice)
+
+
+@bp.route("/invoices/<int:invoice_id>/credit-notes", methods=["POST"])
+@permission_required("invoices.edit")
+def invoice_credit_note(invoice_id: int):
+    """Credit part or all of an invoice's open balance."""
+    invoice = scoped_invoice(invoice_id)
+    form = CreditNoteForm(fixed_invoice=invoice)
+    note = issue_credit(invoice.company, form, invoice) if form.validate_on_submit() else None
+    invoice = scoped_invoice(invoice_id)
+    ok = note is not None
+    notice = credit_notice(note, invoice) if ok else ""
+    if is_htmx():
+        context = form_context(invoice, payment_form())
+        return render(
+            "office/invoices/_credit.html",
+            code=200 if ok else 422,
+            # The payment form, out of band, brings the invoice's account with it.
+            oob=[(PAYMENT, context | {"with_account": True})] if ok else [],
+            invoice=invoice,
+            credit_form=CreditNoteForm(formdata=None, fixed_invoice=invoice) if ok else form,
+            notice=notice,
+        )
+    if ok:
+        flash(notice, "info")
+        return redirect(url_for("office.invoice", invoice_id=invoice.id))
+    return render(
+        "office/invoices/show.html",
+        code=422,
+        **invoice_page_context(invoice, payment_form(), credit_form=form),
+    )
+
+
+@bp.app_template_global("credit_notes_of")
+def credit_notes_of(invoice: Invoice) -> list:
+    """The credit notes set against an invoice (templates of both faces ask only when
+    the invoice was credited, so an uncredited invoice costs no statement)."""
+    return credit_notes.of_invoice(invoice.id) if invoice.credited_total else []
+
+
+@bp.app_template_global("invoice_credit_form")
+def invoice_credit_form(invoice: Invoice) -> CreditNoteForm:
+    """A fresh credit note form for the invoice page (the invoice view does not build one)."""
+    return CreditNoteForm(formdata=None, fixed_invoice=invoice)

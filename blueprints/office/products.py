@@ -8,24 +8,26 @@ made for someone without them has no such field at all.
 
 from decimal import Decimal
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from blueprints.boundary import apply, attempt
 from blueprints.common import (
     checked_csrf,
     choice_arg,
     go,
     is_htmx,
     listing_args,
+    or_404,
     permission_required,
     render,
 )
+from blueprints.fragments.catalog import PHOTOS, facts_context, photos_context
+from blueprints.photos import send_photo
 from core import access, catalog, photos, stock
 from core import products as products_service
-from core.errors import Refused
 from core.models import Category, CustomerGroup, Product, ProductPhoto
 from extensions import db
 
@@ -33,9 +35,6 @@ from . import bp
 from .products_forms import MoveForm, PhotosForm, ProductForm, product_form_class
 
 STATUSES = {"": "On sale", "archived": "Archived"}
-SKU_TAKEN = products_service.ProductRefused(
-    "Another product has just been given this SKU: choose another one.", "sku"
-)
 MOVEMENTS_ON_PAGE = 10
 
 
@@ -51,67 +50,18 @@ def load_product(product_id: int, *, lock: bool = False) -> Product:
     )
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    product = db.session.scalar(stmt)
-    if product is None:
-        abort(404, description="There is no product with this number.")
-    return product
+    return or_404(db.session.scalar(stmt))
 
 
 def load_photo(product: Product, photo_id: int) -> ProductPhoto:
     """One of the product's photos; any other (or none) is a 404."""
-    photo = db.session.get(ProductPhoto, photo_id)
-    if photo is None or photo.product_id != product.id:
-        abort(404, description="This product has no such photo.")
-    return photo
+    photo = or_404(db.session.get(ProductPhoto, photo_id))
+    return or_404(photo if photo.product_id == product.id else None)
 
 
 def groups() -> list[CustomerGroup]:
     """Every customer group, by name (each may have its own price for a product)."""
     return list(db.session.scalars(select(CustomerGroup).order_by(CustomerGroup.name)))
-
-
-def margin(price: Decimal | None, cost: Decimal) -> Decimal | None:
-    """The margin of a price over the cost, in percent of the price."""
-    if not price:
-        return None
-    return ((price - cost) / price * 100).quantize(Decimal("0.1"))
-
-
-def facts_context(product: Product, user) -> dict:
-    """What the live facts panel of a product shows to this person (pages and pushes)."""
-    show_costs = access.can(user, "finance.costs")
-    price_rows = []
-    if access.can(user, "groups.view"):
-        own = products_service.group_prices(product)
-        for group in groups():
-            price = own.get(group.id)
-            pays = price if price is not None else product.base_price
-            price_rows.append(
-                {
-                    "group": group,
-                    "price": price,
-                    "margin": margin(pays, product.cost) if show_costs else None,
-                }
-            )
-    return {
-        "product": product,
-        "show_costs": show_costs,
-        "show_stock": access.can(user, "stock.view"),
-        "price_rows": price_rows,
-        "base_margin": margin(product.base_price, product.cost) if show_costs else None,
-    }
-
-
-def photos_context(product: Product, **extra) -> dict:
-    """What the photos component shows."""
-    return {
-        "product": product,
-        "photos": list(product.photos),
-        "thumb_name": photos.thumb_name,
-        "max_photos": photos.MAX_PHOTOS,
-        "max_size": photos.size_label(current_app.config["PHOTO_MAX_BYTES"]),
-        **extra,
-    }
 
 
 def _plain(value) -> str:
@@ -161,8 +111,9 @@ def spec_rows(form: ProductForm) -> list[tuple[str, str]]:
 
 def form_page(form: ProductForm, product: Product | None, status: int = 200):
     """The create or edit page with this form (422 when it comes back with errors)."""
-    response = render(
+    return render(
         "office/products/form.html",
+        code=status,
         form=form,
         product=product,
         rows=spec_rows(form),
@@ -170,8 +121,6 @@ def form_page(form: ProductForm, product: Product | None, status: int = 200):
         max_files=photos.MAX_FILES,
         units=products_service.UNITS,
     )
-    response.status_code = status
-    return response
 
 
 def spec_action(form: ProductForm) -> bool:
@@ -259,10 +208,11 @@ def product_new():
         return form_page(form, None, 422)
     try:
         uploads = uploads_of()
-    except photos.PhotoRefused as exc:
-        form.photos.errors = [str(exc)]
+    except photos.PhotoRefused as exc:  # read before any change: nothing to undo
+        refuse_on(form, exc)
         return form_page(form, None, 422)
-    try:
+
+    def create():
         created = products_service.create(
             sku=form.sku.data,
             name=form.name.data,
@@ -286,22 +236,22 @@ def product_new():
                 upload_dir=current_app.config["UPLOAD_DIR"],
                 max_pixels=current_app.config["PHOTO_MAX_PIXELS"],
             )
-    except photos.PhotoRefused as exc:
-        db.session.rollback()
-        form.photos.errors = [str(exc)]
+        return created
+
+    outcome = attempt(create)
+    if outcome.refused:
+        refuse_on(form, outcome.refusal)
         return form_page(form, None, 422)
-    except Refused as exc:
-        db.session.rollback()
-        form.refuse(exc)
-        return form_page(form, None, 422)
-    except IntegrityError:
-        # Someone else took the SKU between the check and the insert.
-        db.session.rollback()
-        form.refuse(SKU_TAKEN)
-        return form_page(form, None, 422)
-    db.session.commit()
-    flash(f"{created.sku} is created and on sale.", "info")
-    return go(url_for("office.product", product_id=created.id))
+    flash(f"{outcome.value.sku} is created and on sale.", "info")
+    return go(url_for("office.product", product_id=outcome.value.id))
+
+
+def refuse_on(form: ProductForm, refusal) -> None:
+    """A refused photo is told at the photos field, any other refusal where it belongs."""
+    if isinstance(refusal, photos.PhotoRefused):
+        form.photos.errors = [str(refusal)]
+    else:
+        form.refuse(refusal)
 
 
 @bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
@@ -315,7 +265,8 @@ def product_edit(product_id: int):
     if not form.validate_on_submit():
         return form_page(form, found, 422)
     found = load_product(product_id, lock=True)
-    try:
+
+    def save():
         changed = products_service.update(
             found,
             actor=current_user,
@@ -333,20 +284,13 @@ def product_edit(product_id: int):
             base_price=form.base_price.data,
             group_prices=form.group_prices(),
         )
-        db.session.flush()
-    except Refused as exc:
-        db.session.rollback()
-        form.refuse(exc)
+        return changed or repriced
+
+    saved = attempt(save)
+    if saved.refused:
+        form.refuse(saved.refusal)
         return form_page(form, load_product(product_id), 422)
-    except IntegrityError:
-        db.session.rollback()
-        form.refuse(SKU_TAKEN)
-        return form_page(form, load_product(product_id), 422)
-    db.session.commit()
-    flash(
-        f"{found.sku} is saved." if changed or repriced else "Nothing was changed.",
-        "info",
-    )
+    flash(f"{found.sku} is saved." if saved.value else "Nothing was changed.", "info")
     return go(url_for("office.product", product_id=found.id))
 
 
@@ -362,13 +306,11 @@ def lifecycle(product_id: int, change):
     """A bare POST button on one product: `change` returns what to tell and where to go."""
     found = load_product(product_id, lock=True)
     checked_csrf()
-    try:
-        message, target = change(found)
-    except Refused as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    changed = attempt(lambda: change(found))
+    if changed.refused:
+        flash(changed.message, "error")
         return go(url_for("office.product", product_id=product_id))
-    db.session.commit()
+    message, target = changed.value
     flash(message, "info")
     return go(target)
 
@@ -427,13 +369,11 @@ def product_delete(product_id: int):
 def photos_answer(product: Product, *, notice: str = "", error: str = "", status: int = 200):
     """After a photo change: htmx gets the component back, a plain form a redirect."""
     if is_htmx():
-        response = render(
-            "office/products/_photos.html",
-            "office/products/_photos.html",
+        return render(
+            PHOTOS,
+            code=status,
             **photos_context(load_product(product.id), notice=notice, error=error),
         )
-        response.status_code = status
-        return response
     flash(error or notice, "error" if error else "info")
     return redirect(
         url_for("office.product", product_id=product.id) + f"#product-photos-{product.id}"
@@ -445,9 +385,7 @@ def photos_answer(product: Product, *, notice: str = "", error: str = "", status
 def product_photos(product_id: int):
     """The photos component alone (an open product page re-fetches it when photos change)."""
     found = load_product(product_id)
-    return render(
-        "office/products/_photos.html", "office/products/_photos.html", **photos_context(found)
-    )
+    return render(PHOTOS, **photos_context(found))
 
 
 @bp.post("/products/<int:product_id>/photos")
@@ -457,21 +395,19 @@ def product_photos_add(product_id: int):
     found = load_product(product_id, lock=True)
     if not PhotosForm().validate_on_submit():
         abort(400, description="The form has expired. Reload the page and try again.")
-    try:
-        added = photos.add(
+    added = attempt(
+        lambda: photos.add(
             found,
             uploads_of(),
             actor=current_user,
             upload_dir=current_app.config["UPLOAD_DIR"],
             max_pixels=current_app.config["PHOTO_MAX_PIXELS"],
         )
-    except Refused as exc:
-        db.session.rollback()
-        return photos_answer(found, error=str(exc), status=422)
-    db.session.commit()
-    return photos_answer(
-        found, notice="Photo added." if len(added) == 1 else f"{len(added)} photos added."
     )
+    if added.refused:
+        return photos_answer(found, error=added.message, status=422)
+    count = len(added.value)
+    return photos_answer(found, notice="Photo added." if count == 1 else f"{count} photos added.")
 
 
 @bp.post("/products/<int:product_id>/photos/<int:photo_id>/delete")
@@ -481,8 +417,11 @@ def product_photo_delete(product_id: int, photo_id: int):
     found = load_product(product_id, lock=True)
     photo = load_photo(found, photo_id)
     checked_csrf()
-    photos.remove(photo, actor=current_user, upload_dir=current_app.config["UPLOAD_DIR"])
-    db.session.commit()
+    apply(
+        lambda: photos.remove(
+            photo, actor=current_user, upload_dir=current_app.config["UPLOAD_DIR"]
+        )
+    )
     return photos_answer(found, notice="Photo removed.")
 
 
@@ -495,36 +434,12 @@ def product_photo_move(product_id: int, photo_id: int):
     form = MoveForm()
     if not form.validate_on_submit():
         return photos_answer(found, error="Move a photo earlier or later.", status=422)
-    moved = photos.move(photo, int(form.step.data), actor=current_user)
-    db.session.commit()
+    moved = apply(lambda: photos.move(photo, int(form.step.data), actor=current_user))
     return photos_answer(found, notice="Order saved." if moved else "It is already there.")
-
-
-def send_photo(name: str, may_see):
-    """Serve a stored photo or thumbnail if `may_see(product)`; 404 otherwise.
-
-    The type comes from what was stored (it was decoded and re-encoded), never from the
-    name; nosniff and a sandboxing CSP keep a browser from treating it as anything else.
-    """
-    found = photos.find(name)
-    if found is None:
-        abort(404, description="There is no such photo.")
-    photo, thumbnail = found
-    owner = db.session.get(Product, photo.product_id)
-    if owner is None or not may_see(owner):
-        abort(404, description="There is no such photo.")
-    path = photos.file_of(current_app.config["UPLOAD_DIR"], photo, thumbnail)
-    if not path.is_file():
-        abort(404, description="This photo's file is missing.")
-    response = send_file(path, mimetype=photo.content_type, conditional=True, etag=True)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Content-Disposition"] = "inline"
-    return response
 
 
 @bp.get("/photos/<name>")
 @permission_required("products.view")
 def photo(name: str):
     """A product photo for staff (archived products' too)."""
-    return send_photo(name, lambda product: True)
+    return send_photo(name)

@@ -1,6 +1,5 @@
 """Promotions: time window, products or categories, a discount and visibility per group."""
 
-import re
 from datetime import timedelta
 
 from flask import abort, flash, redirect, request, url_for
@@ -8,21 +7,21 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from blueprints.boundary import apply, attempt
 from blueprints.common import (
     checked_csrf,
     choice_arg,
     client_ip,
     go,
+    or_404,
     page_arg,
     permission_required,
     render,
     search_arg,
 )
 from blueprints.forms import EmptyForm
-from blueprints.live import regions
 from core import access
 from core import promotions as service
-from core.errors import Refused
 from core.models import Category, CustomerGroup, Product, Promotion, PromotionGroup, utcnow
 from core.pagination import paginate
 from extensions import db
@@ -31,27 +30,6 @@ from . import bp
 from .promotions_forms import PromotionForm, promotion_form
 
 PER_PAGE = 25
-
-
-# The list is live: any promotion change (and the clock starting or ending one) makes
-# open lists re-fetch themselves through promotions() below.
-def _promotion_readers(connection):
-    viewer = connection.viewer
-    if viewer.kind == "staff" and "promotions.view" in viewer.permissions:
-        return ("promotions",)
-    return None
-
-
-regions.register(
-    regions.RegionKind(
-        "promotions-table", re.compile(r"promotions-table"), _promotion_readers, is_list=True
-    )
-)
-
-
-@regions.affects("promotion_changed")
-def _promotion_lists(event) -> set[str]:
-    return {"promotions-table"}
 
 
 # Loading --------------------------------------------------------------------------------
@@ -68,9 +46,7 @@ def load_promotion(promotion_id: int) -> Promotion:
             selectinload(Promotion.group_terms).joinedload(PromotionGroup.group),
         )
     )
-    if found is None:
-        abort(404, description="There is no promotion with this number.")
-    return found
+    return or_404(found)
 
 
 def all_groups() -> list[CustomerGroup]:
@@ -214,8 +190,8 @@ def promotion_new():
         return render("office/promotions/new.html", **page_context(form), groups=groups)
     form = promotion_form(groups, categories, new=True)
     if form.validate_on_submit():
-        try:
-            created = service.create(
+        created = attempt(
+            lambda: service.create(
                 name=form.name.data,
                 description=form.description.data or "",
                 starts_at=form.starts_at.data,
@@ -227,16 +203,12 @@ def promotion_new():
                 actor=current_user,
                 ip=client_ip(),
             )
-        except Refused as exc:
-            db.session.rollback()
-            form.refuse(exc)
-        else:
-            db.session.commit()
-            flash(f"Promotion “{created.name}” created.", "info")
-            return redirect(url_for("office.promotion", promotion_id=created.id))
-    page = render("office/promotions/new.html", **page_context(form), groups=groups)
-    page.status_code = 422
-    return page
+        )
+        if not created.refused:
+            flash(f"Promotion “{created.value.name}” created.", "info")
+            return redirect(url_for("office.promotion", promotion_id=created.value.id))
+        form.refuse(created.refusal)
+    return render("office/promotions/new.html", code=422, **page_context(form), groups=groups)
 
 
 @bp.route("/promotions/<int:promotion_id>")
@@ -257,8 +229,8 @@ def promotion_save(promotion_id: int):
     groups = all_groups()
     form = promotion_form(groups, all_categories(), new=False)
     if form.validate_on_submit():
-        try:
-            changed = service.update(
+        saved = attempt(
+            lambda: service.update(
                 found,
                 name=form.name.data,
                 description=form.description.data or "",
@@ -270,17 +242,15 @@ def promotion_save(promotion_id: int):
                 actor=current_user,
                 ip=client_ip(),
             )
-        except Refused as exc:
-            db.session.rollback()
-            form.refuse(exc)
-            found = load_promotion(promotion_id)
-        else:
-            db.session.commit()
-            flash("Promotion saved." if changed else "Nothing to change.", "info")
+        )
+        if not saved.refused:
+            flash("Promotion saved." if saved.value else "Nothing to change.", "info")
             return redirect(url_for("office.promotion", promotion_id=promotion_id))
-    page = render("office/promotions/show.html", **page_context(form, found), groups=groups)
-    page.status_code = 422
-    return page
+        form.refuse(saved.refusal)
+        found = load_promotion(promotion_id)
+    return render(
+        "office/promotions/show.html", code=422, **page_context(form, found), groups=groups
+    )
 
 
 @bp.post("/promotions/<int:promotion_id>/switch")
@@ -293,8 +263,7 @@ def promotion_switch(promotion_id: int):
     if wanted not in ("0", "1"):
         abort(400, description="Choose whether to switch the promotion on or off.")
     on = wanted == "1"
-    changed = service.switch(found, on, actor=current_user, ip=client_ip())
-    db.session.commit()
+    changed = apply(lambda: service.switch(found, on, actor=current_user, ip=client_ip()))
     if not changed:
         flash(f"“{found.name}” was already switched {'on' if on else 'off'}.", "info")
     elif on and service.status_of(found) == "ended":
@@ -311,8 +280,7 @@ def promotion_delete(promotion_id: int):
     found = load_promotion(promotion_id)
     checked_csrf()
     name = found.name
-    service.delete(found, actor=current_user, ip=client_ip())
-    db.session.commit()
+    apply(lambda: service.delete(found, actor=current_user, ip=client_ip()))
     flash(f"Promotion “{name}” deleted.", "info")
     # The confirm dialog posts through htmx: it loads the list whole, not into the form.
     return go(url_for("office.promotions"))

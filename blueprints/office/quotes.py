@@ -2,48 +2,33 @@
 
 from datetime import timedelta
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from blueprints.common import choice_arg, is_htmx, page_arg, permission_required, render, search_arg
+from blueprints.common import (
+    choice_arg,
+    page_arg,
+    permission_required,
+    render,
+    search_arg,
+)
+from blueprints.fragments.quotes import FILTERS, list_context
+from blueprints.quote_pages import QuotePages
 from blueprints.quotes_forms import STALE_FORM, AnswerForm, DecisionForm, price_form
-from core import access, orders, quotes
-from core.errors import NotFound, Refused
+from core import access, quotes
 from core.models import Quote
 from core.offer import offers_for
-from core.pagination import paginate
-from extensions import db
 
 from . import bp
 
-PER_PAGE = 25
-FILTERS = {
-    "": "Any status",
-    "seller": "Waiting for us",
-    "customer": "Waiting for the customer",
-    "requested": "Requested",
-    "offered": "Offered",
-    "countered": "Countered",
-    "accepted": "Accepted",
-    "rejected": "Rejected",
-    "withdrawn": "Withdrawn",
-    "expired": "Expired",
-}
 DEFAULT_VALIDITY_DAYS = 14
 
 
 def status_arg() -> str:
     """The `status` filter of the list; an unknown one is a clear 400."""
-    return choice_arg("status", FILTERS, "Unknown status filter: choose one from the list.")
-
-
-def scoped_quote(quote_id: int) -> Quote:
-    """A quote of one of this person's customers; any other is a 404."""
-    try:
-        return quotes.load(current_user, quote_id)
-    except NotFound:
-        abort(404, description="There is no quote with this number among your customers'.")
+    return choice_arg(
+        "status", FILTERS["office"], "Unknown status filter: choose one from the list."
+    )
 
 
 def customer_link(quote: Quote) -> str:
@@ -54,24 +39,6 @@ def customer_link(quote: Quote) -> str:
 def order_url(order_id: int | None) -> str | None:
     """The order\'s page, for a quote or invoice that has one."""
     return url_for("office.order", order_id=order_id) if order_id is not None else None
-
-
-def region_context(quote: Quote, *, show_costs: bool) -> dict:
-    """What the live region shows to staff of one audience: costs only with `finance.costs`."""
-    offers = offers_for(quote.company.group, [line.product for line in quote.lines])
-    return {
-        "quote": quote,
-        "status": quotes.shown_status(quote),
-        "turn": quotes.turn(quote),
-        "steps": quotes.timeline(quote),
-        "asked": quotes.asked_prices(quote),
-        "offers": offers,
-        "total": quotes.total(quote),
-        "line_total": quotes.line_total,
-        "order_link": order_url(quote.order_id),
-        "labels": quotes.STATUS_LABELS,
-        "show_costs": show_costs,
-    }
 
 
 def default_validity(quote: Quote):
@@ -117,112 +84,36 @@ def actions_context(quote: Quote, *, form=None, notice: str = "", error: str = "
     }
 
 
-def answer(quote_id: int, *, notice: str = "", error: str = "", form=None):
-    """After a move: htmx gets the actions and (out of band) the region; a plain form a page."""
-    db.session.expire_all()
-    quote = scoped_quote(quote_id)
-    status = 422 if error or form is not None else 200
-    costs = access.can(current_user, "finance.costs")
-    if is_htmx():
-        html = render_template(
-            "office/quotes/_actions.html",
-            **actions_context(quote, form=form, notice=notice, error=error),
-        ) + render_template(
-            "office/quotes/_quote.html", oob=True, **region_context(quote, show_costs=costs)
-        )
-        response = make_response(html, status)
-        response.vary.add("HX-Request")
-        return response
-    if form is not None:
-        page = render_template(
-            "office/quotes/show.html",
-            **(
-                region_context(quote, show_costs=costs)
-                | actions_context(quote, form=form, error=error)
-            ),
-        )
-        return page, status
-    flash(error or notice, "error" if error else "info")
-    return redirect(url_for("office.quote", quote_id=quote_id))
-
-
-def run(quote_id: int, change, notice):
-    """One move, committed once by core.orders.retrying (which replays it on a deadlock).
-
-    A refusal rolls back and says why; `notice` may be a function of what the move returned.
-    """
-    try:
-        result = orders.retrying(change)
-    except Refused as exc:
-        db.session.rollback()
-        return answer(quote_id, error=str(exc))
-    except NotFound:
-        db.session.rollback()
-        abort(404, description="There is no quote with this number among your customers'.")
-    return answer(quote_id, notice=notice(result) if callable(notice) else notice)
+PAGES = QuotePages("office", actions_context)
 
 
 @bp.route("/quotes", endpoint="quotes")
 @permission_required("quotes.view")
 def quote_list():
     """Quotes of the customers in one's scope, filtered by status, searched by number or company."""
-    status, q, page = status_arg(), search_arg(), page_arg()
-    listing = paginate(quotes.listing(current_user, status=status, q=q), page, PER_PAGE)
-    return render(
-        "office/quotes/index.html",
-        "office/quotes/_table.html",
-        listing=listing,
-        q=q,
-        status=status,
-        filters=FILTERS,
-        turn=quotes.turn,
-        shown_status=quotes.shown_status,
-        total=quotes.total,
-        labels=quotes.STATUS_LABELS,
-        waiting=_waiting_for_us(),
-    )
-
-
-def _waiting_for_us() -> int:
-    """How many quotes in scope wait for the seller's answer (a count for the list's head)."""
-    stmt = access.company_scope(
-        current_user,
-        select(func.count(Quote.id)).where(quotes.FILTERS["seller"](quotes.today())),
-        Quote.company_id,
-    )
-    return db.session.scalar(stmt) or 0
+    context = list_context(current_user, status=status_arg(), q=search_arg(), page=page_arg())
+    return render("office/quotes/index.html", "quotes/_table.html", **context)
 
 
 @bp.route("/quotes/<int:quote_id>")
 @permission_required("quotes.view")
 def quote(quote_id: int):
-    """One quote with its terms and timeline, and the answer form when it is our turn.
-
-    For htmx (the actions panel refreshing itself after a live signal) only the actions,
-    or 204 when the round it was drawn for (`shown`) is still the latest.
-    """
-    found = scoped_quote(quote_id)
-    context = actions_context(found)
-    if is_htmx() and request.args.get("shown") == str(context["seen"]):
-        response = make_response("", 204)
-        response.vary.add("HX-Request")
-        return response
-    region = region_context(found, show_costs=context["show_costs"])
-    return render("office/quotes/show.html", "office/quotes/_actions.html", **(region | context))
+    """One quote with its terms and timeline, and the answer form when it is our turn."""
+    return PAGES.show(quote_id)
 
 
 @bp.route("/quotes/<int:quote_id>/offer", methods=["POST"])
 @permission_required("quotes.edit")
 def quote_offer(quote_id: int):
     """Answer with unit prices and a validity date: an offer, or a counter to a counter-offer."""
-    found = scoped_quote(quote_id)
+    found = PAGES.load(quote_id)
     form = AnswerForm()
     valid = form.validate_on_submit()
     if not form.matches(found) or form.seen.errors:
-        return answer(quote_id, error=STALE_FORM)
+        return PAGES.answer(quote_id, error=STALE_FORM)
     if not valid:
-        return answer(quote_id, error="Check the fields marked below.", form=form)
-    return run(
+        return PAGES.answer(quote_id, error="Check the fields marked below.", form=form)
+    return PAGES.run(
         quote_id,
         lambda: quotes.answer(
             quote_id,
@@ -241,11 +132,11 @@ def quote_offer(quote_id: int):
 @permission_required("quotes.edit")
 def quote_reject(quote_id: int):
     """Decline to quote (on our turn); the quote is closed and the customer is told."""
-    scoped_quote(quote_id)
+    PAGES.load(quote_id)
     form = DecisionForm()
     if not form.validate_on_submit():
-        return answer(quote_id, error=STALE_FORM)
-    return run(
+        return PAGES.answer(quote_id, error=STALE_FORM)
+    return PAGES.run(
         quote_id,
         lambda: quotes.reject(
             quote_id,

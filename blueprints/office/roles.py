@@ -1,20 +1,20 @@
 """Back-office roles: named permission sets for staff and for customer people."""
 
-from flask import flash, make_response, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from blueprints.common import client_ip, is_htmx, permission_required, render
+from blueprints.boundary import attempt
+from blueprints.common import client_ip, go, is_htmx, or_404, permission_required, render
 from blueprints.forms import EmptyForm
 from core import access
 from core import roles as role_service
-from core.errors import Refused
+from core.audit import changes
 from core.models import AuditEntry, Role, User, user_roles
 from extensions import db
 
 from . import bp
-from .audit import changes
 from .roles_forms import RoleCreateForm, RoleDeleteForm, RoleRenameForm
 
 SCOPE_TITLES = {"staff": "Staff roles", "customer": "Customer roles"}
@@ -26,7 +26,7 @@ def modules_for(role: Role) -> list[access.Module]:
 
 
 def load_role(role_id: int) -> Role:
-    return db.get_or_404(Role, role_id, description="There is no such role.")
+    return or_404(db.session.get(Role, role_id))
 
 
 def holders_of(role: Role) -> list[User]:
@@ -63,11 +63,10 @@ def history_of(role: Role, limit: int = 8) -> list[AuditEntry]:
     return list(db.session.scalars(stmt))
 
 
-def refuse(message: str, to: str):
-    """Nothing of the refused change is kept; the person reads why on the next page."""
-    db.session.rollback()
+def refuse(message: str, to: str, navigate=redirect):
+    """Nothing of the refused change was kept; the person reads why on the next page."""
     flash(message, "error")
-    return redirect(to)
+    return navigate(to)
 
 
 def form_errors(form) -> str:
@@ -76,16 +75,15 @@ def form_errors(form) -> str:
 
 def permissions_fragment(role: Role, *, checked=None, saved=None, error=None, status=200):
     """The permission grid of one role, alone: the answer to its own htmx form."""
-    response = render(
+    return render(
         "office/roles/_permissions.html",
+        code=status,
         role=role,
         modules=modules_for(role),
         checked=role.permissions if checked is None else checked,
         saved=saved,
         error=error,
     )
-    response.status_code = status
-    return response
 
 
 @bp.route("/roles")
@@ -124,13 +122,14 @@ def role_create():
     form = RoleCreateForm()
     if not form.validate_on_submit():
         return refuse(form_errors(form), url_for("office.roles"))
-    try:
-        role = role_service.create(
+    created = attempt(
+        lambda: role_service.create(
             form.name.data, form.scope.data, [], actor=current_user, ip=client_ip()
         )
-    except Refused as exc:
-        return refuse(str(exc), url_for("office.roles"))
-    db.session.commit()
+    )
+    if created.refused:
+        return refuse(created.message, url_for("office.roles"))
+    role = created.value
     flash(f"Role “{role.name}” created. Choose what it allows.", "info")
     return redirect(url_for("office.role", role_id=role.id))
 
@@ -168,11 +167,11 @@ def role_rename(role_id: int):
     if not form.validate_on_submit():
         return refuse(form_errors(form), back)
     before = role.name
-    try:
-        role_service.rename(role, form.name.data, actor=current_user, ip=client_ip())
-    except Refused as exc:
-        return refuse(str(exc), back)
-    db.session.commit()
+    renamed = attempt(
+        lambda: role_service.rename(role, form.name.data, actor=current_user, ip=client_ip())
+    )
+    if renamed.refused:
+        return refuse(renamed.message, back)
     if role.name != before:
         flash(f"Role “{before}” is now called “{role.name}”.", "info")
     return redirect(back)
@@ -189,18 +188,17 @@ def role_permissions(role_id: int):
     if not EmptyForm().validate_on_submit():
         return refuse("The form has expired. Reload the page and try again.", back)
     chosen = request.form.getlist("permissions")
-    try:
-        changed = role_service.set_permissions(role, chosen, actor=current_user, ip=client_ip())
-    except Refused as exc:
+    saved = attempt(
+        lambda: role_service.set_permissions(role, chosen, actor=current_user, ip=client_ip())
+    )
+    if saved.refused:
         if not is_htmx():
-            return refuse(str(exc), back)
-        db.session.rollback()
+            return refuse(saved.message, back)
         # Keep the person's ticks on screen so they see what to correct; the message
         # says that nothing was saved.
         known = frozenset(chosen) & role_service.allowed_permissions(role.scope)
-        return permissions_fragment(role, checked=known, error=str(exc), status=422)
-    db.session.commit()
-    note = "Saved." if changed else "No changes to save."
+        return permissions_fragment(role, checked=known, error=saved.message, status=422)
+    note = "Saved." if saved.value else "No changes to save."
     if is_htmx():
         return permissions_fragment(role, saved=note)
     flash(f"Permissions of “{role.name}”: {note.lower()}", "info")
@@ -214,24 +212,18 @@ def role_delete(role_id: int):
     role = load_role(role_id)
     back = url_for("office.role", role_id=role.id)
     form = RoleDeleteForm().offer(other_roles(role), held=True)
+    # htmx (the confirm dialog) must load the next page whole, not swap it into the form.
     if not form.validate_on_submit():
-        return _after_delete(refuse(form_errors(form), back))
+        return refuse(form_errors(form), back, go)
     reassign_to = db.session.get(Role, form.reassign_to.data) if form.reassign_to.data else None
     name = role.name
-    try:
-        role_service.delete(role, actor=current_user, reassign_to=reassign_to, ip=client_ip())
-    except Refused as exc:
-        return _after_delete(refuse(str(exc), back))
-    db.session.commit()
+    deleted = attempt(
+        lambda: role_service.delete(
+            role, actor=current_user, reassign_to=reassign_to, ip=client_ip()
+        )
+    )
+    if deleted.refused:
+        return refuse(deleted.message, back, go)
     moved = f" Its holders now have “{reassign_to.name}”." if reassign_to else ""
     flash(f"Role “{name}” deleted.{moved}", "info")
-    return _after_delete(redirect(url_for("office.roles")))
-
-
-def _after_delete(response):
-    # htmx (the confirm dialog) must load the next page whole, not swap it into the form.
-    if not is_htmx():
-        return response
-    answer = make_response("", 200)
-    answer.headers["HX-Redirect"] = response.location
-    return answer
+    return go(url_for("office.roles"))

@@ -1,12 +1,11 @@
 """Portal settings: seller details on invoices, default thresholds and terms, invitations."""
 
-from flask import flash, make_response, redirect, render_template, url_for
+from flask import flash, redirect, url_for
 from flask_login import current_user
 
+from blueprints.boundary import attempt
 from blueprints.common import client_ip, is_htmx, permission_required, render
 from core import settings
-from core.errors import Refused
-from extensions import db
 
 from . import bp
 from .settings_forms import InvitationsForm, SellerForm, TermsForm, ThresholdsForm
@@ -46,28 +45,21 @@ def answer(section: str, *, form=None, notice: str = "", status: int = 200):
     context = page_context(notices={section: notice})
     if form is not None:  # keep what was typed, with the messages next to it
         context["forms"][section] = form
-    if is_htmx():
-        html = render_template(f"office/settings/_{section}.html", **context)
-        response = make_response(html, status)
-        response.vary.add("HX-Request")
-        return response
-    if status == 200:
+    if status == 200 and not is_htmx():
         flash(notice, "info")
         return redirect(url_for("office.settings", _anchor=f"settings-{section}"))
-    return render_template("office/settings/index.html", **context), status
+    return render(
+        "office/settings/index.html", f"office/settings/_{section}.html", code=status, **context
+    )
 
 
 def save(section: str, form, change, notice: str):
-    """Validate one section and apply it: one commit, or nothing at all with the reasons."""
+    """Validate one section and apply it all, or nothing at all with the reasons."""
     if form.validate_on_submit():
-        try:
-            changed = change(form)
-        except Refused as exc:
-            db.session.rollback()
-            form.refuse(exc)
-        else:
-            db.session.commit()
-            return answer(section, notice=notice if changed else "Nothing to change.")
+        saved = attempt(lambda: change(form))
+        if not saved.refused:
+            return answer(section, notice=notice if saved.value else "Nothing to change.")
+        form.refuse(saved.refusal)
     return answer(section, form=form, status=422)
 
 

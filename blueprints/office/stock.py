@@ -4,11 +4,19 @@ history and the low-stock list."""
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
-from blueprints.common import listing_args, page_arg, permission_required, render, search_arg
+from blueprints.boundary import attempt
+from blueprints.common import (
+    is_htmx,
+    listing_args,
+    or_404,
+    page_arg,
+    permission_required,
+    render,
+    search_arg,
+)
 from core import access, catalog, settings, stock
 from core.errors import Refused
 from core.models import Product
@@ -53,36 +61,29 @@ def stock_levels():
 @permission_required("stock.edit")
 def stock_adjust(product_id: int):
     """Adjust one product's stock; htmx gets the row back, a plain form a redirect."""
-    product = db.session.get(Product, product_id)
-    if product is None:
-        abort(404, description="There is no such product.")
+    product = or_404(db.session.get(Product, product_id))
     form = AdjustForm()
     error = None
     if form.validate_on_submit():
-        try:
-            stock.set_level(
+        adjusted = attempt(
+            lambda: stock.set_level(
                 product.id, form.counted.data, reason=form.reason.data, actor=current_user
             )
-            db.session.commit()
-        except Refused as exc:
-            db.session.rollback()
-            error = str(exc)
+        )
+        error = adjusted.message or None
     else:
         error = " ".join(e for errors in form.errors.values() for e in errors)
-    if request.headers.get("HX-Request") == "true":
-        product = db.session.scalar(select(Product).where(Product.id == product_id))
-        response = render(
+    if is_htmx():
+        return render(
             "office/stock/_row.html",
-            "office/stock/_row.html",
-            product=product,
+            code=422 if error else 200,
+            product=or_404(db.session.get(Product, product_id)),
             can_adjust=True,
             error=error,
             saved=error is None,
             low=request.form.get("from") == "low",
             from_page="product" if request.form.get("from") == "product" else None,
         )
-        response.status_code = 422 if error else 200
-        return response
     flash(error or f"Stock of {product.sku} is now {product.stock}.", "error" if error else "info")
     if request.form.get("from") == "product":
         return redirect(url_for("office.stock_product", product_id=product.id))
@@ -95,9 +96,7 @@ def stock_adjust(product_id: int):
 @permission_required("stock.view")
 def stock_product(product_id: int):
     """One product's stock with the adjust form and its whole movement history, newest first."""
-    product = db.session.get(Product, product_id)
-    if product is None:
-        abort(404, description="There is no product with this number.")
+    product = or_404(db.session.get(Product, product_id))
     # `recent`: the short list on the product page, re-fetched when the stock changes.
     recent = request.args.get("recent") == "1"
     movements = stock.history(product.id, current_user, page_arg(), 10 if recent else 25)

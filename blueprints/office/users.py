@@ -1,35 +1,37 @@
 """Back-office staff users: list, invite, roles, blocking, invitations and assigned customers."""
 
-from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask import flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from blueprints.boundary import attempt
 from blueprints.common import (
     checked_csrf,
     choice_arg,
     client_ip,
     is_htmx,
+    or_404,
     page_arg,
     permission_required,
     render,
     search_arg,
 )
 from core import access, people
-from core.errors import Refused
-from core.models import Company, Invitation, Role, User, company_reps, utcnow
+from core.models import Company, Invitation, User, company_reps, utcnow
 from core.pagination import paginate
 from extensions import db
 
 from . import bp
-from .people_forms import AssignmentsForm, InviteForm, RolesForm, field_for
+from .people_forms import AssignmentsForm, RolesForm
+from .people_pages import (
+    checked_form,
+    invitation_link,
+    invite_page,
+    role_choices,
+)
 
 STATUSES = ("all", "active", "invited", "blocked")
-
-
-def invitation_link(token: str) -> str:
-    """The activation link mailed to an invited person."""
-    return url_for("auth.accept_invitation", token=token, _external=True)
 
 
 def status_arg() -> str:
@@ -44,37 +46,8 @@ def status_arg() -> str:
 
 def load_staff(user_id: int) -> User:
     """A staff person by id; a customer person's id or an unknown one is a 404."""
-    person = db.session.get(User, user_id)
-    if person is None or not person.is_staff:
-        abort(404, description="There is no staff user with this number.")
-    return person
-
-
-def roles_of_kind(kind: str) -> list[Role]:
-    """Every role for staff, or every role for customer people, by name."""
-    return list(db.session.scalars(select(Role).where(Role.scope == kind).order_by(Role.name)))
-
-
-def grantable_roles(kind: str) -> list[Role]:
-    """The roles of that kind the signed-in person may give."""
-    return [r for r in roles_of_kind(kind) if access.may_grant_role(current_user, r, kind)]
-
-
-def role_choices(person: User) -> tuple[list[Role], set[int]]:
-    """Roles offered on a person's form, and those among them the actor may not change.
-
-    A role the actor may not give stays offered while the person holds it, so that
-    saving the form keeps it rather than failing on it.
-    """
-    held = {r.id for r in person.roles}
-    offered, locked = [], set()
-    for role in roles_of_kind(person.kind):
-        if access.may_grant_role(current_user, role, person.kind):
-            offered.append(role)
-        elif role.id in held:
-            offered.append(role)
-            locked.add(role.id)
-    return offered, locked
+    person = or_404(db.session.get(User, user_id))
+    return or_404(person if person.is_staff else None)
 
 
 def person_context(person: User, **extra) -> dict:
@@ -117,35 +90,21 @@ def person_context(person: User, **extra) -> dict:
 def answer(person: User, *, notice: str | None = None, error: str | None = None):
     """After a change: htmx gets the person's fragment back, a plain form a redirect."""
     if is_htmx():
-        html = render_template(
-            "office/users/_person.html", **person_context(person, notice=notice, error=error)
+        return render(
+            "office/users/_person.html",
+            code=422 if error else 200,
+            **person_context(person, notice=notice, error=error),
         )
-        response = make_response(html, 422 if error else 200)
-        response.vary.add("HX-Request")
-        return response
     flash(error or notice, "error" if error else "info")
     return redirect(url_for("office.user", user_id=person.id))
 
 
 def run(person: User, change, notice: str):
-    """Apply one service call: commit once on success, roll back and explain on refusal."""
-    try:
-        result = change()
-    except Refused as exc:
-        db.session.rollback()
-        return answer(person, error=str(exc))
-    db.session.commit()
-    return answer(person, notice=notice if result is not False else "Nothing to change.")
-
-
-def checked_form(form_class, field: str, choices) -> tuple:
-    """A posted form validated against the choices it offered; (form, error message)."""
-    form = form_class()
-    getattr(form, field).choices = choices
-    if form.validate_on_submit():
-        return form, None
-    errors = [e for errors in form.errors.values() for e in errors]
-    return form, " ".join(errors) or "The form was not valid."
+    """Apply one service call; a refusal is undone and explained."""
+    changed = attempt(change)
+    if changed.refused:
+        return answer(person, error=changed.message)
+    return answer(person, notice=notice if changed.value is not False else "Nothing to change.")
 
 
 @bp.route("/users")
@@ -182,37 +141,6 @@ def users():
         statuses=STATUSES,
         counts=counts,
     )
-
-
-def invite_page(kind: str, for_company, template: str, done, **context):
-    """The invite form of either kind of person; `done(person)` is where success leads."""
-    roles = grantable_roles(kind)
-    form = InviteForm()
-    form.roles.choices = [(r.id, r.name) for r in roles]
-    if form.validate_on_submit():
-        chosen = [r for r in roles if r.id in set(form.roles.data)]
-        try:
-            person = people.invite(
-                email=form.email.data,
-                name=form.name.data,
-                kind=kind,
-                company=for_company,
-                chosen_roles=chosen,
-                actor=current_user,
-                link=invitation_link,
-                ip=client_ip(),
-            )
-        except Refused as exc:
-            db.session.rollback()
-            target = field_for(form, str(exc))
-            (target.errors if target else form.form_errors).append(str(exc))
-        else:
-            db.session.commit()
-            flash(f"Invitation sent to {person.email}.", "info")
-            return redirect(done(person))
-    status = 422 if form.errors or form.form_errors else 200
-    notes = {r.id: r.description for r in roles}
-    return render_template(template, form=form, notes=notes, **context), status
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])

@@ -1,14 +1,22 @@
 """Storefront cart: building it, checking out, and the approval of colleagues' requests."""
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from blueprints.common import go, is_htmx, page_arg, permission_required, render, search_arg
+from blueprints.boundary import attempt
+from blueprints.common import (
+    go,
+    is_htmx,
+    or_404,
+    page_arg,
+    permission_required,
+    render,
+    search_arg,
+)
 from blueprints.forms import EmptyForm
-from core import access, carts, orders
-from core.errors import NotFound, Refused
+from core import access, carts
 from core.models import Cart, Order, Product
 from core.pagination import paginate
 from extensions import db
@@ -26,13 +34,6 @@ def first_error(form) -> str:
         if errors:
             return errors[0]
     return "The form was not sent correctly. Reload the page and try again."
-
-
-def fragment(template: str, status: int = 200, **context):
-    """A component answering its own htmx request (422 when refused: base.html swaps it)."""
-    response = make_response(render_template(template, **context), status)
-    response.vary.add("HX-Request")
-    return response
 
 
 def pending_count() -> int:
@@ -62,9 +63,9 @@ def cart_context(**extra) -> dict:
 def cart_answer(*, notice: str = "", error: str = ""):
     """After a change: htmx gets the cart component back, a plain form a redirect."""
     if is_htmx():
-        return fragment(
+        return render(
             "shop/cart/_cart.html",
-            422 if error else 200,
+            code=422 if error else 200,
             **cart_context(notice=notice, error=error),
         )
     flash(error or notice, "error" if error else "info")
@@ -72,25 +73,16 @@ def cart_answer(*, notice: str = "", error: str = ""):
 
 
 def change_cart(change, notice: str):
-    """Run one cart service: commit once; on Refused roll back and say why."""
-    try:
-        change()
-    except NotFound as exc:
-        db.session.rollback()
-        abort(404, description=str(exc))
-    except Refused as exc:
-        db.session.rollback()
-        return cart_answer(error=str(exc))
-    db.session.commit()
+    """Run one cart service; a refusal is undone and said."""
+    changed = attempt(change)
+    if changed.refused:
+        return cart_answer(error=changed.message)
     return cart_answer(notice=notice)
 
 
 def own_line(line_id: int):
     """A line of the person's own open cart; anyone else's (or none) is a 404."""
-    line = carts.find_line(current_user, line_id)
-    if line is None:
-        abort(404, description="There is no such line in your cart.")
-    return line
+    return or_404(carts.find_line(current_user, line_id))
 
 
 @bp.route("/cart")
@@ -108,26 +100,22 @@ def cart_add():
     product_id = form.product_id.data if not form.product_id.errors else None
     if not isinstance(product_id, int):
         abort(400, description="Choose a product to add to your cart.")
-    product = db.session.scalar(select(Product).where(Product.id == product_id, Product.sold()))
-    if product is None:
-        abort(404, description="There is no such product.")
+    product = or_404(
+        db.session.scalar(select(Product).where(Product.id == product_id, Product.sold()))
+    )
     error = notice = ""
     if form.validate_on_submit():
         quantity = form.quantity.data
-        try:
-            carts.add(current_user, product.id, quantity)
-        except Refused as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
+        added = attempt(lambda: carts.add(current_user, product.id, quantity))
+        error = added.message
+        if not added.refused:
             notice = f"{quantity:,} × {product.sku} added to your cart."
     else:
         error = first_error(form)
     if is_htmx():
-        return fragment(
+        return render(
             "shop/cart/_add.html",
-            422 if error else 200,
+            code=422 if error else 200,
             product=product,
             notice=notice,
             error=error,
@@ -185,10 +173,10 @@ def checkout():
     form = NoteForm()
     if not form.validate_on_submit():
         return cart_answer(error=first_error(form))
-    try:
-        result = orders.retrying(lambda: carts.checkout(current_user, form.note.data))
-    except Refused as exc:
-        return cart_answer(error=str(exc))
+    checked_out = attempt(lambda: carts.checkout(current_user, form.note.data), replay=True)
+    if checked_out.refused:
+        return cart_answer(error=checked_out.message)
+    result = checked_out.value
     if isinstance(result, Order):
         flash(f"Order {result.number} is placed: {result.total:,} {result.currency}.", "info")
         return go(url_for("shop.order", order_id=result.id))
@@ -211,10 +199,7 @@ def show_arg() -> str:
 
 def request_or_404(cart_id: int) -> Cart:
     """A request of the person's own company; another company's is a 404."""
-    try:
-        return carts.load_request(current_user, cart_id)
-    except NotFound as exc:
-        abort(404, description=str(exc))
+    return carts.load_request(current_user, cart_id)
 
 
 def approval_context(cart: Cart, **extra) -> dict:
@@ -232,7 +217,7 @@ def approval_context(cart: Cart, **extra) -> dict:
 def decision_refused(cart: Cart, error: str):
     """A refused decision: the decision component (htmx) or the page again, with why."""
     if is_htmx():
-        return fragment("shop/cart/_decision.html", 422, **approval_context(cart, error=error))
+        return render("shop/cart/_decision.html", code=422, **approval_context(cart, error=error))
     flash(error, "error")
     return redirect(url_for("shop.approval", cart_id=cart.id))
 
@@ -283,12 +268,10 @@ def approve(cart_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return decision_refused(cart, first_error(form))
-    try:
-        order = orders.retrying(lambda: carts.approve(current_user, cart_id, form.note.data))
-    except NotFound as exc:
-        abort(404, description=str(exc))
-    except Refused as exc:
-        return decision_refused(request_or_404(cart_id), str(exc))
+    approved = attempt(lambda: carts.approve(current_user, cart_id, form.note.data), replay=True)
+    if approved.refused:
+        return decision_refused(request_or_404(cart_id), approved.message)
+    order = approved.value
     if order is None:
         flash(
             "Your approval is recorded. The order is above your company's approval limit: "
@@ -308,14 +291,8 @@ def reject(cart_id: int):
     form = RejectForm()
     if not form.validate_on_submit():
         return decision_refused(cart, first_error(form))
-    try:
-        carts.reject(current_user, cart_id, form.note.data)
-    except NotFound as exc:
-        db.session.rollback()
-        abort(404, description=str(exc))
-    except Refused as exc:
-        db.session.rollback()
-        return decision_refused(request_or_404(cart_id), str(exc))
-    db.session.commit()
+    rejected = attempt(lambda: carts.reject(current_user, cart_id, form.note.data))
+    if rejected.refused:
+        return decision_refused(request_or_404(cart_id), rejected.message)
     flash(f"The request of {cart.owner.name} is rejected; they have been told why.", "info")
     return go(url_for("shop.approvals"))

@@ -1,12 +1,12 @@
 """The catalogue: browse, search, sort, page, and one product's page."""
 
-from flask import abort, current_app, request
+from flask import current_app, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from blueprints.common import listing_args, render
-from blueprints.office.products import send_photo
+from blueprints.common import listing_args, or_404, render
+from blueprints.photos import send_photo
 from core import catalog, photos
 from core.models import Product
 from core.offer import GroupPolicy, offer_for
@@ -21,9 +21,7 @@ def _listing_args(categories):
     category = None
     slug = request.args.get("category")
     if slug:
-        category = next((c for c in categories if c.slug == slug), None)
-        if category is None:
-            abort(404, description="There is no such category.")
+        category = or_404(next((c for c in categories if c.slug == slug), None))
     return q, sort, page, category
 
 
@@ -56,13 +54,13 @@ def catalog_page():
 @bp.route("/products/<int:product_id>")
 def product(product_id: int):
     """One product with its specs, photos and offer."""
-    item = db.session.scalar(
-        select(Product)
-        .where(Product.id == product_id, Product.sold())
-        .options(selectinload(Product.photos))
+    item = or_404(
+        db.session.scalar(
+            select(Product)
+            .where(Product.id == product_id, Product.sold())
+            .options(selectinload(Product.photos))
+        )
     )
-    if item is None:
-        abort(404, description="There is no such product.")
     offer = offer_for(current_user.company.group, item)
     return render(
         "shop/catalog/product.html", product=item, offer=offer, thumb_name=photos.thumb_name
@@ -72,4 +70,4 @@ def product(product_id: int):
 @bp.route("/photos/<path:filename>")
 def photo(filename: str):
     """A photo (or thumbnail) of a product on sale; anything else is a 404."""
-    return send_photo(filename, lambda product: not product.is_archived)
+    return send_photo(filename)

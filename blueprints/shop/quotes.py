@@ -3,16 +3,23 @@
 from flask import (
     abort,
     flash,
-    make_response,
     redirect,
-    render_template,
     request,
     url_for,
 )
 from flask_login import current_user
 
-from blueprints.common import choice_arg, is_htmx, page_arg, permission_required, render, search_arg
+from blueprints.boundary import attempt
+from blueprints.common import (
+    choice_arg,
+    page_arg,
+    permission_required,
+    render,
+    search_arg,
+)
 from blueprints.filters import money
+from blueprints.fragments.quotes import FILTERS, list_context
+from blueprints.quote_pages import QuotePages
 from blueprints.quotes_forms import (
     STALE_FORM,
     CounterForm,
@@ -20,42 +27,18 @@ from blueprints.quotes_forms import (
     RequestForm,
     price_form,
 )
-from core import access, orders, quotes
-from core.errors import NotFound, Refused
+from core import access, quotes
 from core.models import Order, Quote
 from core.offer import offers_for
-from core.pagination import paginate
-from extensions import db
 
 from . import bp
 
-PER_PAGE = 25
-FILTERS = {
-    "": "Any status",
-    "customer": "Waiting for you",
-    "seller": "Waiting for the seller",
-    "requested": "Requested",
-    "offered": "Offered",
-    "countered": "Countered",
-    "accepted": "Accepted",
-    "rejected": "Rejected",
-    "withdrawn": "Withdrawn",
-    "expired": "Expired",
-}
 MORE_LINES = 5
 
 
 def status_arg() -> str:
     """The `status` filter of the list; an unknown one is a clear 400."""
-    return choice_arg("status", FILTERS, "Unknown status filter: choose one from the list.")
-
-
-def scoped_quote(quote_id: int) -> Quote:
-    """One of the company's own quotes; any other is a 404."""
-    try:
-        return quotes.load(current_user, quote_id)
-    except NotFound:
-        abort(404, description="Your company has no quote with this number.")
+    return choice_arg("status", FILTERS["shop"], "Unknown status filter: choose one from the list.")
 
 
 def seller_link(quote: Quote) -> str:
@@ -68,28 +51,12 @@ def order_url(order_id: int | None) -> str | None:
     return url_for("shop.order", order_id=order_id) if order_id is not None else None
 
 
-def region_context(quote: Quote) -> dict:
-    """What the live region shows: status, terms and timeline, the same for the whole company."""
-    offers = offers_for(quote.company.group, [line.product for line in quote.lines])
-    return {
-        "quote": quote,
-        "status": quotes.shown_status(quote),
-        "turn": quotes.turn(quote),
-        "steps": quotes.timeline(quote),
-        "asked": quotes.asked_prices(quote),
-        "offers": offers,
-        "total": quotes.total(quote),
-        "line_total": quotes.line_total,
-        "order_link": order_url(quote.order_id),
-        "labels": quotes.STATUS_LABELS,
-    }
-
-
-def actions_context(quote: Quote, *, counter_form=None, notice: str = "", error: str = ""):
+def actions_context(quote: Quote, *, form=None, notice: str = "", error: str = ""):
     """What the signed-in person may do now, with the forms to do it."""
     turn = quotes.turn(quote)
     latest = quotes.latest_round(quote)
     seen = latest.id if latest else 0
+    counter_form = form
     if counter_form is None:
         standing = {line.id: line.unit_price for line in quote.lines}
         counter_form = price_form(CounterForm, quote, standing, seen=seen)
@@ -102,7 +69,7 @@ def actions_context(quote: Quote, *, counter_form=None, notice: str = "", error:
         "may_decide": turn == quotes.CUSTOMER and access.can(current_user, "shop.order"),
         "needs_two": quotes.needs_two_approvals(quote),
         "approval": quotes.first_approval(quote),
-        "may_withdraw": turn is not None and quotes.may_withdraw(quote, current_user),
+        "may_withdraw": turn is not None and access.may_withdraw_quote(current_user, quote),
         "counter_form": counter_form,
         "rows": list(zip(quote.lines, counter_form.lines, strict=False)),
         "order_link": order_url(quote.order_id),
@@ -111,50 +78,7 @@ def actions_context(quote: Quote, *, counter_form=None, notice: str = "", error:
     }
 
 
-def answer(quote_id: int, *, notice: str = "", error: str = "", counter_form=None):
-    """After a move: htmx gets the actions and (out of band) the region; a plain form a page.
-
-    A refusal answers 422 with the reason and the quote as it is now, so nothing is acted
-    on blindly; a form with mistakes keeps what was typed.
-    """
-    db.session.expire_all()
-    quote = scoped_quote(quote_id)
-    status = 422 if error or counter_form is not None else 200
-    if is_htmx():
-        html = render_template(
-            "shop/quotes/_actions.html",
-            **actions_context(quote, counter_form=counter_form, notice=notice, error=error),
-        ) + render_template("shop/quotes/_quote.html", oob=True, **region_context(quote))
-        response = make_response(html, status)
-        response.vary.add("HX-Request")
-        return response
-    if counter_form is not None:
-        page = render_template(
-            "shop/quotes/show.html",
-            **(
-                region_context(quote)
-                | actions_context(quote, counter_form=counter_form, error=error)
-            ),
-        )
-        return page, status
-    flash(error or notice, "error" if error else "info")
-    return redirect(url_for("shop.quote", quote_id=quote_id))
-
-
-def run(quote_id: int, change, notice):
-    """One move, committed once by core.orders.retrying (which replays it on a deadlock).
-
-    A refusal rolls back and says why; `notice` may be a function of what the move returned.
-    """
-    try:
-        result = orders.retrying(change)
-    except Refused as exc:
-        db.session.rollback()
-        return answer(quote_id, error=str(exc))
-    except NotFound:
-        db.session.rollback()
-        abort(404, description="Your company has no quote with this number.")
-    return answer(quote_id, notice=notice(result) if callable(notice) else notice)
+PAGES = QuotePages("shop", actions_context)
 
 
 def decision() -> DecisionForm | None:
@@ -167,20 +91,8 @@ def decision() -> DecisionForm | None:
 @permission_required("shop.quote")
 def quote_list():
     """The company's quotes, newest first, filtered by status and searched by number."""
-    status, q, page = status_arg(), search_arg(), page_arg()
-    listing = paginate(quotes.listing(current_user, status=status, q=q), page, PER_PAGE)
-    return render(
-        "shop/quotes/index.html",
-        "shop/quotes/_list.html",
-        listing=listing,
-        q=q,
-        status=status,
-        filters=FILTERS,
-        turn=quotes.turn,
-        shown_status=quotes.shown_status,
-        total=quotes.total,
-        labels=quotes.STATUS_LABELS,
-    )
+    context = list_context(current_user, status=status_arg(), q=search_arg(), page=page_arg())
+    return render("shop/quotes/index.html", "quotes/_table.html", **context)
 
 
 def _prefill() -> list[dict]:
@@ -189,15 +101,20 @@ def _prefill() -> list[dict]:
     if source:
         if not source.isdigit() or len(source) > 12:
             abort(400, description="Unknown quote to copy.")
-        earlier = scoped_quote(int(source))
+        earlier = PAGES.load(int(source))
         return [{"sku": ln.product.sku, "quantity": str(ln.quantity)} for ln in earlier.lines]
     skus = [s.strip()[:64] for s in request.args.getlist("sku") if s.strip()]
     return [{"sku": sku, "quantity": ""} for sku in skus[: quotes.MAX_LINES]]
 
 
-def new_page(form: RequestForm, offers: dict) -> str:
-    return render_template(
-        "shop/quotes/new.html", form=form, offers=offers, max_lines=quotes.MAX_LINES
+def new_page(form: RequestForm, offers: dict, status: int = 200):
+    """The request form, as typed, with the offers of the products it names."""
+    return render(
+        "shop/quotes/new.html",
+        form=form,
+        offers=offers,
+        max_lines=quotes.MAX_LINES,
+        code=status,
     )
 
 
@@ -220,58 +137,45 @@ def quote_new():
     if action == "send" and not form.ok and not form.form_errors:
         form.form_errors.append("Nothing was sent: correct the lines marked below.")
     if valid and form.ok and action == "send":
-        try:
-            quote = orders.retrying(
-                lambda: quotes.request(
-                    current_user.company,
-                    asks,
-                    actor=current_user,
-                    note=form.note.data,
-                    link=seller_link,
-                )
-            )
-        except Refused as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
-        else:
+        sent = attempt(
+            lambda: quotes.request(
+                current_user.company,
+                asks,
+                actor=current_user,
+                note=form.note.data,
+                link=seller_link,
+            ),
+            replay=True,
+        )
+        if not sent.refused:
+            quote = sent.value
             flash(f"Your request {quote.number} is with the seller; you will hear back.", "info")
             return redirect(url_for("shop.quote", quote_id=quote.id))
+        form.form_errors.append(sent.message)
     resolved = [e.form.product for e in form.lines if e.form.product is not None]
     offers = offers_for(current_user.company.group, resolved) if resolved else {}
-    return new_page(form, offers), 200 if form.ok else 422
+    return new_page(form, offers, 200 if form.ok else 422)
 
 
 @bp.route("/quotes/<int:quote_id>")
 @permission_required("shop.quote")
 def quote(quote_id: int):
-    """One quote: status, terms, timeline, and what the person may do now.
-
-    For htmx (the actions panel refreshing itself after a live signal) only the actions,
-    or 204 when the round it was drawn for (`shown`) is still the latest.
-    """
-    found = scoped_quote(quote_id)
-    context = actions_context(found)
-    if is_htmx() and request.args.get("shown") == str(context["seen"]):
-        response = make_response("", 204)
-        response.vary.add("HX-Request")
-        return response
-    return render(
-        "shop/quotes/show.html", "shop/quotes/_actions.html", **(region_context(found) | context)
-    )
+    """One quote: status, terms, timeline, and what the person may do now."""
+    return PAGES.show(quote_id)
 
 
 @bp.route("/quotes/<int:quote_id>/counter", methods=["POST"])
 @permission_required("shop.quote")
 def quote_counter(quote_id: int):
     """Propose other prices; it becomes the seller's turn."""
-    found = scoped_quote(quote_id)
+    found = PAGES.load(quote_id)
     form = CounterForm()
     valid = form.validate_on_submit()
     if not form.matches(found) or form.seen.errors:
-        return answer(quote_id, error=STALE_FORM)
+        return PAGES.answer(quote_id, error=STALE_FORM)
     if not valid:
-        return answer(quote_id, error="Check the prices marked below.", counter_form=form)
-    return run(
+        return PAGES.answer(quote_id, error="Check the prices marked below.", form=form)
+    return PAGES.run(
         quote_id,
         lambda: quotes.counter(
             quote_id,
@@ -299,11 +203,11 @@ def accepted(result) -> str:
 
 def decide(quote_id: int, move, notice):
     """Accept, reject or withdraw: the same bare form, then the move through run()."""
-    scoped_quote(quote_id)
+    PAGES.load(quote_id)
     form = decision()
     if form is None:
-        return answer(quote_id, error=STALE_FORM)
-    return run(
+        return PAGES.answer(quote_id, error=STALE_FORM)
+    return PAGES.run(
         quote_id,
         lambda: move(
             quote_id,

@@ -2,14 +2,16 @@
 
 from collections.abc import Callable, Iterable
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from blueprints.boundary import attempt
 from blueprints.common import (
     client_ip,
     is_htmx,
+    or_404,
     page_arg,
     permission_required,
     render,
@@ -17,7 +19,6 @@ from blueprints.common import (
 )
 from blueprints.forms import EmptyForm
 from core import access, people, settings
-from core.errors import Refused
 from core.models import Invitation, Role, User, utcnow
 from core.pagination import paginate
 from extensions import db
@@ -71,12 +72,7 @@ def row_context(persons: Iterable[User]) -> dict:
 
 def colleague(user_id: int) -> User:
     """One person of the viewer's own company; anyone else's is simply not found."""
-    person = db.session.scalar(
-        select(User).where(User.id == user_id, User.company_id == current_user.company_id)
-    )
-    if person is None:
-        abort(404, description="There is no such person in your company.")
-    return person
+    return or_404(access.load_person(current_user, current_user.company_id, user_id))
 
 
 def answer(person: User, *, notice: str = "", error: str = ""):
@@ -86,32 +82,26 @@ def answer(person: User, *, notice: str = "", error: str = ""):
     base.html swaps); a plain form gets the message flashed over the list.
     """
     if is_htmx():
-        html = render_template(
+        return render(
             "shop/users/_person.html",
+            code=422 if error else 200,
             person=person,
             notice=notice,
             error=error,
             **row_context([person]),
         )
-        response = current_app.make_response((html, 422 if error else 200))
-        response.vary.add("HX-Request")
-        return response
     flash(error or notice, "error" if error else "info")
     return redirect(url_for("shop.users"))
 
 
 def act(person: User, change: Callable[[], object], notice: Callable[[], str]):
-    """Run one service call: commit once on success; on Refused roll back and say why."""
+    """Run one service call; a refusal is undone and said."""
     if not EmptyForm().validate_on_submit():
         abort(400, description="The form was not sent correctly. Reload the page and try again.")
-    try:
-        change()
-        message = notice()
-    except Refused as exc:
-        db.session.rollback()
-        return answer(person, error=str(exc))
-    db.session.commit()
-    return answer(person, notice=message)
+    changed = attempt(change)
+    if changed.refused:
+        return answer(person, error=changed.message)
+    return answer(person, notice=notice())
 
 
 @bp.route("/users")
@@ -120,8 +110,7 @@ def users():
     """The people of the viewer's own company, searchable by name or email."""
     q, page = search_arg(), page_arg()
     stmt = (
-        select(User)
-        .where(User.company_id == current_user.company_id)
+        access.visible_people(current_user, current_user.company_id)
         .options(selectinload(User.roles))
         .order_by(User.name, User.id)
     )
@@ -149,8 +138,8 @@ def user_invite():
     refused = ""
     if form.validate_on_submit():
         chosen = customer_role(form.role.data)
-        try:
-            person = people.invite(
+        invited = attempt(
+            lambda: people.invite(
                 email=form.email.data,
                 name=form.name.data,
                 kind="customer",
@@ -161,20 +150,18 @@ def user_invite():
                 link=invitation_link,
                 ip=client_ip(),
             )
-        except Refused as exc:
-            db.session.rollback()
-            refused = str(exc)
-        else:
-            db.session.commit()
+        )
+        if not invited.refused:
             hours = settings.invitation_hours()
             flash(
-                f"Invitation sent to {person.email}. The link works once, for {hours} hours.",
+                f"Invitation sent to {invited.value.email}. The link works once, for {hours} "
+                "hours.",
                 "info",
             )
             return redirect(url_for("shop.users"))
+        refused = invited.message
     status = 422 if refused or form.errors else 200
-    page = render_template("shop/users/invite.html", form=form, roles=roles, refused=refused)
-    return page, status
+    return render("shop/users/invite.html", form=form, roles=roles, refused=refused, code=status)
 
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])

@@ -18,11 +18,11 @@ class Column:
 
 @dataclass(frozen=True)
 class Kind:
-    """A kind of import: who may run it, its columns, and hints for columns of other kinds."""
+    """A kind of import: its columns, and hints for columns of other kinds (who may run it is
+    core.access's to say)."""
 
     key: str
     label: str
-    permission: str
     columns: tuple[Column, ...]
     hints: dict[str, str] = field(default_factory=dict)
 
@@ -40,7 +40,6 @@ KINDS: dict[str, Kind] = {
     "products": Kind(
         "products",
         "Products",
-        "products.edit",
         (
             Column("sku", True, "Finds the product; a new SKU creates a product."),
             Column("name", False, "Needed for a new product; at most 200 characters."),
@@ -63,7 +62,6 @@ KINDS: dict[str, Kind] = {
     "stock": Kind(
         "stock",
         "Stock levels",
-        "stock.edit",
         (
             Column("sku", True, "The product whose stock was counted."),
             Column("stock", True, "The counted stock: a whole number from 0."),
@@ -81,7 +79,6 @@ KINDS: dict[str, Kind] = {
     "group_prices": Kind(
         "group_prices",
         "Group prices",
-        "groups.edit",
         (
             Column("sku", True, "The product."),
             Column("group", True, "The customer group's name, such as Wholesale."),
@@ -99,12 +96,12 @@ KINDS: dict[str, Kind] = {
 
 def may_import(user: User | None, kind: str) -> bool:
     """May this person run this kind of import?"""
-    return kind in KINDS and access.can(user, KINDS[kind].permission)
+    return kind in KINDS and access.may_import(user, kind)
 
 
 def kinds_for(user: User | None) -> list[Kind]:
     """The kinds of import this person may run."""
-    return [k for k in KINDS.values() if access.can(user, k.permission)]
+    return [k for k in KINDS.values() if access.may_import(user, k.key)]
 
 
 def template_header(kind: str, may_see_costs: bool) -> list[str]:

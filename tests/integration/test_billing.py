@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select, update
 
-from blueprints.shop import invoices as shop_invoices
+from blueprints.fragments import billing as billing_fragments
 from core import billing, orders
 from core.models import (
     CENT,
@@ -500,7 +500,7 @@ def test_storefront_list_filters_by_status_and_pages(as_user, ctx, monkeypatch):
     assert c.get("/shop/invoices?status=bogus").status_code == 400
     assert c.get("/shop/invoices?page=0").status_code == 400
 
-    monkeypatch.setattr(shop_invoices, "PER_PAGE", 3)
+    monkeypatch.setattr(billing_fragments, "PER_PAGE", 3)
     first = c.get("/shop/invoices").get_data(as_text=True)
     second = c.get("/shop/invoices?page=2").get_data(as_text=True)
     assert len(numbers(first)) == 3 and len(numbers(second)) == 1

@@ -4,12 +4,12 @@ import re
 
 import pytest
 
-from blueprints.live import regions
-from blueprints.live.regions import RegionKind
+from blueprints.fragments import registry as regions
+from blueprints.fragments.registry import RegionKind
 
 
 def test_a_list_region_that_captures_a_number_is_refused():
-    kind = RegionKind("thing-list", re.compile(r"thing-list-(\d+)"), lambda c: 1, is_list=True)
+    kind = RegionKind("thing-list", re.compile(r"thing-list-(\d+)"), is_list=True)
     with pytest.raises(ValueError, match="must not capture"):
         regions.register(kind)
     assert kind not in regions.KINDS
@@ -22,4 +22,4 @@ def test_every_list_signal_names_a_region_id_the_page_has():
             sample = re.sub(r"[()]", "", sample)
             key = kind.key_of(sample)
             assert key == sample, kind.name
-            assert f'data-refresh="{sample}"' in regions.refresh_signal(kind, key)
+            assert f'data-refresh="{sample}"' in regions.refresh_signal(key)

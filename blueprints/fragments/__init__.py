@@ -1,0 +1,29 @@
+"""Each kind of live region, with one home per area.
+
+An area module holds, for each of its region kinds, the id pattern, the context builder,
+the partial it renders and which events touch it; who receives it is asked of core.access
+(`access.audience`). Pages render their regions through the same module, and the live
+engine (blueprints/live) reaches the areas only through `registry`.
+
+- `catalog`: offers, product rows and facts, stock, photos, promotions
+- `orders`: orders and carts, with the order document of both faces
+- `quotes`: quotes, with the quote document of both faces
+- `billing`: invoices and balances, with the invoice document of both faces
+- `customers`: companies, their terms and accounts, customer groups
+- `imports`: the progress of CSV imports
+- `reports`: the financial reports' figures and charts
+- `navigation`: the module navigation
+
+Importing this package registers every kind (the application factory does).
+"""
+
+from . import (  # noqa: F401  (each area registers its region kinds on import)
+    billing,
+    catalog,
+    customers,
+    imports,
+    navigation,
+    orders,
+    quotes,
+    reports,
+)

@@ -1,0 +1,137 @@
+"""Live regions of quotes, with the quote document's context for both faces.
+
+- `quote-<id>`: status, terms and timeline, rendered once per audience. The renderer
+  loads the quotes through the viewer's own scope, so a quote outside it renders as nothing.
+- `quote-actions-<id>`: what one person may do now holds their CSRF token and rights, so
+  it is never rendered here: the viewers who may see the quote get a signal and the panel
+  re-fetches itself through its view (which answers 204 when nothing changed).
+- `quotes-table` (back office) and `shop-quotes` (storefront): lists, refreshed by signal.
+"""
+
+import re
+
+from flask import render_template, url_for
+from sqlalchemy import func, select
+
+from core import access, quotes
+from core.events import Event
+from core.models import Quote
+from core.offer import offers_for
+from core.pagination import paginate
+from extensions import db
+
+from .orders import face_of
+from .registry import RegionKind, affects, refresh_signal, register, rendering_as
+
+QUOTE = "quotes/_quote.html"
+PER_PAGE = 25
+# The status filter of each face's list, in that face's words.
+FILTERS = {
+    "office": {
+        "": "Any status",
+        "seller": "Waiting for us",
+        "customer": "Waiting for the customer",
+    },
+    "shop": {
+        "": "Any status",
+        "customer": "Waiting for you",
+        "seller": "Waiting for the seller",
+    },
+}
+for _face_filters in FILTERS.values():
+    _face_filters.update(
+        {
+            "requested": "Requested",
+            "offered": "Offered",
+            "countered": "Countered",
+            "accepted": "Accepted",
+            "rejected": "Rejected",
+            "withdrawn": "Withdrawn",
+            "expired": "Expired",
+        }
+    )
+
+
+def quote_context(quote: Quote, user) -> dict:
+    """What a quote's live region shows to this person: the same for a whole audience."""
+    face = face_of(user)
+    offers = offers_for(quote.company.group, [line.product for line in quote.lines])
+    return {
+        "face": face,
+        "quote": quote,
+        "status": quotes.shown_status(quote),
+        "turn": quotes.turn(quote),
+        "steps": quotes.timeline(quote),
+        "asked": quotes.asked_prices(quote),
+        "offers": offers,
+        "total": quotes.total(quote),
+        "line_total": quotes.line_total,
+        "order_link": url_for(f"{face}.order", order_id=quote.order_id)
+        if quote.order_id is not None
+        else None,
+        "labels": quotes.STATUS_LABELS,
+        "show_costs": access.can(user, "finance.costs"),
+    }
+
+
+def waiting_for_seller(user) -> int:
+    """How many quotes in this person's scope wait for the seller's answer."""
+    stmt = access.company_scope(
+        user,
+        select(func.count(Quote.id)).where(quotes.FILTERS["seller"](quotes.today())),
+        Quote.company_id,
+    )
+    return db.session.scalar(stmt) or 0
+
+
+def list_context(user, *, status: str, q: str, page: int) -> dict:
+    """One page of the quotes this person may see, in either face."""
+    face = face_of(user)
+    listing = paginate(quotes.listing(user, status=status, q=q), page, PER_PAGE)
+    context = {
+        "face": face,
+        "listing": listing,
+        "q": q,
+        "status": status,
+        "filters": FILTERS[face],
+        "turn": quotes.turn,
+        "shown_status": quotes.shown_status,
+        "total": quotes.total,
+        "labels": quotes.STATUS_LABELS,
+        "region": "quotes-table" if face == "office" else "shop-quotes",
+        "search_label": "Search by quote number" + (" or company" if face == "office" else ""),
+    }
+    if face == "office":
+        context["waiting"] = waiting_for_seller(user)
+    return context
+
+
+def _visible(user, quote_ids: list[int]):
+    """The quotes among these that this person may see now; none for the wrong rights."""
+    if user is None or not access.may_read(user, "quotes"):
+        return []
+    return quotes.load_many(user, quote_ids)
+
+
+def _render_quotes(connection, quote_ids: list[int]) -> dict:
+    with rendering_as(connection) as user:
+        return {
+            q.id: render_template(QUOTE, **quote_context(q, user))
+            for q in _visible(user, quote_ids)
+        }
+
+
+def _signal_actions(connection, quote_ids: list[int]) -> dict:
+    with rendering_as(connection) as user:
+        return {q.id: refresh_signal(f"quote-actions-{q.id}") for q in _visible(user, quote_ids)}
+
+
+register(RegionKind("quote", re.compile(r"quote-(\d+)"), _render_quotes))
+register(RegionKind("quote-actions", re.compile(r"quote-actions-(\d+)"), _signal_actions))
+register(RegionKind("quotes-table", re.compile(r"quotes-table"), is_list=True))
+register(RegionKind("shop-quotes", re.compile(r"shop-quotes"), is_list=True))
+
+
+@affects("quote_changed")
+def _quote_regions(event: Event) -> set[str]:
+    return {f"quote-{event.id}", f"quote-actions-{event.id}", "quotes-table", "shop-quotes"}
