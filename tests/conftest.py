@@ -7,6 +7,7 @@ wrote to are copied back from the template, so tests start from the demo state
 without paying for a rebuild.
 """
 
+import contextlib
 import os
 import re
 import threading
@@ -308,6 +309,32 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def connect(app, live_server):
+    """Factory: a websocket signed in as a persona (simple-websocket sends Host without
+    the port, so the same-site Origin it must send has none either)."""
+    from simple_websocket import Client, ConnectionClosed
+
+    opened = []
+    port = urlsplit(live_server).port
+
+    def make(email: str | None, *, origin: str = "http://127.0.0.1"):
+        headers = {"Origin": origin}
+        if email:
+            c = app.test_client()
+            with c.session_transaction() as session:
+                session["_user_id"] = persona_token(email)
+            headers["Cookie"] = f"session={c.get_cookie('session').value}"
+        ws = Client.connect(f"ws://127.0.0.1:{port}/ws", headers=headers)
+        opened.append(ws)
+        return ws
+
+    yield make
+    for ws in opened:
+        with contextlib.suppress(ConnectionClosed):
+            ws.close()
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from core.orders import LineRequest
 from extensions import db
 from tests.conftest import sql
 from tests.html import find, find_all
-from tests.integration.test_live import connect, drain, watch  # noqa: F401  (fixture)
+from tests.sockets import drain, watch
 
 ADMIN = "admin@portal.test"
 FINANCE = "finance@portal.test"
@@ -694,7 +694,7 @@ def test_bad_payments_are_explained_keep_the_input_and_change_nothing(
 # Live -------------------------------------------------------------------------------------
 
 
-def test_a_recorded_payment_reaches_open_pages_of_those_who_may_see_it(connect, ctx):  # noqa: F811
+def test_a_recorded_payment_reaches_open_pages_of_those_who_may_see_it(connect, ctx):
     invoice = invoice_of("carpathia", "outstanding")
     region = f"invoice-{invoice.id}"
     sockets = {

@@ -27,7 +27,7 @@ from tests.integration.test_billing import (
     make_invoice,
     user,
 )
-from tests.integration.test_live import connect, drain, watch  # noqa: F401  (fixture)
+from tests.sockets import drain, watch
 
 
 def snapshot() -> tuple:
@@ -336,7 +336,7 @@ def test_the_account_pages_through_many_credit_notes(as_user, ctx):
 # Live and concurrent ---------------------------------------------------------------------
 
 
-def test_a_credit_note_reaches_open_invoice_pages_and_account_lists(connect, ctx):  # noqa: F811
+def test_a_credit_note_reaches_open_invoice_pages_and_account_lists(connect, ctx):
     invoice = invoice_of("carpathia", "outstanding")
     carpathia = invoice.company_id
     customer = connect("orders@carpathia.test")

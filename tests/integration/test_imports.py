@@ -27,7 +27,7 @@ from core.models import (
 from core.offer import offer_for
 from extensions import db
 from tests.html import find, find_all
-from tests.integration.test_live import connect, drain, watch  # noqa: F401  (fixture)
+from tests.sockets import drain, watch
 
 ADMIN = "admin@portal.test"
 MANAGER = "manager@portal.test"
@@ -455,7 +455,7 @@ def test_the_import_checks_the_permission_again_when_it_runs(ctx):
 # Live ---------------------------------------------------------------------------------------
 
 
-def test_progress_is_pushed_live_to_the_starter_only(app, connect, ctx, monkeypatch):  # noqa: F811
+def test_progress_is_pushed_live_to_the_starter_only(app, connect, ctx, monkeypatch):
     write = imports.Reporter.write
 
     def unhurried(self, **values):
@@ -485,7 +485,7 @@ def test_progress_is_pushed_live_to_the_starter_only(app, connect, ctx, monkeypa
     assert drain(manager, 0.5) == []
 
 
-def test_a_large_import_sends_one_catalogue_signal(app, connect, ctx):  # noqa: F811
+def test_a_large_import_sends_one_catalogue_signal(app, connect, ctx):
     shop = connect("orders@acme.test")
     watch(shop, {"catalog-results"})
     time.sleep(0.3)
@@ -496,7 +496,7 @@ def test_a_large_import_sends_one_catalogue_signal(app, connect, ctx):  # noqa: 
     assert messages == ['<div id="live-signal" hidden data-refresh="catalog-results"></div>']
 
 
-def test_a_modest_import_pushes_each_changed_offer(app, connect, ctx):  # noqa: F811
+def test_a_modest_import_pushes_each_changed_offer(app, connect, ctx):
     cap = product("CAP-1206-10U")
     shop = connect("orders@acme.test")
     watch(shop, {f"offer-{cap.id}"})

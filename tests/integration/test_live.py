@@ -1,6 +1,5 @@
 """The live channel over real websockets: handshake, caps, closing, audiences and leaks."""
 
-import contextlib
 import http.client
 import json
 import re
@@ -8,39 +7,16 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from simple_websocket import Client, ConnectionClosed
+from simple_websocket import ConnectionClosed
 from sqlalchemy import select
 
 from core import people, roles, stock
 from core.models import Company, CustomerGroup, Product, Role, User, utcnow
 from extensions import db
 from tests.conftest import CUSTOMER_EMAILS, STAFF_EMAILS, persona_token
+from tests.sockets import drain, watch
 
 EXACT = ("MCU-STM32F401", "CAP-1206-10U", "CON-USBC-16P")
-
-
-@pytest.fixture
-def connect(app, live_server):
-    """Factory: a websocket signed in as a persona (simple-websocket sends Host without
-    the port, so the same-site Origin it must send has none either)."""
-    opened = []
-    port = urlsplit(live_server).port
-
-    def make(email: str | None, *, origin: str = "http://127.0.0.1"):
-        headers = {"Origin": origin}
-        if email:
-            c = app.test_client()
-            with c.session_transaction() as session:
-                session["_user_id"] = persona_token(email)
-            headers["Cookie"] = f"session={c.get_cookie('session').value}"
-        ws = Client.connect(f"ws://127.0.0.1:{port}/ws", headers=headers)
-        opened.append(ws)
-        return ws
-
-    yield make
-    for ws in opened:
-        with contextlib.suppress(ConnectionClosed):
-            ws.close()
 
 
 @pytest.fixture
@@ -48,29 +24,11 @@ def exact_ids(ctx):
     return {sku: db.session.scalar(select(Product.id).where(Product.sku == sku)) for sku in EXACT}
 
 
-def watch(ws, regions, mode="update"):
-    ws.send(json.dumps({"watch": sorted(regions), "page": "test", "mode": mode}))
-
-
 def regions_for(ids):
     found = {"nav", "catalog-results", "products-table", "customers-table"}
     for product_id in ids.values():
         found |= {f"offer-{product_id}", f"product-{product_id}", f"stock-{product_id}"}
     return found
-
-
-def drain(ws, seconds=0.6, expect=None):
-    """Messages until `seconds` pass, or until `expect` of them have arrived."""
-    messages, deadline = [], time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0 and len(messages) != expect:
-        try:
-            message = ws.receive(timeout=left)
-        except ConnectionClosed:
-            break
-        if message is None:
-            break
-        messages.append(message)
-    return messages
 
 
 def user(email):

@@ -20,8 +20,8 @@ from core.models import (
 )
 from extensions import db
 from tests.html import find
-from tests.integration.test_live import connect, drain, watch  # noqa: F401  (fixture)
 from tests.integration.test_office_users import ADMIN, company_id, person
+from tests.sockets import drain, watch
 
 ANNA = "anna.sales@portal.test"
 MARCO = "marco.sales@portal.test"
@@ -253,7 +253,7 @@ def test_moving_a_company_changes_what_its_people_are_offered(as_user, ctx):
     assert "€4.68" in after and "4217 in stock" in after
 
 
-def test_a_company_moved_to_another_group_sees_it_live(connect, ctx):  # noqa: F811
+def test_a_company_moved_to_another_group_sees_it_live(connect, ctx):
     mcu = db.session.scalar(select(Product.id).where(Product.sku == "MCU-STM32F401"))
     cap = db.session.scalar(select(Product.id).where(Product.sku == "CAP-1206-10U"))
     baltic = connect("orders@baltic.test")
@@ -325,7 +325,7 @@ def test_deactivating_blocks_its_people_and_reactivating_lets_them_back(as_user,
     assert person("browse@delft.test").status == "blocked"  # stays as it was before
 
 
-def test_deactivating_signs_open_pages_out(connect, ctx):  # noqa: F811
+def test_deactivating_signs_open_pages_out(connect, ctx):
     ws = connect("request@carpathia.test")
     watch(ws, {"nav"})
     time.sleep(0.2)

@@ -14,8 +14,8 @@ from core.models import AuditEntry, Category, Company, CustomerGroup, GroupPrice
 from core.offer import offer_for
 from extensions import db
 from tests.html import find
-from tests.integration.test_live import connect, drain, watch  # noqa: F401  (fixture)
 from tests.integration.test_office_users import ADMIN, person
+from tests.sockets import drain, watch
 
 ANNA = "anna.sales@portal.test"
 MANAGER = "manager@portal.test"
@@ -206,7 +206,7 @@ def test_editing_a_policy_audits_the_change(as_user, ctx):
     assert "Few" in shop  # 36 is below 100 now
 
 
-def test_a_policy_change_reaches_the_groups_open_pages(connect, ctx):  # noqa: F811
+def test_a_policy_change_reaches_the_groups_open_pages(connect, ctx):
     cap = product("CAP-1206-10U").id
     baltic = connect("orders@baltic.test")  # Partner
     watch(baltic, {f"offer-{cap}", "nav"})

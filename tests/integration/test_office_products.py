@@ -26,7 +26,7 @@ from core.models import (
 )
 from extensions import db
 from tests.html import find
-from tests.integration.test_live import connect, drain, watch  # noqa: F401  (connect: a fixture)
+from tests.sockets import drain, watch
 
 ADMIN = "admin@portal.test"
 MANAGER = "manager@portal.test"
@@ -718,7 +718,7 @@ def test_archive_and_restore(as_user, ctx, published):
 # Live ---------------------------------------------------------------------------------------
 
 
-def test_a_new_product_refreshes_every_open_catalogue_with_its_own_offer(as_user, connect, ctx):  # noqa: F811
+def test_a_new_product_refreshes_every_open_catalogue_with_its_own_offer(as_user, connect, ctx):
     wholesale, standard = connect("orders@acme.test"), connect("orders@carpathia.test")
     staff = connect(WAREHOUSE)
     for ws in (wholesale, standard):
@@ -736,7 +736,7 @@ def test_a_new_product_refreshes_every_open_catalogue_with_its_own_offer(as_user
     assert "€3.20" in carpathia and "Many" in carpathia and "120" not in carpathia
 
 
-def test_deleting_a_product_refreshes_open_catalogues(as_user, connect, ctx):  # noqa: F811
+def test_deleting_a_product_refreshes_open_catalogues(as_user, connect, ctx):
     created = products.create(sku="TMP-DEL", name="Temp", base_price="1", cost="0", actor=None)
     db.session.commit()
     ws = connect("orders@baltic.test")
@@ -746,7 +746,7 @@ def test_deleting_a_product_refreshes_open_catalogues(as_user, connect, ctx):  #
     assert 'data-refresh="catalog-results"' in "".join(drain(ws, 2.0, expect=1))
 
 
-def test_an_edit_refreshes_catalogues_and_pushes_facts_per_audience(as_user, connect, ctx):  # noqa: F811
+def test_an_edit_refreshes_catalogues_and_pushes_facts_per_audience(as_user, connect, ctx):
     mcu = product(MCU)
     customer, manager, warehouse = (
         connect("orders@acme.test"),

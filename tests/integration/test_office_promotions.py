@@ -21,7 +21,7 @@ from core.models import (
 )
 from extensions import db
 from tests.html import find, offer_of
-from tests.integration.test_live import connect, drain, watch  # noqa: F401  (connect: a fixture)
+from tests.sockets import drain, watch
 
 ADMIN = "admin@portal.test"
 MANAGER = "manager@portal.test"
@@ -599,7 +599,7 @@ def test_readers_cannot_change_anything(ctx):
 # Live ---------------------------------------------------------------------------------
 
 
-def test_an_edit_reaches_open_offers_including_those_that_left(connect, ctx):  # noqa: F811
+def test_an_edit_reaches_open_offers_including_those_that_left(connect, ctx):
     promotion = promotion_named("MCU spring sale")
     mcu, cap = product_id("MCU-STM32F401"), product_id("CAP-1206-10U")
     wholesale = connect(WHOLESALE_BUYER)
@@ -622,7 +622,7 @@ def test_an_edit_reaches_open_offers_including_those_that_left(connect, ctx):  #
     assert 'data-refresh="promotions-table"' in "".join(drain(staff, 2.0, expect=1))
 
 
-def test_a_new_promotion_starts_on_time_in_open_catalogues(app, connect, ctx):  # noqa: F811
+def test_a_new_promotion_starts_on_time_in_open_catalogues(app, connect, ctx):
     cap = product_id("CAP-1206-10U")
     partner = connect(PARTNER_BUYER)
     watch(partner, {f"offer-{cap}"})

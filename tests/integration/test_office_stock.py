@@ -12,7 +12,7 @@ from core.models import Company, Product, Setting, StockMovement, User
 from core.orders import LineRequest
 from extensions import db
 from tests.html import find, find_all
-from tests.integration.test_live import connect, drain, watch  # noqa: F401  (connect: a fixture)
+from tests.sockets import drain, watch
 
 ADMIN = "admin@portal.test"
 WAREHOUSE = "warehouse@portal.test"
@@ -234,7 +234,7 @@ def test_adjusting_on_the_low_stock_list_returns_its_row(as_user, ctx):
 # Live ----------------------------------------------------------------------------------------
 
 
-def test_stock_changes_refresh_history_and_low_stock_for_staff_only(connect, ctx):  # noqa: F811
+def test_stock_changes_refresh_history_and_low_stock_for_staff_only(connect, ctx):
     cap = pid(CAP)
     staff, customer, finance = connect(WAREHOUSE), connect("orders@acme.test"), connect(FINANCE)
     regions = {f"stock-movements-{cap}", "low-stock", f"product-facts-{cap}"}

@@ -1,15 +1,11 @@
 """Orders: moved by staff in /office/orders (scoped to their customers), followed by customers
 in /shop/orders, with who and when for each step, and live on every open page."""
 
-import contextlib
-import json
 import re
 import time
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 import pytest
-from simple_websocket import Client, ConnectionClosed
 from sqlalchemy import func, select
 
 from core import billing, carts, orders, transaction
@@ -22,8 +18,8 @@ from core.models import (
     User,
 )
 from extensions import db
-from tests.conftest import persona_token
 from tests.html import find
+from tests.sockets import received_text, watch
 
 MCU, CAP = "MCU-STM32F401", "CAP-1206-10U"
 COMPANIES = {
@@ -371,47 +367,6 @@ def test_shop_list_filters_and_searches(as_user, ctx):
 # --- live ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def connect(app, live_server):
-    """Factory: a websocket signed in as a persona (as in test_live)."""
-    opened = []
-    port = urlsplit(live_server).port
-
-    def make(email: str):
-        c = app.test_client()
-        with c.session_transaction() as session:
-            session["_user_id"] = persona_token(email)
-        headers = {
-            "Origin": "http://127.0.0.1",
-            "Cookie": f"session={c.get_cookie('session').value}",
-        }
-        ws = Client.connect(f"ws://127.0.0.1:{port}/ws", headers=headers)
-        opened.append(ws)
-        return ws
-
-    yield make
-    for ws in opened:
-        with contextlib.suppress(ConnectionClosed):
-            ws.close()
-
-
-def watch(ws, regions):
-    ws.send(json.dumps({"watch": sorted(regions), "page": "test", "mode": "update"}))
-
-
-def drain(ws, seconds=1.0):
-    messages, deadline = [], time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            message = ws.receive(timeout=left)
-        except ConnectionClosed:
-            break
-        if message is None:
-            break
-        messages.append(message)
-    return "".join(messages)
-
-
 def test_an_order_move_reaches_each_face_in_its_own_form_and_scope(connect, ctx):
     order = an_order("acme")
     acme, region = company("acme").id, f"order-{order.id}"
@@ -431,7 +386,7 @@ def test_an_order_move_reaches_each_face_in_its_own_form_and_scope(connect, ctx)
     time.sleep(0.3)
     orders.move(order, "confirmed", actor=user("manager@portal.test"))
     db.session.commit()
-    got = {email: drain(ws, 1.5) for email, ws in opened.items()}
+    got = {email: received_text(ws, 1.5) for email, ws in opened.items()}
 
     anna = got["anna.sales@portal.test"]
     assert f'id="{region}"' in anna and "Confirmed" in anna and "Mark shipped" in anna
@@ -463,18 +418,20 @@ def test_requests_and_decisions_refresh_the_right_pages_only(connect, ctx):
     time.sleep(0.3)
     carts.add(requester, pid(MCU), 3)
     db.session.commit()
-    assert f'data-refresh="my-cart-{requester.id}"' in drain(opened["request@acme.test"])
-    assert drain(opened["orders@acme.test"], 0.3) == ""  # an open cart is nobody else's news
+    assert f'data-refresh="my-cart-{requester.id}"' in received_text(opened["request@acme.test"])
+    assert (
+        received_text(opened["orders@acme.test"], 0.3) == ""
+    )  # an open cart is nobody else's news
     carts.submit(requester, "please")
     db.session.commit()
-    assert f'data-refresh="approvals-{acme}"' in drain(opened["orders@acme.test"])
+    assert f'data-refresh="approvals-{acme}"' in received_text(opened["orders@acme.test"])
     request = db.session.scalar(
         select(carts.Cart).where(carts.Cart.owner_id == requester.id).order_by(carts.Cart.id.desc())
     )
     transaction.committed(lambda: carts.approve(user("orders@acme.test"), request.id))
-    assert f'data-refresh="my-cart-{requester.id}"' in drain(opened["request@acme.test"])
-    assert drain(opened["orders@baltic.test"], 0.3) == ""
-    assert drain(opened["request@baltic.test"], 0.3) == ""
+    assert f'data-refresh="my-cart-{requester.id}"' in received_text(opened["request@acme.test"])
+    assert received_text(opened["orders@baltic.test"], 0.3) == ""
+    assert received_text(opened["request@baltic.test"], 0.3) == ""
 
 
 def test_a_price_change_refreshes_the_carts_holding_the_product(connect, ctx):
@@ -487,7 +444,7 @@ def test_a_price_change_refreshes_the_carts_holding_the_product(connect, ctx):
     time.sleep(0.3)
     products.set_prices(product, actor=None, base_price=str(product.base_price + 1))
     db.session.commit()
-    messages = drain(ws)
+    messages = received_text(ws)
     assert (
         f'data-refresh="my-cart-{holder.id}"' in messages and f'id="offer-{product.id}"' in messages
     )
@@ -500,7 +457,7 @@ def test_stock_taken_by_an_order_updates_open_offers(connect, ctx):
     time.sleep(0.3)
     left = stock_of(product)
     place("baltic", {CAP: 2})
-    assert f"{left - 2} in stock" in drain(ws)
+    assert f"{left - 2} in stock" in received_text(ws)
 
 
 def test_search_helper_matches_numbers_and_companies(ctx):

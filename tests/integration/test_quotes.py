@@ -30,7 +30,7 @@ from core.models import (
 from extensions import db
 from tests.html import find
 from tests.integration.test_cart import SECOND, second_dm  # noqa: F401  (fixture)
-from tests.integration.test_live import connect, drain, watch  # noqa: F401  (fixture)
+from tests.sockets import drain, watch
 
 MCU, CAP, USBC = "MCU-STM32F401", "CAP-1206-10U", "CON-USBC-16P"
 
@@ -780,7 +780,7 @@ def test_the_actions_panel_refreshes_only_when_the_quote_moved(as_user, ctx):
 # --- live ----------------------------------------------------------------------------------------
 
 
-def test_a_new_round_reaches_open_pages_on_both_sides_and_no_one_else(connect, as_user, ctx):  # noqa: F811
+def test_a_new_round_reaches_open_pages_on_both_sides_and_no_one_else(connect, as_user, ctx):
     quote_id = new_acme_quote(as_user)
     regions = {f"quote-{quote_id}", f"quote-actions-{quote_id}", "shop-quotes", "quotes-table"}
     sockets = {}

@@ -19,7 +19,7 @@ from core.orders import LineRequest
 from extensions import db
 from tests.conftest import sql
 from tests.html import find
-from tests.integration.test_live import connect, drain, watch  # noqa: F401  (fixture)
+from tests.sockets import drain, watch
 
 ADMIN = "admin@portal.test"
 MANAGER = "manager@portal.test"
@@ -620,7 +620,7 @@ def signal(region: str) -> str:
     return f'<div id="live-signal" hidden data-refresh="{region}"></div>'
 
 
-def test_a_placed_order_signals_the_sales_reports_to_those_who_may_see_them(connect, ctx):  # noqa: F811
+def test_a_placed_order_signals_the_sales_reports_to_those_who_may_see_them(connect, ctx):
     regions = {
         "report-sales",
         "report-customers",
@@ -653,7 +653,7 @@ def test_a_placed_order_signals_the_sales_reports_to_those_who_may_see_them(conn
     assert "€" not in got[manager]
 
 
-def test_a_payment_signals_the_ageing_report(connect, ctx):  # noqa: F811
+def test_a_payment_signals_the_ageing_report(connect, ctx):
     ws = connect(FINANCE)
     watch(ws, {"report-ageing", "report-sales"})
     time.sleep(0.3)
@@ -671,7 +671,7 @@ def test_a_payment_signals_the_ageing_report(connect, ctx):  # noqa: F811
     assert "report-sales" not in got
 
 
-def test_losing_the_costs_permission_takes_margins_off_an_open_page(connect, ctx):  # noqa: F811
+def test_losing_the_costs_permission_takes_margins_off_an_open_page(connect, ctx):
     finance, manager = connect(FINANCE), connect(MANAGER)
     for ws in (finance, manager):
         watch(ws, {"report-costs", "report-margins", "report-sales"}, mode="load")
