@@ -6,22 +6,15 @@ screen is checked as soon as it exists. Live pushes render the same fragments fo
 viewer's audience; each area's own tests check its pushes.
 """
 
-import re
-from decimal import Decimal
-
 import pytest
 from sqlalchemy import update
 
 from core.models import OrderLine, Product
 from extensions import db
+from tests.costs import CSV_HEADINGS, HEADINGS, PLANTED, TRACES
 from tests.integration.test_authorization_matrix import MATRIX, route_ids
 from tests.matrix_base import ADMIN, ANNA, MARCO, OK, VIEWER, WAREHOUSE
 
-PLANTED = Decimal("4321.9876")
-# Every way the planted cost could be written: raw, rounded to the cent, with separators.
-TRACES = ("4321.98", "4321.99", "4,321.98", "4,321.99", "4 321,99", "4321,99", "4.321,99")
-HEADINGS = re.compile(r">\s*(Cost|Unit cost|Margin|Margin %|Gross margin)\s*<")
-CSV_HEADINGS = re.compile(r"^[^\n]*\b(cost|unit_cost|margin)\b", re.IGNORECASE)
 WITHOUT_COSTS = (ANNA, MARCO, WAREHOUSE, VIEWER)
 
 PAGES = sorted(

@@ -1,0 +1,25 @@
+"""How tests recognise a cost or a margin in what the portal sends."""
+
+import re
+from decimal import Decimal
+
+PLANTED = Decimal("4321.9876")
+# Every way the planted cost could be written: raw, rounded to the cent, with separators.
+TRACES = ("4321.98", "4321.99", "4,321.98", "4,321.99", "4 321,99", "4321,99", "4.321,99")
+HEADINGS = re.compile(r">\s*(Cost|Unit cost|Margin|Margin %|Gross margin)\s*<")
+CSV_HEADINGS = re.compile(r"^[^\n]*\b(cost|unit_cost|margin)\b", re.IGNORECASE)
+
+
+def cost_shown(body: str) -> str | None:
+    """What gives a cost away in this page, fragment, export or push (None: nothing)."""
+    for trace in TRACES:
+        if trace in body:
+            return trace
+    heading = HEADINGS.search(body)
+    if heading:
+        return f"a {heading.group(1)!r} heading"
+    if body.lstrip("\ufeff").startswith(("sku,", "number,", "order,", "invoice")):
+        column = CSV_HEADINGS.search(body)
+        if column:
+            return f"a {column.group(1)!r} column"
+    return None
