@@ -34,13 +34,12 @@ from sqlalchemy import event, func, insert, select
 import demo
 from app import create_app
 from blueprints.common import render
-from core import catalog
+from core import catalog, sessions
 from core.models import (
     UNIT,
     Category,
     CustomerGroup,
     GroupPrice,
-    LoginSession,
     Product,
     Promotion,
     PromotionGroup,
@@ -51,7 +50,6 @@ from core.models import (
     utcnow,
 )
 from core.offer import GroupPolicy
-from core.sessions import token_hash
 from extensions import db
 
 VIEWERS = {
@@ -140,6 +138,8 @@ NAMES = {
         ("I²C", "SPI"),
     ),
 }
+
+FIVE_YEARS = 5 * 365 * 24  # hours: a bench session never ends mid-run
 
 
 class StatementCounter:
@@ -308,18 +308,9 @@ def parse_args() -> argparse.Namespace:
 
 def open_sessions() -> None:
     """Server-side sessions with known tokens for the viewers, as tests/conftest.py makes."""
-    now = utcnow()
     for user in db.session.scalars(select(User).where(User.email.in_(VIEWERS))):
-        db.session.add(
-            LoginSession(
-                token_hash=token_hash(session_token(user.email)),
-                user=user,
-                created_at=now,
-                last_seen_at=now,
-                expires_at=now.replace(year=now.year + 5),
-                ip="127.0.0.1",
-                user_agent="bench",
-            )
+        sessions.grant_session(
+            user, session_token(user.email), hours=FIVE_YEARS, ip="127.0.0.1", user_agent="bench"
         )
     db.session.commit()
 

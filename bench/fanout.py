@@ -75,8 +75,9 @@ import demo
 from app import create_app
 from blueprints.fragments import registry as regions
 from blueprints.live.viewer import load_viewer
+from core import sessions
 from core.events import Event
-from core.models import LoginSession, Product, User, utcnow
+from core.models import Product, User
 from core.sessions import token_hash
 from extensions import db
 
@@ -105,6 +106,8 @@ MEASURED = {
     "floor-loop": "floor, one send loop",
 }
 CSRF = re.compile(r'"X-CSRFToken": "([^"]+)"')
+
+FIVE_YEARS = 5 * 365 * 24  # hours: a bench session never ends mid-run
 
 
 # --- the servers under test (run in their own process) --------------------------
@@ -233,18 +236,13 @@ def prepare(url: str) -> Setup:
         demo.load()
         product = db.session.scalar(select(Product).where(Product.sku == SKU))
         users = list(db.session.scalars(select(User).where(User.status == "active")))
-        now = utcnow()
         for user in users:
-            db.session.add(
-                LoginSession(
-                    token_hash=token_hash(session_token(user.email)),
-                    user=user,
-                    created_at=now,
-                    last_seen_at=now,
-                    expires_at=now.replace(year=now.year + 5),
-                    ip="127.0.0.1",
-                    user_agent="bench",
-                )
+            sessions.grant_session(
+                user,
+                session_token(user.email),
+                hours=5 * 365 * 24,
+                ip="127.0.0.1",
+                user_agent="bench",
             )
         db.session.commit()
         watched = [f"offer-{product.id}", f"product-{product.id}", f"stock-{product.id}", "nav"]

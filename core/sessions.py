@@ -24,22 +24,29 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def grant_session(
+    user: User, token: str, *, hours: int, ip: str = "", user_agent: str = ""
+) -> LoginSession:
+    """A live session behind this token (sign-in; tests and benchmarks with known tokens)."""
+    now = utcnow()
+    record = LoginSession(
+        token_hash=token_hash(token),
+        user=user,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=hours),
+        ip=ip[:45],
+        user_agent=user_agent[:255],
+    )
+    db.session.add(record)
+    return record
+
+
 def open_session(user: User, *, hours: int, ip: str = "", user_agent: str = "") -> str:
     """Start a session for this person; returns the token to put in the cookie."""
     token = secrets.token_urlsafe(32)
-    now = utcnow()
-    db.session.add(
-        LoginSession(
-            token_hash=token_hash(token),
-            user=user,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + timedelta(hours=hours),
-            ip=ip[:45],
-            user_agent=user_agent[:255],
-        )
-    )
-    user.last_login_at = now
+    record = grant_session(user, token, hours=hours, ip=ip, user_agent=user_agent)
+    user.last_login_at = record.created_at
     user.session_token = token
     return token
 

@@ -23,8 +23,8 @@ from werkzeug.serving import make_server
 
 import demo
 from app import create_app
-from core.models import LoginSession, User, utcnow
-from core.sessions import token_hash
+from core import sessions
+from core.models import User
 from extensions import db
 
 IN_CI = os.environ.get("CI") == "true"
@@ -57,6 +57,13 @@ def need(condition: bool, reason: str) -> None:
 def persona_token(email: str) -> str:
     """The server-side session each demo persona holds in the template database."""
     return f"test-session-{email}"
+
+
+def persona_session(user) -> None:
+    """A session of this person's behind `persona_token`, valid for years (not committed)."""
+    sessions.grant_session(
+        user, persona_token(user.email), hours=5 * 365 * 24, ip="127.0.0.1", user_agent="tests"
+    )
 
 
 class WriteTracker:
@@ -202,19 +209,8 @@ def app(tmp_path_factory):
     with application.app_context():
         upgrade()
         demo.load()
-        now = utcnow()
         for user in db.session.scalars(db.select(User)):
-            db.session.add(
-                LoginSession(
-                    token_hash=token_hash(persona_token(user.email)),
-                    user=user,
-                    created_at=now,
-                    last_seen_at=now,
-                    expires_at=now.replace(year=now.year + 5),
-                    ip="127.0.0.1",
-                    user_agent="tests",
-                )
-            )
+            persona_session(user)
         db.session.commit()
         engine = db.engine
         template = Template(engine, url, tmp)

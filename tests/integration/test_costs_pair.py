@@ -18,18 +18,16 @@ from core import access
 from core.events import record
 from core.models import (
     Company,
-    LoginSession,
     OrderLine,
     Product,
     Quote,
     Role,
     RolePermission,
     User,
-    utcnow,
 )
 from core.sessions import token_hash
 from extensions import db
-from tests.conftest import persona_token
+from tests.conftest import persona_session, persona_token
 from tests.costs import PLANTED, cost_shown
 from tests.integration.test_authorization_matrix import MATRIX, route_ids
 from tests.sockets import drain, watch
@@ -76,18 +74,7 @@ def pair(ctx, ids):
         role.grants = [RolePermission(permission=p) for p in sorted(permissions)]
         person = User(email=email, name=name, kind="staff", status="active", roles=[role])
         db.session.add(person)
-        now = utcnow()
-        db.session.add(
-            LoginSession(
-                token_hash=token_hash(persona_token(email)),
-                user=person,
-                created_at=now,
-                last_seen_at=now,
-                expires_at=now.replace(year=now.year + 1),
-                ip="127.0.0.1",
-                user_agent="tests",
-            )
-        )
+        persona_session(person)
     db.session.execute(update(Product).values(cost=PLANTED))
     db.session.execute(update(OrderLine).values(unit_cost=PLANTED))
     db.session.commit()
