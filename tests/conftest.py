@@ -29,6 +29,10 @@ from extensions import db
 
 IN_CI = os.environ.get("CI") == "true"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+# Tests touch only what they are given: this database (and databases named after it,
+# dropped afterwards) and this Redis. Without them, the tests that need them skip.
+MARIADB_URL = TEST_DATABASE_URL if (TEST_DATABASE_URL or "").startswith("mysql") else None
+REDIS_URL = os.environ.get("REDIS_URL") or None
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = demo.PASSWORD
 
@@ -52,6 +56,42 @@ def need(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: this test must run)")
     pytest.skip(reason)
+
+
+def need_mariadb() -> str:
+    """The MariaDB URL the run was given; without one, skip (it is the MariaDB pass's test)."""
+    if MARIADB_URL is None:
+        pytest.skip("needs TEST_DATABASE_URL on MariaDB (the MariaDB pass of .ci/run runs it)")
+    return MARIADB_URL
+
+
+def need_redis() -> str:
+    """The Redis URL the run was given; without one, skip (the MariaDB pass sets it)."""
+    if REDIS_URL is None:
+        pytest.skip("needs REDIS_URL (the MariaDB pass of .ci/run sets it)")
+    return REDIS_URL
+
+
+@contextlib.contextmanager
+def derived_database(suffix: str):
+    """A fresh MariaDB database named after the given one (`<name>_<suffix>`), dropped after.
+
+    Yields its URL. Only the server of TEST_DATABASE_URL is touched, and only databases
+    whose names start with its database's name.
+    """
+    url = need_mariadb()
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/')}_{suffix}"
+    server = create_engine(url.replace(parts.path, "/", 1))
+    with server.begin() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield url.replace(parts.path, f"/{name}", 1)
+    finally:
+        with server.begin() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        server.dispose()
 
 
 def persona_token(email: str) -> str:
@@ -137,6 +177,12 @@ class Template:
                     )
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
 
+    def drop(self) -> None:
+        """Remove the copy (MariaDB keeps it as a database of its own)."""
+        if not self.url.startswith("sqlite"):
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{self.name}`")
+
 
 def _fresh_mariadb(url: str) -> None:
     """Drop and create the test database named in the URL (CI gives a fresh one anyway)."""
@@ -220,6 +266,7 @@ def app(tmp_path_factory):
     yield application
     with application.app_context():
         db.session.remove()
+        template.drop()
         db.engine.dispose()
 
 

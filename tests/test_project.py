@@ -35,3 +35,16 @@ def test_frontend_libraries_are_vendored_and_pinned():
     for name in ("htmx-2.0.", "htmx-ext-ws-2.0."):
         assert name in base
         assert list((ROOT / "static" / "vendor").glob(f"{name}*.min.js"))
+
+
+def test_tests_name_no_server_of_their_own():
+    """Tests touch only TEST_DATABASE_URL (and databases named after it) and REDIS_URL."""
+    # test_config parses made-up URLs and connects to none; this file names the patterns.
+    allowed = {"tests/integration/test_config.py", "tests/test_project.py"}
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        name = str(path.relative_to(ROOT))
+        text = path.read_text()
+        if name not in allowed and re.search(r"mysql\+pymysql://|redis://|:3306|:6379", text):
+            found.append(name)
+    assert not found, f"these tests name a server of their own: {found}"

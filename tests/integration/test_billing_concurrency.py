@@ -5,14 +5,13 @@ both CI passes; without MariaDB they skip locally and fail in CI. SQLite cannot 
 part: it serialises writers itself, which would prove nothing about row locks.
 """
 
-import os
 import threading
 import time
 from decimal import Decimal
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 import demo
 from app import create_app
@@ -21,8 +20,7 @@ from core.errors import Refused
 from core.models import Company, Invoice, Order, Payment, Product, Sequence, User
 from core.orders import LineRequest
 from extensions import db
-from tests.conftest import need
-from tests.integration.test_live_scaleout import SERVER, reachable
+from tests.conftest import derived_database
 
 CONFIRMING = 16  # threads confirming orders at once (the pool holds 10 + 20)
 
@@ -30,32 +28,24 @@ CONFIRMING = 16  # threads confirming orders at once (the pool holds 10 + 20)
 @pytest.fixture(scope="module")
 def mariadb_app():
     """A portal on its own fresh MariaDB database with the demo data."""
-    need(reachable("127.0.0.1", 3306), "MariaDB is not running on 127.0.0.1:3306")
-    name = f"portal_billing_{os.getpid()}"
-    server = create_engine(SERVER + "/")
-    with server.begin() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    app = create_app(
-        {
-            "PORTAL_ENV": "testing",
-            "DATABASE_URL": f"{SERVER}/{name}",
-            "SECRET_KEY": "billing-concurrency-test",
-            "SERVER_NAME": None,
-        }
-    )
-    try:
-        with app.app_context():
-            upgrade()
-            demo.load()
-        yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        with server.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        server.dispose()
+    with derived_database("billing") as url:
+        app = create_app(
+            {
+                "PORTAL_ENV": "testing",
+                "DATABASE_URL": url,
+                "SECRET_KEY": "billing-concurrency-test",
+                "SERVER_NAME": None,
+            }
+        )
+        try:
+            with app.app_context():
+                upgrade()
+                demo.load()
+            yield app
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
 
 
 def _id(model, **where) -> int:

@@ -1,7 +1,7 @@
 """Two portal processes sharing MariaDB and Redis: a change through one reaches the other.
 
-The test builds its own MariaDB database, so it runs in both CI passes (SQLite and
-MariaDB); without MariaDB or Redis it skips locally and fails in CI.
+The test builds its own database beside TEST_DATABASE_URL's (dropped afterwards) and uses
+REDIS_URL, so it runs in the MariaDB pass of .ci/run and skips without them.
 """
 
 import http.cookiejar
@@ -20,11 +20,9 @@ import pytest
 from simple_websocket import Client
 from sqlalchemy import create_engine, text
 
-from tests.conftest import need
+from tests.conftest import derived_database, need_redis
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER = os.environ.get("LIVE_MARIADB_SERVER", "mysql+pymysql://root@127.0.0.1")
-REDIS = os.environ.get("LIVE_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def reachable(host: str, port: int) -> bool:
@@ -76,51 +74,45 @@ class Browserless:
 
 @pytest.fixture
 def two_processes(tmp_path):
-    need(reachable("127.0.0.1", 3306), "MariaDB is not running on 127.0.0.1:3306")
-    need(reachable("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
-    name = f"portal_scaleout_{os.getpid()}"
-    server = create_engine(SERVER + "/")
-    with server.begin() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{SERVER}/{name}",
-        "REDIS_URL": REDIS,
-        "SECRET_KEY": "scale-out-test",
-        "PORTAL_ENV": "development",
-    }
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
-    subprocess.run([*flask, "demo"], env=env, cwd=ROOT, check=True, capture_output=True)
-    ports = [free_port(), free_port()]
-    processes = [
-        subprocess.Popen(
-            [*flask, "run", "--port", str(port), "--with-threads"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
-    try:
-        for port in ports:
-            deadline = time.monotonic() + 20
-            while not reachable("127.0.0.1", port):
-                assert time.monotonic() < deadline, "a portal process did not start"
-                time.sleep(0.1)
-        with create_engine(f"{SERVER}/{name}").connect() as conn:
-            product = conn.execute(
-                text("SELECT id FROM products WHERE sku = 'MCU-STM32F401'")
-            ).scalar()
-        yield [f"http://127.0.0.1:{port}" for port in ports], product
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
-        with server.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        server.dispose()
+    redis = need_redis()
+    with derived_database("scaleout") as url:
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "REDIS_URL": redis,
+            "SECRET_KEY": "scale-out-test",
+            "PORTAL_ENV": "development",
+        }
+        flask = [sys.executable, "-m", "flask", "--app", "app"]
+        subprocess.run([*flask, "demo"], env=env, cwd=ROOT, check=True, capture_output=True)
+        ports = [free_port(), free_port()]
+        processes = [
+            subprocess.Popen(
+                [*flask, "run", "--port", str(port), "--with-threads"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for port in ports
+        ]
+        try:
+            for port in ports:
+                deadline = time.monotonic() + 20
+                while not reachable("127.0.0.1", port):
+                    assert time.monotonic() < deadline, "a portal process did not start"
+                    time.sleep(0.1)
+            engine = create_engine(url)
+            with engine.connect() as conn:
+                product = conn.execute(
+                    text("SELECT id FROM products WHERE sku = 'MCU-STM32F401'")
+                ).scalar()
+            engine.dispose()
+            yield [f"http://127.0.0.1:{port}" for port in ports], product
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=10)
 
 
 def test_a_change_through_one_process_reaches_a_socket_held_by_the_other(two_processes):

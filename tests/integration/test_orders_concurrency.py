@@ -6,16 +6,14 @@ thread has its own application context, hence its own session and connection.
 """
 
 import logging
-import os
 import random
 import re
-import socket
 import threading
 from collections import Counter
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import func, select, update
 
 import demo
 from app import create_app
@@ -34,52 +32,34 @@ from core.models import (
     utcnow,
 )
 from extensions import db
-from tests.conftest import need
+from tests.conftest import derived_database
 
-SERVER = os.environ.get("LIVE_MARIADB_SERVER", "mysql+pymysql://root@127.0.0.1")
 BUYERS = 50
 HOT_STOCK = 10
-
-
-def reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
 def maria():
     """A portal on its own fresh MariaDB database with the demo loaded."""
-    need(reachable("127.0.0.1", 3306), "MariaDB is not running on 127.0.0.1:3306")
-    name = f"portal_orders_conc_{os.getpid()}"
-    server = create_engine(SERVER + "/")
-    with server.begin() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    url = f"{SERVER}/{name}"
-    # One connection per buyer: the default pool would queue the threads instead.
-    options = {**engine_options(url), "pool_size": BUYERS + 5, "max_overflow": 10}
-    app = create_app(
-        {
-            "PORTAL_ENV": "testing",
-            "DATABASE_URL": url,
-            "SECRET_KEY": "concurrency-test",
-            "SERVER_NAME": None,
-            "SQLALCHEMY_ENGINE_OPTIONS": options,
-        }
-    )
-    with app.app_context():
-        upgrade()
-        demo.load()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    with server.begin() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-    server.dispose()
+    with derived_database("orders") as url:
+        # One connection per buyer: the default pool would queue the threads instead.
+        options = {**engine_options(url), "pool_size": BUYERS + 5, "max_overflow": 10}
+        app = create_app(
+            {
+                "PORTAL_ENV": "testing",
+                "DATABASE_URL": url,
+                "SECRET_KEY": "concurrency-test",
+                "SERVER_NAME": None,
+                "SQLALCHEMY_ENGINE_OPTIONS": options,
+            }
+        )
+        with app.app_context():
+            upgrade()
+            demo.load()
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def run_threads(app, count: int, work) -> list:
