@@ -5,6 +5,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, render_template, request
+from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from config import build_config
@@ -18,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(build_config(Path(app.instance_path), config))
+    register_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -31,6 +33,19 @@ def create_app(config: dict | None = None) -> Flask:
         # (bench/catalog.py --freeze-gc: ~110 ms pauses down to under 10 ms).
         gc.freeze()
     return app
+
+
+def register_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For/-Proto/-Host only from the PROXY_HOPS proxies in front.
+
+    With none (the default) forwarded headers are ignored: anyone could send them, and a
+    forged address would dodge the throttles or blame another client.
+    """
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:
@@ -91,6 +106,10 @@ def register_errorhandlers(app: Flask) -> None:
                 f"The upload is larger than the {limit} a form may send. Photos may be at "
                 f"most {photo} each: make the picture smaller and try again."
             )
+        if request_ctx.url_adapter is None:
+            # The request never reached routing (a Host not in TRUSTED_HOSTS): no page can
+            # be built for it, so the answer is the bare reason.
+            return description, code, {"Content-Type": "text/plain; charset=utf-8"}
         htmx = request.headers.get("HX-Request") == "true"
         template = "errors/_message.html" if htmx else "errors/error.html"
         return render_template(template, error=error, description=description), code

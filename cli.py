@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask --app app demo`."""
+"""Command-line tasks: `flask --app app demo`, `create-admin`, `outbox`."""
 
 import click
 from flask import Flask
@@ -16,6 +16,36 @@ def register(app: Flask) -> None:
             click.echo("Demo data loaded. Sign in with any demo account; password: demo-password")
         else:
             click.echo("Demo data is already loaded; nothing changed.")
+
+    @app.cli.command("create-admin")
+    @click.argument("email")
+    @click.option("--name", required=True, help="The administrator's full name.")
+    def create_admin_command(email: str, name: str):
+        """Invite the first administrator (a new, empty portal); prints the activation link."""
+        from flask import url_for
+
+        from core import people, settings
+        from core.errors import Refused
+        from core.transaction import committed
+
+        upgrade()
+        with app.test_request_context():
+
+            def link(token: str) -> str:
+                return app.config["PORTAL_URL"] + url_for("auth.accept_invitation", token=token)
+
+            try:
+                person, activation = committed(
+                    lambda: people.first_admin(email=email, name=name, link=link)
+                )
+            except Refused as exc:
+                raise click.ClickException(str(exc)) from exc
+            hours = settings.invitation_hours()
+        click.echo(
+            f"{person.email} is invited as administrator. Within {hours} hours, open this link "
+            f"to choose a password; two-factor sign-in is set up at the first sign-in:\n"
+            f"{activation}"
+        )
 
     @app.cli.command("outbox")
     @click.option("--to", "to_addr", default=None, help="Only mail to this address.")

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "production", "testing")
 
@@ -79,6 +80,27 @@ def engine_options(url: str) -> dict:
     return {"pool_pre_ping": True}
 
 
+def _public_address(production: bool) -> tuple[str, list[str] | None]:
+    """PORTAL_URL (required in production) and the hosts answered (TRUSTED_HOSTS, which in
+    production defaults to PORTAL_URL's own; elsewhere every host is answered)."""
+    raw = (os.environ.get("PORTAL_URL") or "").strip().rstrip("/")
+    if not raw:
+        if production:
+            raise ConfigError("PORTAL_URL must be set when PORTAL_ENV=production")
+        raw = "http://127.0.0.1:5000"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"PORTAL_URL must be an http(s) address such as https://portal.example.com, got {raw!r}"
+        )
+    if production and parts.scheme != "https":
+        raise ConfigError("PORTAL_URL must start with https:// when PORTAL_ENV=production")
+    hosts = [h.strip() for h in (os.environ.get("TRUSTED_HOSTS") or "").split(",") if h.strip()]
+    if not hosts and production:
+        hosts = [parts.netloc]
+    return raw, hosts or None
+
+
 def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     """Everything Flask and the portal need, from the environment plus overrides."""
     overrides = dict(overrides or {})
@@ -97,6 +119,10 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         secret_key = _dev_secret_key(instance_path)
 
     production = env_name == "production"
+    portal_url, trusted_hosts = _public_address(production)
+    proxy_hops = _int("PROXY_HOPS", 0)
+    if not 0 <= proxy_hops <= 5:
+        raise ConfigError(f"PROXY_HOPS must be from 0 to 5, got {proxy_hops}")
     config = {
         "PORTAL_ENV": env_name,
         "SECRET_KEY": secret_key,
@@ -118,6 +144,13 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "WTF_CSRF_SSL_STRICT": True,
         "INVITATION_HOURS": _int("INVITATION_HOURS", 72),
+        # Accounts: reset links, and where links that leave the site (mail) point.
+        "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60),
+        "PORTAL_URL": portal_url,
+        # Only these Host headers are answered (Flask's check); production: PORTAL_URL's.
+        "TRUSTED_HOSTS": trusted_hosts,
+        # How many reverse proxies in front may be believed about the client (ProxyFix).
+        "PROXY_HOPS": proxy_hops,
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "portal@localhost"),
@@ -136,6 +169,16 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LIVE_SESSION_RECHECK_SECONDS": _int("LIVE_SESSION_RECHECK_SECONDS", 30),
         # How often each process looks for promotions that started or ended.
         "LIVE_CLOCK_SECONDS": _int("LIVE_CLOCK_SECONDS", 10),
+        # Bounds on what one client may cost: open sockets per session (per process), the
+        # messages a socket's page may send a second (more are merged), and the resyncs
+        # (every watched region rendered afresh) a session gets a minute after a burst of
+        # WS_MAX_PER_SESSION.
+        "WS_MAX_PER_SESSION": _int("WS_MAX_PER_SESSION", 20),
+        "LIVE_MESSAGES_PER_SECOND": _int("LIVE_MESSAGES_PER_SECOND", 5),
+        "LIVE_RESYNCS_PER_MINUTE": _int("LIVE_RESYNCS_PER_MINUTE", 30),
+        # The Redis bus's channel is "<REDIS_NAMESPACE>:events"; without it, the
+        # database's name (blueprints/live/bus.py), so portals sharing a Redis stay apart.
+        "REDIS_NAMESPACE": os.environ.get("REDIS_NAMESPACE") or None,
         # CSV imports: the largest file and the most lines one upload may hold, how often a
         # running import reports progress, and whether it runs in the request (tests: a
         # deterministic finish) instead of a background thread.

@@ -13,6 +13,7 @@ from flask import (
     render_template,
     request,
     stream_with_context,
+    url_for,
 )
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -96,8 +97,19 @@ def checked_csrf() -> None:
 
 
 def client_ip() -> str:
-    """The address of the person making the request (the proxy sets remote_addr)."""
+    """The address of the person's client: the peer, or what the PROXY_HOPS trusted
+    proxies say it is (app.register_proxies), never a header anyone could send."""
     return (request.remote_addr or "")[:45]
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for a mail or a document: PORTAL_URL, never the request's Host."""
+    return current_app.config["PORTAL_URL"] + url_for(endpoint, **values)
+
+
+def invitation_link(token: str) -> str:
+    """The activation link mailed to an invited person."""
+    return external_url("auth.accept_invitation", token=token)
 
 
 def page_arg() -> int:

@@ -139,6 +139,7 @@ class Preset:
     scope: str
     description: str
     permissions: frozenset[str]
+    two_factor: bool = False  # its holders must sign in with a second factor
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -148,6 +149,7 @@ PRESETS: tuple[Preset, ...] = (
         "staff",
         "Everything, including staff users, roles, settings and audit",
         STAFF_PERMISSIONS,
+        two_factor=True,
     ),
     Preset(
         "manager",
@@ -339,6 +341,19 @@ def can_manage_person(actor: User | None, person: User) -> bool:
     if actor.is_customer:
         return can(actor, "shop.users") and actor.company_id == person.company_id
     return can(actor, "portal.grant") and load_company(actor, person.company_id) is not None
+
+
+def must_use_two_factor(user: User | None) -> bool:
+    """Does a role of this person's require two-factor sign-in?"""
+    return user is not None and any(role.requires_two_factor for role in user.roles)
+
+
+def may_reset_second_factor(actor: User | None, person: User) -> bool:
+    """Resetting someone's second factor (a lost phone) is for holders of `users.manage`:
+    staff people's, and customer people's of companies the actor may see."""
+    if actor is None or person is None or not actor.is_staff or not can(actor, "users.manage"):
+        return False
+    return person.is_staff or load_company(actor, person.company_id) is not None
 
 
 def may_grant_role(actor: User | None, role, person_kind: str) -> bool:

@@ -46,6 +46,13 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+def password_matches(user: User, password: str) -> bool:
+    """Is this the person's password? (scrypt, off a gevent worker's loop)."""
+    if not user.password_hash:
+        return False
+    return _off_the_loop(check_password_hash, user.password_hash, password or "")
+
+
 def authenticate(email: str, password: str) -> User | None:
     """The active person with this email and password, or None (always one hash check)."""
     user = find_by_email(email or "")

@@ -6,6 +6,7 @@ Without MAIL_SERVER the outbox is where development reads its mail
 
 import logging
 import smtplib
+import threading
 from email.message import EmailMessage
 
 from flask import current_app
@@ -19,8 +20,12 @@ from .models import OutboxMail, utcnow
 log = logging.getLogger("portal.mail")
 
 
-def send(to: str, subject: str, body: str) -> OutboxMail:
-    """Queue a message; when SMTP is configured it is delivered once the change commits."""
+def send(to: str, subject: str, body: str, *, background: bool = False) -> OutboxMail:
+    """Queue a message; when SMTP is configured it is delivered once the change commits.
+
+    `background`: delivered on a thread of its own, so that the request's answer takes
+    no longer for it (a password reset must not tell by its timing that an account exists).
+    """
     mail = OutboxMail(to_addr=to, subject=subject[:200], body=body)
     db.session.add(mail)
     db.session.flush()
@@ -34,7 +39,15 @@ def send(to: str, subject: str, body: str) -> OutboxMail:
             with app.app_context():
                 deliver(mail_id, to, subject, body, *settings)
 
-        events.after_commit(db.session, deliver_after_commit)
+        if background:
+            events.after_commit(
+                db.session,
+                lambda: threading.Thread(
+                    target=deliver_after_commit, name="mail", daemon=True
+                ).start(),
+            )
+        else:
+            events.after_commit(db.session, deliver_after_commit)
     return mail
 
 

@@ -7,14 +7,13 @@ from datetime import timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select
-from werkzeug.security import check_password_hash
 
 from extensions import db
 
 from . import access, audit, events, mail, passwords, roles, settings
-from .accounts import set_password
-from .errors import Refused
-from .models import Company, Invitation, Role, User, utcnow
+from .accounts import find_by_email, password_matches, set_password
+from .errors import FieldRefused, Refused
+from .models import Company, Invitation, PasswordReset, Role, User, utcnow
 from .sessions import end_all_sessions, token_hash
 
 LinkMaker = Callable[[str], str]
@@ -125,6 +124,43 @@ def _pending(person: User) -> list[Invitation]:
         for i in db.session.scalars(select(Invitation).where(Invitation.user_id == person.id))
         if i.status_at(now) == "pending"
     ]
+
+
+def first_admin(*, email: str, name: str, link: LinkMaker) -> tuple[User, str]:
+    """The portal's first administrator, invited with the Admin preset (which requires
+    two-factor sign-in), with the activation link. Only while nobody active can manage
+    users and roles: after that, people are invited from the back office."""
+    if roles.someone_keeps_control():
+        raise Refused("Someone can already manage users: invite people from the back office.")
+    address = normalise_email(email)
+    name = " ".join((name or "").split())
+    if not name or len(name) > 120:
+        raise Refused("Give the administrator's name (at most 120 characters).")
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == address)):
+        raise Refused("There is already an account with this email address.")
+    admin_role = roles.ensure_presets()["admin"]
+    person = User(email=address, name=name, kind="staff", status="invited", roles=[admin_role])
+    db.session.add(person)
+    db.session.flush()
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(
+        Invitation(
+            user=person,
+            token_hash=token_hash(token),
+            created_at=now,
+            expires_at=now + timedelta(hours=settings.invitation_hours()),
+        )
+    )
+    audit.record(
+        "user.invited",
+        actor=None,
+        actor_email="(command line)",
+        target=person,
+        summary=f"{address} invited as the first administrator",
+        after={"email": address, "roles": [admin_role.name]},
+    )
+    return person, link(token)
 
 
 def resend(person: User, *, actor: User, link: LinkMaker, ip: str = "") -> None:
@@ -312,13 +348,13 @@ def set_reps(company: Company, reps: list[User], *, actor: User, ip: str = "") -
 
 def change_password(person: User, current: str, new: str, *, keep_token: str, ip: str = "") -> None:
     """Change one's own password; every other session of theirs ends."""
-    if not person.password_hash or not check_password_hash(person.password_hash, current or ""):
-        raise Refused("Your current password is not correct.")
+    if not password_matches(person, current):
+        raise FieldRefused("Your current password is not correct.", "current")
     if new == current:
-        raise Refused("Choose a password different from the current one.")
+        raise FieldRefused("Choose a password different from the current one.", "password")
     found = passwords.problems(new, email=person.email, name=person.name)
     if found:
-        raise Refused(" ".join(found))
+        raise FieldRefused(" ".join(found), "password")
     set_password(person, new)
     end_all_sessions(person, keep_token=keep_token)
     audit.record(
@@ -328,6 +364,88 @@ def change_password(person: User, current: str, new: str, *, keep_token: str, ip
         ip=ip,
         summary=f"{person.email} changed their password",
     )
+
+
+def request_password_reset(email: str, *, minutes: int, link: LinkMaker, ip: str = "") -> None:
+    """Mail a single-use link to choose a new password to the active account behind this
+    address, if there is one. Nothing comes back: the caller answers the same either way.
+
+    A newer link replaces any earlier one. Invited people use their invitation, blocked
+    people get nothing.
+    """
+    person = find_by_email(email or "")
+    if person is None or person.status != "active":
+        return
+    now = utcnow()
+    for earlier in db.session.scalars(
+        select(PasswordReset).where(
+            PasswordReset.user_id == person.id,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.revoked_at.is_(None),
+        )
+    ):
+        earlier.revoked_at = now
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PasswordReset(
+            user_id=person.id,
+            token_hash=token_hash(token),
+            created_at=now,
+            expires_at=now + timedelta(minutes=minutes),
+            ip=ip[:45],
+        )
+    )
+    mail.send(
+        person.email,
+        "Choose a new password for the trade portal",
+        f"Hello {person.name},\n\nSomeone (we hope you) asked to reset the password of your "
+        f"trade portal account. Choose a new one here within {minutes} minutes:\n\n"
+        f"{link(token)}\n\nThe link works once. If you did not ask for it, ignore this message: "
+        "your password stays as it is.\n",
+        background=True,
+    )
+    audit.record(
+        "auth.password_reset_requested",
+        actor=None,
+        actor_email=person.email,
+        target=person,
+        ip=ip,
+        summary=f"Password reset link sent to {person.email}",
+    )
+
+
+def find_password_reset(token: str) -> PasswordReset | None:
+    """The reset behind a link, if it can still be used (unused, not replaced, not expired)."""
+    if not token or len(token) > 100:
+        return None
+    reset = db.session.scalar(
+        select(PasswordReset).where(PasswordReset.token_hash == token_hash(token))
+    )
+    if reset is None or not reset.usable_at(utcnow()) or reset.user.status != "active":
+        return None
+    return reset
+
+
+def reset_password(reset: PasswordReset, password: str, *, ip: str = "") -> User:
+    """Set the new password through a reset link; the link is used up and every session
+    and open page of the person ends."""
+    person = reset.user
+    if not reset.usable_at(utcnow()) or person.status != "active":
+        raise Refused("This link can no longer be used. Ask for a new one.")
+    found = passwords.problems(password, email=person.email, name=person.name)
+    if found:
+        raise FieldRefused(" ".join(found), "password")
+    set_password(person, password)
+    reset.used_at = utcnow()
+    end_all_sessions(person)
+    audit.record(
+        "auth.password_reset",
+        actor=person,
+        target=person,
+        ip=ip,
+        summary=f"{person.email} chose a new password through a reset link",
+    )
+    return person
 
 
 def set_assignments(person: User, companies: list[Company], *, actor: User, ip: str = "") -> bool:

@@ -158,3 +158,47 @@ def delete(role: Role, *, actor: User, reassign_to: Role | None = None, ip: str 
     for person in holders:
         if not person.roles:
             end_all_sessions(person)
+
+
+def ensure_presets(*, two_factor: bool = True) -> dict[str, Role]:
+    """The preset roles, created if missing (their permissions are not reset if edited).
+
+    `two_factor`: whether a new preset keeps its requirement of two-factor sign-in (the
+    Admin's); the demo data creates them without, so demo accounts sign in with a password.
+    """
+    roles = {r.preset: r for r in db.session.scalars(select(Role).where(Role.preset.is_not(None)))}
+    for preset in access.PRESETS:
+        if preset.key in roles:
+            continue
+        role = Role(
+            name=preset.name,
+            scope=preset.scope,
+            preset=preset.key,
+            description=preset.description,
+            requires_two_factor=preset.two_factor and two_factor,
+        )
+        role.grants = [RolePermission(permission=p) for p in sorted(preset.permissions)]
+        db.session.add(role)
+        roles[preset.key] = role
+    db.session.flush()
+    return roles
+
+
+def set_two_factor(role: Role, required: bool, *, actor: User, ip: str = "") -> bool:
+    """Require (or stop requiring) two-factor sign-in of the role's holders: those without
+    it set it up at their next sign-in."""
+    if role.requires_two_factor == required:
+        return False
+    role.requires_two_factor = required
+    audit.record(
+        "role.two_factor_changed",
+        actor=actor,
+        target=role,
+        ip=ip,
+        summary=f"Role {role.name} {'requires' if required else 'no longer requires'} "
+        "two-factor sign-in",
+        before={"requires_two_factor": not required},
+        after={"requires_two_factor": required},
+    )
+    events.record(db.session, "role_changed", role.id)
+    return True

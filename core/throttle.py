@@ -1,50 +1,99 @@
-"""Sign-in throttling per account and per address, from the recorded attempts."""
+"""Throttling of everything that tries to prove who one is, from the recorded attempts.
 
+Each kind of attempt (a password at sign-in, a second-factor code, the current password
+when changing it, a request for a reset link) has its own limits. Failures count per
+account *from one client* and per client: someone guessing from one address never locks
+the account's owner out from another (the README's "Security" section). Reset requests
+also count per account over all clients, so nobody can fill a person's mailbox; a
+request beyond that is answered like any other and sends nothing.
+
+A client is the address the request came from, as the trusted proxies say (PROXY_HOPS).
+"""
+
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from math import ceil
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from extensions import db
 
 from .models import LoginAttempt, utcnow
 
-WINDOW = timedelta(minutes=15)
-PER_ACCOUNT = 5
-PER_ADDRESS = 30
+
+@dataclass(frozen=True)
+class Limit:
+    """Failures allowed within `window`: of one account from one client, from one client
+    whatever the account, and (when set) of one account from anywhere."""
+
+    per_pair: int
+    per_client: int
+    window: timedelta
+    per_account: int | None = None
 
 
-def _failures_since(column, value: str, since: datetime) -> tuple[int, datetime | None]:
+LIMITS = {
+    "sign_in": Limit(per_pair=5, per_client=30, window=timedelta(minutes=15)),
+    "second_factor": Limit(per_pair=5, per_client=30, window=timedelta(minutes=15)),
+    "password_change": Limit(per_pair=5, per_client=30, window=timedelta(minutes=15)),
+    "reset": Limit(per_pair=3, per_client=10, window=timedelta(hours=1), per_account=3),
+}
+
+
+def _key(email: str) -> str:
+    return (email or "").strip().lower()[:254]
+
+
+def _wait(conditions, limit: int, window: timedelta, now: datetime) -> int:
+    """Minutes until the oldest counted failure leaves the window, if the limit is reached."""
     count, oldest = db.session.execute(
         select(func.count(LoginAttempt.id), func.min(LoginAttempt.created_at)).where(
-            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at > since
+            *conditions, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at > now - window
         )
     ).one()
-    return count, oldest
+    if count < limit or oldest is None:
+        return 0
+    return max(1, ceil((oldest + window - now).total_seconds() / 60))
 
 
-def wait_minutes(email: str, ip: str, now: datetime | None = None) -> int:
-    """Minutes until another attempt is allowed; 0 when it is allowed now."""
+def wait_minutes(kind: str, email: str, ip: str, now: datetime | None = None) -> int:
+    """Minutes until another attempt of this kind is allowed; 0 when it is allowed now."""
+    limit = LIMITS[kind]
     now = now or utcnow()
-    since = now - WINDOW
-    waits = []
-    for column, value, limit in (
-        (LoginAttempt.email, email.strip().lower()[:254], PER_ACCOUNT),
-        (LoginAttempt.ip, ip[:45], PER_ADDRESS),
-    ):
-        count, oldest = _failures_since(column, value, since)
-        if count >= limit and oldest is not None:
-            waits.append(max(1, ceil((oldest + WINDOW - now).total_seconds() / 60)))
-    return max(waits, default=0)
+    same_kind = LoginAttempt.kind == kind
+    account, client = LoginAttempt.email == _key(email), LoginAttempt.ip == ip[:45]
+    waits = [
+        _wait((same_kind, account, client), limit.per_pair, limit.window, now),
+        _wait((same_kind, client), limit.per_client, limit.window, now),
+    ]
+    if limit.per_account is not None:
+        waits.append(_wait((same_kind, account), limit.per_account, limit.window, now))
+    return max(waits)
 
 
-def note(email: str, ip: str, *, succeeded: bool) -> None:
-    """Record an attempt; a success clears the account's failures."""
-    email = email.strip().lower()[:254]
+def client_wait(kind: str, ip: str, now: datetime | None = None) -> int:
+    """Minutes until this client may try this kind again, whatever the account."""
+    limit = LIMITS[kind]
+    conditions = (LoginAttempt.kind == kind, LoginAttempt.ip == ip[:45])
+    return _wait(conditions, limit.per_client, limit.window, now or utcnow())
+
+
+def note(kind: str, email: str, ip: str, *, succeeded: bool) -> None:
+    """Record an attempt. A success clears that account's failures from that client only,
+    so a success elsewhere never resets what a guesser has spent."""
+    email, ip = _key(email), ip[:45]
     if succeeded:
         db.session.execute(
-            LoginAttempt.__table__.delete().where(
-                LoginAttempt.email == email, LoginAttempt.succeeded.is_(False)
+            delete(LoginAttempt).where(
+                LoginAttempt.kind == kind,
+                LoginAttempt.email == email,
+                LoginAttempt.ip == ip,
+                LoginAttempt.succeeded.is_(False),
             )
         )
-    db.session.add(LoginAttempt(email=email, ip=ip[:45], succeeded=succeeded))
+    db.session.add(LoginAttempt(kind=kind, email=email, ip=ip, succeeded=succeeded))
+
+
+def wait_message(minutes: int, what: str = "sign-in attempts") -> str:
+    """What a throttled person reads: how long to wait."""
+    return f"Too many {what}. Wait {minutes} minute{'s' if minutes != 1 else ''} and try again."

@@ -1,7 +1,7 @@
-"""Signing in and out."""
+"""Signing in and out, passwords, and one's own account."""
 
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from . import views  # noqa: E402,F401  (routes register on import)
+from . import account, passwords, views  # noqa: E402,F401  (routes register on import)

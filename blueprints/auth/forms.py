@@ -1,8 +1,10 @@
-"""Sign-in form."""
+"""Forms of signing in, activation, passwords and two-factor sign-in."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from blueprints.forms import RefusalMixin
 
 
 class LoginForm(FlaskForm):
@@ -17,7 +19,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(RefusalMixin, FlaskForm):
     """The invited person chooses their password (checked by core.passwords)."""
 
     password = PasswordField(
@@ -37,4 +39,34 @@ class ChangePasswordForm(SetPasswordForm):
 
     current = PasswordField(
         "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    """Ask for a link to choose a new password."""
+
+    email = EmailField(
+        "Email",
+        # Any text: the answer is the same whether or not an account has this address.
+        validators=[DataRequired("Enter your email address."), Length(max=254)],
+    )
+
+
+class CodeForm(RefusalMixin, FlaskForm):
+    """A six-digit code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        "Code",
+        validators=[
+            DataRequired("Enter the code your app shows, or one of your recovery codes."),
+            Length(max=40, message="A code has at most 19 characters."),
+        ],
+    )
+
+
+class ConfirmPasswordForm(FlaskForm):
+    """Prove it is really the person before turning two-factor sign-in off."""
+
+    password = PasswordField(
+        "Your password", validators=[DataRequired("Enter your password."), Length(max=1024)]
     )

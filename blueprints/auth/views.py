@@ -1,73 +1,67 @@
-"""Sign-in and sign-out, activation links, and changing one's password."""
-
-from urllib.parse import urlsplit
+"""Signing in (the password, then the second factor or its compulsory enrolment), signing
+out, and activation links."""
 
 from flask import current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from blueprints.boundary import attempt, keep_changes
 from blueprints.common import client_ip, or_404, render
-from core import accounts, audit, people, sessions, throttle
+from blueprints.headers import CLEAR_SITE_DATA
+from core import accounts, audit, people, sessions, throttle, two_factor
+from core.access import must_use_two_factor
 
-from . import bp
-from .forms import ChangePasswordForm, LoginForm, SetPasswordForm
+from . import bp, signing
+from .forms import CodeForm, LoginForm, SetPasswordForm
 
 GENERIC_FAILURE = "The email or password is not correct."
-
-
-def home_for(user) -> str:
-    """Staff land in the back office, customer people in the storefront."""
-    return url_for("office.dashboard") if user.is_staff else url_for("shop.catalog")
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: no scheme, no host, no protocol-relative '//'."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target:
-        return None
-    return target
 
 
 @bp.route("/")
 def index():
     """The site root sends each person to their face of the portal."""
     if current_user.is_authenticated:
-        return redirect(home_for(current_user))
+        return redirect(signing.home_for(current_user))
     return redirect(url_for("auth.login"))
+
+
+def throttled(kind: str, email: str, what: str):
+    """A 429 page if this client has tried too often; audited, whatever the answer."""
+    ip = client_ip()
+    wait = throttle.wait_minutes(kind, email, ip)
+    if not wait:
+        return None
+    audit.record(
+        "auth.throttled",
+        actor=None,
+        actor_email=email[:254],
+        ip=ip,
+        summary=f"{what} refused for {wait} more minute(s)",
+    )
+    keep_changes()  # the refusal is audited although the answer is an error
+    return throttle.wait_message(wait, f"{what.lower()}s")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Sign in with email and password; throttled per account and per address."""
+    """Sign in with email and password; throttled per account and client, and per client.
+
+    A person with two-factor sign-in on (or whose role requires it) passes that step next,
+    before any session exists.
+    """
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(home_for(current_user))
+        return redirect(signing.home_for(current_user))
     form = LoginForm()
+    signed_out = request.args.get("signed_out") == "1"
     if not form.validate_on_submit():
-        return render("auth/login.html", form=form)
+        return render("auth/login.html", form=form, signed_out=signed_out)
     email, ip = form.email.data.strip().lower(), client_ip()
-    wait = throttle.wait_minutes(email, ip)
-    if wait:
-        audit.record(
-            "auth.throttled",
-            actor=None,
-            actor_email=email[:254],
-            ip=ip,
-            summary=f"Sign-in refused for {wait} more minute(s)",
-        )
-        keep_changes()  # the refusal is audited although the answer is an error
-        message = (
-            f"Too many sign-in attempts. Wait {wait} minute{'s' if wait != 1 else ''} "
-            "and try again."
-        )
-        return render("auth/login.html", form=form, throttled=message, code=429)
+    refusal = throttled("sign_in", email, "Sign-in attempt")
+    if refusal:
+        return render("auth/login.html", form=form, throttled=refusal, code=429)
     user = accounts.authenticate(email, form.password.data)
     if user is None:
         current_app.logger.warning("sign-in failed for %r from %s", email, ip)
-        throttle.note(email, ip, succeeded=False)
+        throttle.note("sign_in", email, ip, succeeded=False)
         audit.record(
             "auth.sign_in_failed",
             actor=None,
@@ -77,28 +71,89 @@ def login():
         )
         form.password.errors.append(GENERIC_FAILURE)
         return render("auth/login.html", form=form)
-    throttle.note(email, ip, succeeded=True)
-    session.clear()
-    sessions.open_session(
-        user,
-        hours=current_app.config["SESSION_ABSOLUTE_HOURS"],
-        ip=ip,
-        user_agent=request.user_agent.string,
-    )
-    login_user(user)
-    audit.record("auth.sign_in", actor=user, target=user, ip=ip, summary=f"{user.email} signed in")
-    return redirect(safe_next(request.args.get("next")) or home_for(user))
+    if two_factor.is_enrolled(user):
+        signing.hold(user, enrol=False)
+        return redirect(url_for("auth.second_factor"))
+    if must_use_two_factor(user):
+        signing.hold(user, enrol=True)
+        return redirect(url_for("auth.enrol_second_factor"))
+    return redirect(signing.open_session(user))
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+def second_factor():
+    """The second step of signing in: a code from the app, or a recovery code."""
+    user = signing.held(enrol=False)
+    if user is None:
+        flash("Sign in again: the first step has expired.", "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if not form.validate_on_submit():
+        return render("auth/two_factor.html", form=form, code=422 if form.errors else 200)
+    refusal = throttled("second_factor", user.email, "Two-factor code")
+    if refusal:
+        return render("auth/two_factor.html", form=form, throttled=refusal, code=429)
+    if not two_factor.verify(user, form.code.data):
+        throttle.note("second_factor", user.email, client_ip(), succeeded=False)
+        audit.record(
+            "auth.second_factor_failed",
+            actor=None,
+            actor_email=user.email,
+            target=user,
+            ip=client_ip(),
+            summary="Wrong or used two-factor code",
+        )
+        keep_changes()  # the failure counts although the answer is an error
+        form.code.errors.append("That code is not right, or it was used already.")
+        return render("auth/two_factor.html", form=form, code=422)
+    throttle.note("second_factor", user.email, client_ip(), succeeded=True)
+    return redirect(signing.open_session(user, how=" with two-factor"))
+
+
+@bp.route("/login/two-factor/enrol", methods=["GET", "POST"])
+def enrol_second_factor():
+    """A role of this person's requires two-factor sign-in: they enrol before signing in."""
+    user = signing.held(enrol=True)
+    if user is None:
+        flash("Sign in again: the first step has expired.", "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if request.method == "GET" or two_factor.pending_secret(user) is None:
+        secret = attempt(lambda: two_factor.start(user)).value
+        return render("auth/enrol.html", **enrol_context(user, secret, form))
+    secret = two_factor.pending_secret(user)
+    if form.validate_on_submit():
+        confirmed = attempt(lambda: two_factor.confirm(user, form.code.data, ip=client_ip()))
+        if not confirmed.refused:
+            target = signing.open_session(user, how=" and turned two-factor sign-in on")
+            return render("auth/recovery_codes.html", codes=confirmed.value, next_url=target)
+        form.refuse(confirmed.refusal)  # the secret stays: a mistyped code needs no new scan
+    return render("auth/enrol.html", **enrol_context(user, secret, form), code=422)
+
+
+def enrol_context(user, secret: str, form: CodeForm) -> dict:
+    """The enrolment page: the QR code and the same secret as text, and the code field."""
+    uri = two_factor.provisioning_uri(user, secret)
+    return {
+        "form": form,
+        "qr": two_factor.qr_svg(uri),
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        "required": True,
+        "action": url_for("auth.enrol_second_factor"),
+    }
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Sign out: the session ends on the server, so the old cookie is worthless."""
+    """Sign out: the session ends on the server, so the old cookie is worthless, and the
+    browser is told to forget what it kept of the signed-in pages."""
     if current_user.is_authenticated:
         sessions.end_session(current_user, current_user.session_token)
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login", signed_out=1))
+    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+    return response
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
@@ -123,26 +178,3 @@ def accept_invitation(token: str):
             return redirect(url_for("auth.login"))
         form.password.errors.append(accepted.message)
     return render("auth/accept.html", form=form, person=invitation.user)
-
-
-@bp.route("/account/password", methods=["GET", "POST"])
-@login_required
-def change_password():
-    """Change one's own password; every other session of one's own ends."""
-    form = ChangePasswordForm()
-    if form.validate_on_submit():
-        changed = attempt(
-            lambda: people.change_password(
-                current_user,
-                form.current.data,
-                form.password.data,
-                keep_token=current_user.session_token,
-                ip=client_ip(),
-            )
-        )
-        if not changed.refused:
-            flash("Your password is changed. Your other sessions have been signed out.", "info")
-            return redirect(home_for(current_user))
-        field = form.current if "current password" in changed.message else form.password
-        field.errors.append(changed.message)
-    return render("auth/password.html", form=form, code=200 if not form.errors else 422)

@@ -12,6 +12,7 @@ from blueprints.common import (
     choice_arg,
     client_ip,
     go,
+    invitation_link,
     is_htmx,
     or_404,
     page_arg,
@@ -20,7 +21,7 @@ from blueprints.common import (
     search_arg,
 )
 from blueprints.fragments.customers import ACCOUNT, account_context, terms_context
-from core import access, billing, credit_notes, people, settings
+from core import access, billing, credit_notes, people, settings, two_factor
 from core import customers as company_service
 from core.models import Company, CustomerGroup, Invoice, User
 from core.pagination import paginate
@@ -30,7 +31,7 @@ from . import bp
 from .credit_pages import credit_notice, issue_credit
 from .customers_forms import CompanyForm, CreditNoteForm
 from .people_forms import RepsForm, RolesForm
-from .people_pages import checked_form, invitation_link, invite_page, role_choices
+from .people_pages import checked_form, invite_page, role_choices
 
 STATUSES = {"active": "Active", "inactive": "Inactive"}
 
@@ -390,6 +391,19 @@ def customer_person_revoke(company_id: int, user_id: int):
         user_id,
         lambda p: people.revoke(p, actor=current_user, ip=client_ip()),
         "The invitation of {name} is revoked: the link no longer works.",
+    )
+
+
+@bp.route("/customers/<int:company_id>/people/<int:user_id>/two-factor/reset", methods=["POST"])
+@permission_required("users.manage")
+@permission_required("customers.view")
+def customer_person_two_factor_reset(company_id: int, user_id: int):
+    """Reset the second factor of one of the company's people (a lost phone)."""
+    return person_action(
+        company_id,
+        user_id,
+        lambda p: two_factor.reset(p, actor=current_user, ip=client_ip()),
+        "The two-factor sign-in of {name} is reset: their sessions have ended.",
     )
 
 

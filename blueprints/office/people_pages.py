@@ -1,22 +1,17 @@
 """What the staff-user pages and a company's people pages share: the roles a person may be
 given, the invitation form, and checking a posted choice against what was offered."""
 
-from flask import flash, redirect, url_for
+from flask import flash, redirect
 from flask_login import current_user
 from sqlalchemy import select
 
 from blueprints.boundary import attempt
-from blueprints.common import client_ip, render
+from blueprints.common import client_ip, invitation_link, render
 from core import access, people
 from core.models import Role, User
 from extensions import db
 
 from .people_forms import InviteForm, field_for
-
-
-def invitation_link(token: str) -> str:
-    """The activation link mailed to an invited person."""
-    return url_for("auth.accept_invitation", token=token, _external=True)
 
 
 def roles_of_kind(kind: str) -> list[Role]:

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from blueprints.common import (
     choice_arg,
+    external_url,
     page_arg,
     permission_required,
     render,
@@ -33,7 +34,7 @@ def status_arg() -> str:
 
 def customer_link(quote: Quote) -> str:
     """Where the customer's people open the quote (for their notification mail)."""
-    return url_for("shop.quote", quote_id=quote.id, _external=True)
+    return external_url("shop.quote", quote_id=quote.id)
 
 
 def order_url(order_id: int | None) -> str | None:

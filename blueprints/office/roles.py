@@ -177,6 +177,31 @@ def role_rename(role_id: int):
     return redirect(back)
 
 
+@bp.post("/roles/<int:role_id>/two-factor")
+@permission_required("roles.edit")
+def role_two_factor(role_id: int):
+    """Require two-factor sign-in of the role's holders (or stop requiring it)."""
+    role = load_role(role_id)
+    back = url_for("office.role", role_id=role.id)
+    if not EmptyForm().validate_on_submit():
+        return refuse("The form has expired. Reload the page and try again.", back)
+    required = request.form.get("required") == "1"
+    changed = attempt(
+        lambda: role_service.set_two_factor(role, required, actor=current_user, ip=client_ip())
+    )
+    if changed.refused:
+        return refuse(changed.message, back)
+    if changed.value:
+        flash(
+            f"Holders of “{role.name}” now sign in with two-factor; those without it set it "
+            "up at their next sign-in."
+            if required
+            else f"Holders of “{role.name}” may sign in with a password alone.",
+            "info",
+        )
+    return redirect(back)
+
+
 @bp.post("/roles/<int:role_id>/permissions")
 @permission_required("roles.edit")
 def role_permissions(role_id: int):

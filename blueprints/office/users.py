@@ -10,6 +10,7 @@ from blueprints.common import (
     checked_csrf,
     choice_arg,
     client_ip,
+    invitation_link,
     is_htmx,
     or_404,
     page_arg,
@@ -17,19 +18,14 @@ from blueprints.common import (
     render,
     search_arg,
 )
-from core import access, people
+from core import access, people, two_factor
 from core.models import Company, Invitation, User, company_reps, utcnow
 from core.pagination import paginate
 from extensions import db
 
 from . import bp
 from .people_forms import AssignmentsForm, RolesForm
-from .people_pages import (
-    checked_form,
-    invitation_link,
-    invite_page,
-    role_choices,
-)
+from .people_pages import checked_form, invite_page, role_choices
 
 STATUSES = ("all", "active", "invited", "blocked")
 
@@ -245,4 +241,15 @@ def user_revoke(user_id: int):
         user_id,
         lambda p: people.revoke(p, actor=current_user, ip=client_ip()),
         "Invitation revoked: the link no longer works.",
+    )
+
+
+@bp.route("/users/<int:user_id>/two-factor/reset", methods=["POST"])
+@permission_required("users.manage")
+def user_two_factor_reset(user_id: int):
+    """Reset a staff person's second factor (a lost phone): their sessions end."""
+    return simple_action(
+        user_id,
+        lambda p: two_factor.reset(p, actor=current_user, ip=client_ip()),
+        "Two-factor sign-in reset: they set it up again at their next sign-in.",
     )

@@ -12,6 +12,7 @@ from flask_login import current_user
 from blueprints.boundary import attempt
 from blueprints.common import (
     choice_arg,
+    external_url,
     page_arg,
     permission_required,
     render,
@@ -43,7 +44,7 @@ def status_arg() -> str:
 
 def seller_link(quote: Quote) -> str:
     """Where the seller's staff open the quote (for their notification mail)."""
-    return url_for("office.quote", quote_id=quote.id, _external=True)
+    return external_url("office.quote", quote_id=quote.id)
 
 
 def order_url(order_id: int | None) -> str | None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from blueprints.boundary import attempt
 from blueprints.common import (
     client_ip,
+    invitation_link,
     is_htmx,
     or_404,
     page_arg,
@@ -27,11 +28,6 @@ from . import bp
 from .users_forms import InviteForm, RoleChoiceForm
 
 PER_PAGE = 25
-
-
-def invitation_link(token: str) -> str:
-    """The absolute activation link that goes into the invitation mail."""
-    return url_for("auth.accept_invitation", token=token, _external=True)
 
 
 def grantable_roles() -> list[Role]:

@@ -45,6 +45,10 @@ class User(db.Model):
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     blocked_at: Mapped[datetime | None]
+    # Two-factor sign-in (core.two_factor): the TOTP secret, encrypted; set once confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]  # the last time step used: a code works once
 
     company = relationship("Company", back_populates="people", foreign_keys=[company_id])
     roles = relationship(
@@ -95,6 +99,8 @@ class Role(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     scope: Mapped[str] = mapped_column(String(10))
+    # Its holders must sign in with a second factor (enrolment is compulsory at sign-in).
+    requires_two_factor: Mapped[bool] = mapped_column(default=False, server_default="0")
     preset: Mapped[str | None] = mapped_column(String(40), unique=True)
     description: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -172,7 +178,8 @@ class Invitation(db.Model):
 
 
 class LoginAttempt(db.Model):
-    """Sign-in attempts, kept for throttling per account and per address."""
+    """Attempts to prove who one is (core.throttle): a password at sign-in, a second-factor
+    code, the current password when changing it, a password reset request."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -181,7 +188,40 @@ class LoginAttempt(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="sign_in", server_default="sign_in")
     email: Mapped[str] = mapped_column(String(254))
     ip: Mapped[str] = mapped_column(String(45))
     succeeded: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the second factor (ten per enrolment)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class PasswordReset(db.Model):
+    """A single-use, expiring link to choose a new password, sent to the account's address."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+    user = relationship("User")
+
+    def usable_at(self, now: datetime) -> bool:
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now

@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import events, people, settings, throttle
 from core.errors import Refused
@@ -14,6 +14,7 @@ from core.models import (
     AuditEntry,
     AuditLogIsAppendOnly,
     Invitation,
+    LoginAttempt,
     LoginSession,
     OutboxMail,
     Role,
@@ -36,7 +37,7 @@ def role(preset):
 
 
 def test_five_failures_throttle_the_account_with_429(auth, ctx):
-    for _ in range(throttle.PER_ACCOUNT):
+    for _ in range(throttle.LIMITS["sign_in"].per_pair):
         assert auth.login("orders@acme.test", "wrong-password").status_code == 200
     response = auth.login("orders@acme.test", PASSWORD)  # even the right password now waits
     assert response.status_code == 429
@@ -46,30 +47,35 @@ def test_five_failures_throttle_the_account_with_429(auth, ctx):
             select(AuditEntry.action).where(AuditEntry.actor_email == "orders@acme.test")
         )
     )
-    assert actions.count("auth.sign_in_failed") == throttle.PER_ACCOUNT
+    assert actions.count("auth.sign_in_failed") == throttle.LIMITS["sign_in"].per_pair
     assert "auth.throttled" in actions
 
 
 def test_throttle_per_address_covers_many_accounts(auth, ctx):
-    for i in range(throttle.PER_ADDRESS):
+    for i in range(throttle.LIMITS["sign_in"].per_client):
         auth.login(f"nobody{i}@nowhere.test", "x")
     assert auth.login("admin@portal.test", PASSWORD).status_code == 429
 
 
 def test_success_clears_the_account_failures(auth, ctx):
-    for _ in range(throttle.PER_ACCOUNT - 1):
+    for _ in range(throttle.LIMITS["sign_in"].per_pair - 1):
         auth.login("orders@acme.test", "wrong-password")
     assert auth.login("orders@acme.test", PASSWORD).status_code == 302
-    assert throttle.wait_minutes("orders@acme.test", "127.0.0.2") == 0
+    assert throttle.wait_minutes("sign_in", "orders@acme.test", "127.0.0.1") == 0
+    failures = select(func.count()).where(
+        LoginAttempt.email == "orders@acme.test", LoginAttempt.succeeded.is_(False)
+    )
+    assert db.session.scalar(failures) == 0
 
 
 def test_throttle_window_passes(ctx):
-    for _ in range(throttle.PER_ACCOUNT):
-        throttle.note("x@y.test", "10.0.0.1", succeeded=False)
+    limit = throttle.LIMITS["sign_in"]
+    for _ in range(limit.per_pair):
+        throttle.note("sign_in", "x@y.test", "10.0.0.1", succeeded=False)
     db.session.commit()
-    assert throttle.wait_minutes("x@y.test", "10.0.0.2") == 15
-    later = utcnow() + throttle.WINDOW + timedelta(seconds=1)
-    assert throttle.wait_minutes("x@y.test", "10.0.0.2", now=later) == 0
+    assert throttle.wait_minutes("sign_in", "x@y.test", "10.0.0.1") == 15
+    later = utcnow() + limit.window + timedelta(seconds=1)
+    assert throttle.wait_minutes("sign_in", "x@y.test", "10.0.0.1", now=later) == 0
 
 
 def test_unknown_account_and_wrong_password_take_similar_time(auth):

@@ -45,6 +45,7 @@ def test_mariadb_gets_liveness_checks_and_timeouts():
 def test_production_cookies_are_secure(tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 50)
+    monkeypatch.setenv("PORTAL_URL", "https://portal.example.com")
     config = build_config(tmp_path)
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True
