@@ -41,7 +41,7 @@ def _check_grantable(actor: User, chosen: list[Role], kind: str) -> None:
             raise Refused(f"You cannot give the role “{role.name}”.")
 
 
-def _new_invitation(person: User, actor: User) -> str:
+def _new_invitation(person: User, actor: User | None) -> str:
     token = secrets.token_urlsafe(32)
     now = utcnow()
     db.session.add(
@@ -142,16 +142,7 @@ def first_admin(*, email: str, name: str, link: LinkMaker) -> tuple[User, str]:
     person = User(email=address, name=name, kind="staff", status="invited", roles=[admin_role])
     db.session.add(person)
     db.session.flush()
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    db.session.add(
-        Invitation(
-            user=person,
-            token_hash=token_hash(token),
-            created_at=now,
-            expires_at=now + timedelta(hours=settings.invitation_hours()),
-        )
-    )
+    token = _new_invitation(person, None)
     audit.record(
         "user.invited",
         actor=None,

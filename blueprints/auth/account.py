@@ -3,12 +3,12 @@
 from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from blueprints.boundary import attempt, keep_changes
+from blueprints.boundary import attempt
 from blueprints.common import client_ip, render
 from blueprints.forms import EmptyForm
-from core import access, accounts, audit, throttle, two_factor
+from core import access, accounts, throttle, two_factor
 
-from . import bp
+from . import bp, signing
 from .forms import CodeForm, ConfirmPasswordForm
 
 
@@ -97,15 +97,7 @@ def account_two_factor_off():
             "auth/account.html", **account_context(off_form=form, throttled=message), code=429
         )
     if not accounts.password_matches(current_user, form.password.data):
-        throttle.note("password_change", email, ip, succeeded=False)
-        audit.record(
-            "auth.password_change_failed",
-            actor=current_user,
-            target=current_user,
-            ip=ip,
-            summary="Wrong password when turning two-factor sign-in off",
-        )
-        keep_changes()  # the failure counts although the answer is an error
+        signing.wrong_password("Wrong password when turning two-factor sign-in off")
         form.password.errors.append("That is not your password.")
         return render("auth/account.html", **account_context(off_form=form), code=422)
     done = attempt(lambda: two_factor.turn_off(current_user, ip=ip))

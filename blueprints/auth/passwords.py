@@ -3,9 +3,9 @@
 from flask import current_app, flash, redirect, url_for
 from flask_login import current_user, login_required
 
-from blueprints.boundary import attempt, keep_changes
+from blueprints.boundary import attempt
 from blueprints.common import client_ip, external_url, render
-from core import audit, people, throttle
+from core import people, throttle
 
 from . import bp, signing
 from .forms import ChangePasswordForm, ForgotPasswordForm, SetPasswordForm
@@ -84,13 +84,5 @@ def change_password():
         return redirect(signing.home_for(current_user))
     form.refuse(changed.refusal)
     if getattr(changed.refusal, "field", None) == "current":
-        throttle.note("password_change", email, ip, succeeded=False)
-        audit.record(
-            "auth.password_change_failed",
-            actor=current_user,
-            target=current_user,
-            ip=ip,
-            summary="Wrong current password",
-        )
-        keep_changes()  # the failure counts although the answer is an error
+        signing.wrong_password("Wrong current password")
     return render("auth/password.html", form=form, code=422)

@@ -9,9 +9,10 @@ next, for a few minutes.
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app, request, session, url_for
-from flask_login import login_user
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user
 
+from blueprints.boundary import keep_changes
 from blueprints.common import client_ip
 from core import audit, sessions, throttle
 from core.models import User, utcnow
@@ -70,6 +71,26 @@ def held(*, enrol: bool) -> User | None:
     if user is None or user.status != "active" or _stamp(user) != pending.get("stamp"):
         return None
     return user
+
+
+def start_again():
+    """The sign-in waiting for this step has expired (or never began): back to the start."""
+    flash("Sign in again: the first step has expired.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def wrong_password(summary: str) -> None:
+    """A wrong password of the signed-in person's own (changing it, turning two-factor
+    off): counted like a sign-in failure and audited, although the answer is an error."""
+    throttle.note("password_change", current_user.email, client_ip(), succeeded=False)
+    audit.record(
+        "auth.password_change_failed",
+        actor=current_user,
+        target=current_user,
+        ip=client_ip(),
+        summary=summary,
+    )
+    keep_changes()
 
 
 def pending_next() -> str:

@@ -85,8 +85,7 @@ def second_factor():
     """The second step of signing in: a code from the app, or a recovery code."""
     user = signing.held(enrol=False)
     if user is None:
-        flash("Sign in again: the first step has expired.", "info")
-        return redirect(url_for("auth.login"))
+        return signing.start_again()
     form = CodeForm()
     if not form.validate_on_submit():
         return render("auth/two_factor.html", form=form, code=422 if form.errors else 200)
@@ -115,8 +114,7 @@ def enrol_second_factor():
     """A role of this person's requires two-factor sign-in: they enrol before signing in."""
     user = signing.held(enrol=True)
     if user is None:
-        flash("Sign in again: the first step has expired.", "info")
-        return redirect(url_for("auth.login"))
+        return signing.start_again()
     form = CodeForm()
     if request.method == "GET" or two_factor.pending_secret(user) is None:
         secret = attempt(lambda: two_factor.start(user)).value
