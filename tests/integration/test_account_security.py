@@ -467,3 +467,19 @@ def test_sign_out_tells_the_browser_to_forget_the_site(as_user):
     assert '"cookies"' in CLEAR_SITE_DATA and '"storage"' in CLEAR_SITE_DATA
     page = c.get(response.headers["Location"]).get_data(as_text=True)
     assert "You are signed out." in page
+
+
+# --- the first administrator ------------------------------------------------------------------
+
+
+def test_create_admin_invites_the_first_administrator_only(runner, ctx):
+    refused = runner.invoke(args=["create-admin", "boss@example.com", "--name", "Bea Boss"])
+    assert refused.exit_code != 0
+    assert "invite people from the back office" in refused.output
+    db.session.execute(update(User).where(User.kind == "staff").values(status="blocked"))
+    db.session.commit()
+    done = runner.invoke(args=["create-admin", "boss@example.com", "--name", "Bea Boss"])
+    assert done.exit_code == 0, done.output
+    assert f"{PORTAL}/invitations/" in done.output
+    boss = user("boss@example.com")
+    assert boss.status == "invited" and [r.preset for r in boss.roles] == ["admin"]
