@@ -51,6 +51,14 @@ def open_session(user: User, *, hours: int, ip: str = "", user_agent: str = "") 
     return token
 
 
+def ends_at(record: LoginSession, *, idle_minutes: float) -> datetime:
+    """When this session ends unless it is used again: idle limit or absolute lifetime.
+
+    What resolve() refuses after this moment; an open page's socket closes at it.
+    """
+    return min(record.expires_at, record.last_seen_at + timedelta(minutes=idle_minutes))
+
+
 def resolve(token: str, *, idle_minutes: int, now: datetime | None = None) -> User | None:
     """The active person behind a live session token, with what every page needs loaded.
 

@@ -2,22 +2,39 @@
 
 Messages carry what changed (`{topic, id}`), never HTML: every process renders
 for the sockets it holds. The bus hands batches to a callback on its own thread,
-so a committing request never waits for rendering or sending.
+so a committing request never waits for rendering, sending or Redis.
+
+Redis pub/sub keeps nothing for a subscriber that is away, so the Redis bus makes up
+for what an outage loses instead of losing it quietly:
+
+- an event it cannot publish is delivered to this process's own sockets at once, and
+  once Redis answers again it publishes a resync request that every process hears;
+- whenever its subscription comes back (redis-py's own reconnect or the listener's),
+  this process resyncs every socket it holds: it may have missed others' events.
+
+A resync re-renders every watched region from the database, so nothing committed
+during the outage stays unseen. The channel is `<REDIS_NAMESPACE>:events`, so that
+portals sharing one Redis never hear each other.
 """
 
 import json
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from core.events import Event
 
 log = logging.getLogger("portal.live")
-CHANNEL = "portal:events"
 
 Deliver = Callable[[list[Event]], None]
+Resync = Callable[[], None]
+RESYNC = object()  # inbox item: every socket of this process gets its regions afresh
+_STOP = object()
+RESYNC_MESSAGE = json.dumps({"resync": True})
 
 
 def encode(events: list[Event]) -> str:
@@ -31,11 +48,26 @@ def decode(raw: str | bytes) -> list[Event]:
     ]
 
 
+def namespace(config) -> str:
+    """REDIS_NAMESPACE, else the database's name (a SQLite file: its absolute path).
+
+    Two portals on one Redis are kept apart by their databases: a portal only cares for
+    events about its own rows.
+    """
+    if config.get("REDIS_NAMESPACE"):
+        return config["REDIS_NAMESPACE"]
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        return str(Path(url.database).resolve()) if url.database else "sqlite-memory"
+    return url.database or "portal"
+
+
 class LocalBus:
     """Batches of events delivered on one worker thread of this process."""
 
-    def __init__(self, deliver: Deliver):
+    def __init__(self, deliver: Deliver, resync: Resync | None = None):
         self.deliver = deliver
+        self.resync = resync
         self.inbox: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="live-bus", daemon=True)
         self.thread.start()
@@ -45,57 +77,181 @@ class LocalBus:
 
     def _run(self) -> None:
         while True:
-            events = self.inbox.get()
+            item = self.inbox.get()
+            if item is _STOP:
+                return
             try:
-                self.deliver(events)
+                if item is RESYNC:
+                    if self.resync is not None:
+                        self.resync()
+                else:
+                    self.deliver(item)
             except Exception:  # a bad event must not stop the live layer
-                log.exception("live update failed for %s", events)
+                log.exception("live update failed for %s", "a resync" if item is RESYNC else item)
 
     def close(self) -> None:
-        """Nothing to release: the worker thread is a daemon."""
+        self.inbox.put(_STOP)
 
 
 class RedisBus(LocalBus):
-    """Every process publishes to one channel and delivers what it hears to its own sockets."""
+    """Every process publishes to its portal's channel and delivers what it hears."""
 
-    def __init__(self, deliver: Deliver, url: str):
+    # Seconds between attempts to subscribe again while Redis is away (doubling up to).
+    RETRY_FIRST, RETRY_MOST = 0.2, 5.0
+
+    def __init__(self, deliver: Deliver, url: str, *, channel: str, resync: Resync):
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
+        self.channel = channel
         self.client = redis.Redis.from_url(
-            url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
+            url,
+            socket_timeout=5,
+            socket_connect_timeout=3,
+            health_check_interval=30,
+            # One quick reconnect (a connection Redis dropped while idle), then the error:
+            # the bus deals with an outage itself rather than blocking on retries.
+            retry=Retry(NoBackoff(), 1),
         )
-        self.client.ping()
+        self._lock = threading.Lock()
         self._stopped = threading.Event()
-        super().__init__(deliver)
+        self.subscribed = threading.Event()  # set while the subscription is confirmed
+        self.subscriptions = 0  # confirmed (re)subscriptions
+        self.failures = 0  # times the subscription was lost or could not be made
+        self.missed = False  # events not published: every process must resync
+        self.outbox: queue.Queue = queue.Queue()
+        super().__init__(deliver, resync)
+        self.publisher = threading.Thread(target=self._publish_forever, name="live-redis-pub")
+        self.publisher.daemon = True
+        self.publisher.start()
         self.listener = threading.Thread(target=self._listen, name="live-redis", daemon=True)
         self.listener.start()
+        # Subscribed before the first socket counts on it (not waiting long if Redis is away:
+        # the sockets then start with their own resync, and the reconnect resyncs them).
+        self.subscribed.wait(timeout=3)
+
+    # --- publishing ---------------------------------------------------------------
 
     def publish(self, events: list[Event]) -> None:
+        """Queue a committed batch; the request that committed it goes on at once."""
+        self.outbox.put(events)
+
+    def _publish_forever(self) -> None:
+        while True:
+            batch = self.outbox.get()
+            if batch is _STOP:
+                return
+            # Whatever queued up while Redis was slow goes out as one message.
+            while True:
+                try:
+                    more = self.outbox.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    self.outbox.put(_STOP)
+                    break
+                batch = batch + more
+            self._publish(batch)
+
+    def _publish(self, events: list[Event]) -> None:
         try:
-            self.client.publish(CHANNEL, encode(events))
-        except Exception:
-            # Pages resync on reconnect and sockets re-check their session: a lost
-            # message is a stale fragment for a moment, never a leak. Log it loudly.
-            log.exception("could not publish %d live events to Redis", len(events))
+            self.client.publish(self.channel, encode(events))
+        except Exception as exc:
+            # This process's sockets get them now; the others once Redis is back.
+            log.warning("could not publish %d live events to Redis: %s", len(events), exc)
+            with self._lock:
+                self.missed = True
+            self.inbox.put(events)
+            return
+        self._publish_missed()
+
+    def _publish_missed(self) -> bool:
+        """After events went unpublished: ask every process (this one too) to resync.
+
+        False when Redis still does not take it (it is asked again next time).
+        """
+        with self._lock:
+            if not self.missed:
+                return True
+            self.missed = False
+        try:
+            self.client.publish(self.channel, RESYNC_MESSAGE)
+        except Exception as exc:
+            log.warning("could not publish a live resync to Redis: %s", exc)
+            with self._lock:
+                self.missed = True
+            return False
+        log.warning("Redis is back: every process resyncs its live pages")
+        return True
+
+    # --- listening ----------------------------------------------------------------
 
     def _listen(self) -> None:
+        delay = self.RETRY_FIRST
         while not self._stopped.is_set():
+            pubsub = None
             try:
-                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(CHANNEL)
-                for message in pubsub.listen():
-                    if self._stopped.is_set():
-                        break
-                    if message.get("type") == "message":
-                        self.inbox.put(decode(message["data"]))
-            except Exception:
+                pubsub = self.client.pubsub()
+                pubsub.subscribe(self.channel)
+                while not self._stopped.is_set():
+                    # A timeout, not a blocking read: the loop sees `close()` and runs
+                    # redis-py's health check (a PING every 30 s) on a quiet channel.
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is None:
+                        continue
+                    if message["type"] == "subscribe":
+                        self._on_subscribed()
+                        delay = self.RETRY_FIRST
+                    elif message["type"] == "message":
+                        self._heard(message["data"])
+            except Exception as exc:
                 if self._stopped.is_set():
                     break
-                log.exception("Redis subscription lost; reconnecting")
-                time.sleep(1)
+                self.subscribed.clear()
+                with self._lock:
+                    self.failures += 1
+                if delay == self.RETRY_FIRST:  # once per outage, not once per attempt
+                    log.warning("Redis subscription lost (%s); reconnecting", exc)
+                self._stopped.wait(delay)
+                delay = min(delay * 2, self.RETRY_MOST)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:  # closing a dead connection is not worth raising
+                        log.debug("closing the Redis subscription failed", exc_info=True)
+
+    def _on_subscribed(self) -> None:
+        """The subscription is confirmed: from now on, every event published reaches us.
+
+        If it was ever lost (or never made before now), events may have been missed, and
+        the resync renders every region from what is committed by now.
+        """
+        with self._lock:
+            again = self.subscriptions > 0 or self.failures > 0
+            self.subscriptions += 1
+            missed = self.missed
+        self.subscribed.set()
+        if missed and self._publish_missed():
+            return  # every process resyncs, this one too: it hears its own request
+        if again or missed:
+            log.warning("Redis subscription back: resyncing this process's live pages")
+            self.inbox.put(RESYNC)
+
+    def _heard(self, raw: bytes) -> None:
+        try:
+            if json.loads(raw) == {"resync": True}:
+                self.inbox.put(RESYNC)
+            else:
+                self.inbox.put(decode(raw))
+        except (TypeError, ValueError, KeyError, AttributeError):
+            log.warning("ignored a malformed message on %s", self.channel)
 
     def close(self) -> None:
         self._stopped.set()
+        self.outbox.put(_STOP)
+        super().close()
         try:
             self.client.close()
         except Exception:  # closing a dead client is not an error worth raising

@@ -5,6 +5,10 @@ a slow or dead client never holds up the others and never grows memory without
 bound. For an event, the hub finds the sockets watching a region it affects,
 groups them by audience (everything that changes how the region renders), renders
 once per audience from current data, and queues the result for each socket.
+
+No client can make the hub work without bound: a session holds at most
+WS_MAX_PER_SESSION sockets in a process, and what a page asks for (its watch list,
+a resync of its regions) is taken at a bounded rate, later asks merged into one.
 """
 
 import itertools
@@ -23,21 +27,75 @@ from core.events import Event
 from core.models import Promotion, utcnow
 from extensions import db
 
-from .bus import LocalBus, RedisBus
-from .viewer import ACCESS_TOPICS, RESYNC_TOPICS, Viewer, concerned, live_tokens, load_viewer
+from .bus import LocalBus, RedisBus, namespace
+from .viewer import (
+    ACCESS_TOPICS,
+    BLOCKED,
+    RESYNC_TOPICS,
+    SIGNED_OUT,
+    Viewer,
+    concerned,
+    ended_sessions,
+    session_viewer,
+)
 
 log = logging.getLogger("portal.live")
 
 QUEUE_LIMIT = 64
-CLOSE = object()  # sentinel: the writer closes the socket
+
+# Close codes. htmx's ws extension reconnects after 1006, 1011, 1012 and 1013 only, so a
+# page closed with these stays closed and says why (portal.js, from the reason if the
+# notice pushed just before the close frame did not arrive).
+CLOSE_ENDED = 1008  # the session ended; reason BLOCKED or SIGNED_OUT
+CLOSE_TOO_MANY = 4429  # more than WS_MAX_PER_SESSION sockets in this session
+TOO_MANY = "too many sockets"
+
+NOTICES = {
+    BLOCKED: "Your access was blocked and you were signed out.",
+    SIGNED_OUT: 'You were signed out. <a href="/login">Sign in again</a>',
+    TOO_MANY: (
+        "This page is not live: too many pages of the portal are open in this browser."
+        " Close some of them, then reload this page."
+    ),
+}
 
 
-def signed_out() -> str:
-    """What an open page shows when its person's session ended (the socket closes next)."""
-    return (
-        '<div id="live-status" class="live-status" role="alert">'
-        'You have been signed out. <a href="/login">Sign in again</a></div>'
-    )
+def notice(why: str) -> str:
+    """What an open page shows when its socket is about to close for good, and why."""
+    return f'<div id="live-status" class="live-status" role="alert">{NOTICES[why]}</div>'
+
+
+class Bucket:
+    """A token bucket: `burst` at once, then `rate` a second. Thread-safe."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def take(self) -> bool:
+        with self.lock:
+            self._refill(time.monotonic())
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
+
+    def wait(self) -> float:
+        """Seconds until a token is there."""
+        with self.lock:
+            self._refill(time.monotonic())
+            return max(0.0, (1 - self.tokens) / self.rate)
+
+    def full(self) -> bool:
+        with self.lock:
+            self._refill(time.monotonic())
+            return self.tokens >= self.burst
 
 
 @dataclass(eq=False)
@@ -52,14 +110,25 @@ class Connection:
     outbox: queue.Queue = field(default_factory=lambda: queue.Queue(maxsize=QUEUE_LIMIT))
     close_code: int | None = None
     close_reason: str = ""
+    close_notice: str = ""  # sent after the queue and before the close frame
     dropped: int = 0
     number: int = field(default_factory=itertools.count(1).__next__)
+    # What the page asked for and the socket has not taken yet (see socket.py): the
+    # latest watch list merged with the strongest resync asked since, and a resync
+    # waiting for its session's budget ("fragments" or "all").
+    asked: dict | None = None
+    resync: str | None = None
+    messages: Bucket | None = None  # the page's messages taken, per second
+    taken: int = 0  # watch lists taken (for tests)
 
     def push(self, html: str) -> None:
         """Queue a message; when the client is too slow, the oldest waiting one goes.
 
         Fragments are full snapshots, so a newer one makes an older one redundant.
+        Once the socket is closing, nothing more is queued: its notice comes last.
         """
+        if self.close_code is not None:
+            return
         while True:
             try:
                 self.outbox.put_nowait(html)
@@ -72,9 +141,23 @@ class Connection:
                     pass
         self.wake()
 
-    def close(self, code: int, reason: str) -> None:
-        self.close_code, self.close_reason = code, reason
+    def close(self, code: int, reason: str, notice_html: str = "") -> None:
+        """Have the writer close the socket: what is queued, then the notice, then the frame.
+
+        The first reason given stands (a block is not reworded by the sign-out after it).
+        """
+        if self.close_code is None:
+            self.close_code, self.close_reason, self.close_notice = code, reason, notice_html
         self.wake()
+
+    def end_session(self, why: str) -> None:
+        """The session ended (BLOCKED or SIGNED_OUT): say so on the page, then close."""
+        self.close(CLOSE_ENDED, why, notice(why))
+
+    def want_resync(self, mode: str) -> None:
+        """Ask for a resync; "all" (lists too) includes "fragments"."""
+        if mode == "all" or self.resync is None:
+            self.resync = mode
 
     def wake(self) -> None:
         # simple-websocket's own event: set by incoming frames too, so the writer
@@ -90,9 +173,14 @@ class Hub:
     def __init__(self, app: Flask):
         self.app = app
         self.lock = threading.Lock()
+        self.freed = threading.Condition(self.lock)  # a socket went (see add())
         self.connections: set[Connection] = set()
+        self.per_session: dict[str, int] = defaultdict(int)  # token hash -> sockets held
+        self.budgets: dict[str, Bucket] = {}  # token hash -> its resyncs, see resync_due()
+        self._swept = time.monotonic()
         self._bus = None
         self._bus_pid = None
+        self._bus_lock = threading.Lock()
         self._clock_pid = None
         self.renders = 0  # fragments rendered (for tests and the benchmark)
 
@@ -103,11 +191,21 @@ class Hub:
         """The bus, created on first use in each process (threads do not survive a fork)."""
         import os
 
-        if self._bus is None or self._bus_pid != os.getpid():
-            url = self.app.config.get("REDIS_URL")
-            self._bus = RedisBus(self.deliver, url) if url else LocalBus(self.deliver)
-            self._bus_pid = os.getpid()
-        return self._bus
+        bus = self._bus
+        if bus is not None and self._bus_pid == os.getpid():
+            return bus
+        # One bus per process, even when the first sockets open together: each bus
+        # subscribes on its own, and two would deliver every event twice.
+        with self._bus_lock:
+            if self._bus is None or self._bus_pid != os.getpid():
+                url = self.app.config.get("REDIS_URL")
+                if url:
+                    channel = f"{namespace(self.app.config)}:events"
+                    self._bus = RedisBus(self.deliver, url, channel=channel, resync=self.resync_all)
+                else:
+                    self._bus = LocalBus(self.deliver, self.resync_all)
+                self._bus_pid = os.getpid()
+            return self._bus
 
     def on_commit(self, events: list[Event]) -> None:
         """core.events subscriber: hand committed events of this app to the bus."""
@@ -117,11 +215,103 @@ class Hub:
 
     # --- sockets -------------------------------------------------------------------
 
-    def add(self, connection: Connection) -> None:
+    def add(self, connection: Connection, wait: float = 1.0) -> bool:
+        """Hold this socket; False when its session already has as many as it may.
+
+        At the limit, it waits up to `wait` seconds for one to go: a page that
+        navigates opens its new socket while the old one may still be closing.
+        """
         self.bus  # noqa: B018  (subscribe to Redis before the first event can matter)
         self._start_clock()
-        with self.lock:
+        config = self.app.config
+        token = connection.viewer.token_hash
+
+        def room() -> bool:
+            return self.per_session.get(token, 0) < config["WS_MAX_PER_SESSION"]
+
+        with self.freed:
+            if not self.freed.wait_for(room, timeout=wait):
+                return False
+            self.per_session[token] += 1
             self.connections.add(connection)
+            rate = max(1, config["LIVE_MESSAGES_PER_SECOND"])
+            connection.messages = Bucket(rate, burst=2 * rate)
+            if token not in self.budgets:
+                per_minute = max(1, config["LIVE_RESYNCS_PER_MINUTE"])
+                burst = max(1, config["WS_MAX_PER_SESSION"])
+                self.budgets[token] = Bucket(per_minute / 60, burst=burst)
+            self._sweep()
+        return True
+
+    def remove(self, connection: Connection) -> None:
+        with self.freed:
+            if connection not in self.connections:
+                return
+            self.connections.discard(connection)
+            token = connection.viewer.token_hash
+            self.per_session[token] -= 1
+            if self.per_session[token] <= 0:
+                del self.per_session[token]
+            self.freed.notify_all()
+
+    def _sweep(self) -> None:
+        """Forget the resync budgets of sessions gone from this process (once a minute).
+
+        Only full ones: closing every page and opening them again does not refill it.
+        """
+        if time.monotonic() - self._swept < 60:
+            return
+        self._swept = time.monotonic()
+        for token in [t for t, b in self.budgets.items() if t not in self.per_session]:
+            if self.budgets[token].full():
+                del self.budgets[token]
+
+    def resync_due(self, connection: Connection) -> float | None:
+        """Send the resync this socket waits for if its session's budget allows.
+
+        Returns None when nothing waits, else the seconds until the budget allows it.
+        A page asks once per socket ("load", "reconnect"), so a session's pages all
+        reloading at once (the burst) never wait; a client asking in a loop gets one
+        resync per 60 / LIVE_RESYNCS_PER_MINUTE seconds, whatever it sends meanwhile.
+        """
+        if connection.resync is None:
+            return None
+        budget = self.budgets.get(connection.viewer.token_hash)
+        if budget is not None and not budget.take():
+            return budget.wait()
+        mode, connection.resync = connection.resync, None
+        with self.app.app_context():
+            messages = self.render_for([connection], connection.watching, lists=mode == "all")
+        for conn, html in messages:
+            conn.push(html)
+        return None
+
+    def resync_all(self) -> None:
+        """Every socket of this process gets its regions afresh (events may have been lost).
+
+        Sessions are re-checked first (a sign-out may have been among what was lost), then
+        every region is rendered once per audience, as for an event.
+        """
+        self.recheck_sessions()
+        connections = [c for c in self.snapshot() if c.watching and c.close_code is None]
+        if not connections:
+            return
+        watched = frozenset().union(*(c.watching for c in connections))
+        with self.app.app_context():
+            for conn, html in self.render_for(connections, watched, lists=True):
+                conn.push(html)
+
+    def recheck(self, connection: Connection) -> None:
+        """The session reached its end time: close the socket, or learn its new end."""
+        viewer = connection.viewer
+        with self.app.app_context():
+            fresh, why = session_viewer(viewer.user_id, viewer.token_hash)
+        if fresh is None:
+            connection.end_session(why)
+            return
+        connection.viewer = fresh
+        if fresh != viewer:  # rights changed with no event heard: all of it afresh
+            connection.want_resync("all")
 
     # --- time ----------------------------------------------------------------------
 
@@ -155,16 +345,16 @@ class Hub:
         One query for every socket this process holds, not one per socket: 1,000
         sockets that opened together would otherwise all ask at once.
         """
-        connections = self.snapshot()
+        connections = [c for c in self.snapshot() if c.close_code is None]
         if not connections:
             return 0
         with self.app.app_context():
-            live = live_tokens({c.viewer.token_hash for c in connections})
+            ended = ended_sessions({c.viewer.token_hash for c in connections})
         closed = 0
         for conn in connections:
-            if conn.viewer.token_hash not in live:
-                conn.push(signed_out())
-                conn.close(1008, "signed out")
+            why = ended.get(conn.viewer.token_hash)
+            if why is not None:
+                conn.end_session(why)
                 closed += 1
         return closed
 
@@ -181,10 +371,6 @@ class Hub:
             self.deliver([Event("promotion_changed", pid) for pid in changed])
         return now
 
-    def remove(self, connection: Connection) -> None:
-        with self.lock:
-            self.connections.discard(connection)
-
     def snapshot(self) -> list[Connection]:
         with self.lock:
             return list(self.connections)
@@ -194,16 +380,14 @@ class Hub:
 
         `resync` is "fragments" after a page load (its lists were just rendered),
         "all" after a reconnect (list changes may have been missed too), or None.
+        The resync is sent by `resync_due`, within the session's budget.
         """
-        connection.watching = watched
         connection.parsed = registry.parse_watch(watched)
+        connection.watching = watched
         connection.page = page
-        if resync is None:
-            return
-        with self.app.app_context():
-            messages = self.render_for([connection], watched, lists=resync == "all")
-        for conn, html in messages:
-            conn.push(html)
+        if resync is not None:
+            connection.want_resync(resync)
+            self.resync_due(connection)
 
     # --- events --------------------------------------------------------------------
 
@@ -226,10 +410,9 @@ class Hub:
         """Rights changed: reload the viewers concerned, close the ended, resync the rest."""
         resync = []
         for conn in concerned(event, connections):
-            viewer = load_viewer(conn.viewer.user_id, conn.viewer.token_hash)
+            viewer, why = session_viewer(conn.viewer.user_id, conn.viewer.token_hash)
             if viewer is None:
-                conn.push(signed_out())
-                conn.close(1008, "signed out")
+                conn.end_session(why)
                 continue
             changed = viewer != conn.viewer
             conn.viewer = viewer

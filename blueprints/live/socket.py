@@ -1,7 +1,16 @@
-"""The websocket endpoint at /ws, opened by htmx's ws extension on every signed-in page."""
+"""The websocket endpoint at /ws, opened by htmx's ws extension on every signed-in page.
+
+Each socket's handler is its only writer. It takes what its page says (a watch list,
+and whether to resync: "load", "reconnect" or "update") at a bounded rate, merging
+what comes faster into one; it closes the socket when the session ends (an event,
+its idle limit, its lifetime), with a notice first and nothing after the close frame.
+"""
 
 import json
 import logging
+import threading
+from contextlib import suppress
+from socket import SHUT_WR
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, request
@@ -9,14 +18,21 @@ from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
 from blueprints.fragments import registry
+from core.models import utcnow
 from core.sessions import token_hash
 from extensions import db, sock
 
 from . import bp
-from .hub import Connection
-from .viewer import load_viewer
+from .hub import CLOSE_ENDED, CLOSE_TOO_MANY, TOO_MANY, Connection, notice
+from .viewer import session_viewer
 
 log = logging.getLogger("portal.live")
+
+IDLE_WAIT = 5.0  # seconds a writer sleeps when nothing is due
+CLOSE_WAIT = 2.0  # seconds a writer waits for the page to answer its close frame
+CLOSE_FAILED = 1011  # the server failed: htmx's ws extension reconnects after it
+RESYNCS = {"load": "fragments", "reconnect": "all"}  # what each mode asks for
+STRENGTH = {"reconnect": 2, "load": 1}  # merging asks: the strongest resync stands
 
 
 @bp.before_request
@@ -42,26 +58,100 @@ def socket(ws):
     """One page's socket: one writer, fed by the hub; the page says what it watches."""
     app = current_app._get_current_object()
     hub = app.extensions["live_hub"]
-    viewer = load_viewer(current_user.id, token_hash(current_user.session_token))
+    viewer, why = session_viewer(current_user.id, token_hash(current_user.session_token))
     db.session.remove()  # the socket may live for hours: hold no connection meanwhile
     if viewer is None:
-        ws.close(1008, "signed out")
+        _close(ws, CLOSE_ENDED, why, notice(why))
         return
     connection = Connection(ws=ws, viewer=viewer)
-    hub.add(connection)
+    if not hub.add(connection):
+        log.warning(
+            "refused a socket: user %s has %s open in one session",
+            viewer.user_id,
+            app.config["WS_MAX_PER_SESSION"],
+        )
+        _close(ws, CLOSE_TOO_MANY, TOO_MANY, notice(TOO_MANY))
+        return
     try:
-        while ws.connected and connection.close_code is None:
-            ws.event.wait(timeout=5.0)
-            while (message := ws.receive(timeout=0)) is not None:
-                _handle(hub, connection, message)
-            _drain(ws, connection)
-        _drain(ws, connection)
-        if connection.close_code is not None and ws.connected:
-            ws.close(connection.close_code, connection.close_reason)
+        _serve(hub, connection)
     except ConnectionClosed:
         pass
+    except Exception:  # a database hiccup, say: the page reconnects (1011) and resyncs
+        log.exception("the live socket of user %s failed", viewer.user_id)
+        connection.close(CLOSE_FAILED, "server error")
     finally:
         hub.remove(connection)
+    _close(
+        ws,
+        connection.close_code,
+        connection.close_reason,
+        connection.close_notice,
+        queued=connection,
+    )
+
+
+def _serve(hub, connection: Connection) -> None:
+    """Until the page goes or the socket must close: take asks, resync, send what is queued."""
+    ws = connection.ws
+    resync_in = None  # seconds until the session's budget allows the waiting resync
+    while ws.connected and connection.close_code is None:
+        ws.event.wait(timeout=_next_wake(connection, resync_in))
+        while (message := ws.receive(timeout=0)) is not None:
+            asked = _parse(message)
+            if asked is None:
+                continue
+            if connection.asked is None and connection.messages.take():
+                _take(hub, connection, asked)
+            else:  # over the rate: merged with what waits, taken when a token comes
+                connection.asked = _merge(connection.asked, asked)
+        if connection.asked is not None and connection.messages.take():
+            asked, connection.asked = connection.asked, None
+            _take(hub, connection, asked)
+        resync_in = hub.resync_due(connection)
+        if utcnow() >= connection.viewer.ends_at:
+            hub.recheck(connection)
+        _drain(ws, connection)
+
+
+def _next_wake(connection: Connection, resync_in: float | None) -> float:
+    """How long the writer may sleep: until a push wakes it, or until something is due."""
+    waits = [IDLE_WAIT, (connection.viewer.ends_at - utcnow()).total_seconds()]
+    if connection.asked is not None:
+        waits.append(connection.messages.wait())
+    if resync_in is not None:
+        waits.append(resync_in)
+    return max(0.005, min(waits))
+
+
+def _parse(message) -> dict | None:
+    try:
+        data = json.loads(message)
+    except (TypeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _merge(waiting: dict | None, asked: dict) -> dict:
+    """Two asks as one: the later watch list and page, the stronger resync."""
+    if waiting is None:
+        return asked
+    modes = (waiting.get("mode"), asked.get("mode"))
+    mode = max(modes, key=lambda m: STRENGTH.get(m, 0) if isinstance(m, str) else 0)
+    return {**asked, "mode": mode}
+
+
+def _take(hub, connection: Connection, asked: dict) -> None:
+    """A page's watch list: resync its regions (lists too, after a reconnect)."""
+    watched = registry.clean_watch_list(asked.get("watch"))
+    page = str(asked.get("page", ""))[:60]
+    # "load": the page was just rendered, but an event may have slipped in before the
+    # socket opened, so its fragments are sent fresh (its lists are fresh enough).
+    # "reconnect": anything may have been missed, lists included. "update": the page
+    # swapped in new regions it fetched itself; they are fresh, only remember them.
+    mode = asked.get("mode")
+    resync = RESYNCS.get(mode) if isinstance(mode, str) else None
+    connection.taken += 1
+    hub.watch(connection, watched, page, resync)
 
 
 def _drain(ws, connection: Connection) -> None:
@@ -69,20 +159,38 @@ def _drain(ws, connection: Connection) -> None:
         ws.send(connection.outbox.get_nowait())
 
 
-def _handle(hub, connection: Connection, message) -> None:
-    """A page's watch list: resync its regions (lists too, after a reconnect)."""
+def _close(ws, code, reason: str, notice_html: str = "", *, queued=None) -> None:
+    """Send what is queued, the notice, then the close frame; then nothing at all.
+
+    The notice is a fragment the page shows (`#live-status`). The close frame must be
+    the last bytes the page gets: after the handler returns, flask-sock's response
+    makes Werkzeug write an HTTP status line onto the connection, which a browser
+    reads as a broken frame. It then fails the socket with 1006, throwing away
+    whatever it had received in the same read (the notice and the close frame with
+    it) and reconnecting. So the sending side is shut right after the close frame.
+    """
     try:
-        data = json.loads(message)
-    except (TypeError, ValueError):
-        return
-    if not isinstance(data, dict):
-        return
-    watched = registry.clean_watch_list(data.get("watch"))
-    page = str(data.get("page", ""))[:60]
-    # "load": the page was just rendered, but an event may have slipped in before the
-    # socket opened, so its fragments are sent fresh (its lists are fresh enough).
-    # "reconnect": anything may have been missed, lists included. "update": the page
-    # swapped in new regions it fetched itself; they are fresh, only remember them.
-    mode = data.get("mode")
-    resync = {"load": "fragments", "reconnect": "all"}.get(mode)
-    hub.watch(connection, watched, page, resync)
+        if ws.connected:
+            if queued is not None:
+                _drain(ws, queued)
+            if code is not None:
+                if notice_html:
+                    ws.send(notice_html)
+                ws.close(code, reason)
+    except ConnectionClosed:
+        pass
+    finally:
+        _end_stream(ws)
+
+
+def _end_stream(ws) -> None:
+    """Shut the sending side, then give the page a moment to answer the close frame.
+
+    Waiting for its answer (simple-websocket's reader ends on it) closes the connection
+    cleanly, rather than with unread bytes that would reset it.
+    """
+    with suppress(OSError, AttributeError):
+        ws.sock.shutdown(SHUT_WR)
+    reader = getattr(ws, "thread", None)
+    if reader is not None and reader is not threading.current_thread():
+        reader.join(timeout=CLOSE_WAIT)

@@ -1,11 +1,13 @@
 """Who is behind a socket, as a small immutable snapshot safe to share between threads."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core import access
+from core import access, sessions
 from core.events import Event
 from core.models import Company, LoginSession, Role, User, user_roles, utcnow
 from extensions import db
@@ -26,6 +28,10 @@ ACCESS_TOPICS = frozenset(
 # their rights did not change: their offer did (new reps' lists, a group's new policy).
 RESYNC_TOPICS = frozenset({"company_reps_changed", "group_changed"})
 
+# Why a socket's session ended, as the page is told (the close reason and its notice).
+BLOCKED = "blocked"
+SIGNED_OUT = "signed out"
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -38,10 +44,32 @@ class Viewer:
     group_id: int | None
     permissions: frozenset[str]  # effective: what access.can() grants right now
     scope: frozenset[int] | None  # companies a staff person sees; None = all
+    # When the session ends unless it is used again (idle limit or absolute lifetime): the
+    # socket re-reads its session then. Not part of what the person may see.
+    ends_at: datetime = field(default=datetime.max, compare=False)
 
 
-def load_viewer(user_id: int, token_hash: str) -> Viewer | None:
-    """The viewer behind a live session, or None when the session or person has ended."""
+def _idle_minutes() -> float:
+    return current_app.config["SESSION_IDLE_MINUTES"]
+
+
+def _ended(record: LoginSession | None, status: str | None, now: datetime) -> str | None:
+    """Why this session no longer carries its person (None: it still does)."""
+    if status == "blocked":
+        return BLOCKED
+    if record is None or record.revoked_at is not None or status != "active":
+        return SIGNED_OUT
+    if sessions.ends_at(record, idle_minutes=_idle_minutes()) <= now:
+        return SIGNED_OUT
+    return None
+
+
+def session_viewer(user_id: int, token_hash: str) -> tuple[Viewer | None, str | None]:
+    """The viewer behind a live session, or None and why it ended (BLOCKED, SIGNED_OUT).
+
+    The session ends when it is revoked (sign-out, block, password change), passes its
+    idle limit or absolute lifetime, or its person is no longer active.
+    """
     record = db.session.scalar(
         select(LoginSession)
         .where(LoginSession.token_hash == token_hash, LoginSession.user_id == user_id)
@@ -50,14 +78,15 @@ def load_viewer(user_id: int, token_hash: str) -> Viewer | None:
             joinedload(LoginSession.user).joinedload(User.roles).joinedload(Role.grants),
         )
     )
-    now = utcnow()
-    if record is None or record.revoked_at is not None or record.expires_at <= now:
-        return None
+    if record is None:
+        status = db.session.scalar(select(User.status).where(User.id == user_id))
+        return None, _ended(None, status, utcnow())
     user = record.user
-    if user.status != "active":
-        return None
+    why = _ended(record, user.status, utcnow())
+    if why is not None:
+        return None, why
     user.__dict__.pop("_permissions", None)
-    return Viewer(
+    viewer = Viewer(
         user_id=user.id,
         token_hash=token_hash,
         kind=user.kind,
@@ -65,27 +94,38 @@ def load_viewer(user_id: int, token_hash: str) -> Viewer | None:
         group_id=user.company.group_id if user.company else None,
         permissions=access.effective_permissions(user),
         scope=access.scope_of(user),
+        ends_at=sessions.ends_at(record, idle_minutes=_idle_minutes()),
     )
+    return viewer, None
 
 
-def live_tokens(token_hashes: set[str]) -> set[str]:
-    """Which of these sessions are still live (not revoked, not expired, person active)."""
-    found: set[str] = set()
+def load_viewer(user_id: int, token_hash: str) -> Viewer | None:
+    """The viewer behind a live session, or None when the session or person has ended."""
+    return session_viewer(user_id, token_hash)[0]
+
+
+def ended_sessions(token_hashes: set[str]) -> dict[str, str]:
+    """Which of these sessions have ended, and why (BLOCKED or SIGNED_OUT).
+
+    One statement per 500 sessions, whatever the number of sockets behind them.
+    """
+    ended: dict[str, str] = {}
     hashes = sorted(token_hashes)
+    now = utcnow()
     for start in range(0, len(hashes), 500):
-        found |= set(
-            db.session.scalars(
-                select(LoginSession.token_hash)
-                .join(User, User.id == LoginSession.user_id)
-                .where(
-                    LoginSession.token_hash.in_(hashes[start : start + 500]),
-                    LoginSession.revoked_at.is_(None),
-                    LoginSession.expires_at > utcnow(),
-                    User.status == "active",
-                )
-            )
-        )
-    return found
+        chunk = hashes[start : start + 500]
+        rows = db.session.execute(
+            select(LoginSession, User.status)
+            .join(User, User.id == LoginSession.user_id)
+            .where(LoginSession.token_hash.in_(chunk))
+        ).all()
+        found = {record.token_hash: (record, status) for record, status in rows}
+        for token_hash in chunk:
+            record, status = found.get(token_hash, (None, None))
+            why = _ended(record, status, now)
+            if why is not None:
+                ended[token_hash] = why
+    return ended
 
 
 def concerned(event: Event, connections: list) -> list:

@@ -1,6 +1,7 @@
 // The portal's only script: error toasts for htmx requests that fail (htmx 2 does
 // not swap 4xx/5xx responses; base.html's htmx-config marks them as errors), and the
-// page's side of live updates (which regions it shows, list refreshes, sign-out).
+// page's side of live updates (which regions it shows, list refreshes, and why the
+// live channel closed: signed out, blocked, too many pages).
 (function () {
   "use strict";
 
@@ -66,14 +67,31 @@
     sendWatch(live.opens === 1 ? "load" : "reconnect");
   });
 
+  // Closes the server means for good (htmx's ws extension does not reconnect after
+  // them). The server pushes the page's notice just before its close frame; these
+  // words stand in should it be missing.
+  function closedFor(closed) {
+    if (closed.code === 1008 && closed.reason === "blocked") {
+      return "Your access was blocked and you were signed out.";
+    }
+    if (closed.code === 1008) { return "You were signed out."; }
+    if (closed.code === 4429) {
+      return "This page is not live: too many pages of the portal are open in this " +
+        "browser. Close some of them, then reload this page.";
+    }
+    return null;
+  }
+
   document.addEventListener("htmx:wsClose", function (event) {
     live.socket = null;
     document.body.dataset.liveState = "closed";
     var closed = event.detail.event;
-    if (closed && closed.code === 1008) {
+    var message = closed ? closedFor(closed) : null;
+    if (message) {
+      document.body.dataset.liveClosed = String(closed.code);
       var status = document.getElementById("live-status");
       if (status && status.hidden) {
-        status.textContent = "You have been signed out.";
+        status.textContent = message;
         status.hidden = false;
       }
     }

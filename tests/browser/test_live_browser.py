@@ -1,4 +1,5 @@
-"""Live updates in real browsers: pushes arrive within a second, rendered per viewer."""
+"""Live updates in real browsers: pushes arrive within a second, rendered per viewer;
+a page whose socket closes for good says why."""
 
 import re
 
@@ -62,3 +63,32 @@ def test_search_results_stay_live(sign_in):
         " === '12 in stock'",
         timeout=WITHIN,
     )
+
+
+def test_signing_out_in_another_tab_tells_the_open_page(sign_in):
+    page = sign_in("orders@baltic.test")
+    open_catalogue(page, "MCU-STM32F401")
+    other = page.context.new_page()
+    other.goto("/shop/")
+    other.get_by_role("button", name="Sign out").click()
+    other.wait_for_url(re.compile(r"/login"))
+
+    page.wait_for_selector("#live-status:not([hidden])", timeout=WITHIN)
+    status = page.locator("#live-status").inner_text()
+    assert "You were signed out" in status and "blocked" not in status
+    page.wait_for_selector("body[data-live-closed='1008']", state="attached", timeout=WITHIN)
+
+
+def test_a_page_beyond_the_sockets_a_session_may_hold_says_what_to_do(app, sign_in, monkeypatch):
+    monkeypatch.setitem(app.config, "WS_MAX_PER_SESSION", 2)
+    first = sign_in("orders@delft.test")  # lands on the catalogue: one socket
+    wait_live(first)
+    second = first.context.new_page()
+    open_catalogue(second, "CAP-1206-10U")
+    third = first.context.new_page()
+    third.goto("/shop/")
+    third.wait_for_selector("#live-status:not([hidden])", timeout=5000)
+    assert "too many pages of the portal are open" in third.locator("#live-status").inner_text()
+    third.wait_for_selector("body[data-live-closed='4429']", state="attached", timeout=WITHIN)
+    for page in (first, second):  # the pages already open stay live
+        assert page.evaluate("document.body.dataset.liveState") == "watching"
