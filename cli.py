@@ -29,10 +29,10 @@ def register(app: Flask) -> None:
         from core.transaction import committed
 
         upgrade()
-        with app.test_request_context():
+        with app.test_request_context(base_url=app.config["PORTAL_URL"]):
 
             def link(token: str) -> str:
-                return app.config["PORTAL_URL"] + url_for("auth.accept_invitation", token=token)
+                return url_for("auth.accept_invitation", token=token, _external=True)
 
             try:
                 person, activation = committed(

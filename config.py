@@ -80,10 +80,11 @@ def engine_options(url: str) -> dict:
     return {"pool_pre_ping": True}
 
 
-def _public_address(production: bool) -> tuple[str, list[str] | None]:
+def _public_address(production: bool, overrides: dict) -> tuple[str, list[str] | None]:
     """PORTAL_URL (required in production) and the hosts answered (TRUSTED_HOSTS, which in
     production defaults to PORTAL_URL's own; elsewhere every host is answered)."""
-    raw = (os.environ.get("PORTAL_URL") or "").strip().rstrip("/")
+    raw = (overrides.pop("PORTAL_URL", None) or os.environ.get("PORTAL_URL") or "").strip()
+    raw = raw.rstrip("/")
     if not raw:
         if production:
             raise ConfigError("PORTAL_URL must be set when PORTAL_ENV=production")
@@ -95,9 +96,13 @@ def _public_address(production: bool) -> tuple[str, list[str] | None]:
         )
     if production and parts.scheme != "https":
         raise ConfigError("PORTAL_URL must start with https:// when PORTAL_ENV=production")
-    hosts = [h.strip() for h in (os.environ.get("TRUSTED_HOSTS") or "").split(",") if h.strip()]
+    listed = overrides.pop("TRUSTED_HOSTS", None) or os.environ.get("TRUSTED_HOSTS") or ""
+    hosts = [h.strip() for h in listed.split(",") if h.strip()]
     if not hosts and production:
         hosts = [parts.netloc]
+    if hosts and parts.hostname not in {h.split(":")[0] for h in hosts}:
+        # Links to itself (live fragments, mail) are built for PORTAL_URL's host.
+        raise ConfigError(f"TRUSTED_HOSTS must include PORTAL_URL's host, {parts.hostname}")
     return raw, hosts or None
 
 
@@ -119,7 +124,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         secret_key = _dev_secret_key(instance_path)
 
     production = env_name == "production"
-    portal_url, trusted_hosts = _public_address(production)
+    portal_url, trusted_hosts = _public_address(production, overrides)
     proxy_hops = _int("PROXY_HOPS", 0)
     if not 0 <= proxy_hops <= 5:
         raise ConfigError(f"PROXY_HOPS must be from 0 to 5, got {proxy_hops}")
@@ -128,6 +133,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
+        # How long opening a database connection waits for an unreachable server (a
+        # restart) before the request fails (core/db_mariadb.py).
+        "DB_CONNECT_WAIT_SECONDS": _int("DB_CONNECT_WAIT_SECONDS", 10),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "TESTING": env_name == "testing",
         # Sessions: server-side records (core.sessions) enforce these lifetimes;

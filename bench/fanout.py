@@ -108,6 +108,8 @@ MEASURED = {
 CSRF = re.compile(r'"X-CSRFToken": "([^"]+)"')
 
 FIVE_YEARS = 5 * 365 * 24  # hours: a bench session never ends mid-run
+# Production wants a public https address and answers only its host: here, this machine.
+PUBLIC = {"PORTAL_URL": "https://127.0.0.1", "TRUSTED_HOSTS": "127.0.0.1"}
 
 
 # --- the servers under test (run in their own process) --------------------------
@@ -229,7 +231,9 @@ def session_token(email: str) -> str:
 def prepare(url: str) -> Setup:
     """Migrations, demo data, a session per demo person, and who a stock event reaches."""
     secret = secrets.token_urlsafe(32)
-    app = create_app({"PORTAL_ENV": "production", "DATABASE_URL": url, "SECRET_KEY": secret})
+    app = create_app(
+        {"PORTAL_ENV": "production", "DATABASE_URL": url, "SECRET_KEY": secret, **PUBLIC}
+    )
     signer = app.session_interface.get_signing_serializer(app)
     with app.app_context():
         upgrade()
@@ -364,6 +368,7 @@ def serving(kind: str, which: str, setup: Setup, sockets: int, logs: Path) -> It
         "PORTAL_ENV": "production",
         "DATABASE_URL": setup.url,
         "SECRET_KEY": setup.secret,
+        **PUBLIC,
     }
     log_path = logs / f"{kind}-{which}.log"
     with log_path.open("w") as log:

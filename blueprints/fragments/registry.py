@@ -143,8 +143,12 @@ def refresh_signal(region_id: str) -> str:
 
 @contextmanager
 def rendering_as(connection):
-    """A request context whose current_user is this socket's person, loaded fresh."""
-    with current_app.test_request_context("/"):
+    """A request context whose current_user is this socket's person, loaded fresh.
+
+    Its address is PORTAL_URL's: a host production answers (TRUSTED_HOSTS), so that the
+    fragment's links can be built.
+    """
+    with current_app.test_request_context("/", base_url=current_app.config["PORTAL_URL"]):
         user = db.session.scalar(
             select(User)
             .where(User.id == connection.viewer.user_id)

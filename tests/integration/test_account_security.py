@@ -4,6 +4,7 @@ and the security headers (issue 12, points 1 to 4, 8 and 12)."""
 
 import re
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pyotp
 import pytest
@@ -12,7 +13,10 @@ from sqlalchemy import func, select, update
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import create_app
+from blueprints.fragments import registry
 from blueprints.headers import CLEAR_SITE_DATA
+from blueprints.live.viewer import session_viewer
+from config import ConfigError
 from core import access, throttle, two_factor
 from core.models import (
     AuditEntry,
@@ -24,8 +28,9 @@ from core.models import (
     Role,
     User,
 )
+from core.sessions import token_hash
 from extensions import db
-from tests.conftest import PASSWORD, TEST_DATABASE_URL
+from tests.conftest import PASSWORD, TEST_DATABASE_URL, persona_token
 from tests.sockets import drain, watch
 
 NEW_PASSWORD = "Granite-Harbour-Lamp-57"
@@ -357,8 +362,18 @@ def test_production_answers_only_its_own_host(app, monkeypatch):
     hsts = c.get("/login", headers={"Host": "portal.example.com"}).headers
     assert hsts["Strict-Transport-Security"].startswith("max-age=")
     with production.app_context():
+        # Live fragments are rendered outside any request, for PORTAL_URL's host: their
+        # links build there too (a row of the product list links to the product).
+        admin = user("admin@portal.test")
+        viewer, _ = session_viewer(admin.id, token_hash(persona_token(admin.email)))
+        socket = SimpleNamespace(viewer=viewer, page="test", watching=frozenset(), parsed={})
+        row, key = registry.kind_of("product-1")
+        assert 'href="/office/products/1"' in row.render(socket, [key])[key]
         db.session.remove()
         db.engine.dispose()
+    monkeypatch.setenv("TRUSTED_HOSTS", "other.example.com")
+    with pytest.raises(ConfigError, match="must include PORTAL_URL's host"):
+        create_app({"DATABASE_URL": url})
 
 
 # --- 4. proxies -----------------------------------------------------------------------------
