@@ -71,11 +71,14 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     import blueprints.fragments  # noqa: F401  (every live region kind registers)
     from blueprints.auth import bp as auth_bp
+    from blueprints.common import IdConverter
     from blueprints.live import bp as live_bp
     from blueprints.live import init_live
     from blueprints.office import bp as office_bp
     from blueprints.shop import bp as shop_bp
 
+    # Before any route is added: every <int:...> is an id the database can hold, else 404.
+    app.url_map.converters["int"] = IdConverter
     app.register_blueprint(auth_bp)
     app.register_blueprint(office_bp, url_prefix="/office")
     app.register_blueprint(shop_bp, url_prefix="/shop")

@@ -17,10 +17,11 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from blueprints.forms import EmptyForm
 from blueprints.fragments import navigation
-from core import access, catalog, exports, settings
+from core import access, catalog, exports, numbers, settings
 from core.errors import NotFound
 from core.models import Company, utcnow
 from extensions import login_manager
@@ -147,14 +148,46 @@ def listing_args() -> tuple[str, str, int]:
         abort(400, description=str(exc))
 
 
+def id_value(raw: str, malformed: str) -> int:
+    """A record's number sent as a parameter: not digits is a 400 saying `malformed`; a
+    number beyond any record's (core.numbers.MAX_ID) names nothing, the one 404."""
+    if not raw.isascii() or not raw.isdigit():
+        abort(400, description=malformed)
+    return or_404(numbers.record_id(raw))
+
+
 def company_arg(malformed: str = "The company filter is a company number.") -> Company | None:
     """The `company` parameter: one of the person's companies, a 404 for any other."""
     raw = request.args.get("company", "")
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 12:
-        abort(400, description=malformed)
-    return or_404(access.load_company(current_user, int(raw)))
+    return or_404(access.load_company(current_user, id_value(raw, malformed)))
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a record's number, which the database can hold.
+
+    Werkzeug's converter takes any run of digits, and an id beyond what SQLite binds
+    (2^63) answered 500; one beyond core.numbers.MAX_ID names no record on any database,
+    so the route does not match: the one 404, before any guard or query. ASCII digits
+    only: `\\d` would also read "١٢٣" as 123.
+    """
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(
+            map,
+            fixed_digits,
+            min=0 if min is None else min,
+            max=numbers.MAX_ID if max is None else max,
+            signed=signed,
+        )
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(self.max)):  # never int() of a thousand digits
+            raise ValidationError()
+        return super().to_python(value)
 
 
 def require_face(kind: str):

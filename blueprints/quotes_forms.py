@@ -9,14 +9,14 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
-from core import orders, quotes
+from blueprints.forms import WholeField
+from core import numbers, orders, quotes
 from core.errors import Refused
 from core.products import clean_price
 
@@ -45,10 +45,11 @@ class PriceField(StringField):
 
 def whole_quantity(raw: str) -> int:
     """A quantity typed as text: a whole number from 1, or ValidationError saying so."""
-    text = (raw or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= orders.MAX_QUANTITY:
-        raise ValidationError(f"Enter a whole number from 1 to {orders.MAX_QUANTITY:,}.")
-    return int(text)
+    message = f"Enter a whole number from 1 to {orders.MAX_QUANTITY:,}."
+    try:
+        return numbers.whole(raw, minimum=1, maximum=orders.MAX_QUANTITY, message=message)
+    except numbers.NumberRefused as exc:
+        raise ValidationError(str(exc)) from None
 
 
 class AskLine(Form):
@@ -129,7 +130,13 @@ class PriceLine(Form):
 class _Seen(FlaskForm):
     """Every move names the latest round its author saw, so nobody acts on a stale page."""
 
-    seen = IntegerField(widget=HiddenInput(), validators=[InputRequired(STALE_FORM)])
+    seen = WholeField(
+        widget=HiddenInput(),
+        minimum=0,
+        maximum=numbers.MAX_ID,
+        message=STALE_FORM,
+        validators=[InputRequired(STALE_FORM)],
+    )
     note = TextAreaField("Note", validators=[Length(max=quotes.MAX_NOTE, message=NOTE_MESSAGE)])
 
 

@@ -4,14 +4,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import Select, and_, case, func, or_, select, type_coerce, update
 from sqlalchemy.sql import ColumnElement
 
 from extensions import db
 
-from . import access, audit, events, notify, settings
+from . import access, audit, events, notify, numbers, settings
 from .errors import FieldRefused, Refused
 from .models import (
     CENT,
@@ -254,6 +254,10 @@ class PaymentRefused(FieldRefused):
     """A payment the rules do not allow; `field` names the form field it is about."""
 
 
+# Amounts are read with at most 15 digits before the decimal mark and 10 after it.
+AMOUNT_LIMIT = Decimal(10**15)
+
+
 def parse_amount(text: str) -> Decimal:
     """An amount as a person types it ("1 234,50", "€120.5") as a Decimal, or PaymentRefused.
 
@@ -265,12 +269,22 @@ def parse_amount(text: str) -> Decimal:
     if mark >= 0:
         whole, fraction = cleaned[:mark], cleaned[mark + 1 :]
         cleaned = re.sub(r"[,.]", "", whole) + "." + fraction
-    if not re.fullmatch(r"-?\d{1,15}(?:\.\d{1,10})?", cleaned):
-        raise PaymentRefused("Enter the amount as a number, such as 120.50.", "amount")
+    message = "Enter the amount as a number, such as 120.50."
     try:
-        return Decimal(cleaned)
-    except InvalidOperation as exc:  # unreachable after the pattern, kept as a guard
-        raise PaymentRefused("Enter the amount as a number, such as 120.50.", "amount") from exc
+        numbers.decimal(
+            cleaned,
+            label="The amount",
+            places=10,
+            minimum=-AMOUNT_LIMIT,
+            above=True,
+            maximum=AMOUNT_LIMIT,
+            not_a_number=message,
+            out_of_range=message,
+            too_precise=message,
+        )
+    except numbers.NumberRefused:
+        raise PaymentRefused(message, "amount") from None
+    return Decimal(cleaned)  # as typed (core.numbers has read it): never rounded here
 
 
 def _check_payment(invoice: Invoice, amount, received_on, method: str, reference: str) -> None:

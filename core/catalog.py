@@ -30,6 +30,7 @@ from sqlalchemy.orm import defer, joinedload
 
 from extensions import db
 
+from . import numbers
 from .models import Category, GroupPrice, Product
 from .offer import GroupPolicy, Offer, group_price_column, offers_for
 from .pagination import Page
@@ -43,6 +44,7 @@ SORTS = {
     "newest": "Newest first",
 }
 MAX_PER_PAGE = 96
+MAX_PAGE = 999_999
 # Without MariaDB's FOUND_ROWS(), a search sorts and counts up to this many matches in
 # one statement; a broader one is sorted and counted again without the bound.
 SEARCH_WINDOW = 10_000
@@ -69,9 +71,11 @@ def parse_page(raw: str | None) -> int:
     """Page numbers are whole numbers from 1; anything else is a clear error."""
     if raw is None or raw == "":
         return 1
-    if not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
-        raise BadQuery("The page must be a whole number from 1 upwards.")
-    return int(raw)
+    message = "The page must be a whole number from 1 upwards."
+    try:
+        return numbers.whole(raw, minimum=1, maximum=MAX_PAGE, message=message)
+    except numbers.NumberRefused as exc:
+        raise BadQuery(str(exc)) from None
 
 
 def parse_query(raw: str | None, max_length: int) -> str:

@@ -13,14 +13,14 @@ flooding the live layer with thousands of events that concern only this group.
 """
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from extensions import db
 
-from . import access, audit, events, settings
+from . import access, audit, events, numbers, settings
 from .errors import FieldRefused, Refused
 from .models import (
     EXACT,
@@ -429,17 +429,22 @@ def save_prices(
 
 
 def parse_percent(raw) -> Decimal:
-    """A discount in percent: above 0, below 100, at most two decimals."""
+    """A discount in percent: above 0, below 100, at most two decimals (core.numbers)."""
     text = str(raw if raw is not None else "").strip().rstrip("%").strip().replace(",", ".")
     try:
-        value = Decimal(text)
-    except (InvalidOperation, ValueError) as exc:
-        raise GroupRefused("Enter the discount as a number, such as 12.5.", "percent") from exc
-    if not value.is_finite() or not 0 < value < 100:
-        raise GroupRefused("A discount is above 0 % and below 100 %.", "percent")
-    if value != value.quantize(Decimal("0.01")):
-        raise GroupRefused("A discount has at most two decimals.", "percent")
-    return value
+        return numbers.decimal(
+            text,
+            label="A discount",
+            places=2,
+            minimum=Decimal(0),
+            above=True,
+            maximum=Decimal(100),
+            field="percent",
+            not_a_number="Enter the discount as a number, such as 12.5.",
+            out_of_range="A discount is above 0 % and below 100 %.",
+        )
+    except numbers.NumberRefused as exc:
+        raise GroupRefused(str(exc), "percent") from None
 
 
 def discount_from_base(

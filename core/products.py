@@ -6,7 +6,7 @@ the audit log's before/after (people reading the log may not hold `finance.costs
 """
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import exists, func, or_, select
@@ -14,10 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 
-from . import audit, events, photos
+from . import audit, events, numbers, photos
 from .errors import FieldRefused, Refused
 from .models import (
-    UNIT,
     CartLine,
     Category,
     CustomerGroup,
@@ -50,18 +49,8 @@ class ProductRefused(FieldRefused):
 
 
 def clean_price(raw, label: str = "Price") -> Decimal:
-    """A price as Decimal: not negative, at most 4 decimals, plausible."""
-    try:
-        value = Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise Refused(f"{label} must be a number, such as 12.50.") from exc
-    if not value.is_finite() or value < 0:
-        raise Refused(f"{label} cannot be negative.")
-    if value != value.quantize(UNIT):
-        raise Refused(f"{label} has at most 4 decimals.")
-    if value >= MAX_PRICE:
-        raise Refused(f"{label} must be below {MAX_PRICE:,}.")
-    return value.quantize(UNIT)
+    """A price as Decimal: not negative, at most 4 decimals, plausible (core.numbers)."""
+    return numbers.decimal(raw, label=label, places=4, maximum=MAX_PRICE)
 
 
 def _price(raw, label: str, field: str) -> Decimal:

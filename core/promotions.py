@@ -9,13 +9,13 @@ that left it, whose open offers would otherwise keep showing a discount that is 
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import and_, func, not_, or_, select
 
 from extensions import db
 
-from . import audit, events
+from . import audit, events, numbers
 from .errors import FieldRefused
 from .models import (
     Category,
@@ -40,7 +40,7 @@ STATUSES = {
     "off": "Switched off",
 }
 _SKU_SEPARATORS = re.compile(r"[\s,;]+")
-_DISCOUNT = re.compile(r"\d{1,3}(?:\.\d+)?")
+_DISCOUNT = re.compile(r"[0-9]{1,3}(?:\.[0-9]+)?")
 
 
 class PromotionRefused(FieldRefused):
@@ -123,21 +123,23 @@ def clean_discount(raw, group_name: str) -> Decimal:
     if isinstance(raw, Decimal):
         raw = f"{raw:f}" if raw.is_finite() else "not a number"
     text = str(raw if raw is not None else "").strip().rstrip("%").strip().replace(",", ".")
-    if not _DISCOUNT.fullmatch(text):
-        raise PromotionRefused(
-            f"The discount for {group_name} must be a number of percent, such as 12.5."
-        )
+    not_a_number = f"The discount for {group_name} must be a number of percent, such as 12.5."
+    if not _DISCOUNT.fullmatch(text):  # no sign: "-5" is not a discount at all
+        raise PromotionRefused(not_a_number)
     try:
-        value = Decimal(text)
-    except InvalidOperation as exc:  # unreachable after the pattern, kept as a guard
-        raise PromotionRefused(f"The discount for {group_name} must be a number.") from exc
-    if not Decimal(0) < value < Decimal(100):
-        raise PromotionRefused(
-            f"The discount for {group_name} must be more than 0 and less than 100 percent."
+        return numbers.decimal(
+            text,
+            label=f"The discount for {group_name}",
+            places=2,
+            minimum=Decimal(0),
+            above=True,
+            maximum=Decimal(100),
+            not_a_number=not_a_number,
+            out_of_range=f"The discount for {group_name} must be more than 0 and less than "
+            "100 percent.",
         )
-    if value != value.quantize(Decimal("0.01")):
-        raise PromotionRefused(f"The discount for {group_name} has at most two decimals.")
-    return value.quantize(Decimal("0.01"))
+    except numbers.NumberRefused as exc:
+        raise PromotionRefused(str(exc)) from None
 
 
 def with_subcategories(categories: list[Category]) -> list[Category]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 
-from . import access, audit, events
+from . import access, audit, events, numbers
 from .errors import Refused
 from .models import Order, Product, StockMovement, User
 from .pagination import Page, paginate
@@ -122,10 +122,8 @@ def parse_threshold(raw: str | None, default: int) -> int:
     """The low-stock view's "below" value: a whole number from 1; else Refused."""
     if raw is None or raw.strip() == "":
         return default
-    raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 7 or not 1 <= int(raw) <= LOW_STOCK_MAX:
-        raise Refused(f"Show products below a whole number of units, from 1 to {LOW_STOCK_MAX:,}.")
-    return int(raw)
+    message = f"Show products below a whole number of units, from 1 to {LOW_STOCK_MAX:,}."
+    return numbers.whole(raw, minimum=1, maximum=LOW_STOCK_MAX, message=message)
 
 
 def low_stock(below: int, *, q: str = "", page: int = 1, per_page: int = 50) -> Page:

@@ -5,29 +5,28 @@ from decimal import Decimal
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
-from blueprints.forms import RefusalMixin, strip
-from core import billing, credit_notes, customers
+from blueprints.forms import RefusalMixin, WholeField, strip
+from core import billing, credit_notes, customers, numbers
 from core.customers import CompanyDetails
 
 
 def _choice_id(value):
-    # "" is the prompt ("choose a group", "no invoice"); anything not a number becomes -1,
-    # which no choice has, so the field's own message refuses it.
+    # "" is the prompt ("choose a group", "no invoice"); anything not a record's number
+    # becomes -1, which no choice has, so the field's own message refuses it.
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
+    if isinstance(value, int):
+        return value
+    found = numbers.record_id(value)
+    return -1 if found is None else found
 
 
 class CompanyForm(RefusalMixin, FlaskForm):
@@ -87,17 +86,13 @@ class CompanyForm(RefusalMixin, FlaskForm):
         ],
         description="As printed on invoices, one line per line.",
     )
-    payment_terms_days = IntegerField(
+    payment_terms_days = WholeField(
         "Payment terms (days)",
-        validators=[
-            InputRequired("Enter the payment terms in days."),
-            NumberRange(
-                min=0,
-                max=customers.MAX_TERMS_DAYS,
-                message=f"Payment terms are a whole number of days from 0 to "
-                f"{customers.MAX_TERMS_DAYS}.",
-            ),
-        ],
+        minimum=0,
+        maximum=customers.MAX_TERMS_DAYS,
+        message="Payment terms are a whole number of days from 0 to "
+        f"{customers.MAX_TERMS_DAYS}, such as 30.",
+        validators=[InputRequired("Enter the payment terms in days.")],
     )
     approval_limit = StringField(
         "Approval limit (EUR)",
@@ -117,11 +112,6 @@ class CompanyForm(RefusalMixin, FlaskForm):
         self.group_id.choices = [SelectChoice("", "Choose a group…")] + [
             SelectChoice(g.id, g.name) for g in groups
         ]
-
-    def validate_payment_terms_days(self, field):
-        # IntegerField's own message ("Not a valid integer value.") says nothing useful.
-        if field.data is None and field.raw_data and field.raw_data[0]:
-            raise ValidationError("Payment terms are a whole number of days, such as 30.")
 
     def validate_approval_limit(self, field):
         self.limit = None

@@ -22,7 +22,7 @@ from blueprints.common import (
     permission_required,
     render,
 )
-from core import access, groups
+from core import access, catalog, groups, numbers
 from core.models import Category, Company, CustomerGroup, Product
 from extensions import db
 
@@ -158,9 +158,10 @@ def price_filter() -> groups.PriceFilter:
     raw = args.get("category", "")
     category = None
     if raw:
-        if not raw.isdigit() or len(raw) > 12:
+        found = numbers.record_id(raw)
+        if found is None and not (raw.isascii() and raw.isdigit()):
             abort(400, description="The category filter is a category number.")
-        category = db.session.get(Category, int(raw))
+        category = db.session.get(Category, found) if found is not None else None
         if category is None:
             abort(400, description="There is no such category.")
     return groups.PriceFilter(q=q, category=category, priced=priced)
@@ -168,8 +169,10 @@ def price_filter() -> groups.PriceFilter:
 
 def posted_page() -> int:
     """The page of the list a form was posted from (shown again after the change)."""
-    raw = request.form.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < len(raw) <= 6 and int(raw) > 0 else 1
+    try:
+        return catalog.parse_page(request.form.get("page"))
+    except catalog.BadQuery:
+        return 1
 
 
 def plain(price) -> str:
@@ -242,8 +245,8 @@ def group_prices_save(group_id: int):
     flt, page = price_filter(), posted_page()
     rows = {}
     for key, value in request.form.items():
-        if key.startswith("price-") and key[6:].isdigit() and len(key) <= 18:
-            pid = int(key[6:])
+        pid = numbers.record_id(key[6:]) if key.startswith("price-") else None
+        if pid is not None:  # no product has any other number
             rows[pid] = (value[:40], request.form.get(f"was-{pid}", "")[:40])
     if len(rows) > MAX_ROWS:
         abort(400, description=f"At most {MAX_ROWS} rows are saved at once.")
@@ -320,10 +323,10 @@ def group_prices_remove(group_id: int):
     found = load_group(group_id)
     checked_csrf()
     flt, page = price_filter(), posted_page()
-    raw = request.form.getlist("selected")
-    if any(not r.isdigit() or len(r) > 12 for r in raw):
+    chosen = [numbers.record_id(r) for r in request.form.getlist("selected")]
+    if None in chosen:
         abort(400, description="The selection is a list of product numbers.")
-    ids = sorted({int(r) for r in raw})
+    ids = sorted(set(chosen))
     if len(ids) > MAX_ROWS:
         abort(400, description=f"At most {MAX_ROWS} products are changed at once this way.")
     removed = attempt(lambda: groups.remove_prices(found, ids, actor=current_user, ip=client_ip()))

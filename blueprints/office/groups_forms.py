@@ -3,31 +3,26 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    IntegerField,
     RadioField,
     SelectChoice,
     StringField,
     ValidationError,
 )
-from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.validators import InputRequired, Length
 
-from blueprints.forms import RefusalMixin, strip
+from blueprints.forms import RefusalMixin, WholeField, strip
 from core import groups
 from core.groups import GroupDetails
 from core.models import LEVELS
 
 
-def _threshold(label: str) -> IntegerField:
-    return IntegerField(
+def _threshold(label: str) -> WholeField:
+    return WholeField(
         label,
-        validators=[
-            InputRequired(f"Enter where “{label.split(' ')[0]}” starts."),
-            NumberRange(
-                min=0,
-                max=groups.MAX_THRESHOLD,
-                message=f"A threshold is a whole number from 0 to {groups.MAX_THRESHOLD:,}.",
-            ),
-        ],
+        minimum=0,
+        maximum=groups.MAX_THRESHOLD,
+        message=f"A threshold is a whole number from 0 to {groups.MAX_THRESHOLD:,}.",
+        validators=[InputRequired(f"Enter where “{label.split(' ')[0]}” starts.")],
     )
 
 

@@ -4,13 +4,14 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField
 
 from blueprints.forms import PersonForm
+from core import numbers
 
 
 class CheckboxesField(SelectMultipleField):
     """A set of ids chosen with checkboxes; ids outside the offered choices are refused."""
 
     def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("coerce", int)
+        kwargs.setdefault("coerce", numbers.id_choice)
         kwargs.setdefault("default", ())  # nothing checked, even when nothing was posted
         kwargs.setdefault("invalid_value_message", "Choose from the list.")
         kwargs.setdefault("invalid_choice_message", "Choose from the list.")

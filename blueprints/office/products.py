@@ -26,7 +26,7 @@ from blueprints.common import (
 )
 from blueprints.fragments.catalog import PHOTOS, facts_context, photos_context
 from blueprints.photos import send_photo
-from core import access, catalog, photos, stock
+from core import access, catalog, numbers, photos, stock
 from core import products as products_service
 from core.models import Category, CustomerGroup, Product, ProductPhoto
 from extensions import db
@@ -131,9 +131,12 @@ def spec_action(form: ProductForm) -> bool:
     rows = list(form.specs.data or [])
     if action == "add":
         rows.append(("", ""))
-    elif action.startswith("remove-") and action[7:].isdigit():
-        index = int(action[7:])
-        if 0 <= index < len(rows):
+    elif action.startswith("remove-"):
+        try:
+            index = numbers.whole(action[7:], minimum=0, maximum=len(rows) - 1, message="")
+        except numbers.NumberRefused:
+            index = None  # a row that is not there: nothing to remove
+        if index is not None:
             del rows[index]
     form.specs.data = rows
     return True

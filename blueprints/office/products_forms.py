@@ -9,7 +9,6 @@ who may change them: a form without those fields can neither show nor change the
 from flask_wtf import FlaskForm
 from wtforms import (
     Field,
-    IntegerField,
     MultipleFileField,
     SelectChoice,
     SelectField,
@@ -17,9 +16,9 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
-from blueprints.forms import RefusalMixin, strip
+from blueprints.forms import RefusalMixin, WholeField, strip
 from core import products
 from core.errors import Refused
 from core.models import Category, CustomerGroup
@@ -127,17 +126,13 @@ class ProductForm(RefusalMixin, FlaskForm):
         ],
         description="What one unit costs us; only people with the costs permission see it.",
     )
-    stock = IntegerField(
+    stock = WholeField(
         "Opening stock",
         default=0,
-        validators=[
-            InputRequired("Enter the stock on hand (0 if none)."),
-            NumberRange(
-                min=0,
-                max=products.MAX_OPENING_STOCK,
-                message=f"Enter a whole number from 0 to {products.MAX_OPENING_STOCK:,}.",
-            ),
-        ],
+        minimum=0,
+        maximum=products.MAX_OPENING_STOCK,
+        message=f"Enter a whole number from 0 to {products.MAX_OPENING_STOCK:,}.",
+        validators=[InputRequired("Enter the stock on hand (0 if none).")],
         description="Recorded as the first stock movement.",
     )
     photos = MultipleFileField("Photos")

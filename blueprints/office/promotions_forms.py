@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length
 
 from blueprints.forms import strip
-from core import promotions
+from core import numbers, promotions
 from core.errors import Refused
 
 # Minutes are enough for a promotion; the first format is the one the input shows.
@@ -69,7 +69,7 @@ class PromotionForm(FlaskForm):
     )
     categories = SelectMultipleField(
         "Categories",
-        coerce=int,
+        coerce=numbers.id_choice,
         default=(),
         invalid_value_message="Choose categories from the list.",
         invalid_choice_message="Choose categories from the list.",

@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from core import numbers
+
 # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices and warnings are errors.
 SCOPES = [
     SelectChoice("staff", "Staff (back office)"),
@@ -43,7 +45,7 @@ def _role_id(value):
     # "" is the "nobody" choice: the role may then only be deleted while nobody holds it.
     if value in (None, ""):
         return None
-    return int(value)
+    return numbers.id_choice(value)
 
 
 class RoleDeleteForm(FlaskForm):

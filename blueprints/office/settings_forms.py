@@ -5,11 +5,22 @@ was typed and put each of core.settings' messages next to the field it is about.
 """
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, StringField, TextAreaField
+from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
-from blueprints.forms import RefusalMixin, strip
-from core import settings
+from blueprints.forms import RefusalMixin, WholeField, strip
+from core import numbers, settings
+
+
+def _whole(label: str, *, required: str, message: str) -> WholeField:
+    """A whole number; how large it may be is core.settings' rule, with its own message."""
+    return WholeField(
+        label,
+        minimum=-numbers.MAX_ID,
+        maximum=numbers.MAX_ID,
+        message=message,
+        validators=[InputRequired(required)],
+    )
 
 
 class SectionForm(RefusalMixin, FlaskForm):
@@ -49,33 +60,33 @@ class SellerForm(SectionForm):
 class ThresholdsForm(SectionForm):
     """Where "Few" and "Many" start for customer groups created from now on."""
 
-    few_from = IntegerField(
+    few_from = _whole(
         "“Few” from (units)",
-        validators=[InputRequired("Enter where “Few” starts, such as 1.")],
-        invalid_value_message="Enter a whole number of units, such as 1.",
+        required="Enter where “Few” starts, such as 1.",
+        message="Enter a whole number of units, such as 1.",
     )
-    many_from = IntegerField(
+    many_from = _whole(
         "“Many” from (units)",
-        validators=[InputRequired("Enter where “Many” starts, such as 50.")],
-        invalid_value_message="Enter a whole number of units, such as 50.",
+        required="Enter where “Many” starts, such as 50.",
+        message="Enter a whole number of units, such as 50.",
     )
 
 
 class TermsForm(SectionForm):
     """The days to pay that customer companies created from now on start with."""
 
-    days = IntegerField(
+    days = _whole(
         "Days to pay",
-        validators=[InputRequired("Enter a number of days, such as 30.")],
-        invalid_value_message="Enter a whole number of days, such as 30.",
+        required="Enter a number of days, such as 30.",
+        message="Enter a whole number of days, such as 30.",
     )
 
 
 class InvitationsForm(SectionForm):
     """How long invitation links sent from now on stay valid."""
 
-    hours = IntegerField(
+    hours = _whole(
         "Valid for (hours)",
-        validators=[InputRequired("Enter a number of hours, such as 72.")],
-        invalid_value_message="Enter a whole number of hours, such as 72.",
+        required="Enter a number of hours, such as 72.",
+        message="Enter a whole number of hours, such as 72.",
     )

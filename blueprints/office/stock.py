@@ -4,8 +4,8 @@ history and the low-stock list."""
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms import StringField
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from blueprints.boundary import attempt
 from blueprints.common import (
@@ -17,6 +17,7 @@ from blueprints.common import (
     render,
     search_arg,
 )
+from blueprints.forms import WholeField
 from core import access, catalog, settings, stock
 from core.errors import Refused
 from core.models import Product
@@ -28,12 +29,12 @@ from . import bp
 class AdjustForm(FlaskForm):
     """Set a product's stock to what was counted, and say why."""
 
-    counted = IntegerField(
+    counted = WholeField(
         "Counted stock",
-        validators=[
-            DataRequired("Enter the counted stock."),
-            NumberRange(min=0, max=stock.MAX_STOCK, message="Enter a whole number from 0."),
-        ],
+        minimum=0,
+        maximum=stock.MAX_STOCK,
+        message=f"Enter a whole number from 0 to {stock.MAX_STOCK:,}.",
+        validators=[InputRequired("Enter the counted stock.")],  # 0 is a count too
     )
     reason = StringField(
         "Reason", validators=[DataRequired("Say why the stock changes."), Length(max=500)]

@@ -28,7 +28,7 @@ from blueprints.quotes_forms import (
     RequestForm,
     price_form,
 )
-from core import access, quotes
+from core import access, numbers, quotes
 from core.models import Order, Quote
 from core.offer import offers_for
 
@@ -100,9 +100,10 @@ def _prefill() -> list[dict]:
     """Lines to start a request with: a copy of an earlier quote (`from`) or SKUs (`sku`)."""
     source = request.args.get("from", "")
     if source:
-        if not source.isdigit() or len(source) > 12:
+        quote_id = numbers.record_id(source)
+        if quote_id is None:
             abort(400, description="Unknown quote to copy.")
-        earlier = PAGES.load(int(source))
+        earlier = PAGES.load(quote_id)
         return [{"sku": ln.product.sku, "quantity": str(ln.quantity)} for ln in earlier.lines]
     skus = [s.strip()[:64] for s in request.args.getlist("sku") if s.strip()]
     return [{"sku": sku, "quantity": ""} for sku in skus[: quotes.MAX_LINES]]

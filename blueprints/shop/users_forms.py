@@ -5,6 +5,7 @@ from wtforms import SelectField
 from wtforms.validators import DataRequired
 
 from blueprints.forms import PersonForm
+from core import numbers
 
 
 class RoleChoiceForm(FlaskForm):
@@ -14,7 +15,11 @@ class RoleChoiceForm(FlaskForm):
     # role and core.people refuses one above the giver's rights with a clear
     # message, instead of WTForms' bare "Not a valid choice".
     role = SelectField(
-        "Role", coerce=int, validate_choice=False, validators=[DataRequired("Choose a role.")]
+        "Role",
+        coerce=numbers.id_choice,
+        validate_choice=False,
+        validators=[DataRequired("Choose a role.")],
+        invalid_value_message="Choose a role.",
     )
 
 

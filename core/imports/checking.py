@@ -2,8 +2,9 @@
 
 import csv
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from .. import numbers
 from ..errors import Refused
 from ..products import DESCRIPTION_LENGTH, NAME_LENGTH, UNIT_LENGTH, clean_price, clean_sku
 from ..stock import MAX_STOCK
@@ -22,6 +23,8 @@ from .reading import (
 )
 
 REASON_LENGTH = 500
+# Stock cells are read within these bounds first (what lies beyond is not plausible).
+_STOCK_READ = Decimal(10**12)
 
 
 def _shown(value: str) -> str:
@@ -169,24 +172,30 @@ def _stock_checker(index: dict[str, int], lookups: Lookups, checked: Checked):
         if not value:
             checked.add(line, "stock", "Give the counted stock: a whole number from 0.")
         else:
-            try:
-                number = Decimal(value)
-            except InvalidOperation:
-                number = None
-            if number is None or not number.is_finite() or number != number.to_integral_value():
-                checked.add(
-                    line,
-                    "stock",
-                    f"Stock must be a whole number, such as 120. Found “{_shown(value)}”.",
+            whole = f"Stock must be a whole number, such as 120. Found “{_shown(value)}”."
+            implausible = f"Stock above {MAX_STOCK:,} is not plausible; check the number."
+            try:  # "5.0" is how some spreadsheets write 5
+                number = numbers.decimal(
+                    value,
+                    label="Stock",
+                    places=0,
+                    minimum=-_STOCK_READ,
+                    maximum=_STOCK_READ,
+                    not_a_number=whole,
+                    out_of_range=implausible,
+                    too_precise=whole,
                 )
-            elif number < 0:
-                checked.add(line, "stock", f"Stock cannot be negative. Found “{_shown(value)}”.")
-            elif number > MAX_STOCK:
-                checked.add(
-                    line, "stock", f"Stock above {MAX_STOCK:,} is not plausible; check the number."
-                )
+            except numbers.NumberRefused as exc:
+                checked.add(line, "stock", str(exc))
             else:
-                counted = int(number)
+                if number < 0:
+                    checked.add(
+                        line, "stock", f"Stock cannot be negative. Found “{_shown(value)}”."
+                    )
+                elif number > MAX_STOCK:
+                    checked.add(line, "stock", implausible)
+                else:
+                    counted = int(number)
         reason = None
         if i_reason is not None and (raw := cells[i_reason]).strip():
             reason = " ".join(raw.split())

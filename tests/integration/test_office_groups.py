@@ -171,7 +171,7 @@ def test_a_manager_creates_a_group(as_user, ctx):
         ({"few_from": "50", "many_from": "50"}, "“Many” must start above “Few”"),
         ({"few_from": "60", "many_from": "10"}, "“Many” must start above “Few”"),
         ({"few_from": "-1"}, "from 0 to"),
-        ({"many_from": "lots"}, "Not a valid integer value"),
+        ({"many_from": "lots"}, "A threshold is a whole number from 0"),
         ({"few_from": ""}, "Enter where “Few” starts."),
         ({"description": "d" * 256}, "at most 255 characters"),
     ],
