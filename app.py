@@ -66,6 +66,11 @@ def register_extensions(app: Flask) -> None:
 
         with app.app_context():
             configure_sqlite(db.engine)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("mysql"):
+        from core.db_mariadb import configure_mariadb
+
+        with app.app_context():  # a restart of the server is waited for, not failed
+            configure_mariadb(db.engine, app.config["DB_CONNECT_WAIT_SECONDS"])
 
 
 def register_blueprints(app: Flask) -> None:

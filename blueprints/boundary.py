@@ -6,19 +6,23 @@ boundary commits the request's transaction if the answer is a success (status be
 
 A refusal of the domain is undone in one place, `undo()`: by the error handlers (a
 `Refused` that reaches them answers 422 with its message; a `NotFound`, 404 in the one
-wording every 404 has), and by `attempt()`, which hands the refusal back to a view that
-shows it on its own form or component.
+wording every 404 has; a write to a row another request changed or deleted meanwhile,
+409), and by `attempt()`, which hands the refusal back to a view that shows it on its
+own form or component.
 
 A view that must commit before it answers (a job that another thread picks up) says
 why beside the call; tests/test_project.py keeps the list of such places.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from flask import Flask, g
-from werkzeug.exceptions import Forbidden, UnprocessableEntity
+from flask import Flask, g, make_response, request
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
+from werkzeug.exceptions import Conflict, Forbidden, ServiceUnavailable, UnprocessableEntity
 from werkzeug.exceptions import NotFound as PageNotFound
 
 from core import transaction
@@ -26,6 +30,7 @@ from core.errors import NotFound, Refused
 from extensions import db
 
 T = TypeVar("T")
+log = logging.getLogger("portal.boundary")
 
 # The one wording of each kind of refusal that carries no message of its own.
 NOT_FOUND = (
@@ -33,6 +38,17 @@ NOT_FOUND = (
     "among the records your account may see."
 )
 FORBIDDEN = "Your account's role does not include this part of the portal."
+DATABASE_LOST = (
+    "The connection to the database broke off, so nothing was saved. Please try again in a moment."
+)
+COMMIT_LOST = (
+    "The connection to the database broke off while saving, so the portal cannot tell "
+    "whether your change was kept. Reload the page to see, then try again if it was not."
+)
+CONFLICT = (
+    "Someone changed or removed this at the same moment, so nothing was saved. Reload the "
+    "page to see it as it is now, then try again."
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +68,12 @@ class Attempt(Generic[T]):
 
 
 def undo() -> None:
-    """Discard everything this request changed: nothing of a refused change is kept."""
-    db.session.rollback()
+    """Discard everything this request changed: nothing of a refused change is kept.
+
+    A rollback on a lost connection fails in turn; it must not replace the error that is
+    being answered, so it closes the session instead (the server has rolled back).
+    """
+    transaction.rollback_quietly()
 
 
 def attempt(change: Callable[[], T], *, replay: bool = False) -> Attempt[T]:
@@ -98,23 +118,46 @@ def keep_changes() -> None:
     g.keep_changes = True
 
 
-def finish(response):
-    """After every request: commit a success, roll back anything else."""
+def finish(response, render_error: Callable | None = None):
+    """After every request: commit a success, roll back anything else.
+
+    A connection lost while committing: a request that wrote nothing keeps its answer
+    (there was nothing to store); one that wrote answers 503, since nobody can tell
+    whether the server stored its change before the connection broke.
+    """
     if not db.session.registry.has():
         return response
     session = db.session()
     if not session.in_transaction():
         return response
     if response.status_code < 400 or g.pop("keep_changes", False):
-        session.commit()
+        wrote = transaction.wrote(session)
+        try:
+            session.commit()
+        except DBAPIError as exc:
+            if not transaction.is_disconnect(exc) or render_error is None:
+                raise
+            log.warning(
+                "%s %s: connection lost at the commit: %s", request.method, request.path, exc
+            )
+            undo()
+            if wrote:
+                return unavailable(render_error, COMMIT_LOST)
     else:
-        session.rollback()
+        undo()
+    return response
+
+
+def unavailable(render_error: Callable, message: str):
+    """503, to be tried again in a moment: the database connection broke off."""
+    response = make_response(render_error(ServiceUnavailable(message)))
+    response.headers["Retry-After"] = "2"
     return response
 
 
 def init_boundary(app: Flask, render_error: Callable) -> None:
     """Commit at the end of each request; answer domain refusals through the error pages."""
-    app.after_request(finish)
+    app.after_request(lambda response: finish(response, render_error))
 
     def not_found(_exc: NotFound):
         undo()
@@ -124,8 +167,47 @@ def init_boundary(app: Flask, render_error: Callable) -> None:
         undo()
         return render_error(UnprocessableEntity(str(exc)))
 
+    def conflict(_exc: Exception):
+        undo()
+        return render_error(Conflict(CONFLICT))
+
     app.register_error_handler(NotFound, not_found)
     app.register_error_handler(Refused, refused)
+    # A change to a row another request changed or deleted meanwhile, which no lock of
+    # the service's kept out: a 409 that says to look again, nothing of it kept.
+    app.register_error_handler(StaleDataError, conflict)
+    app.register_error_handler(ObjectDeletedError, conflict)
+
+    def database_lost(exc: DBAPIError):
+        if not transaction.is_disconnect(exc):
+            raise exc  # any other database error stays a 500, logged as such
+        log.warning("%s %s: database connection lost: %s", request.method, request.path, exc)
+        undo()
+        if replayable():
+            g.replayed = True
+            try:  # the guards too: the loss may have cut one of them short
+                answer = app.preprocess_request()
+                return app.make_response(answer if answer is not None else app.dispatch_request())
+            except Exception as again:  # its own answer: a 404, a 422, a second loss
+                return app.handle_user_exception(again)
+        return unavailable(render_error, DATABASE_LOST)
+
+    # The connection broke under the request (a restart, a killed connection): nothing of
+    # it was stored. A page is asked for again once, on a new connection (pool_pre_ping
+    # finds one, core/db_mariadb waits for a restarting server); any other request
+    # answers 503, and the next one gets a new connection.
+    app.register_error_handler(DBAPIError, database_lost)
+
+
+def replayable() -> bool:
+    """Whether the view may simply run again: a page (GET) that has committed nothing in
+    this request and has not run twice already; its lost transaction wrote nothing that
+    stays."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not g.get("replayed", False)
+        and not transaction.committed_in(db.session())
+    )
 
 
 def fixed_description(code: int, description: str) -> str:

@@ -173,9 +173,12 @@ class _Totals:
             self.generation += 1
             self.counts.clear()
 
-    # Engine events.
+    # Engine events. They never raise: a rollback after a lost connection runs them on a
+    # connection with no database connection left, whose `info` raises
+    # PendingRollbackError, and that error would replace the one the request failed with.
     def on_begin(self, conn) -> None:
-        conn.info[_BEGAN_AT] = self.generation
+        if not conn.invalidated:
+            conn.info[_BEGAN_AT] = self.generation
 
     def on_statement(self, conn, cursor, statement, parameters, context, executemany) -> None:
         if changes_totals(statement):
@@ -183,7 +186,8 @@ class _Totals:
             self.changed()
 
     def on_end(self, conn) -> None:
-        if conn.info.pop(_WROTE, False):
+        # Invalidated: what it wrote is lost, and clearing the totals is always safe.
+        if conn.invalidated or conn.info.pop(_WROTE, False):
             self.changed()
 
 

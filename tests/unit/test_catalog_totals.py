@@ -1,6 +1,7 @@
 """The catalogue's kept totals: which statements clear them, and when a count is kept."""
 
 import pytest
+from sqlalchemy.exc import PendingRollbackError
 
 from core import catalog
 from core.catalog import _Totals, changes_totals
@@ -68,8 +69,20 @@ def test_a_kept_count_expires_after_the_ttl(monkeypatch):
 
 
 class FakeConnection:
+    invalidated = False
+
     def __init__(self):
         self.info = {}
+
+
+class LostConnection:
+    """A connection whose database connection is gone: SQLAlchemy's `info` then raises."""
+
+    invalidated = True
+
+    @property
+    def info(self):
+        raise PendingRollbackError("Can't reconnect until invalid transaction is rolled back.")
 
 
 def test_a_write_clears_the_totals_at_once_and_again_when_its_transaction_ends():
@@ -90,3 +103,12 @@ def test_a_write_clears_the_totals_at_once_and_again_when_its_transaction_ends()
     totals.on_statement(writer, None, "UPDATE products SET stock=3", (), None, False)
     totals.on_end(writer)
     assert totals.get("all") == 4
+
+
+def test_the_end_of_a_transaction_on_a_lost_connection_never_raises():
+    """The rollback after a lost connection runs the hook: it must not replace the error
+    the request failed with (it raised PendingRollbackError), and it clears the totals."""
+    totals = _Totals()
+    totals.put("all", 5, totals.generation)
+    totals.on_end(LostConnection())
+    assert totals.get("all") is None
