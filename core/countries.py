@@ -1,0 +1,33 @@
+"""Countries as ISO 3166-1 alpha-2 codes, named from Babel's CLDR data.
+
+Addresses and the VAT rule (core.tax) store the code; pages show the name.
+"""
+
+from functools import cache
+
+from babel import Locale
+
+# CLDR lists regions and placeholders beside countries: not places one ships to.
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+
+
+@cache
+def names(locale: str = "en") -> dict[str, str]:
+    """Code → name of every country, sorted by name."""
+    territories = Locale.parse(locale).territories
+    found = {
+        code: name
+        for code, name in territories.items()
+        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    }
+    return dict(sorted(found.items(), key=lambda item: item[1]))
+
+
+def name(code: str, locale: str = "en") -> str:
+    """A country's name, or its code when it is not one we know."""
+    return names(locale).get(code or "", code or "")
+
+
+def choices(locale: str = "en") -> list[tuple[str, str]]:
+    """(code, name) pairs for a select, sorted by name."""
+    return list(names(locale).items())
