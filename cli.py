@@ -69,3 +69,6 @@ def register(app: Flask) -> None:
                 f"--- #{mail.id} {mail.created_at:%Y-%m-%d %H:%M} to {mail.to_addr} ({state})"
             )
             click.echo(f"Subject: {mail.subject}\n\n{mail.body}")
+            for attachment in mail.attachments:
+                size = len(attachment.content) / 1024
+                click.echo(f"Attached: {attachment.filename} ({size:.0f} KiB)")

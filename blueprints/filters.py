@@ -1,9 +1,9 @@
-"""Jinja filters for money, percentages and dates."""
+"""Jinja filters for money, percentages, dates, countries and a document's VAT."""
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from core import margins
+from core import countries, margins, tax
 
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
@@ -47,4 +47,21 @@ def moment(value) -> str:
     return value.strftime("%d %b %Y %H:%M") if value else "—"
 
 
-FILTERS = {"money": money, "percent": percent, "margin": margin, "day": day, "moment": moment}
+def country(code: str) -> str:
+    """A country's name from its ISO code (core.countries)."""
+    return countries.name(code)
+
+
+FILTERS = {
+    "money": money,
+    "percent": percent,
+    "margin": margin,
+    "day": day,
+    "moment": moment,
+    "country": country,
+    # A document's net, VAT per rate and gross (core.tax): the one source of its figures.
+    "order_taxes": tax.of_order,
+    "invoice_taxes": tax.of_invoice,
+    "vat_rate": tax.rate_label,
+    "vat_rule": tax.for_company,
+}

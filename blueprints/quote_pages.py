@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from blueprints.boundary import attempt
 from blueprints.common import is_htmx, render, unchanged
+from blueprints.documents import pdf_answer, quote_document
 from blueprints.fragments.quotes import QUOTE, quote_context
 from core import quotes
 
@@ -41,6 +42,10 @@ class QuotePages:
         if is_htmx() and request.args.get("shown") == str(actions["seen"]):
             return unchanged()
         return render(self.page, self.panel, **(quote_context(found, current_user) | actions))
+
+    def pdf(self, quote_id: int):
+        """The quote as a PDF, from the context of its page's live region."""
+        return pdf_answer(quote_document(quote_context(self.load(quote_id), current_user)))
 
     def answer(self, quote_id: int, *, notice: str = "", error: str = "", form=None):
         """After a move: htmx gets the panel and (out of band) the region; a plain form a

@@ -42,6 +42,14 @@ MODULES: tuple[Module, ...] = (
     ),
     Module("stock", "Stock", (("view", "see exact stock and movements"), ("edit", "adjust stock"))),
     Module("orders", "Orders", (("view", "see orders"), ("edit", "move and cancel orders"))),
+    Module(
+        "shipping",
+        "Shipping",
+        (
+            ("view", "see shipments, carriers and shipping methods"),
+            ("edit", "ship orders, keep carriers and shipping methods"),
+        ),
+    ),
     Module("quotes", "Quotes", (("view", "see quotes"), ("edit", "answer and negotiate quotes"))),
     Module(
         "customers",
@@ -97,6 +105,7 @@ MODULES: tuple[Module, ...] = (
             ("approve", "approve colleagues' carts and accept quotes"),
             ("invoices", "see invoices and the balance"),
             ("users", "manage their own company's people"),
+            ("addresses", "keep their company's delivery addresses"),
         ),
         scope="customer",
     ),
@@ -122,6 +131,7 @@ _VIEW_ALL_TRADE = (
     "products.view",
     "stock.view",
     "orders.view",
+    "shipping.view",
     "quotes.view",
     "customers.view",
     "customers.all",
@@ -171,6 +181,7 @@ PRESETS: tuple[Preset, ...] = (
             "stock.view",
             "orders.view",
             "orders.edit",
+            "shipping.view",
             "quotes.view",
             "quotes.edit",
             "customers.view",
@@ -194,6 +205,8 @@ PRESETS: tuple[Preset, ...] = (
             "stock.edit",
             "orders.view",
             "orders.edit",
+            "shipping.view",
+            "shipping.edit",
             "customers.all",
         ),
     ),
@@ -205,6 +218,7 @@ PRESETS: tuple[Preset, ...] = (
         _perms(
             "products.view",
             "orders.view",
+            "shipping.view",
             "customers.view",
             "customers.all",
             "invoices.view",
@@ -407,6 +421,7 @@ SHOP_AREAS: dict[str, frozenset[str]] = {
     "quotes": READERS["quotes"][1],
     "invoices": READERS["invoices"][1],
     "users": frozenset({"shop.users"}),
+    "addresses": frozenset({"shop.addresses"}),
 }
 
 
@@ -483,6 +498,37 @@ def may_act_on_quote(user: User | None, quote, side: str) -> bool:
         user.is_staff
         and can(user, "quotes.edit")
         and load_company(user, quote.company_id) is not None
+    )
+
+
+# A company's approvals: its decision-makers approve colleagues' carts (`shop.approve`)
+# and accept quotes (`shop.order`); above its approval limit two different people must.
+# A company with too few gets the second approval from the seller's staff who may move
+# its orders (`SECOND_APPROVER`), so that a large order is never stuck at "1 of 2".
+APPROVES = {"cart": "shop.approve", "quote": "shop.order"}
+SECOND_APPROVER = "orders.edit"
+
+
+def approvers(company_id: int, what: str) -> list[User]:
+    """The company's active people who may approve its carts ("cart") or accept its
+    quotes ("quote") now."""
+    permission = APPROVES[what]
+    members = db.session.scalars(
+        select(User)
+        .where(User.company_id == company_id, User.status == "active")
+        .order_by(User.name, User.id)
+    )
+    return [person for person in members if can(person, permission)]
+
+
+def may_give_second_approval(user: User | None, company_id: int) -> bool:
+    """May this person give a customer's second approval in its stead? Staff with
+    `orders.edit`, for a company in their scope; never a customer person."""
+    return (
+        user is not None
+        and getattr(user, "is_staff", False)
+        and can(user, SECOND_APPROVER)
+        and load_company(user, company_id) is not None
     )
 
 
@@ -582,6 +628,17 @@ AUDIENCES: dict[str, tuple[Audience, ...]] = {
         ),
     ),
     "orders-table": (_staff("orders.view", by=("scope",)),),
+    # an order's shipments with their tracking: quantities shipped, never stock figures
+    "order-shipments": (
+        Audience("customer", any_of=READERS["orders"][1], by=("company_id",)),
+        _staff("orders.view", "shipping.view", fields=("shipping.edit",), by=("scope",)),
+    ),
+    "shipment": (
+        Audience("customer", any_of=READERS["orders"][1], by=("company_id",)),
+        _staff("shipping.view", fields=("shipping.edit",), by=("scope",)),
+    ),
+    "shipments-table": (_staff("shipping.view", by=("scope",)),),
+    "second-approvals": (_staff("orders.view", by=("scope",)),),
     "shop-orders": (Audience("customer", any_of=READERS["orders"][1], own="company_id"),),
     "approvals": (_customers("shop.approve", own="company_id"),),
     "my-cart": (_customers("shop.cart", own="user_id"),),
@@ -602,6 +659,13 @@ AUDIENCES: dict[str, tuple[Audience, ...]] = {
     "customer": (_staff("customers.view", by=("scope", "permissions")),),
     "customer-account": (_staff("customers.view", "invoices.view"),),
     "customers-table": (_staff("customers.view"),),
+    # a company's delivery addresses: its keepers, and staff who see it (editing with
+    # customers.edit); every other customer person reads them only in checkout's choices
+    "addresses": (
+        _customers("shop.addresses", by=("company_id",)),
+        _staff("customers.view", fields=("customers.edit",), by=("scope",)),
+    ),
+    "shipping-methods-table": (_staff("shipping.view"),),
     "groups-table": (_staff("groups.view"),),
     # imports: each job renders for the person who started it
     "import": (_staff(by=("user_id",)),),

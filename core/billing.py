@@ -11,7 +11,7 @@ from sqlalchemy.sql import ColumnElement
 
 from extensions import db
 
-from . import access, audit, events, notify, numbers, settings
+from . import access, audit, events, notify, numbers, settings, tax
 from .errors import FieldRefused, Refused
 from .models import (
     CENT,
@@ -63,8 +63,8 @@ def build_invoice(order: Order, number: int, issued) -> Invoice:
         order=order,
         issued_at=issued,
         due_on=(issued + timedelta(days=order.company.payment_terms_days)).date(),
-        total=order.total,
         currency=order.currency,
+        tax_kind=order.tax_kind,
     )
     invoice.lines = [
         InvoiceLine(
@@ -73,9 +73,25 @@ def build_invoice(order: Order, number: int, issued) -> Invoice:
             quantity=line.quantity,
             unit_price=line.unit_price,
             line_total=line.line_total,
+            vat_rate=line.vat_rate,
         )
         for line in order.lines
     ]
+    if order.shipping_price:  # shipping is billed as a line of its own
+        invoice.lines.append(
+            InvoiceLine(
+                sku="",
+                description=f"Shipping: {order.shipping_name}"
+                if order.shipping_name
+                else "Shipping",
+                quantity=1,
+                unit_price=order.shipping_price,
+                line_total=order.shipping_price,
+                vat_rate=order.shipping_vat_rate,
+            )
+        )
+    figures = tax.of_invoice(invoice)
+    invoice.net_total, invoice.vat_total, invoice.total = figures.net, figures.vat, figures.gross
     return invoice
 
 
@@ -100,6 +116,7 @@ def issue_for(order: Order, *, actor: User | None) -> Invoice:
         f"Invoice {invoice.display_number} for order {order.number}",
         f"Invoice {invoice.display_number} of {invoice.total} {invoice.currency} for order "
         f"{order.number} is due on {invoice.due_on:%d %b %Y}.",
+        attach=notify.Attach("invoice", invoice),
     )
     return invoice
 

@@ -5,7 +5,9 @@ whenever it is shown, so the cart, the order and the invoice agree to the cent. 
 requester submits the cart; a decision-maker of the same company approves it (and
 the order is placed in the requester's name) or rejects it with a note. Above the
 company's approval limit an order needs two different decision-makers, and nobody
-approves their own request.
+approves their own request. A company with too few decision-makers for that is told
+before it is stuck, and the seller's staff who may move its orders give the second
+approval in its stead (`approve_for_seller`), along the same path as a decision-maker's.
 """
 
 from dataclasses import dataclass
@@ -16,10 +18,10 @@ from sqlalchemy.orm import selectinload
 
 from extensions import db
 
-from . import access, audit, events, notify, orders
+from . import access, audit, delivery, events, notify, orders, tax
 from .errors import NotFound, Refused
 from .models import Cart, CartLine, Company, Order, Product, User, utcnow
-from .offer import OUT, Offer, offers_for
+from .offer import OUT, SHORT, SUPPLIED, Offer, Promise, offers_for
 
 PENDING = "submitted"
 DECIDED = ("approved", "rejected")
@@ -40,11 +42,38 @@ class PricedLine:
         return self.offer is not None
 
     @property
+    def promise(self) -> Promise | None:
+        """What the group's view of stock says of this line's quantity (core.offer): for a
+        group that sees levels, from the level's band alone, so trying quantities in the
+        cart tells nothing finer than the level shown beside them."""
+        if self.offer is None:
+            return None
+        return self.offer.stock.promise(self.line.quantity)
+
+    @property
     def short_of_stock(self) -> bool:
-        """More than the exact count a group that sees counts is shown (never for levels)."""
-        if self.offer is None or self.offer.stock.exact is None:
-            return False
-        return self.line.quantity > self.offer.stock.exact
+        """The quantity certainly cannot be supplied in full (as the group sees stock)."""
+        return self.promise is not None and self.promise.state == SHORT
+
+    @property
+    def in_doubt(self) -> bool:
+        """It may not be supplied in full: short, or beyond what the level promises."""
+        return self.promise is not None and self.promise.state != SUPPLIED
+
+    @property
+    def lower_to(self) -> int | None:
+        """The quantity to lower a short line to: the most the group's view allows."""
+        if not self.short_of_stock or not self.promise.most:
+            return None
+        return self.promise.most
+
+    @property
+    def backorder_part(self) -> int | None:
+        """How much of the line would be back-ordered, for a group that sees counts."""
+        exact = self.offer.stock.exact if self.offer is not None else None
+        if exact is None:
+            return None
+        return max(self.line.quantity - exact, 0)
 
 
 @dataclass(frozen=True)
@@ -63,10 +92,55 @@ class PricedCart:
     def needs_two_approvals(self) -> bool:
         return needs_two_approvals(self.cart.company, self.total)
 
+    @property
+    def backorders(self) -> bool:
+        """The company's group accepts back-orders: no line is refused for stock."""
+        return bool(self.cart.company.group.backorders_allowed)
+
+    @property
+    def in_doubt(self) -> list[PricedLine]:
+        """Lines that may not be supplied in full, as the group sees stock."""
+        return [p for p in self.lines if p.in_doubt]
+
+    @property
+    def taxes(self) -> tax.Totals:
+        """The goods' net, VAT per rate and gross, as an order placed today would bear."""
+        sold = ((p.product.tax_class, p.line_total) for p in self.lines if p.sold)
+        return tax.of_lines(self.cart.company, sold)
+
 
 def needs_two_approvals(company: Company, total: Decimal) -> bool:
     """Above the company's approval limit an order needs a second decision-maker."""
     return company.approval_limit is not None and total > company.approval_limit
+
+
+def short_of_approvers(cart: Cart, total: Decimal, *, deciding: User | None = None) -> bool:
+    """Would this cart stop at "1 of 2" for want of a second decision-maker of its company?
+
+    Above the limit two different decision-makers approve, neither of them the requester;
+    `deciding` is one about to approve or check out. When too few are left, only the
+    seller's staff can give the second approval.
+    """
+    if not needs_two_approvals(cart.company, total):
+        return False
+    taken = {cart.owner_id, cart.first_approver_id, deciding.id if deciding else None}
+    given = cart.first_approver_id is not None or deciding is not None
+    others = [p for p in access.approvers(cart.company_id, "cart") if p.id not in taken]
+    return len(others) < (1 if given else 2)
+
+
+def _ask_the_seller(cart: Cart, total: Decimal, first: User) -> None:
+    """Nobody else at the company can give the second approval: tell the seller's staff."""
+    company = cart.company
+    notify.reps(
+        company,
+        f"Second approval needed: {company.name}, {total} EUR",
+        f"{first.name} of {company.name} approved an order of {total} EUR, above the "
+        f"company's approval limit of {company.approval_limit} EUR, and the company has no "
+        "other decision-maker to give the second approval. Staff who may move orders can "
+        "give it in the back office: Orders, Waiting for a second approval.",
+        permission=access.SECOND_APPROVER,
+    )
 
 
 def priced(cart: Cart) -> PricedCart:
@@ -210,7 +284,8 @@ def add(user: User, product_id: int, quantity: int) -> CartLine:
         raise Refused("This product is not sold any more.")
     offer = offers_for(user.company.group, [product])[product.id]
     # The level is what the person sees anyway: no count is revealed by refusing here.
-    if offer.stock.level == OUT:
+    # A group that accepts back-orders may order what is out of stock: it waits for goods.
+    if offer.stock.level == OUT and not offer.backorders:
         raise Refused(f"{product.sku} is out of stock.")
     cart = _open_cart_for_update(user, create=True)
     line = next((ln for ln in cart.lines if ln.product_id == product.id), None)
@@ -272,12 +347,38 @@ def _clean_note(note: str | None) -> str:
     return (note or "").strip()[:NOTE_LENGTH]
 
 
-def submit(user: User, note: str = "") -> Cart:
-    """Send the person's open cart to their company's decision-makers for approval."""
+def keep_choices(user: User, choices: delivery.Choices) -> bool:
+    """Keep checkout's choices on the person's open cart as they are made (checked when
+    the cart is ordered or submitted). False: there is no open cart to keep them on.
+
+    No event: the page that made the choice shows it, and a refresh of the cart while
+    the person is still choosing would move them out of the field they are in.
+    """
+    _customer(user)
+    cart = _open_cart_for_update(user, create=False)
+    if cart is None:
+        return False
+    delivery.keep(cart, choices)
+    return True
+
+
+def _choose(cart: Cart, choices: delivery.Choices | None) -> delivery.Delivery:
+    """The cart's delivery choices (the ones given, else the ones it keeps), checked and
+    kept on it: they travel with an approval request to the order."""
+    chosen = choices if choices is not None else delivery.of_cart(cart)
+    checked = delivery.check(cart.company, chosen)
+    delivery.keep(cart, chosen)
+    return checked
+
+
+def submit(user: User, note: str = "", choices: delivery.Choices | None = None) -> Cart:
+    """Send the person's open cart, with its delivery choices, to their company's
+    decision-makers for approval."""
     _customer(user)
     cart = _filled_cart(user)
     pricing = priced(cart)
     _sellable(pricing)
+    chosen = _choose(cart, choices)
     cart.status = PENDING
     cart.submitted_at = utcnow()
     cart.note = _clean_note(note)
@@ -286,7 +387,10 @@ def submit(user: User, note: str = "") -> Cart:
         actor=user,
         target=cart,
         summary=f"Cart of {user.name} submitted for approval, {pricing.total} EUR",
-        after={"lines": [[p.product.sku, p.line.quantity] for p in pricing.lines]},
+        after={
+            "lines": [[p.product.sku, p.line.quantity] for p in pricing.lines],
+            **delivery.described(chosen),
+        },
     )
     notify.company(
         cart.company,
@@ -295,6 +399,7 @@ def submit(user: User, note: str = "") -> Cart:
         f"{user.name} asks you to approve a cart of {len(cart.lines)} line(s), "
         f"{pricing.total} EUR at today's prices."
         + (f'\n\nTheir note: "{cart.note}"' if cart.note else "")
+        + f"\n\n{delivery.told(chosen, pricing.total)}"
         + "\n\nOpen Approvals in the portal's shop to approve or reject it.",
         skip=user,
     )
@@ -318,11 +423,12 @@ def _placed(cart: Cart, order: Order, decider: User, note: str) -> None:
     )
 
 
-def checkout(user: User, note: str = "") -> Order | Cart:
+def checkout(user: User, note: str = "", choices: delivery.Choices | None = None) -> Order | Cart:
     """A decision-maker orders their open cart; above the limit it waits for a second one.
 
-    Returns the order, or the cart when it now waits for a second decision-maker.
-    Call through orders.retrying: stock is taken in this transaction.
+    `choices`: where, how and when it is delivered (None: those the cart keeps). Returns
+    the order, or the cart when it now waits for a second decision-maker. Call through
+    orders.retrying: stock is taken in this transaction.
     """
     _customer(user)
     if not access.can(user, "shop.order"):
@@ -330,6 +436,7 @@ def checkout(user: User, note: str = "") -> Order | Cart:
     cart = _filled_cart(user)
     pricing = priced(cart)
     _sellable(pricing)
+    chosen = _choose(cart, choices)
     note = _clean_note(note)
     if pricing.needs_two_approvals:
         cart.status = PENDING
@@ -344,6 +451,7 @@ def checkout(user: User, note: str = "") -> Order | Cart:
                 f"Cart of {user.name} ({pricing.total} EUR) is above the approval limit: "
                 "waiting for a second decision-maker"
             ),
+            after=delivery.described(chosen),
         )
         notify.company(
             cart.company,
@@ -354,14 +462,20 @@ def checkout(user: User, note: str = "") -> Order | Cart:
             "it: open Approvals in the portal's shop.",
             skip=user,
         )
+        if short_of_approvers(cart, pricing.total):
+            _ask_the_seller(cart, pricing.total, user)
         _changed(cart)
         return cart
-    order = orders.place(cart.company, _requests(cart), placed_by=user, note=note)
+    order = orders.place(cart.company, _requests(cart), placed_by=user, note=note, delivery=chosen)
     _placed(cart, order, user, "")
     notify.people(
         [user],
         f"Order {order.number} placed",
-        f"Your order {order.number} of {order.total} {order.currency} is placed.",
+        f"Your order {order.number} of {order.gross_total} {order.currency} including VAT "
+        f"({order.total} net goods) is placed."
+        + orders.backorder_note(order, user)
+        + f"\n\n{delivery.summary(order)}",
+        attach=notify.Attach("order", order),
     )
     return order
 
@@ -414,12 +528,15 @@ def _decidable(user: User, cart_id: int) -> Cart:
     return cart
 
 
-def approve(user: User, cart_id: int, note: str = "") -> Order | None:
+def approve(
+    user: User, cart_id: int, note: str = "", choices: delivery.Choices | None = None
+) -> Order | None:
     """Approve a colleague's request: the order is placed in their name.
 
-    Above the approval limit the first approval is recorded and None returned; the
-    order is placed by the second, different decision-maker. Call through
-    orders.retrying: stock is taken in this transaction.
+    `choices`: the request's delivery choices as the approver leaves them (None: as
+    the request carries them). Above the approval limit the first approval is recorded
+    and None returned; the order is placed by the second, different decision-maker.
+    Call through orders.retrying: stock is taken in this transaction.
     """
     cart = _decidable(user, cart_id)
     if cart.owner_id == user.id:
@@ -428,6 +545,7 @@ def approve(user: User, cart_id: int, note: str = "") -> Order | None:
         raise Refused("You gave the first approval: a second decision-maker must approve.")
     pricing = priced(cart)
     _sellable(pricing)
+    _choose(cart, choices)
     note = _clean_note(note)
     owner = cart.owner
     if pricing.needs_two_approvals and cart.first_approver_id is None:
@@ -451,26 +569,117 @@ def approve(user: User, cart_id: int, note: str = "") -> Order | None:
             "decision-maker must approve it: open Approvals in the portal's shop.",
             skip=user,
         )
+        if short_of_approvers(cart, pricing.total):
+            _ask_the_seller(cart, pricing.total, user)
         _changed(cart)
         return None
+    return _approved(cart, user, note)
+
+
+def _approved(cart: Cart, approver: User, note: str) -> Order:
+    """The last approval, a decision-maker's or the seller's: the order is placed in the
+    requester's name, stock taken, everyone told."""
+    owner = cart.owner
     order = orders.place(
-        cart.company, _requests(cart), placed_by=owner, approved_by=user, note=cart.note
+        cart.company,
+        _requests(cart),
+        placed_by=owner,
+        approved_by=approver,
+        note=cart.note,
+        # The choices the request carries, checked again: an address or a method may
+        # have gone since it was sent.
+        delivery=_choose(cart, None),
     )
-    audit.record(
-        "cart.approved",
-        actor=user,
-        target=cart,
-        summary=f"Cart of {owner.name} approved: order {order.number}, {order.total} EUR",
-        after={"order": order.number, **({"note": note} if note else {})},
-    )
-    _placed(cart, order, user, note)
+    after = {"order": order.number, **({"note": note} if note else {})}
+    if approver.is_staff:
+        first = cart.first_approver
+        audit.record(
+            "cart.approved_by_seller",
+            actor=approver,
+            target=cart,
+            summary=(
+                f"Second approval of {owner.name}'s cart ({cart.company.name}) given by the "
+                f"seller: order {order.number}, {order.total} EUR"
+            ),
+            after={"first_approval": first.name if first else "", **after},
+        )
+        told = f"{approver.name}, of the seller's staff, gave the second approval of your cart"
+    else:
+        audit.record(
+            "cart.approved",
+            actor=approver,
+            target=cart,
+            summary=f"Cart of {owner.name} approved: order {order.number}, {order.total} EUR",
+            after=after,
+        )
+        told = f"{approver.name} approved your cart"
+    _placed(cart, order, approver, note)
     notify.people(
         [owner],
         f"Your cart is approved: order {order.number}",
-        f"{user.name} approved your cart. Order {order.number} of {order.total} "
-        f"{order.currency} is placed." + (f'\n\nTheir note: "{note}"' if note else ""),
+        f"{told}. Order {order.number} of {order.total} {order.currency} is placed."
+        + orders.backorder_note(order, owner)
+        + (f'\n\nTheir note: "{note}"' if note else "")
+        + f"\n\n{delivery.summary(order)}",
+        attach=notify.Attach("order", order),
     )
     return order
+
+
+# --- the seller's second approval ---------------------------------------------------------
+
+
+def waiting_for_second(user: User, company_id: int | None = None, limit: int = 50) -> list[Cart]:
+    """Requests of the companies in this person's scope that have their first approval and
+    wait for the second, oldest first (they have waited longest)."""
+    stmt = select(Cart).where(Cart.status == PENDING, Cart.first_approver_id.is_not(None))
+    if company_id is not None:
+        stmt = stmt.where(Cart.company_id == company_id)
+    stmt = access.company_scope(user, stmt, Cart.company_id)
+    return list(
+        db.session.scalars(
+            stmt.order_by(Cart.submitted_at, Cart.id)
+            .limit(limit)
+            .options(
+                selectinload(Cart.lines),
+                selectinload(Cart.company),
+                selectinload(Cart.owner),
+                selectinload(Cart.first_approver),
+            )
+        )
+    )
+
+
+def approve_for_seller(actor: User, cart_id: int, note: str = "") -> Order:
+    """The seller's staff give a request's second approval in the company's stead.
+
+    Only staff who may move the company's orders, and only for a request that has its
+    first approval: the order is placed as a second decision-maker's approval places it.
+    A cart outside the actor's scope (or still open) is not found. Call through
+    orders.retrying: stock is taken in this transaction.
+    """
+    stmt = access.company_scope(
+        actor,
+        select(Cart).where(Cart.id == cart_id, Cart.status.in_((PENDING, *DECIDED))),
+        Cart.company_id,
+    )
+    cart = db.session.scalar(stmt.with_for_update().execution_options(populate_existing=True))
+    if cart is None or not actor.is_staff:
+        raise NotFound("There is no such request among your customers'.")
+    if not access.may_give_second_approval(actor, cart.company_id):
+        raise Refused("Only staff who may move orders give a customer's second approval.")
+    if cart.status == "approved":
+        raise Refused("This request is already approved: its order is placed.")
+    if cart.status != PENDING:
+        raise Refused(f"This request was {cart.status}: there is nothing to approve.")
+    if cart.first_approver_id is None:
+        raise Refused(
+            f"This request waits for its first approval by a decision-maker of "
+            f"{cart.company.name}: the seller gives only the second."
+        )
+    pricing = priced(cart)
+    _sellable(pricing)
+    return _approved(cart, actor, _clean_note(note))
 
 
 def reject(user: User, cart_id: int, note: str) -> Cart:

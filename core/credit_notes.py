@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 
-from . import audit, events, notify
+from . import audit, events, notify, tax
 from .billing import PaymentRefused, add_to_invoice, lock_invoice, next_number, owed
 from .models import CENT, Company, CreditNote, Invoice, User
 
@@ -98,11 +98,17 @@ def issue(
     credited = before = None
     if invoice is not None:
         credited, before = _credit_invoice(invoice, amount, company, reason)
+    # The amount is what comes off the balance, VAT included, at the rate of what it credits.
+    rate = tax.credit_rate(credited, company)
+    net = tax.net_of(amount, rate)
     note = CreditNote(
         number=next_number("credit_note"),
         company_id=company.id,
         invoice_id=credited.id if credited is not None else None,
         amount=amount,
+        net_amount=net,
+        vat_rate=rate,
+        vat_amount=amount - net,
         reason=reason,
         currency=credited.currency if credited is not None else "EUR",
         issued_by_id=actor.id,
@@ -142,6 +148,7 @@ def issue(
             if credited is not None
             else "The amount stays to your credit on your account."
         ),
+        attach=notify.Attach("credit_note", note),
     )
     return note
 

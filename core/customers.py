@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 
-from . import access, audit, events, people
+from . import access, audit, countries, events, people, tax
 from .errors import FieldRefused, Refused
 from .models import (
     CENT,
@@ -40,6 +40,8 @@ SLUG_LENGTH = 60
 PHONE_LENGTH = 40
 VAT_LENGTH = 40
 ADDRESS_LENGTH = 1000
+POSTCODE_LENGTH = 16
+CITY_LENGTH = 100
 MAX_TERMS_DAYS = 365
 MAX_LIMIT = Decimal("1000000000")
 
@@ -61,6 +63,10 @@ class CompanyDetails:
     payment_terms_days: int | None = None
     approval_limit: Decimal | None = None
     manages_own_users: bool = True
+    postcode: str = ""
+    city: str = ""
+    country: str = ""
+    reference_required: bool = False
 
 
 # Letters that Unicode does not decompose into a base letter and an accent.
@@ -112,14 +118,25 @@ def _clean(details: CompanyDetails, company: Company | None) -> dict:
         raise CompanyRefused(f"A phone number has at most {PHONE_LENGTH} characters.", "phone")
     if phone and not re.fullmatch(r"[0-9+()./ -]+", phone):
         raise CompanyRefused("A phone number has digits, spaces and + ( ) - . / only.", "phone")
+    country = (details.country or "").strip().upper()
+    if country not in countries.names():
+        raise CompanyRefused("Choose the company's country: it decides the VAT rule.", "country")
     vat = "".join((details.vat_number or "").split()).upper()
     if len(vat) > VAT_LENGTH:
         raise CompanyRefused(f"A VAT number has at most {VAT_LENGTH} characters.", "vat_number")
-    if vat and not re.fullmatch(r"[A-Z0-9.-]+", vat):
-        raise CompanyRefused("A VAT number has letters and digits only.", "vat_number")
+    try:  # format and check digits, offline (python-stdnum)
+        vat = tax.clean_vat_id(vat, country)
+    except FieldRefused as exc:
+        raise CompanyRefused(str(exc), "vat_number") from exc
     address = "\n".join(line.rstrip() for line in (details.address or "").strip().splitlines())
     if len(address) > ADDRESS_LENGTH:
         raise CompanyRefused(f"An address has at most {ADDRESS_LENGTH} characters.", "address")
+    postcode = " ".join((details.postcode or "").split())
+    if len(postcode) > POSTCODE_LENGTH:
+        raise CompanyRefused(f"A postcode has at most {POSTCODE_LENGTH} characters.", "postcode")
+    city = " ".join((details.city or "").split())
+    if len(city) > CITY_LENGTH:
+        raise CompanyRefused(f"A city has at most {CITY_LENGTH} characters.", "city")
     terms = details.payment_terms_days
     if not isinstance(terms, int) or isinstance(terms, bool) or not 0 <= terms <= MAX_TERMS_DAYS:
         raise CompanyRefused(
@@ -145,6 +162,10 @@ def _clean(details: CompanyDetails, company: Company | None) -> dict:
         "phone": phone,
         "vat_number": vat,
         "address": address,
+        "postcode": postcode,
+        "city": city,
+        "country": country,
+        "reference_required": bool(details.reference_required),
         "payment_terms_days": terms,
         "approval_limit": limit,
         "manages_own_users": bool(details.manages_own_users),
@@ -208,6 +229,33 @@ def edit(company: Company, details: CompanyDetails, *, actor: User, ip: str = ""
     # The company's people may now see another offer (group) or other rights (own users).
     events.record(db.session, "company_changed", company.id)
     return True
+
+
+@dataclass(frozen=True)
+class DecisionMakers:
+    """Who at a company may give its approvals: approve carts, and accept quotes."""
+
+    carts: list[User]
+    quotes: list[User]
+
+    @property
+    def people(self) -> list[User]:
+        """Everyone who may give one kind of approval or the other, once each."""
+        seen = {p.id: p for p in self.carts}
+        seen.update({p.id: p for p in self.quotes})
+        return sorted(seen.values(), key=lambda p: (p.name, p.id))
+
+    @property
+    def short(self) -> bool:
+        """Fewer than two for one kind: above the approval limit it stops at "1 of 2"."""
+        return len(self.carts) < 2 or len(self.quotes) < 2
+
+
+def decision_makers(company: Company) -> DecisionMakers:
+    """The company's active people who may approve its carts and accept its quotes."""
+    return DecisionMakers(
+        carts=access.approvers(company.id, "cart"), quotes=access.approvers(company.id, "quote")
+    )
 
 
 def history(company: Company) -> dict[str, int]:

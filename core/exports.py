@@ -128,8 +128,11 @@ def order_rows(user: User, *, status: str = "", q: str = "") -> tuple[list[str],
         lines,
         Order.total,
         Order.currency,
+        Order.shipping_price,
+        Order.vat_total,
     ]
     header = ["order", "placed_utc", "company", "placed_by", "status", "lines", "total", "currency"]
+    header += ["shipping", "vat", "gross"]  # total: the goods, net (what reports count)
     if show_costs:
         cost = (
             select(func.coalesce(func.sum(OrderLine.unit_cost * OrderLine.quantity), 0))
@@ -138,7 +141,7 @@ def order_rows(user: User, *, status: str = "", q: str = "") -> tuple[list[str],
             .scalar_subquery()
         )
         columns.append(cost)
-        header += ["cost", "margin", "margin_percent"]
+        header += ["cost", "margin", "margin_percent"]  # on the goods' net total
     stmt = (
         select(*columns)
         .join(Company, Company.id == Order.company_id)
@@ -156,9 +159,10 @@ def order_rows(user: User, *, status: str = "", q: str = "") -> tuple[list[str],
         for row in _batched(stmt):
             number, placed, company, placed_by, state, count, total, currency = row[:8]
             out = [number, placed, company, placed_by, labels.get(state, state), count]
-            out += [total, currency]
+            shipping, vat = row[8], row[9]
+            out += [total, currency, shipping, vat, total + shipping + vat]
             if show_costs:
-                margin = margins.of_total(total, row[8])
+                margin = margins.of_total(total, row[10])
                 out += [margin.cost, margin.margin, margin.percent]
             yield out
 
@@ -185,6 +189,8 @@ def invoice_rows(
         "company",
         "order",
         "status",
+        "net",
+        "vat",
         "total",
         "paid",
         "credited",
@@ -204,6 +210,8 @@ def invoice_rows(
             Invoice.voided_at,
             Company.name,
             Order.number,
+            Invoice.net_total,
+            Invoice.vat_total,
         )
         .join(Company, Company.id == Invoice.company_id)
         .join(Order, Order.id == Invoice.order_id)
@@ -237,6 +245,8 @@ def invoice_rows(
                 company,
                 order_number,
                 invoice.status_on(today),
+                row[10],
+                row[11],
                 invoice.total,
                 invoice.paid_total,
                 invoice.credited_total,

@@ -1,8 +1,9 @@
 """Customer groups (the commercial policy of their companies) and their price lists.
 
 A group decides, for every company in it, the prices (group price, else base price),
-whether promotions show, whether quotes may be asked, and how stock shows (exact count
-or levels with their thresholds). Changing a policy records `group_changed`: the live
+whether promotions show, whether quotes may be asked, how stock shows (exact count
+or levels with their thresholds), and whether what is ordered beyond stock is accepted
+as back-ordered. Changing a policy records `group_changed`: the live
 layer re-renders the open pages of the group's people with the new policy.
 
 Group prices are edited many rows at a time. A save is all or nothing: every row is
@@ -74,6 +75,7 @@ class GroupDetails:
     many_from: int | None = None
     quotes_allowed: bool = False
     shows_promotions: bool = False
+    backorders_allowed: bool = False
 
 
 def default_thresholds() -> tuple[int, int]:
@@ -124,6 +126,7 @@ def _clean(details: GroupDetails, group: CustomerGroup | None) -> dict:
         "many_from": many,
         "quotes_allowed": bool(details.quotes_allowed),
         "shows_promotions": bool(details.shows_promotions),
+        "backorders_allowed": bool(details.backorders_allowed),
     }
 
 

@@ -1,30 +1,103 @@
-"""Who hears about what: mail to the right people (live pushes go through core.events)."""
+"""Who hears about what: mail to the right people (live pushes go through core.events).
+
+A notification about a document may carry it (`attach=Attach("invoice", invoice)`): the
+mail then holds the PDF its reader's page prints. The web layer draws documents from
+their pages' context, so it registers one renderer per kind (`renders`); core never
+imports it. Without a renderer for the kind, the mail goes without the file.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
 
 from . import access, mail
 from .models import STAFF, Company, User
 
+log = logging.getLogger("portal.mail")
 
-def people(recipients, subject: str, body: str) -> None:
-    """Mail each active person once."""
+
+@dataclass(frozen=True)
+class Attach:
+    """A document to attach: its kind ("invoice", "credit_note", "order", "quote") and record."""
+
+    kind: str
+    record: object
+
+
+# kind -> (record, reader) -> the file; registered by blueprints/documents.py.
+_RENDERERS: dict[str, Callable[[object, User], mail.Attachment]] = {}
+
+
+def renders(kind: str):
+    """Decorator: `fn(record, reader) -> mail.Attachment` draws this kind of document."""
+
+    def decorator(fn):
+        _RENDERERS[kind] = fn
+        return fn
+
+    return decorator
+
+
+def _files(attach: Attach | None, reader: User, drawn: dict) -> tuple[mail.Attachment, ...]:
+    """The document for this reader, drawn once per face: what differs between readers of
+    one face (costs, exact stock) never prints on a document."""
+    renderer = _RENDERERS.get(attach.kind) if attach is not None else None
+    if renderer is None:
+        return ()
+    if reader.kind not in drawn:
+        try:
+            drawn[reader.kind] = (renderer(attach.record, reader),)
+        except SQLAlchemyError:
+            raise  # the transaction's own trouble: replayed or refused with the change
+        except Exception:
+            # The change the mail tells of matters more than its copy of the document,
+            # which the reader's page still shows: the mail goes without it.
+            log.exception("%s %r not drawn for mail", attach.kind, attach.record)
+            drawn[reader.kind] = ()
+    return drawn[reader.kind]
+
+
+def people(recipients, subject: str, body: str, *, attach: Attach | None = None) -> None:
+    """Mail each active person once (with the document, if one is attached)."""
     seen = set()
+    drawn: dict = {}
     for person in recipients:
         if person is None or person.status != "active" or person.email in seen:
             continue
         seen.add(person.email)
-        mail.send(person.email, subject, f"Hello {person.name},\n\n{body}\n")
+        mail.send(
+            person.email,
+            subject,
+            f"Hello {person.name},\n\n{body}\n",
+            attachments=_files(attach, person, drawn),
+        )
 
 
-def company(company: Company, permission: str, subject: str, body: str, *, skip=None) -> None:
+def company(
+    company: Company,
+    permission: str,
+    subject: str,
+    body: str,
+    *,
+    skip=None,
+    attach: Attach | None = None,
+) -> None:
     """Mail the company's people who hold `permission` (e.g. decision-makers: shop.approve)."""
     members = db.session.scalars(
         select(User).where(User.company_id == company.id, User.status == "active")
     )
     skip_id = skip.id if skip is not None else None
-    people((p for p in members if access.can(p, permission) and p.id != skip_id), subject, body)
+    people(
+        (p for p in members if access.can(p, permission) and p.id != skip_id),
+        subject,
+        body,
+        attach=attach,
+    )
 
 
 def reps(company: Company, subject: str, body: str, *, permission: str) -> None:

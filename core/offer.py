@@ -34,12 +34,38 @@ LEVEL_LABELS = {OUT: "Out of stock", FEW: "Few", MANY: "Many"}
 HUNDRED = Decimal(100)
 
 
+# What a view of stock promises for a quantity (`StockView.promise`): supplied in full,
+# uncertain until the order is placed, or certainly not in full.
+SUPPLIED, UNSURE, SHORT = "supplied", "unsure", "short"
+
+
+@dataclass(frozen=True)
+class Promise:
+    """What a viewer's view of stock says of one quantity: `state` is SUPPLIED, UNSURE or
+    SHORT; `most` is the largest quantity the view allows (None: it shows no bound). For a
+    group that sees levels both come from the level's band alone, never from the count."""
+
+    state: str
+    most: int | None = None
+
+    @property
+    def short(self) -> bool:
+        return self.state == SHORT
+
+
 @dataclass(frozen=True)
 class StockView:
-    """Stock as one viewer may see it: `exact` is None unless they may see the count."""
+    """Stock as one viewer may see it: `exact` is None unless they may see the count.
+
+    `least` and `most` bound the stock this view is consistent with: the count itself for
+    a group that sees counts, the level's band (from the group's thresholds) for one that
+    sees levels; `most` None means no upper bound ("Many").
+    """
 
     level: str
     exact: int | None = None
+    least: int = 0
+    most: int | None = None
 
     @property
     def label(self) -> str:
@@ -50,6 +76,20 @@ class StockView:
     @property
     def available(self) -> bool:
         return self.level != OUT
+
+    def promise(self, quantity: int) -> Promise:
+        """Whether `quantity` can be supplied, as far as this view tells.
+
+        At most `least` is certain; above `most` it certainly cannot be supplied in full;
+        between them only the order itself finds out ("Few", or "Out of stock" with a
+        threshold above 1). "Many" promises every quantity: it has no upper bound, and a
+        warning that moved with the quantity there would be noise, not information.
+        """
+        if self.most is None or quantity <= self.least:
+            return Promise(SUPPLIED, self.most)
+        if quantity > self.most:
+            return Promise(SHORT, self.most)
+        return Promise(UNSURE, self.most)
 
 
 @dataclass(frozen=True)
@@ -74,6 +114,7 @@ class Offer:
     stock: StockView
     promotion: PromotionTerm | None = None
     price: Decimal = field(default=Decimal(0))  # what the customer pays per unit
+    backorders: bool = False  # the group's orders accept what is beyond stock as back-ordered
 
     @property
     def on_promotion(self) -> bool:
@@ -89,6 +130,7 @@ class GroupPolicy:
     stock_display: str
     few_from: int
     many_from: int
+    backorders: bool = False  # the part of a line beyond stock is accepted as back-ordered
 
     @classmethod
     def of(cls, group: CustomerGroup) -> "GroupPolicy":
@@ -98,20 +140,27 @@ class GroupPolicy:
             group.stock_display,
             group.few_from,
             group.many_from,
+            bool(group.backorders_allowed),
         )
+
+    @property
+    def sees_counts(self) -> bool:
+        """Does this group see exact counts (and so back-ordered quantities)?"""
+        return self.stock_display == EXACT
 
 
 def stock_view(policy: GroupPolicy, stock: int) -> StockView:
-    """Exact count for groups that see counts, otherwise only the level."""
+    """Exact count for groups that see counts, otherwise only the level and its band."""
     if stock < policy.few_from:
-        level = OUT
+        level, least, most = OUT, 0, max(policy.few_from - 1, 0)
     elif stock < policy.many_from:
-        level = FEW
+        level, least, most = FEW, policy.few_from, policy.many_from - 1
     else:
-        level = MANY
+        level, least, most = MANY, policy.many_from, None
     if policy.stock_display == EXACT:
-        return StockView(level=OUT if stock <= 0 else level, exact=max(stock, 0))
-    return StockView(level=level)
+        count = max(stock, 0)
+        return StockView(level=OUT if stock <= 0 else level, exact=count, least=count, most=count)
+    return StockView(level=level, least=least, most=most)
 
 
 def promoted_price(price: Decimal, discount_percent: Decimal) -> Decimal:
@@ -149,6 +198,7 @@ def compute_offer(
         stock=stock_view(policy, stock),
         promotion=best,
         price=price.quantize(UNIT),
+        backorders=policy.backorders,
     )
 
 

@@ -17,27 +17,35 @@ from sqlalchemy import select, update
 
 from extensions import db
 
-from . import audit, billing, events
+from . import audit, billing, events, tax
+from . import delivery as delivery_choices
+from .delivery import Delivery
 from .errors import Refused
 from .models import CENT, Company, Order, OrderEvent, OrderLine, Product, StockMovement, User
-from .offer import offers_for
+from .offer import GroupPolicy, offers_for
 
 log = logging.getLogger("portal.orders")
 T = TypeVar("T")
 
 # Allowed moves: from -> to. Cancelling is possible until the goods have left.
 TRANSITIONS = {
-    "placed": ("confirmed", "cancelled"),
-    "confirmed": ("shipped", "cancelled"),
+    "placed": ("confirmed", "partly_shipped", "shipped", "cancelled"),
+    "confirmed": ("partly_shipped", "shipped", "cancelled"),
+    "partly_shipped": ("shipped",),
     "shipped": ("delivered",),
     "delivered": (),
     "cancelled": (),
 }
+# States an order reaches through its shipments (core.shipments.follow), never by hand:
+# some shipped, everything shipped, everything delivered.
+BY_SHIPMENTS = frozenset({"partly_shipped", "shipped", "delivered"})
 MAX_QUANTITY = 1_000_000
 
 
 class NotEnoughStock(Refused):
-    """An order line asks for more than there is. The message never says how many are left."""
+    """An order line asks for more than there is. The message never says how many are left
+    (nor anything that moves with the count): it names the product only, so a refusal
+    reads the same whatever the stock, and a group that sees levels learns no number."""
 
     def __init__(self, product: Product):
         super().__init__(f"Not enough stock of {product.sku} ({product.name}) for this order.")
@@ -53,12 +61,26 @@ class LineRequest:
     unit_price: Decimal | None = None
 
 
-def _take_stock(product: Product, quantity: int, order: Order, actor: User | None) -> None:
-    """Decrement stock only if enough is left, and record the movement."""
+def _take_stock(
+    product: Product, quantity: int, order: Order, actor: User | None, *, backorder: bool = False
+) -> int:
+    """Decrement stock only if enough is left, and record the movement; returns how many
+    were taken.
+
+    With `backorder` (the group accepts back-orders) it takes what there is, never more,
+    and the caller records the rest as back-ordered; the product's row is locked already
+    (lock_products), so the stock read here is the one the conditional UPDATE sees.
+    """
+    wanted = quantity
+    if backorder:
+        there = db.session.scalar(select(Product.stock).where(Product.id == product.id)) or 0
+        wanted = min(quantity, max(there, 0))
+        if wanted == 0:
+            return 0
     taken = db.session.execute(
         update(Product)
-        .where(Product.id == product.id, Product.stock >= quantity)
-        .values(stock=Product.stock - quantity)
+        .where(Product.id == product.id, Product.stock >= wanted)
+        .values(stock=Product.stock - wanted)
         .execution_options(synchronize_session=False)
     ).rowcount
     if taken != 1:
@@ -68,8 +90,8 @@ def _take_stock(product: Product, quantity: int, order: Order, actor: User | Non
         StockMovement(
             product_id=product.id,
             kind="order",
-            delta=-quantity,
-            stock_before=after + quantity,
+            delta=-wanted,
+            stock_before=after + wanted,
             stock_after=after,
             reason=f"Order {order.number}",
             user_id=actor.id if actor else None,
@@ -77,6 +99,7 @@ def _take_stock(product: Product, quantity: int, order: Order, actor: User | Non
         )
     )
     events.record(db.session, "stock_changed", product.id)
+    return wanted
 
 
 def order_line(product: Product, offer, quantity: int, unit_price=None) -> OrderLine:
@@ -94,6 +117,7 @@ def order_line(product: Product, offer, quantity: int, unit_price=None) -> Order
         if offer.promotion and unit_price is None
         else None,
         line_total=(price * quantity).quantize(CENT, ROUND_HALF_UP),
+        tax_class=product.tax_class,
     )
 
 
@@ -105,8 +129,12 @@ def place(
     approved_by: User | None = None,
     quote=None,
     note: str = "",
+    delivery: Delivery | None = None,
 ) -> Order:
     """Create an order at the offer's prices (or the quote's) and take its stock.
+
+    `delivery` (core.delivery.check): the address, shipping method and its price (free
+    above its threshold), reference and requested date the order records.
 
     Raises Refused (NotEnoughStock for stock) and leaves the transaction for the
     caller to roll back; `retrying` does both.
@@ -151,38 +179,92 @@ def place(
     order.total = sum((line.line_total for line in order.lines), Decimal(0))
     db.session.flush()
     order.number = f"SO-{order.id:05d}"
+    if delivery is not None:
+        delivery_choices.apply(order, delivery)
+    tax.apply(order)  # last: after the lines and the shipping are set
+    # A group that accepts back-orders gets what there is; the rest of each line waits for
+    # a goods receipt (core.stock.receive), which serves it before anything goes to stock.
+    backorders = bool(company.group.backorders_allowed)
+    line_of = {line.product_id: line for line in order.lines}
     for product_id in sorted(merged):
-        _take_stock(products[product_id], merged[product_id].quantity, order, placed_by)
+        quantity = merged[product_id].quantity
+        if backorders:
+            taken = _take_stock(products[product_id], quantity, order, placed_by, backorder=True)
+            line_of[product_id].backordered = quantity - taken
+        else:
+            _take_stock(products[product_id], quantity, order, placed_by)  # all, or refused
     order.events.append(OrderEvent(status="placed", user=placed_by, note=order.note[:200]))
     audit.record(
         "order.placed",
         actor=placed_by,
         target=order,
         summary=f"Order {order.number} placed for {company.name}, {order.total} {order.currency}",
-        after={"lines": [[ln.sku, ln.quantity, str(ln.unit_price)] for ln in order.lines]},
+        after={
+            "lines": [
+                [ln.sku, ln.quantity, str(ln.unit_price)]
+                + ([f"{ln.backordered} back-ordered"] if ln.backordered else [])
+                for ln in order.lines
+            ]
+        },
     )
     events.record(db.session, "order_changed", order.id, company=company.id)
     return order
 
 
 def move(order: Order, to: str, *, actor: User, note: str = "") -> None:
-    """Move an order to its next state; cancelling returns its stock."""
+    """Move an order on by hand (confirm, cancel); cancelling returns its stock.
+
+    Shipping and delivering follow the order's shipments (core.shipments); by hand only
+    an order shipped before shipments were kept is marked delivered.
+    """
     if to not in TRANSITIONS.get(order.status, ()):
         raise Refused(f"An order that is {order.status} cannot become {to}.")
-    before = order.status
+    if to not in next_states(order):
+        raise Refused(
+            f"Order {order.number} is shipped and delivered through its shipments: create a "
+            "shipment of its open quantities on the order's page, then mark it shipped and "
+            "delivered there."
+        )
+    removed = []
     if to == "cancelled":
         billing.void_for(order, actor=actor)  # first: it refuses a paid invoice
         for line in sorted(order.lines, key=lambda ln: ln.product_id):
             _return_stock(line, order, actor)
+        # Shipments still being prepared never left: they go with the order.
+        for shipment in [s for s in order.shipments if s.status == "prepared"]:
+            removed.append(shipment.number)
+            events.record(
+                db.session,
+                "shipment_changed",
+                shipment.id,
+                order=order.id,
+                company=order.company_id,
+            )
+            order.shipments.remove(shipment)
+    _set_status(order, to, actor=actor, note=note, removed=removed)
+
+
+def follow(order: Order, to: str, *, actor: User | None, note: str = "") -> None:
+    """The status the order's shipments give it (core.shipments decides which)."""
+    if to not in BY_SHIPMENTS or to not in TRANSITIONS.get(order.status, ()):
+        raise Refused(f"An order that is {order.status} cannot become {to}.")
+    _set_status(order, to, actor=actor, note=note)
+
+
+def _set_status(order: Order, to: str, *, actor: User | None, note: str = "", removed=()) -> None:
+    before = order.status
     order.status = to
     order.events.append(OrderEvent(status=to, user=actor, note=(note or "")[:2000]))
-    if to in ("confirmed", "shipped"):
-        billing.issue_for(order, actor=actor)
+    if to in ("confirmed", "partly_shipped", "shipped"):
+        billing.issue_for(order, actor=actor)  # once: when confirmed or first shipped
+    summary = f"Order {order.number}: {before} → {to}"
+    if removed:
+        summary += f" (shipments being prepared removed: {', '.join(removed)})"
     audit.record(
         "order.cancelled" if to == "cancelled" else "order.moved",
         actor=actor,
         target=order,
-        summary=f"Order {order.number}: {before} → {to}",
+        summary=summary,
         before={"status": before},
         after={"status": to},
     )
@@ -190,10 +272,19 @@ def move(order: Order, to: str, *, actor: User, note: str = "") -> None:
 
 
 def _return_stock(line: OrderLine, order: Order, actor: User) -> None:
+    """Put back what the line took: its quantity less what is still back-ordered (that
+    never left the shelf). The product's row is locked first and the line read again
+    under that lock, so a goods receipt serving this line at the same moment (which
+    holds the same lock) is counted once: before, or after, never half."""
+    db.session.execute(select(Product.id).where(Product.id == line.product_id).with_for_update())
+    waiting = db.session.scalar(select(OrderLine.backordered).where(OrderLine.id == line.id))
+    returned = line.quantity - (waiting or 0)
+    if returned <= 0:
+        return
     db.session.execute(
         update(Product)
         .where(Product.id == line.product_id)
-        .values(stock=Product.stock + line.quantity)
+        .values(stock=Product.stock + returned)
         .execution_options(synchronize_session=False)
     )
     after = db.session.scalar(select(Product.stock).where(Product.id == line.product_id))
@@ -201,8 +292,8 @@ def _return_stock(line: OrderLine, order: Order, actor: User) -> None:
         StockMovement(
             product_id=line.product_id,
             kind="cancellation",
-            delta=line.quantity,
-            stock_before=after - line.quantity,
+            delta=returned,
+            stock_before=after - returned,
             stock_after=after,
             reason=f"Order {order.number} cancelled",
             user_id=actor.id,
@@ -217,17 +308,64 @@ def _return_stock(line: OrderLine, order: Order, actor: User) -> None:
 STATUS_LABELS = {
     "placed": "Placed",
     "confirmed": "Confirmed",
+    "partly_shipped": "Partly shipped",
     "shipped": "Shipped",
     "delivered": "Delivered",
     "cancelled": "Cancelled",
 }
-# The button that moves an order to each state.
+# The button that moves an order to each state by hand.
 MOVE_LABELS = {
     "confirmed": "Confirm",
-    "shipped": "Mark shipped",
     "delivered": "Mark delivered",
     "cancelled": "Cancel order",
 }
+
+
+@dataclass(frozen=True)
+class Backordered:
+    """One line's back-order as a viewer may see it. `quantity` is None for a customer whose
+    group sees levels: ordered less back-ordered is the stock of the moment the order was
+    placed, so the number would tell the count. They see which lines wait, not how many."""
+
+    sku: str
+    name: str
+    quantity: int | None
+
+
+def sees_backordered_counts(viewer: User | None, order: Order) -> bool:
+    """Staff see back-ordered quantities; a customer only when the group sees exact counts."""
+    if viewer is not None and getattr(viewer, "is_staff", False):
+        return True
+    return GroupPolicy.of(order.company.group).sees_counts
+
+
+def backorders_seen(order: Order, viewer: User | None) -> list[Backordered]:
+    """The order's lines still waiting for stock, as this viewer may see them (none once the
+    order is cancelled: nothing waits any more)."""
+    if order.status == "cancelled":
+        return []
+    counts = sees_backordered_counts(viewer, order)
+    return [
+        Backordered(line.sku, line.name, line.backordered if counts else None)
+        for line in order.lines
+        if line.backordered > 0
+    ]
+
+
+def backorder_note(order: Order, viewer: User | None) -> str:
+    """A mail's sentence about what is back-ordered ("" when nothing is), with quantities
+    only for those who may see them."""
+    waiting = backorders_seen(order, viewer)
+    if not waiting:
+        return ""
+    if waiting[0].quantity is None:
+        skus = ", ".join(b.sku for b in waiting)
+        return (
+            f"\n\nPart of {skus} is back-ordered: it follows as soon as goods come in, "
+            "before anything goes back on the shelf."
+        )
+    lines = "\n".join(f"- {b.quantity:,} × {b.sku} {b.name}" for b in waiting)
+    return f"\n\nBack-ordered, to follow as soon as goods come in:\n{lines}"
 
 
 def visible_orders(user: User | None):
@@ -266,8 +404,14 @@ def search(stmt, q: str):
 
 
 def next_states(order: Order) -> tuple[str, ...]:
-    """The states this order may move to now."""
-    return TRANSITIONS.get(order.status, ())
+    """The states this order may be moved to by hand now.
+
+    Shipping states follow the shipments; "delivered" by hand only for an order shipped
+    before shipments were kept (it has none to deliver).
+    """
+    allowed = TRANSITIONS.get(order.status, ())
+    legacy = order.status == "shipped" and not order.shipments
+    return tuple(s for s in allowed if s not in BY_SHIPMENTS or (legacy and s == "delivered"))
 
 
 def lock_products(product_ids) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 
-from . import audit, events, numbers, photos
+from . import audit, events, numbers, photos, tax
 from .errors import FieldRefused, Refused
 from .models import (
     CartLine,
@@ -152,6 +152,7 @@ def create(
     description: str = "",
     specs: dict | None = None,
     unit: str = "pcs",
+    tax_class: str = "standard",
     actor: User | None,
 ) -> Product:
     """A new product, with its opening stock as the first movement."""
@@ -175,6 +176,7 @@ def create(
         description=description,
         specs=clean_specs(specs),
         unit=unit,
+        tax_class=clean_tax_class(tax_class),
     )
     db.session.add(product)
     _write_claiming_sku()
@@ -216,6 +218,7 @@ def update(
     specs=None,
     unit: str = "pcs",
     cost=None,
+    tax_class: str | None = None,
 ) -> bool:
     """Change a product's details; `cost=None` leaves the cost untouched.
 
@@ -232,6 +235,7 @@ def update(
         "category": category.name if category else None,
         "unit": unit,
         "specs": clean_specs(specs),
+        "tax_class": clean_tax_class(tax_class) if tax_class is not None else product.tax_class,
     }
     old = {
         "sku": product.sku,
@@ -240,6 +244,7 @@ def update(
         "category": product.category.name if product.category else None,
         "unit": product.unit,
         "specs": dict(product.specs or {}),
+        "tax_class": product.tax_class,
     }
     new_cost = _price(cost, "Cost", "cost") if cost is not None else product.cost
     changed = {k for k in new if new[k] != old[k]}
@@ -250,6 +255,7 @@ def update(
         return False
     product.sku, product.name, product.description = sku, name, description
     product.category, product.unit, product.specs = category, unit, new["specs"]
+    product.tax_class = new["tax_class"]
     product.cost = new_cost
     _write_claiming_sku()
     what = sorted(changed | ({"cost"} if cost_changed else set()))
@@ -264,6 +270,13 @@ def update(
     )
     events.record(db.session, "product_changed", product.id)
     return True
+
+
+def clean_tax_class(raw) -> str:
+    """One of core.tax.TAX_CLASSES, else ProductRefused."""
+    if raw not in tax.TAX_CLASSES:
+        raise ProductRefused("Choose the product's VAT class from the list.", "tax_class")
+    return raw
 
 
 def _logged(key: str, value):

@@ -19,6 +19,11 @@ customer's counter-offer lives in its round. Rounds are written once and never c
 Every move names the latest round its author saw (`seen`): a move made on a page that
 is out of date is refused, so nobody accepts or answers terms they have not read.
 
+Above the company's approval limit two different decision-makers accept: the first
+acceptance is an approval round, the second places the order. When the company has no
+second one, the seller's staff who may move its orders give the second approval in its
+stead (`approve_for_seller`), along the same path.
+
 Every move locks the quote first; callers commit through core.orders.retrying, which
 replays the whole move when the database reports a deadlock (or SQLite a busy lock).
 """
@@ -33,7 +38,7 @@ from sqlalchemy.orm import selectinload
 
 from extensions import db
 
-from . import access, audit, events, notify, orders
+from . import access, audit, delivery, events, notify, orders, tax
 from .errors import NotFound, Refused
 from .models import (
     CENT,
@@ -138,6 +143,30 @@ def first_approval(quote: Quote) -> QuoteRound | None:
     return latest if latest is not None and latest.action == "approve" else None
 
 
+def short_of_approvers(quote: Quote, *, deciding: User | None = None) -> bool:
+    """Would accepting this quote stop at "1 of 2" for want of a second decision-maker?
+
+    `deciding`: a decision-maker about to accept. When the company has too few, only the
+    seller's staff can give the second approval.
+    """
+    if not needs_two_approvals(quote):
+        return False
+    first = first_approval(quote)
+    taken = {first.author_id if first else None, deciding.id if deciding else None}
+    given = first is not None or deciding is not None
+    others = [p for p in access.approvers(quote.company_id, "quote") if p.id not in taken]
+    return len(others) < (1 if given else 2)
+
+
+def waits_for_second(quote: Quote, on: date | None = None) -> bool:
+    """Open on the customer's turn, above the limit, with its first approval standing."""
+    return (
+        turn(quote, on) == CUSTOMER
+        and needs_two_approvals(quote)
+        and first_approval(quote) is not None
+    )
+
+
 def is_expired(quote: Quote, on: date | None = None) -> bool:
     """Stored as expired, or an offer awaiting the customer whose validity has passed."""
     if quote.status == "expired":
@@ -236,6 +265,35 @@ def listing(user: User, *, status: str = "", q: str = "") -> Select:
     ).order_by(Quote.created_at.desc(), Quote.id.desc())
 
 
+def waiting_for_second(user: User, company_id: int | None = None, limit: int = 50) -> list[Quote]:
+    """Open quotes of the companies in this person's scope whose latest round is a first
+    approval still valid: they wait for the second, oldest first."""
+    latest_action = (
+        select(QuoteRound.action)
+        .where(QuoteRound.quote_id == Quote.id)
+        .order_by(QuoteRound.id.desc())
+        .limit(1)
+        .correlate(Quote)
+        .scalar_subquery()
+    )
+    stmt = select(Quote).where(
+        latest_action == "approve", FILTERS["customer"](today()), Quote.status.in_(OPEN)
+    )
+    if company_id is not None:
+        stmt = stmt.where(Quote.company_id == company_id)
+    stmt = access.company_scope(user, stmt, Quote.company_id)
+    found = db.session.scalars(
+        stmt.order_by(Quote.updated_at, Quote.id)
+        .limit(limit)
+        .options(
+            selectinload(Quote.rounds),
+            selectinload(Quote.lines),
+            selectinload(Quote.company),
+        )
+    )
+    return [quote for quote in found if waits_for_second(quote)]
+
+
 def load(user: User, quote_id: int) -> Quote:
     """One quote within this person's scope (their company, or their customers); else NotFound."""
     stmt = access.company_scope(user, select(Quote).where(Quote.id == quote_id), Quote.company_id)
@@ -281,6 +339,8 @@ class Step:
     def label(self) -> str:
         if self.round.action == "reject" and self.round.side == SELLER:
             return "declined to quote"
+        if self.round.action == "accept" and self.round.side == SELLER:
+            return "gave the second approval for the customer; the order is placed"
         return ACTION_LABELS[self.round.action]
 
 
@@ -311,6 +371,17 @@ def total(quote: Quote) -> Decimal | None:
     """The order total an acceptance would give now; None while a line has no price."""
     totals = [line_total(line.unit_price, line.quantity) for line in quote.lines]
     return None if not totals or None in totals else sum(totals, Decimal(0))
+
+
+def taxes(quote: Quote):
+    """What an acceptance would bear now: net, VAT per rate, gross (core.tax); None while
+    a line has no price."""
+    amounts = [
+        (line.product.tax_class, line_total(line.unit_price, line.quantity)) for line in quote.lines
+    ]
+    if not amounts or any(net is None for _, net in amounts):
+        return None
+    return tax.of_lines(quote.company, amounts)
 
 
 def asked_prices(quote: Quote) -> dict[int, Decimal]:
@@ -429,9 +500,11 @@ def _customer_side(quote: Quote) -> list[User]:
     return [quote.requested_by, *deciders]
 
 
-def _tell_customer(quote: Quote, subject: str, body: str, link) -> None:
+def _tell_customer(quote: Quote, subject: str, body: str, link, *, attach=None) -> None:
     where = f"\n\n{link(quote)}" if link else ""
-    notify.people(_customer_side(quote), f"Quote {quote.number}: {subject}", body + where)
+    notify.people(
+        _customer_side(quote), f"Quote {quote.number}: {subject}", body + where, attach=attach
+    )
 
 
 def _tell_seller(quote: Quote, subject: str, body: str, link) -> None:
@@ -573,6 +646,7 @@ def answer(
         f"{actor.name} {ACTION_LABELS[action]} on quote {quote.number}, valid until "
         f"{valid_until:%d %b %Y}:\n{_price_lines(quote)}" + (f"\n\nNote: {note}" if note else ""),
         link,
+        attach=notify.Attach("quote", quote),
     )
     return rnd
 
@@ -648,9 +722,66 @@ def accept(
     note = _note(note)
     first = first_approval(quote) if needs_two_approvals(quote) else None
     if needs_two_approvals(quote) and first is None:
-        return _approve_first(quote, actor, note)
+        return _approve_first(quote, actor, note, link)
     if first is not None and first.author_id == actor.id:
         raise Refused("You gave the first approval: a second decision-maker must accept.")
+    return _accepted(quote, actor, first, note, link)
+
+
+def approve_for_seller(
+    quote_id: int,
+    *,
+    actor: User,
+    seen: int | None,
+    note: str = "",
+    link: Callable[[Quote], str] | None = None,
+) -> Order:
+    """The seller's staff give the second approval of a quote in the company's stead.
+
+    Only staff who may move the company's orders, and only for an open quote above the
+    limit whose first approval stands: the order is placed as a second decision-maker's
+    acceptance places it. `link` leads the customer's people to the quote.
+    """
+    quote = _lock(quote_id)
+    if not (actor.is_staff and access.load_company(actor, quote.company_id) is not None):
+        raise NotFound("There is no such quote among yours.")
+    if not access.may_give_second_approval(actor, quote.company_id):
+        raise Refused("Only staff who may move orders give a customer's second approval.")
+    _check_moment(quote, None, seen)  # closed (accepted already), expired, or out of date
+    if not needs_two_approvals(quote):
+        raise Refused(
+            f"Quote {quote.number} is within {quote.company.name}'s approval limit: one "
+            "decision-maker of theirs accepts it, and no second approval is needed."
+        )
+    if not waits_for_second(quote):
+        raise Refused(
+            f"Quote {quote.number} does not wait for a second approval: a decision-maker of "
+            f"{quote.company.name} gives the first, the seller only the second."
+        )
+    first = first_approval(quote)
+    order = _accepted(quote, actor, first, _note(note), None)
+    _tell_customer(
+        quote,
+        f"second approval given, order {order.number}",
+        f"{actor.name}, of the seller's staff, gave the second approval of quote "
+        f"{quote.number} after {first.author.name}'s. Order {order.number} of {order.total} "
+        f"{order.currency} is placed at the quoted prices.",
+        link,
+        attach=notify.Attach("order", order),
+    )
+    return order
+
+
+def _accepted(
+    quote: Quote,
+    actor: User,
+    first: QuoteRound | None,
+    note: str,
+    link: Callable[[Quote], str] | None,
+) -> Order:
+    """The last acceptance, a decision-maker's or the seller's: the order at the quoted
+    prices, in the first approver's name when there was one, and the seller told."""
+    by_seller = actor.is_staff
     before = quote.status
     order = orders.place(
         quote.company,
@@ -662,8 +793,13 @@ def accept(
         approved_by=actor if first is not None else None,
         quote=quote,
         note=f"Quote {quote.number}" + (f": {note}" if note else ""),
+        # No checkout: the company's default address and the cheapest method its group
+        # may use, as soon as possible.
+        delivery=delivery.defaults_for(quote.company),
     )
-    rnd = QuoteRound(author=actor, side=CUSTOMER, action="accept", note=note)
+    rnd = QuoteRound(
+        author=actor, side=SELLER if by_seller else CUSTOMER, action="accept", note=note
+    )
     rnd.lines = [
         QuoteRoundLine(product_id=ln.product_id, quantity=ln.quantity, unit_price=ln.unit_price)
         for ln in quote.lines
@@ -673,18 +809,32 @@ def accept(
     # By id: the two tables point at each other, and the order row exists already.
     quote.order_id = order.id
     db.session.flush()
-    _record(
-        quote,
-        "accepted",
-        actor,
-        f"Quote {quote.number} accepted by {actor.name}: order {order.number}, {order.total}",
-        before={"status": before},
-        after={"status": "accepted", "order": order.number, "total": str(order.total)},
-    )
+    after = {"status": "accepted", "order": order.number, "total": str(order.total)}
+    if by_seller:
+        _record(
+            quote,
+            "approved_by_seller",
+            actor,
+            f"Quote {quote.number}: second approval given by the seller ({actor.name}) after "
+            f"{first.author.name}'s: order {order.number}, {order.total}",
+            before={"status": before},
+            after={"first_approval": first.author.name, **after},
+        )
+        what = f"{actor.name} gave {quote.company.name}'s second approval of quote"
+    else:
+        _record(
+            quote,
+            "accepted",
+            actor,
+            f"Quote {quote.number} accepted by {actor.name}: order {order.number}, {order.total}",
+            before={"status": before},
+            after=after,
+        )
+        what = f"{actor.name} accepted quote"
     _tell_seller(
         quote,
         f"accepted, order {order.number}",
-        f"{actor.name} accepted quote {quote.number}. Order {order.number} of "
+        f"{what} {quote.number}. Order {order.number} of "
         f"{order.total} {order.currency} was placed at the quoted prices."
         + (f"\n\nNote: {note}" if note else ""),
         link,
@@ -692,7 +842,9 @@ def accept(
     return order
 
 
-def _approve_first(quote: Quote, actor: User, note: str) -> QuoteRound:
+def _approve_first(
+    quote: Quote, actor: User, note: str, link: Callable[[Quote], str] | None
+) -> QuoteRound:
     """The first of two acceptances above the approval limit: kept in the timeline, told."""
     amount = total(quote)
     limit = quote.company.approval_limit
@@ -717,6 +869,16 @@ def _approve_first(quote: Quote, actor: User, note: str) -> QuoteRound:
         + (f"\n\nNote: {note}" if note else ""),
         skip=actor,
     )
+    if short_of_approvers(quote):
+        _tell_seller(
+            quote,
+            f"second approval needed ({amount} EUR)",
+            f"{actor.name} of {quote.company.name} approved quote {quote.number} of {amount} "
+            f"EUR, above the company's approval limit of {limit} EUR, and the company has no "
+            "other decision-maker to accept it. Staff who may move orders can give the "
+            "second approval on the quote's page.",
+            link,
+        )
     return rnd
 
 

@@ -6,6 +6,7 @@ Setters check every value, save it, and audit the change with before and after.
 """
 
 import re
+from decimal import Decimal
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -20,6 +21,10 @@ SELLER = "seller"
 STOCK_THRESHOLDS = "stock.thresholds"
 PAYMENT_TERMS = "payment_terms_days"
 INVITATION_HOURS = "invitation_hours"
+VAT = "vat"
+# A fresh portal's seller: Germany, 19 % standard and 7 % reduced (UStG §12).
+VAT_DEFAULT = {"country": "DE", "standard": "19", "reduced": "7"}
+MAX_VAT_RATE = Decimal(50)
 
 # The seller's details as saved; `bank` (the payment line the invoice prints) is derived.
 SELLER_FIELDS = (
@@ -100,6 +105,22 @@ def seller() -> dict:
         return {}
     details["bank"] = payment_line(details)
     return details
+
+
+def vat() -> tuple[str, dict[str, Decimal]]:
+    """The seller's country and its VAT rates (percent) per tax class."""
+    value = _value(VAT, {})
+    value = value if isinstance(value, dict) else {}
+    country = str(value.get("country") or VAT_DEFAULT["country"])
+    rates = {}
+    for tax_class in ("standard", "reduced"):
+        try:
+            rate = Decimal(str(value.get(tax_class, VAT_DEFAULT[tax_class])))
+        except ArithmeticError:
+            rate = Decimal(VAT_DEFAULT[tax_class])
+        rates[tax_class] = rate if rate.is_finite() and 0 <= rate < MAX_VAT_RATE else Decimal(0)
+    rates["zero"] = Decimal(0)
+    return country, rates
 
 
 def stock_thresholds() -> tuple[int, int]:
@@ -303,6 +324,36 @@ def set_payment_terms(days, *, actor: User | None, ip: str = "") -> bool:
         summary="Default payment terms for new customers changed",
         before={"days": payment_terms_days()},
         after={"days": value},
+    )
+
+
+def set_vat(country: str, standard, reduced, *, actor: User | None, ip: str = "") -> bool:
+    """Save the seller's country and VAT rates; documents issued from now on use them."""
+    from . import countries, numbers  # numbers and countries import nothing of ours
+
+    if country not in countries.names():
+        raise SettingRefused("Choose the seller's country from the list.", "country")
+    rates = {}
+    for key, raw in (("standard", standard), ("reduced", reduced)):
+        rates[key] = numbers.decimal(
+            raw,
+            label="A VAT rate",
+            places=2,
+            maximum=MAX_VAT_RATE,
+            example="19",
+            field=key,
+        )
+    old_country, old_rates = vat()
+    value = {"country": country, **{k: f"{v.normalize():f}" for k, v in rates.items()}}
+    before = {"country": old_country, **{k: f"{old_rates[k].normalize():f}" for k in rates}}
+    return _save(
+        VAT,
+        value,
+        actor=actor,
+        ip=ip,
+        summary="Seller's country and VAT rates changed",
+        before=before,
+        after=value,
     )
 
 

@@ -1,22 +1,26 @@
 """Stock changes: every movement is a row with who, when, why, before and after.
 
+Goods in (`receive`) serve open back-orders first, oldest order first, and only the
+rest goes on the shelf; an adjustment (`set_level`) corrects a count and serves nobody.
+
 Also the two ways of reading stock the back office needs: a product's movement history
 (scoped: another customer's order shows as an order, never whose) and the low-stock list.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from extensions import db
 
-from . import access, audit, events, numbers
+from . import access, audit, events, notify, numbers, orders
 from .errors import Refused
-from .models import Order, Product, StockMovement, User
+from .models import Order, OrderLine, Product, StockMovement, User
 from .pagination import Page, paginate
 
 MAX_STOCK = 10_000_000
+REFERENCE_LENGTH = 100
 
 
 def set_level(product_id: int, counted: int, *, reason: str, actor) -> StockMovement | None:
@@ -62,12 +66,176 @@ def set_level(product_id: int, counted: int, *, reason: str, actor) -> StockMove
     return movement
 
 
+# --- goods in: back-orders first ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Served:
+    """What a receipt gave one back-ordered order line."""
+
+    order: Order
+    line: OrderLine
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One goods receipt: what came in, what it gave each back-order, what went to stock."""
+
+    product: Product
+    quantity: int
+    reference: str
+    served: list[Served] = field(default_factory=list)
+
+    @property
+    def to_backorders(self) -> int:
+        return sum(s.quantity for s in self.served)
+
+    @property
+    def to_stock(self) -> int:
+        return self.quantity - self.to_backorders
+
+
+def _waiting(product_id: int):
+    """Lines of this product still waiting for stock, on orders not cancelled."""
+    live_orders = select(Order.id).where(Order.status != "cancelled")
+    return select(OrderLine).where(
+        OrderLine.product_id == product_id,
+        OrderLine.backordered > 0,
+        OrderLine.order_id.in_(live_orders),
+    )
+
+
+def backordered(product_id: int) -> tuple[int, int]:
+    """(units, orders) of this product waiting for stock."""
+    waiting = _waiting(product_id).subquery()
+    units, count = db.session.execute(
+        select(func.coalesce(func.sum(waiting.c.backordered), 0), func.count(waiting.c.order_id))
+    ).one()
+    return int(units or 0), int(count or 0)
+
+
+def receive(product_id: int, quantity: int, *, reference: str, actor) -> Receipt:
+    """Goods in: serve the open back-orders of the product first, oldest order first, and
+    put the rest on the shelf.
+
+    Each line served loses that much of its `backordered` (so what may ship of it grows:
+    ordered less shipped less back-ordered); the movements say so: the receipt itself (in),
+    then one per order served (out, with the order), so before and after always add up.
+    The product's row is locked first, then the waiting lines: the order every placement
+    and cancellation takes its locks in. Call through transaction.replaying.
+    """
+    reference = " ".join((reference or "").split())
+    if not reference:
+        raise Refused("Give the supplier's delivery note (or another reference) of the goods.")
+    if len(reference) > REFERENCE_LENGTH:
+        raise Refused(f"A reference has at most {REFERENCE_LENGTH} characters.")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+        raise Refused("Enter how many came in: a whole number from 1.")
+    product = db.session.scalar(
+        select(Product)
+        .where(Product.id == product_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if product is None:
+        raise Refused("There is no such product.")
+    if product.stock + quantity > MAX_STOCK:
+        raise Refused(f"Stock above {MAX_STOCK:,} is not plausible; check the number.")
+    # Oldest order first: order ids follow placement. No join, so only the lines are
+    # locked (a cancellation holds its order's row, then waits for the product's).
+    waiting = db.session.scalars(
+        _waiting(product.id)
+        .order_by(OrderLine.order_id, OrderLine.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    receipt = Receipt(product=product, quantity=quantity, reference=reference)
+    level = product.stock
+    actor_id = actor.id if actor else None
+    db.session.add(
+        StockMovement(
+            product=product,
+            kind="receipt",
+            delta=quantity,
+            stock_before=level,
+            stock_after=level + quantity,
+            reason=f"Goods received: {reference}"[:500],
+            user_id=actor_id,
+        )
+    )
+    level += quantity
+    left = quantity
+    for line in waiting:
+        if left == 0:
+            break
+        given = min(left, line.backordered)
+        line.backordered -= given
+        left -= given
+        receipt.served.append(Served(line.order, line, given))
+        db.session.add(
+            StockMovement(
+                product=product,
+                kind="receipt",
+                delta=-given,
+                stock_before=level,
+                stock_after=level - given,
+                reason=f"Back-order of order {line.order.number} served ({reference})"[:500],
+                user_id=actor_id,
+                order_id=line.order_id,
+            )
+        )
+        level -= given
+    product.stock = level
+    audit.record(
+        "stock.received",
+        actor=actor,
+        target=product,
+        summary=(
+            f"Goods received: {quantity} × {product.sku} ({reference[:60]}); "
+            f"{receipt.to_backorders} to back-orders, {receipt.to_stock} to stock"
+        ),
+        before={"stock": level - receipt.to_stock},
+        after={
+            "stock": level,
+            "reference": reference,
+            "back-orders served": [[s.order.number, s.quantity] for s in receipt.served],
+        },
+    )
+    events.record(db.session, "stock_changed", product.id)
+    for order in {s.order.id: s.order for s in receipt.served}.values():
+        events.record(db.session, "order_changed", order.id, company=order.company_id)
+        _tell_buyer(order, product)
+    return receipt
+
+
+def _tell_buyer(order: Order, product: Product) -> None:
+    """The person who placed the order hears that its back-order of a product was served
+    (how many only if their group sees counts: see orders.backorders_seen)."""
+    buyer = order.placed_by
+    if buyer is None:
+        return
+    line = next(ln for ln in order.lines if ln.product_id == product.id)
+    done = line.backordered == 0
+    if done:
+        news = "its back-order is complete and ships with the next delivery."
+    else:
+        news = "part of its back-order is served; the rest follows with the next goods in."
+    body = f"Goods of {product.sku} {product.name} came in for your order {order.number}: {news}"
+    notify.people(
+        [buyer],
+        f"Order {order.number}: back-ordered goods came in",
+        body + orders.backorder_note(order, buyer),
+    )
+
+
 KIND_LABELS = {
     "initial": "Opening stock",
     "order": "Order",
     "cancellation": "Order cancelled",
     "adjustment": "Adjustment",
     "import": "Import",
+    "receipt": "Goods received",
 }
 LOW_STOCK_MAX = 1_000_000
 

@@ -8,6 +8,11 @@ also count per account over all clients, so nobody can fill a person's mailbox; 
 request beyond that is answered like any other and sends nothing.
 
 A client is the address the request came from, as the trusted proxies say (PROXY_HOPS).
+
+Orders refused for want of stock count per company (`company_wait`, `note_company`): a
+refusal answers "is there at least this many?", so a group that sees only levels could
+find the count by trying quantities at checkout. After COMPANY_LIMITS' number in its
+window, every order of the company waits (429) until the oldest refusal leaves it.
 """
 
 from dataclasses import dataclass
@@ -37,6 +42,19 @@ LIMITS = {
     "second_factor": Limit(per_pair=5, per_client=30, window=timedelta(minutes=15)),
     "password_change": Limit(per_pair=5, per_client=30, window=timedelta(minutes=15)),
     "reset": Limit(per_pair=3, per_client=10, window=timedelta(hours=1), per_account=3),
+}
+
+
+@dataclass(frozen=True)
+class CompanyLimit:
+    """Refusals of one company allowed within `window`, whoever of its people tried."""
+
+    refusals: int
+    window: timedelta
+
+
+COMPANY_LIMITS = {
+    "order_stock": CompanyLimit(refusals=5, window=timedelta(minutes=15)),
 }
 
 
@@ -92,6 +110,25 @@ def note(kind: str, email: str, ip: str, *, succeeded: bool) -> None:
             )
         )
     db.session.add(LoginAttempt(kind=kind, email=email, ip=ip, succeeded=succeeded))
+
+
+def _company_key(company_id: int) -> str:
+    # Kept in the attempts' account column: a company is never an email address.
+    return f"company:{company_id}"
+
+
+def company_wait(kind: str, company_id: int, now: datetime | None = None) -> int:
+    """Minutes until this company may try this kind again; 0 when it may now."""
+    limit = COMPANY_LIMITS[kind]
+    conditions = (LoginAttempt.kind == kind, LoginAttempt.email == _company_key(company_id))
+    return _wait(conditions, limit.refusals, limit.window, now or utcnow())
+
+
+def note_company(kind: str, company_id: int, ip: str = "") -> None:
+    """Record one refusal of this company's (a success never clears them)."""
+    db.session.add(
+        LoginAttempt(kind=kind, email=_company_key(company_id), ip=(ip or "")[:45], succeeded=False)
+    )
 
 
 def wait_message(minutes: int, what: str = "sign-in attempts") -> str:

@@ -8,6 +8,11 @@ One module per part of the data, loaded in this order (the random draws follow i
 - `people`: the preset roles, customer groups, companies with their people, and staff.
 - `catalogue`: categories, products with group prices and opening stock, promotions.
 - `trade`: orders with invoices and payments, quotes, carts, then credit notes.
+- `delivery`: each company's delivery addresses and three shipping methods (drawing
+  nothing); the history's orders go to their company's default address.
+- `shipments`: carriers, and shipments with tracking matching each order's status.
+- `backorders`: the Standard group accepts back-orders; one of its open lines waits for
+  stock (from the records above, without the random generator).
 """
 
 import random
@@ -15,7 +20,9 @@ import random
 from core.models import AuditEntry, Setting, utcnow
 from extensions import db
 
+from .backorders import build_backorders
 from .catalogue import CATEGORIES, EXACT_ROWS, Item, build_catalogue, catalogue_items
+from .delivery import build_delivery
 from .people import (
     COMPANIES,
     CUSTOMER_ROLES,
@@ -25,6 +32,7 @@ from .people import (
     build_people,
     ensure_presets,
 )
+from .shipments import build_shipments
 from .trade import build_trade, next_number
 
 __all__ = [
@@ -57,9 +65,14 @@ def load() -> bool:
         return False
     rng = random.Random(20261123)
     now = utcnow().replace(microsecond=0)
+    # The seller's country and rates first: every order of the history takes its VAT.
+    db.session.add(Setting(key="vat", value={"country": "DE", "standard": "19", "reduced": "7"}))
     groups, companies, people = build_people(rng, now)
     products = build_catalogue(rng, now, groups)
     build_trade(rng, now, companies, people, products)
+    build_delivery(companies, groups)  # draws nothing: the figures above stay as they are
+    build_shipments(now)  # draws from its own generator: the shared one is left as it was
+    build_backorders()  # draws nothing: after the shipments, to pick an order without any
 
     db.session.add_all(
         [
@@ -68,7 +81,7 @@ def load() -> bool:
                 value={
                     "name": "Northwind Components GmbH",
                     "address": "Hafenstraße 12\n20457 Hamburg\nGermany",
-                    "vat_number": "DE123456789",
+                    "vat_number": "DE811907980",
                     "email": "sales@northwind.test",
                     "bank": "IBAN DE89 3704 0044 0532 0130 00",
                 },

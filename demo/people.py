@@ -68,6 +68,17 @@ COMPANIES = (
 CUSTOMER_ROLES = (("orders", "decision_maker"), ("request", "requester"), ("browse", "browse_only"))
 
 
+# Billing address and VAT ID per company (DESIGN: the seller is in Germany; Baltic, Delft
+# and Etna have valid VAT IDs in other EU countries, Carpathia none). Check digits valid.
+BILLING = {
+    "acme": ("DE", "DE123456788", "Robotikweg 4", "70565", "Stuttgart"),
+    "baltic": ("LT", "LT100001234611", "Dronų g. 7", "LT-01100", "Vilnius"),
+    "carpathia": ("RO", "", "Strada Meșterilor 12", "400001", "Cluj-Napoca"),
+    "delft": ("NL", "NL085376692B01", "Oude Delft 90", "2611 CD", "Delft"),
+    "etna": ("IT", "IT01234568887", "Via Etnea 250", "95131", "Catania"),
+}
+
+
 def ensure_presets() -> dict[str, Role]:
     """The preset roles, without the Admin's two-factor requirement: every demo account
     signs in with its password alone (the README says how to switch it on)."""
@@ -105,9 +116,10 @@ def build_people(
             payment_terms_days=terms,
             approval_limit=limit,
             email=f"office@{slug}.test",
-            address=f"{name}\n1 Industrial Way\nEurope",
-            vat_number=f"EU{rng.randrange(10**8, 10**9)}",
         )
+        rng.randrange(10**8, 10**9)  # the draw an older VAT number took: later draws stay
+        company.country, company.vat_number, street, company.postcode, company.city = BILLING[slug]
+        company.address = f"{name}\n{street}"
         db.session.add(company)
         companies[slug] = company
         for (local, preset), person in zip(CUSTOMER_ROLES, names, strict=True):

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from core import tax
 from core.billing import build_invoice
 from core.models import (
     CENT,
@@ -104,6 +105,7 @@ def _order(company, placed_by, lines, offers, created, status, staff, number, rn
     )
     order.lines = [order_line(product, offers[product.id], quantity) for product, quantity in lines]
     order.total = sum((line.line_total for line in order.lines), Decimal(0))
+    tax.apply(order)
     steps = ["placed", "confirmed", "shipped", "delivered"]
     path = ["placed", "cancelled"] if status == "cancelled" else steps[: steps.index(status) + 1]
     when = created
@@ -280,6 +282,7 @@ def _trade_history(rng, now, companies, people, products):
                 for line in offers.values()
             ]
             order.total = sum((line.line_total for line in order.lines), Decimal(0))
+            tax.apply(order)
             order.events.append(
                 OrderEvent(
                     status="placed",

@@ -10,6 +10,7 @@ without paying for a rebuild.
 import contextlib
 import os
 import re
+import socket
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -378,6 +379,29 @@ def connect(app, live_server):
     for ws in opened:
         with contextlib.suppress(ConnectionClosed):
             ws.close()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on a free local port, collecting what it receives."""
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, port
+    controller.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,10 @@
 """How tests recognise a cost or a margin in what the portal sends."""
 
+import io
 import re
 from decimal import Decimal
+
+from pypdf import PdfReader
 
 PLANTED = Decimal("4321.9876")
 # Every way the planted cost could be written: raw, rounded to the cent, with separators.
@@ -23,3 +26,11 @@ def cost_shown(body: str) -> str | None:
         if column:
             return f"a {column.group(1)!r} column"
     return None
+
+
+def readable(response) -> str:
+    """What a person reads of an answer: its text, or a PDF's text."""
+    if response.mimetype == "application/pdf":
+        pages = PdfReader(io.BytesIO(response.get_data())).pages
+        return "\n".join(page.extract_text() for page in pages)
+    return response.get_data(as_text=True)

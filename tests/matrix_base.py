@@ -19,6 +19,8 @@ WAREHOUSE = "warehouse@portal.test"
 FINANCE = "finance@portal.test"
 VIEWER = "viewer@portal.test"
 DECISION_MAKERS = tuple(e for e in CUSTOMER_EMAILS if e.startswith("orders@"))
+REQUESTERS = tuple(e for e in CUSTOMER_EMAILS if e.startswith("request@"))
+CART_HOLDERS = DECISION_MAKERS + REQUESTERS
 
 
 def office(allowed=(), *, not_found=(), anon=302, ok=OK):

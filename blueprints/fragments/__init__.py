@@ -9,7 +9,9 @@ engine (blueprints/live) reaches the areas only through `registry`.
 - `orders`: orders and carts, with the order document of both faces
 - `quotes`: quotes, with the quote document of both faces
 - `billing`: invoices and balances, with the invoice document of both faces
+- `shipments`: an order's shipments and their tracking, with the delivery note of both faces
 - `customers`: companies, their terms and accounts, customer groups
+- `delivery`: a company's address book (both faces), the shipping methods list
 - `imports`: the progress of CSV imports
 - `reports`: the financial reports' figures and charts
 - `navigation`: the module navigation
@@ -21,9 +23,11 @@ from . import (  # noqa: F401  (each area registers its region kinds on import)
     billing,
     catalog,
     customers,
+    delivery,
     imports,
     navigation,
     orders,
     quotes,
     reports,
+    shipments,
 )

@@ -11,11 +11,12 @@
 import re
 
 from flask import render_template, url_for
+from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from core import access, billing
+from core import access, billing, tax
 from core.events import Event
-from core.models import Invoice, Payment
+from core.models import CreditNote, Invoice, Payment
 from core.pagination import paginate
 from extensions import db
 
@@ -64,6 +65,37 @@ def load_invoice(user, invoice_id: int) -> Invoice | None:
             selectinload(Invoice.payments).joinedload(Payment.recorded_by),
         )
     )
+
+
+def load_credit_note(user, note_id: int) -> CreditNote | None:
+    """One credit note of a company this person may see; else None (a 404)."""
+    return db.session.scalar(
+        access.company_scope(user, select(CreditNote), CreditNote.company_id)
+        .where(CreditNote.id == note_id)
+        .options(joinedload(CreditNote.company), joinedload(CreditNote.invoice))
+    )
+
+
+def credit_note_context(note: CreditNote, user, **extra) -> dict:
+    """A credit note as issued, for its page in either face and its PDF: the seller, the
+    company credited, the invoice it is set against (linked for who may open it), and the
+    legal mention of the sale it corrects (the invoice's, else the company's today)."""
+    face = face_of(user)
+    invoice_url = None
+    if note.invoice_id is not None and access.may_read(user, "invoices"):
+        invoice_url = url_for(f"{face}.invoice", invoice_id=note.invoice_id)
+    if note.invoice is not None:
+        mention = tax.MENTIONS.get(note.invoice.tax_kind, "")
+    else:
+        mention = tax.for_company(note.company).mention
+    return {
+        "face": face,
+        "note": note,
+        "seller": billing.seller_details(),
+        "invoice_url": invoice_url,
+        "mention": mention,
+        **extra,
+    }
 
 
 def list_context(user, *, status: str, page: int, q: str = "", company=None) -> dict:

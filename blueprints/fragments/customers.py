@@ -14,7 +14,7 @@ import re
 
 from flask import render_template
 
-from core import access, billing, credit_notes, groups
+from core import access, billing, credit_notes, customers, groups
 from core.events import Event
 from core.models import Company
 from core.pagination import paginate
@@ -32,6 +32,9 @@ def terms_context(company: Company) -> dict:
         "company": company,
         "group": company.group,
         "group_prices": groups.price_count(company.group_id),
+        # A limit needs two decision-makers; with fewer, orders above it wait at "1 of 2".
+        "short_of_deciders": company.approval_limit is not None
+        and customers.decision_makers(company).short,
     }
 
 

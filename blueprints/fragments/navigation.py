@@ -21,6 +21,12 @@ SHOP_MENU = {
     "quotes": ("shop.quotes", "Quotes"),
     "invoices": ("shop.invoices", "Invoices"),
     "users": ("shop.users", "People"),
+    "addresses": ("shop.addresses", "Addresses"),
+}
+
+# Back-office modules whose page is not named after them: the first of these that exists.
+OFFICE_ENTRIES = {
+    "shipping": ("office.shipping", "office.shipments", "office.shipping_methods"),
 }
 
 
@@ -29,11 +35,11 @@ def nav_items(face: str) -> list[tuple[str, str]]:
     endpoints = current_app.view_functions
     if face == "office":
         items = [("office.dashboard", "Overview")]
-        items += [
-            (f"office.{m.key}", m.label)
-            for m in access.nav_modules(current_user)
-            if f"office.{m.key}" in endpoints
-        ]
+        for module in access.nav_modules(current_user):
+            entries = OFFICE_ENTRIES.get(module.key, (f"office.{module.key}",))
+            endpoint = next((e for e in entries if e in endpoints), None)
+            if endpoint is not None:
+                items.append((endpoint, module.label))
         return items
     menu = (SHOP_MENU[area] for area in access.shop_areas(current_user))
     return [(endpoint, label) for endpoint, label in menu if endpoint in endpoints]

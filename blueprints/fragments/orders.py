@@ -7,6 +7,9 @@
   their own scoped views. The storefront ones carry the company (or person) in their
   id, and a socket asking for another company's (or person's) id gets none of them, so
   no page learns when another company orders.
+- `second-approvals` (the orders page) and `second-approvals-<company>` (a customer's
+  page): carts and quotes of the viewer's customers waiting for a second approval,
+  which staff who may move orders give in the company's stead; lists too.
 """
 
 import re
@@ -15,9 +18,9 @@ from flask import current_app, render_template, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core import access, margins, orders
+from core import access, carts, delivery, margins, orders, quotes
 from core.events import Event
-from core.models import Cart, CartLine, Invoice, Order
+from core.models import Cart, CartLine, Company, Invoice, Order
 from core.pagination import paginate
 from extensions import db
 
@@ -25,6 +28,7 @@ from .catalog import products_of_promotion
 from .registry import RegionKind, affects, register, rendering_as
 
 STATUS = "orders/_status.html"
+SECOND_APPROVALS = "office/orders/_second_approvals.html"
 PER_PAGE = 25
 
 
@@ -58,6 +62,9 @@ def order_context(order: Order, user, **extra) -> dict:
         "invoice": invoice,
         "invoice_url": invoice_url,
         "margin": margins.of_order(order) if access.can(user, "finance.costs") else None,
+        # Quantities only for staff and groups that see counts (orders.backorders_seen).
+        "backorders": orders.backorders_seen(order, user),
+        "delivery_lines": delivery.order_address(order),
         **extra,
     }
 
@@ -85,6 +92,36 @@ def list_context(user, *, status: str, q: str, page: int) -> dict:
     }
 
 
+def second_approvals_context(user, company: Company | None = None, **extra) -> dict:
+    """Carts and quotes of this person's customers (or of one company) that wait for a
+    second approval, with who gave the first and whether anyone else at the company can
+    give the second. Quotes only for those who see quotes."""
+    company_id = company.id if company is not None else None
+    waiting = carts.waiting_for_second(user, company_id)
+    totals = carts.totals_of(waiting)
+    seen_quotes = (
+        quotes.waiting_for_second(user, company_id) if access.can(user, "quotes.view") else []
+    )
+    stuck = {("cart", c.id) for c in waiting if carts.short_of_approvers(c, totals[c.id])}
+    stuck |= {("quote", q.id) for q in seen_quotes if quotes.short_of_approvers(q)}
+    return {
+        "company": company,
+        "region": "second-approvals" if company is None else f"second-approvals-{company.id}",
+        "waiting_carts": waiting,
+        "cart_totals": totals,
+        "waiting_quotes": seen_quotes,
+        "quote_total": quotes.total,
+        "first_approval": quotes.first_approval,
+        "latest_round": quotes.latest_round,
+        "stuck": stuck,
+        "may_give": access.can(user, access.SECOND_APPROVER),
+        "notice": "",
+        "error": "",
+        "placed": None,
+        **extra,
+    }
+
+
 def _render_orders(connection, order_ids: list[int]) -> dict:
     """Each order's status fragment, for orders this viewer may see; nothing for others."""
     with rendering_as(connection) as user:
@@ -104,6 +141,7 @@ for _name, _pattern in (
     ("shop-orders", r"shop-orders-\d+"),
     ("approvals", r"approvals-\d+"),
     ("my-cart", r"my-cart-\d+"),
+    ("second-approvals", r"second-approvals|second-approvals-\d+"),
 ):
     register(RegionKind(_name, re.compile(_pattern), is_list=True))
 
@@ -132,6 +170,16 @@ def _cart_regions(event: Event) -> set[str]:
     return found
 
 
+@affects("cart_changed", "quote_changed")
+def _second_approval_lists(event: Event) -> set[str]:
+    """A request or a quote moved: it may start or stop waiting for a second approval."""
+    data = _data(event)
+    if event.topic == "cart_changed" and not data.get("request"):
+        return set()  # an open cart is its owner's alone
+    company = data.get("company")
+    return {"second-approvals"} | ({f"second-approvals-{company}"} if company else set())
+
+
 def _carts_holding(product_ids: set[int]) -> set[str]:
     """Open carts and pending requests holding these products: their prices changed."""
     if not product_ids:
@@ -150,7 +198,8 @@ def _carts_holding(product_ids: set[int]) -> set[str]:
     return found
 
 
-@affects("price_changed", "product_removed", "product_created")
+# Stock too: whether a line can be supplied in full (the cart's warnings) follows it.
+@affects("price_changed", "product_removed", "product_created", "stock_changed")
 def _carts_of_product(event: Event) -> set[str]:
     return _carts_holding({event.id})
 

@@ -65,6 +65,7 @@ def quote_context(quote: Quote, user) -> dict:
         "asked": quotes.asked_prices(quote),
         "offers": offers,
         "total": quotes.total(quote),
+        "taxes": quotes.taxes(quote),
         "line_total": quotes.line_total,
         "order_link": url_for(f"{face}.order", order_id=quote.order_id)
         if quote.order_id is not None

@@ -8,7 +8,9 @@ bp = Blueprint("office", __name__)
 bp.before_request(require_face("staff"))
 
 from . import (  # noqa: E402,F401  (routes register on import)
+    addresses,
     audit,
+    carriers,
     customers,
     dashboard,
     explain,
@@ -23,6 +25,8 @@ from . import (  # noqa: E402,F401  (routes register on import)
     reports,
     roles,
     settings,
+    shipments,
+    shipping_methods,
     stock,
     users,
 )

@@ -21,6 +21,8 @@ from blueprints.common import (
     search_arg,
 )
 from blueprints.fragments.customers import ACCOUNT, account_context, terms_context
+from blueprints.fragments.delivery import book_context
+from blueprints.fragments.orders import second_approvals_context
 from core import access, billing, credit_notes, people, settings, two_factor
 from core import customers as company_service
 from core.models import Company, CustomerGroup, Invoice, User
@@ -106,6 +108,9 @@ def company_context(company: Company) -> dict:
     if access.can(current_user, "customers.delete"):
         history = company_service.history(company)
         context["history"] = company_service.describe(history) if history else ""
+    if access.can(current_user, "orders.view"):
+        context["second"] = second_approvals_context(current_user, company)
+    context |= book_context(company, current_user)  # the delivery addresses
     return context
 
 
@@ -172,8 +177,28 @@ def all_groups() -> list[CustomerGroup]:
 
 
 def form_page(form: CompanyForm, company: Company | None, status: int = 200):
-    """The create or edit page of a company, with the form as typed and its errors."""
-    return render("office/customers/form.html", form=form, company=company, code=status)
+    """The create or edit page of a company, with the form as typed and its errors, and
+    who at the company may give its approvals (the approval limit needs two)."""
+    deciders = company_service.decision_makers(company) if company is not None else None
+    return render(
+        "office/customers/form.html", form=form, company=company, deciders=deciders, code=status
+    )
+
+
+def limit_warning(company: Company) -> str | None:
+    """What a limit means for a company with too few decision-makers to approve twice."""
+    if company.approval_limit is None:
+        return None
+    deciders = company_service.decision_makers(company)
+    if not deciders.short:
+        return None
+    who = ", ".join(p.name for p in deciders.people) or "none yet"
+    return (
+        f"{company.name} has fewer than two decision-makers (active: {who}). Orders and "
+        f"quote acceptances above its approval limit of {company.approval_limit:,.2f} EUR "
+        "will wait at “1 of 2”: invite a second decision-maker, or give the second approval "
+        "from Orders, Waiting for a second approval (staff who may move orders)."
+    )
 
 
 @bp.route("/customers/new", methods=["GET", "POST"])
@@ -188,6 +213,7 @@ def customer_create():
             groups=groups,
             payment_terms_days=settings.payment_terms_days(),
             manages_own_users=True,
+            country=settings.vat()[0],  # most customers are the seller's neighbours
         )
         return form_page(form, None)
     form = CompanyForm(groups=groups)
@@ -200,6 +226,9 @@ def customer_create():
         return form_page(form, None, 422)
     company = created.value
     flash(f"{company.name} created. Invite its people to give them access.", "info")
+    warning = limit_warning(company)
+    if warning:
+        flash(warning, "warning")
     return redirect(url_for("office.customer", company_id=company.id))
 
 
@@ -235,6 +264,9 @@ def customer_edit(company_id: int):
         )
     else:
         flash(f"{company.name} saved.", "info")
+    warning = limit_warning(company)
+    if warning:
+        flash(warning, "warning")
     return redirect(url_for("office.customer", company_id=company.id))
 
 

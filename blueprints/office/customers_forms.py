@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from blueprints.forms import RefusalMixin, WholeField, strip
-from core import billing, credit_notes, customers, numbers
+from core import billing, countries, credit_notes, customers, numbers
 from core.customers import CompanyDetails
 
 
@@ -67,8 +67,9 @@ class CompanyForm(RefusalMixin, FlaskForm):
         ],
     )
     vat_number = StringField(
-        "VAT number",
+        "VAT ID",
         filters=[strip],
+        description="Checked offline: format and check digits (such as DE811907980).",
         validators=[
             Length(
                 max=customers.VAT_LENGTH,
@@ -77,7 +78,7 @@ class CompanyForm(RefusalMixin, FlaskForm):
         ],
     )
     address = TextAreaField(
-        "Address",
+        "Billing address",
         validators=[
             Length(
                 max=customers.ADDRESS_LENGTH,
@@ -93,6 +94,37 @@ class CompanyForm(RefusalMixin, FlaskForm):
         message="Payment terms are a whole number of days from 0 to "
         f"{customers.MAX_TERMS_DAYS}, such as 30.",
         validators=[InputRequired("Enter the payment terms in days.")],
+    )
+    postcode = StringField(
+        "Postcode",
+        filters=[strip],
+        validators=[
+            Length(
+                max=customers.POSTCODE_LENGTH,
+                message=f"A postcode has at most {customers.POSTCODE_LENGTH} characters.",
+            )
+        ],
+    )
+    city = StringField(
+        "City",
+        filters=[strip],
+        validators=[
+            Length(
+                max=customers.CITY_LENGTH,
+                message=f"A city has at most {customers.CITY_LENGTH} characters.",
+            )
+        ],
+    )
+    country = SelectField(
+        "Country",
+        validators=[InputRequired("Choose the company's country: it decides the VAT rule.")],
+        invalid_choice_message="Choose one of the listed countries.",
+        description="With the VAT ID, it decides the VAT: same country as the seller, "
+        "another EU country with or without a valid VAT ID, or outside the EU.",
+    )
+    reference_required = BooleanField(
+        "Its orders need the customer's own reference (purchase-order number)",
+        default=False,
     )
     approval_limit = StringField(
         "Approval limit (EUR)",
@@ -111,6 +143,9 @@ class CompanyForm(RefusalMixin, FlaskForm):
         super().__init__(*args, **kwargs)
         self.group_id.choices = [SelectChoice("", "Choose a group…")] + [
             SelectChoice(g.id, g.name) for g in groups
+        ]
+        self.country.choices = [SelectChoice("", "Choose a country…")] + [
+            SelectChoice(code, name) for code, name in countries.choices()
         ]
 
     def validate_approval_limit(self, field):
@@ -134,6 +169,10 @@ class CompanyForm(RefusalMixin, FlaskForm):
             payment_terms_days=self.payment_terms_days.data,
             approval_limit=self.limit,
             manages_own_users=bool(self.manages_own_users.data),
+            postcode=self.postcode.data or "",
+            city=self.city.data or "",
+            country=self.country.data or "",
+            reference_required=bool(self.reference_required.data),
         )
 
 

@@ -26,7 +26,9 @@ def dashboard():
     if access.can(current_user, "orders.view"):
         open_orders = access.company_scope(
             current_user,
-            select(func.count(Order.id)).where(Order.status.in_(("placed", "confirmed"))),
+            select(func.count(Order.id)).where(
+                Order.status.in_(("placed", "confirmed", "partly_shipped"))
+            ),
             Order.company_id,
         )
         figures["Open orders"] = db.session.scalar(open_orders)

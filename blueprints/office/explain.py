@@ -6,7 +6,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from blueprints.common import company_arg, permission_required, render
-from core import access, margins, offer, quotes
+from core import access, margins, offer, quotes, settings, tax
 from core.models import Company, Product, Quote, QuoteLine
 from extensions import db
 
@@ -84,6 +84,10 @@ def explain():
     }
     if company is not None and product is not None:
         context["explanation"] = offer.explain(company.group, product)
+        context["vat"] = tax.for_company(company)
+        context["vat_id_valid"] = tax.vat_id_valid(company.vat_number, company.country)
+        context["seller_country"] = settings.vat()[0]
+        context["tax_classes"] = tax.TAX_CLASSES
         context["quotes"] = open_quotes(company, product)
         if context["show_costs"]:
             context["unit_margin"] = margins.of_unit(

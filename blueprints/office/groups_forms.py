@@ -61,6 +61,9 @@ class GroupForm(RefusalMixin, FlaskForm):
     many_from = _threshold("Many from")
     shows_promotions = BooleanField("Sees promotions, with their discount")
     quotes_allowed = BooleanField("May request quotations and negotiate")
+    backorders_allowed = BooleanField(
+        "Accepts back-orders: what is ordered beyond stock waits for goods in"
+    )
 
     def validate_many_from(self, field):
         few = self.few_from.data
@@ -76,6 +79,7 @@ class GroupForm(RefusalMixin, FlaskForm):
             many_from=self.many_from.data,
             quotes_allowed=bool(self.quotes_allowed.data),
             shows_promotions=bool(self.shows_promotions.data),
+            backorders_allowed=bool(self.backorders_allowed.data),
         )
 
 

@@ -1,4 +1,5 @@
-"""Back-office invoices: the scoped list with balances, one invoice, and recording payments."""
+"""Back-office invoices: the scoped list with balances, one invoice, and recording payments;
+credit notes as issued; each document also as a PDF."""
 
 from flask import (
     flash,
@@ -19,11 +20,14 @@ from blueprints.common import (
     render,
     search_arg,
 )
+from blueprints.documents import credit_note_document, invoice_document, pdf_answer
 from blueprints.filters import money
 from blueprints.fragments.billing import (
     account_context,
+    credit_note_context,
     invoice_context,
     list_context,
+    load_credit_note,
     load_invoice,
 )
 from core import access, billing, credit_notes
@@ -86,6 +90,29 @@ def invoice(invoice_id: int):
     """One invoice as printed, with its payments and, for finance, a form to record one."""
     found = scoped_invoice(invoice_id)
     return render("office/invoices/show.html", **invoice_page_context(found, payment_form()))
+
+
+@bp.route("/invoices/<int:invoice_id>.pdf")
+@permission_required("invoices.view")
+def invoice_pdf(invoice_id: int):
+    """The invoice as a PDF: the page's figures, to the page's readers."""
+    return pdf_answer(invoice_document(invoice_context(scoped_invoice(invoice_id), current_user)))
+
+
+@bp.route("/credit-notes/<int:note_id>")
+@permission_required("invoices.view")
+def credit_note(note_id: int):
+    """One credit note of a company in one's scope, as issued."""
+    found = or_404(load_credit_note(current_user, note_id))
+    return render("office/invoices/credit_note.html", **credit_note_context(found, current_user))
+
+
+@bp.route("/credit-notes/<int:note_id>.pdf")
+@permission_required("invoices.view")
+def credit_note_pdf(note_id: int):
+    """The credit note as a PDF: the page's figures, to the page's readers."""
+    found = or_404(load_credit_note(current_user, note_id))
+    return pdf_answer(credit_note_document(credit_note_context(found, current_user)))
 
 
 def payment_answer(invoice: Invoice, form: PaymentForm, *, notice: str = "", status: int = 200):

@@ -1,4 +1,6 @@
-"""Back-office orders: the scoped list, one order with its history, and moving it on."""
+"""Back-office orders: the scoped list, one order with its history, and moving it on; and
+the carts of one's customers waiting for a second approval, which staff who may move
+orders give in the company's stead."""
 
 from flask import flash, redirect, url_for
 from flask_login import current_user
@@ -6,6 +8,7 @@ from flask_login import current_user
 from blueprints.boundary import attempt
 from blueprints.common import (
     choice_arg,
+    company_arg,
     is_htmx,
     or_404,
     page_arg,
@@ -13,12 +16,21 @@ from blueprints.common import (
     render,
     search_arg,
 )
-from blueprints.fragments.orders import STATUS, list_context, order_context
-from core import orders
+from blueprints.documents import order_document, pdf_answer
+from blueprints.fragments.orders import (
+    SECOND_APPROVALS,
+    STATUS,
+    list_context,
+    order_context,
+    second_approvals_context,
+)
+from blueprints.fragments.shipments import order_page_shipments
+from core import carts, orders
 from core.models import Order
 
 from . import bp
-from .orders_forms import MoveForm
+from .approvals_pages import list_answer
+from .orders_forms import MoveForm, SecondApprovalForm
 
 
 def status_arg() -> str:
@@ -36,6 +48,8 @@ def order_or_404(order_id: int) -> Order:
 def orders_list():
     """Orders of this person's customers, newest first, by status, by number or company."""
     context = list_context(current_user, status=status_arg(), q=search_arg(), page=page_arg())
+    if not is_htmx():  # the table re-fetching itself needs only itself
+        context |= {"second": second_approvals_context(current_user)}
     return render("office/orders/index.html", "orders/_table.html", **context)
 
 
@@ -43,7 +57,16 @@ def orders_list():
 @permission_required("orders.view")
 def order(order_id: int):
     """One order: lines at the prices of the moment, its invoice, history and next steps."""
-    return render("office/orders/show.html", **order_context(order_or_404(order_id), current_user))
+    found = order_or_404(order_id)
+    context = order_context(found, current_user) | order_page_shipments(found, current_user)
+    return render("office/orders/show.html", **context)
+
+
+@bp.route("/orders/<int:order_id>.pdf")
+@permission_required("orders.view")
+def order_pdf(order_id: int):
+    """The order's confirmation as a PDF: the page's figures, to the page's readers."""
+    return pdf_answer(order_document(order_context(order_or_404(order_id), current_user)))
 
 
 @bp.route("/orders/<int:order_id>/move", methods=["POST"])
@@ -80,3 +103,31 @@ def order_move(order_id: int):
         )
     flash(error or notice, "error" if error else "info")
     return redirect(url_for("office.order", order_id=order_id))
+
+
+# --- second approvals ------------------------------------------------------------------
+
+
+@bp.route("/orders/second-approvals")
+@permission_required("orders.view")
+def second_approvals():
+    """Carts and quotes of one's customers (or of one, `company`) waiting for a second
+    approval; the list re-fetches itself here."""
+    context = second_approvals_context(current_user, company_arg())
+    return render("office/orders/second_approvals.html", SECOND_APPROVALS, second=context)
+
+
+@bp.route("/orders/second-approvals/carts/<int:cart_id>", methods=["POST"])
+@permission_required("orders.edit")
+def cart_second_approval(cart_id: int):
+    """Give a customer's second approval of a cart in its stead: the order is placed in the
+    requester's name, as a second decision-maker's approval places it."""
+    company = company_arg()
+    form = SecondApprovalForm()
+    if not form.validate_on_submit():
+        return list_answer(company, error=next(iter(form.errors.values()))[0])
+    note = form.note.data
+    approved = attempt(lambda: carts.approve_for_seller(current_user, cart_id, note), replay=True)
+    if approved.refused:
+        return list_answer(company, error=approved.message)
+    return list_answer(company, placed=approved.value)

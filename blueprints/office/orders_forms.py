@@ -19,3 +19,11 @@ class MoveForm(FlaskForm):
     note = TextAreaField(
         "Note", validators=[Length(max=2000, message="A note has at most 2,000 characters.")]
     )
+
+
+class SecondApprovalForm(FlaskForm):
+    """Staff giving a customer's second approval: an optional note for the customer."""
+
+    note = TextAreaField(
+        "Note", validators=[Length(max=2000, message="A note has at most 2,000 characters.")]
+    )

@@ -226,6 +226,7 @@ def product_new():
             description=form.description.data,
             specs=form.specs.cleaned,
             unit=form.unit.data,
+            tax_class=form.tax_class.data,
             actor=current_user,
         )
         prices = {k: v for k, v in form.group_prices().items() if v}
@@ -279,6 +280,7 @@ def product_edit(product_id: int):
             category=category_of(form),
             specs=form.specs.cleaned,
             unit=form.unit.data,
+            tax_class=form.tax_class.data,
             cost=form.cost.data if "cost" in form else None,
         )
         repriced = products_service.set_prices(

@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from blueprints.forms import RefusalMixin, WholeField, strip
-from core import products
+from core import products, tax
 from core.errors import Refused
 from core.models import Category, CustomerGroup
 
@@ -96,6 +96,13 @@ class ProductForm(RefusalMixin, FlaskForm):
                 message=f"A unit has at most {products.UNIT_LENGTH} characters.",
             ),
         ],
+    )
+    tax_class = SelectField(
+        "VAT class",
+        choices=[SelectChoice(key, label) for key, label in tax.TAX_CLASSES.items()],
+        default="standard",
+        invalid_choice_message="Choose the product's VAT class from the list.",
+        description="Which of the seller's VAT rates applies (Settings).",
     )
     description = TextAreaField(
         "Description",

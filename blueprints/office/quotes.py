@@ -1,12 +1,15 @@
-"""Back-office quotes: the quotes of one's customers, answered with prices and a validity date."""
+"""Back-office quotes: the quotes of one's customers, answered with prices and a validity date;
+and a customer's second approval, given in its stead by staff who may move orders."""
 
 from datetime import timedelta
 
-from flask import url_for
+from flask import request, url_for
 from flask_login import current_user
 
+from blueprints.boundary import attempt
 from blueprints.common import (
     choice_arg,
+    company_arg,
     external_url,
     page_arg,
     permission_required,
@@ -21,6 +24,7 @@ from core.models import Quote
 from core.offer import offers_for
 
 from . import bp
+from .approvals_pages import list_answer
 
 DEFAULT_VALIDITY_DAYS = 14
 
@@ -71,6 +75,11 @@ def actions_context(quote: Quote, *, form=None, notice: str = "", error: str = "
         "seen": seen,
         "status": quotes.shown_status(quote),
         "may_answer": turn == quotes.SELLER and access.can(current_user, "quotes.edit"),
+        "waits_for_second": quotes.waits_for_second(quote),
+        "first": quotes.first_approval(quote),
+        "total": quotes.total(quote),
+        "stuck": quotes.short_of_approvers(quote),
+        "may_give_second": access.may_give_second_approval(current_user, quote.company_id),
         "form": form,
         "rows": list(zip(quote.lines, form.lines, strict=False)),
         "offers": offers,
@@ -101,6 +110,13 @@ def quote_list():
 def quote(quote_id: int):
     """One quote with its terms and timeline, and the answer form when it is our turn."""
     return PAGES.show(quote_id)
+
+
+@bp.route("/quotes/<int:quote_id>.pdf")
+@permission_required("quotes.view")
+def quote_pdf(quote_id: int):
+    """The quote as a PDF: the page's terms, to the page's readers."""
+    return PAGES.pdf(quote_id)
 
 
 @bp.route("/quotes/<int:quote_id>/offer", methods=["POST"])
@@ -147,4 +163,43 @@ def quote_reject(quote_id: int):
             link=customer_link,
         ),
         "The quote is declined; the customer has been told.",
+    )
+
+
+@bp.route("/quotes/<int:quote_id>/second-approval", methods=["POST"])
+@permission_required("orders.edit")
+@permission_required("quotes.view")
+def quote_second_approval(quote_id: int):
+    """Give a customer's second approval of a quote in its stead: the order is placed at
+    the quoted prices, as a second decision-maker's acceptance places it. From the list
+    "Waiting for a second approval" (`list`), the list answers; else the quote's page."""
+    PAGES.load(quote_id)
+    from_list = request.args.get("list") == "1"
+    company = company_arg() if from_list else None
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        if from_list:
+            return list_answer(company, error=STALE_FORM)
+        return PAGES.answer(quote_id, error=STALE_FORM)
+
+    def give():
+        return quotes.approve_for_seller(
+            quote_id,
+            actor=current_user,
+            seen=form.seen.data,
+            note=form.note.data,
+            link=customer_link,
+        )
+
+    if from_list:
+        given = attempt(give, replay=True)
+        if given.refused:
+            return list_answer(company, error=given.message)
+        return list_answer(company, placed=given.value)
+    return PAGES.run(
+        quote_id,
+        give,
+        lambda order: (
+            f"Second approval given: order {order.number} is placed at the quoted prices."
+        ),
     )

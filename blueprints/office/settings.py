@@ -8,13 +8,14 @@ from blueprints.common import client_ip, is_htmx, permission_required, render
 from core import settings
 
 from . import bp
-from .settings_forms import InvitationsForm, SellerForm, TermsForm, ThresholdsForm
+from .settings_forms import InvitationsForm, SellerForm, TermsForm, ThresholdsForm, VatForm
 
 
 def saved_forms() -> dict:
     """Each section's form filled with what is saved now."""
     seller = settings.seller()
     few, many = settings.stock_thresholds()
+    country, rates = settings.vat()
     return {
         "seller": SellerForm(
             formdata=None, data={key: seller.get(key, "") for key in settings.SELLER_FIELDS}
@@ -22,6 +23,14 @@ def saved_forms() -> dict:
         "thresholds": ThresholdsForm(formdata=None, data={"few_from": few, "many_from": many}),
         "terms": TermsForm(formdata=None, data={"days": settings.payment_terms_days()}),
         "invitations": InvitationsForm(formdata=None, data={"hours": settings.invitation_hours()}),
+        "vat": VatForm(
+            formdata=None,
+            data={
+                "country": country,
+                "standard": f"{rates['standard'].normalize():f}",
+                "reduced": f"{rates['reduced'].normalize():f}",
+            },
+        ),
     }
 
 
@@ -117,4 +126,18 @@ def settings_invitations():
         InvitationsForm(),
         lambda f: settings.set_invitation_hours(f.hours.data, actor=current_user, ip=client_ip()),
         "Invitation lifetime saved. Links sent from now on use it; links already sent keep theirs.",
+    )
+
+
+@bp.post("/settings/vat")
+@permission_required("settings.edit")
+def settings_vat():
+    """Save the seller's country and VAT rates; orders placed from now on take them."""
+    return save(
+        "vat",
+        VatForm(),
+        lambda f: settings.set_vat(
+            f.country.data, f.standard.data, f.reduced.data, actor=current_user, ip=client_ip()
+        ),
+        "VAT saved. Orders placed from now on take these rates; placed orders keep theirs.",
     )

@@ -5,11 +5,11 @@ was typed and put each of core.settings' messages next to the field it is about.
 """
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField, TextAreaField
+from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
 from blueprints.forms import RefusalMixin, WholeField, strip
-from core import numbers, settings
+from core import countries, numbers, settings
 
 
 def _whole(label: str, *, required: str, message: str) -> WholeField:
@@ -90,3 +90,27 @@ class InvitationsForm(SectionForm):
         required="Enter a number of hours, such as 72.",
         message="Enter a whole number of hours, such as 72.",
     )
+
+
+class VatForm(SectionForm):
+    """The seller's country and its VAT rates, which every order from now on takes."""
+
+    country = SelectField(
+        "Seller's country",
+        validators=[InputRequired("Choose the seller's country.")],
+        invalid_choice_message="Choose the seller's country from the list.",
+    )
+    standard = StringField(
+        "Standard rate (%)",
+        filters=[strip],
+        validators=[InputRequired("Enter the standard rate, such as 19.")],
+    )
+    reduced = StringField(
+        "Reduced rate (%)",
+        filters=[strip],
+        validators=[InputRequired("Enter the reduced rate, such as 7 (0 if there is none).")],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = [SelectChoice(code, name) for code, name in countries.choices()]

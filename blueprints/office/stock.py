@@ -1,5 +1,5 @@
-"""Back-office stock: exact levels, adjustments with a reason, each product's movement
-history and the low-stock list."""
+"""Back-office stock: exact levels, adjustments with a reason, goods received (serving
+back-orders first), each product's movement history and the low-stock list."""
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
@@ -18,9 +18,9 @@ from blueprints.common import (
     search_arg,
 )
 from blueprints.forms import WholeField
-from core import access, catalog, settings, stock
+from core import access, catalog, orders, settings, stock
 from core.errors import Refused
-from core.models import Product
+from core.models import Order, Product
 from extensions import db
 
 from . import bp
@@ -39,6 +39,85 @@ class AdjustForm(FlaskForm):
     reason = StringField(
         "Reason", validators=[DataRequired("Say why the stock changes."), Length(max=500)]
     )
+
+
+class ReceiptForm(FlaskForm):
+    """Goods in: how many came, and the supplier's delivery note they came with."""
+
+    quantity = WholeField(
+        "Quantity received",
+        minimum=1,
+        maximum=stock.MAX_STOCK,
+        message=f"Enter how many came in: a whole number from 1 to {stock.MAX_STOCK:,}.",
+        validators=[InputRequired("Enter how many came in.")],
+    )
+    reference = StringField(
+        "Delivery note",
+        validators=[
+            DataRequired("Give the supplier's delivery note (or another reference)."),
+            Length(
+                max=stock.REFERENCE_LENGTH,
+                message=f"A reference has at most {stock.REFERENCE_LENGTH} characters.",
+            ),
+        ],
+    )
+
+
+def receipt_context(product: Product, **extra) -> dict:
+    """The goods-receipt component: what waits for this product, and the form."""
+    units, waiting = stock.backordered(product.id)
+    return {"product": product, "backordered": units, "backorder_orders": waiting, **extra}
+
+
+def receipt_notice(receipt: stock.Receipt) -> str:
+    """What a receipt did, naming only the orders of customers in the viewer's scope."""
+    served = receipt.served
+    visible = set()
+    if served:
+        ids = [s.order.id for s in served]
+        visible = set(
+            db.session.scalars(orders.visible_orders(current_user).where(Order.id.in_(ids)))
+        )
+    told = [
+        f"{s.order.number} ({s.quantity:,})" if s.order in visible else f"another ({s.quantity:,})"
+        for s in served
+    ]
+    text = f"Received {receipt.quantity:,} × {receipt.product.sku} ({receipt.reference}): "
+    if served:
+        text += f"{receipt.to_backorders:,} to back-orders of {len(served)} order"
+        text += f"{'s' if len(served) != 1 else ''} ({', '.join(told)}), "
+    return text + f"{receipt.to_stock:,} to stock, now {receipt.product.stock:,}."
+
+
+@bp.route("/stock/<int:product_id>/receipt", methods=["POST"])
+@permission_required("stock.edit")
+def stock_receive(product_id: int):
+    """Goods in for one product: open back-orders are served first, oldest order first, the
+    rest goes to stock. htmx gets the receipt component back, a plain form a redirect."""
+    product = or_404(db.session.get(Product, product_id))
+    form = ReceiptForm()
+    error = notice = ""
+    if form.validate_on_submit():
+        received = attempt(
+            lambda: stock.receive(
+                product.id, form.quantity.data, reference=form.reference.data, actor=current_user
+            ),
+            replay=True,
+        )
+        error = received.message
+        if not received.refused:
+            notice = receipt_notice(received.value)
+    else:
+        error = " ".join(e for errors in form.errors.values() for e in errors)
+    if is_htmx():
+        fresh = or_404(db.session.get(Product, product_id))
+        return render(
+            "office/stock/_receipt.html",
+            code=422 if error else 200,
+            **receipt_context(fresh, notice=notice, error=error),
+        )
+    flash(error or notice, "error" if error else "info")
+    return redirect(url_for("office.stock_product", product_id=product.id))
 
 
 @bp.route("/stock", endpoint="stock")
@@ -104,10 +183,10 @@ def stock_product(product_id: int):
     return render(
         "office/stock/show.html",
         "office/stock/_movements.html",
-        product=product,
         movements=movements,
         recent=recent,
         can_adjust=access.can(current_user, "stock.edit"),
+        **receipt_context(product),
     )
 
 

@@ -7,4 +7,4 @@ from blueprints.common import require_face
 bp = Blueprint("shop", __name__)
 bp.before_request(require_face("customer"))
 
-from . import cart, catalog, invoices, orders, quotes, users  # noqa: E402,F401
+from . import addresses, cart, catalog, invoices, orders, quotes, shipments, users  # noqa: E402,F401

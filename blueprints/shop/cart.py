@@ -14,6 +14,7 @@ from blueprints.common import (
     permission_required,
     render,
     search_arg,
+    unchanged,
 )
 from blueprints.forms import EmptyForm
 from core import access, carts
@@ -21,8 +22,9 @@ from core.models import Cart, Order, Product
 from core.pagination import paginate
 from extensions import db
 
-from . import bp
-from .orders_forms import AddToCartForm, NoteForm, QuantityForm, RejectForm
+from . import bp, stock_refusals
+from .checkout import delivery_choice, field_errors, refusal_errors
+from .orders_forms import AddToCartForm, CheckoutForm, NoteForm, QuantityForm, RejectForm
 
 PER_PAGE = 25
 SHOWS = {"pending": "Waiting for a decision", "decided": "Decided"}
@@ -44,30 +46,69 @@ def pending_count() -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
-def cart_context(**extra) -> dict:
-    """What the cart component shows: the open cart priced now, and one's own requests."""
+def alone(pricing: carts.PricedCart | None, deciding: bool) -> str:
+    """Whether the company lacks a decision-maker for an approval this cart needs: "you"
+    when the signed-in person gives the first one (checking out or approving), "yes" when
+    someone else does, "" when nothing is missing."""
+    if pricing is None:
+        return ""
+    me = current_user._get_current_object() if deciding else None
+    if not carts.short_of_approvers(pricing.cart, pricing.total, deciding=me):
+        return ""
+    first = deciding or pricing.cart.first_approver_id == current_user.id
+    return "you" if first else "yes"
+
+
+def cart_context(
+    *, typed: dict | None = None, choice_errors: dict | None = None, typed_note="", **extra
+) -> dict:
+    """What the cart component shows: the open cart priced now, its delivery choices (as
+    kept, or as just typed when something was refused), and one's own requests."""
     cart = carts.open_cart(current_user)
     requests = carts.requests_of(current_user)
+    pricing = carts.priced(cart) if cart and cart.lines else None
+    may_order = access.can(current_user, "shop.order")
+    choice = None
+    if pricing is not None:
+        choice = delivery_choice(cart, pricing.total, typed=typed, errors=choice_errors)
     return {
-        "pricing": carts.priced(cart) if cart and cart.lines else None,
+        "pricing": pricing,
+        "choice": choice,
+        "typed_note": typed_note,
+        "alone": alone(pricing, deciding=may_order),
         "requests": requests,
         "request_totals": carts.totals_of(requests),
         "company": current_user.company,
-        "may_order": access.can(current_user, "shop.order"),
+        "may_order": may_order,
         "pending": pending_count(),
         "note_form": NoteForm(formdata=None),
         **extra,
     }
 
 
-def cart_answer(*, notice: str = "", error: str = ""):
-    """After a change: htmx gets the cart component back, a plain form a redirect."""
+def cart_answer(
+    *, notice: str = "", error: str = "", form: CheckoutForm | None = None, refusal=None
+):
+    """After a change: htmx gets the cart component back, a plain form a redirect.
+
+    `form`: a checkout or submission that was refused comes back as typed, each wrong
+    delivery choice marked (a plain form gets the page again, so nothing typed is lost).
+    """
+    kept = {}
+    if form is not None and error:
+        kept = {
+            "typed": form.typed(),
+            "choice_errors": field_errors(form) | refusal_errors(refusal),
+            "typed_note": (form.note.data or "")[: carts.NOTE_LENGTH],
+        }
     if is_htmx():
         return render(
             "shop/cart/_cart.html",
             code=422 if error else 200,
-            **cart_context(notice=notice, error=error),
+            **cart_context(notice=notice, error=error, **kept),
         )
+    if kept:
+        return render("shop/cart/index.html", code=422, **cart_context(error=error, **kept))
     flash(error or notice, "error" if error else "info")
     return redirect(url_for("shop.cart"))
 
@@ -153,37 +194,74 @@ def cart_remove(line_id: int):
     return change_cart(lambda: carts.remove(current_user, line_id), f"{sku} is out of your cart.")
 
 
+@bp.route("/cart/choices", methods=["POST"])
+@permission_required("shop.cart")
+def cart_choices():
+    """Keep checkout's delivery choices on the open cart as they are made; htmx gets the
+    summary beside the order button back, out of band."""
+    form = CheckoutForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400, description="The form has expired. Reload the page and try again.")
+        for name in form.errors:  # keep what reads well, leave the rest as it was
+            getattr(form, name).data = ""
+    kept = attempt(lambda: carts.keep_choices(current_user, form.choices()))
+    if not is_htmx():
+        return redirect(url_for("shop.cart"))
+    cart = carts.open_cart(current_user)
+    if kept.refused or not kept.value or cart is None or not cart.lines:
+        return unchanged()
+    choice = delivery_choice(cart, carts.priced(cart).total)
+    return render("shop/cart/_summary.html", choice=choice)
+
+
 @bp.route("/cart/submit", methods=["POST"])
 @permission_required("shop.cart")
 def cart_submit():
-    """Send the cart to the company's decision-makers for approval."""
-    form = NoteForm()
+    """Send the cart, with its delivery choices, to the company's decision-makers."""
+    form = CheckoutForm()
     if not form.validate_on_submit():
-        return cart_answer(error=first_error(form))
-    return change_cart(
-        lambda: carts.submit(current_user, form.note.data),
-        "Your cart is sent for approval. Your company's decision-makers have been told.",
+        return cart_answer(error=first_error(form), form=form)
+    submitted = attempt(lambda: carts.submit(current_user, form.note.data, form.choices()))
+    if submitted.refused:
+        return cart_answer(error=submitted.message, form=form, refusal=submitted.refusal)
+    return cart_answer(
+        notice="Your cart is sent for approval. Your company's decision-makers have been told."
     )
 
 
 @bp.route("/cart/checkout", methods=["POST"])
 @permission_required("shop.order")
 def checkout():
-    """Order the cart (above the approval limit it waits for a second decision-maker)."""
-    form = NoteForm()
+    """Order the cart to the chosen address, by the chosen method (above the approval limit
+    it waits for a second decision-maker)."""
+    form = CheckoutForm()
     if not form.validate_on_submit():
-        return cart_answer(error=first_error(form))
-    checked_out = attempt(lambda: carts.checkout(current_user, form.note.data), replay=True)
+        return cart_answer(error=first_error(form), form=form)
+    too_many = stock_refusals.throttled()
+    if too_many is not None:
+        return too_many
+    checked_out = attempt(
+        lambda: carts.checkout(current_user, form.note.data, form.choices()), replay=True
+    )
     if checked_out.refused:
-        return cart_answer(error=checked_out.message)
+        stock_refusals.count(checked_out.refusal)
+        return cart_answer(error=checked_out.message, form=form, refusal=checked_out.refusal)
     result = checked_out.value
     if isinstance(result, Order):
         flash(f"Order {result.number} is placed: {result.total:,} {result.currency}.", "info")
         return go(url_for("shop.order", order_id=result.id))
-    return cart_answer(
-        notice="Your order is above your company's approval limit: it now waits for a "
-        "second decision-maker to approve it."
+    notice = (
+        "Your order is above your company's approval limit: it now waits for a second "
+        "decision-maker to approve it."
     )
+    if carts.short_of_approvers(result, carts.priced(result).total):
+        notice = (
+            "Your order is above your company's approval limit and nobody else at your "
+            "company can give the second approval: the seller's staff have been asked to give "
+            "it, and the order is placed as soon as they do."
+        )
+    return cart_answer(notice=notice)
 
 
 # --- approvals -------------------------------------------------------------------------
@@ -202,11 +280,22 @@ def request_or_404(cart_id: int) -> Cart:
     return carts.load_request(current_user, cart_id)
 
 
-def approval_context(cart: Cart, **extra) -> dict:
-    """The request page: lines at today's offers, the decision so far, and the forms."""
+def approval_context(
+    cart: Cart, *, typed: dict | None = None, choice_errors: dict | None = None, **extra
+) -> dict:
+    """The request page: lines at today's offers, the delivery the requester chose (which
+    the approver may change), the decision so far, and the forms."""
+    pricing = carts.priced(cart)
+    deciding = (
+        cart.status == carts.PENDING
+        and access.can(current_user, "shop.approve")
+        and current_user.id not in (cart.owner_id, cart.first_approver_id)
+    )
     return {
         "cart": cart,
-        "pricing": carts.priced(cart),
+        "pricing": pricing,
+        "alone": alone(pricing, deciding) if cart.status == carts.PENDING else "",
+        "choice": delivery_choice(cart, pricing.total, typed=typed, errors=choice_errors),
         "company": current_user.company,
         "note_form": NoteForm(formdata=None),
         "reject_form": RejectForm(formdata=None),
@@ -214,10 +303,23 @@ def approval_context(cart: Cart, **extra) -> dict:
     }
 
 
-def decision_refused(cart: Cart, error: str):
-    """A refused decision: the decision component (htmx) or the page again, with why."""
+def decision_refused(cart: Cart, error: str, form: CheckoutForm | None = None, refusal=None):
+    """A refused decision: the decision component (htmx) or the page again, with why; an
+    approval's delivery choices come back as typed, the wrong one marked."""
+    kept = {}
+    if form is not None and form.sent_choices():
+        kept = {
+            "typed": form.typed(),
+            "choice_errors": field_errors(form) | refusal_errors(refusal),
+        }
     if is_htmx():
-        return render("shop/cart/_decision.html", code=422, **approval_context(cart, error=error))
+        return render(
+            "shop/cart/_decision.html", code=422, **approval_context(cart, error=error, **kept)
+        )
+    if kept:
+        return render(
+            "shop/cart/approval.html", code=422, **approval_context(cart, error=error, **kept)
+        )
     flash(error, "error")
     return redirect(url_for("shop.approval", cart_id=cart.id))
 
@@ -263,18 +365,31 @@ def approval(cart_id: int):
 @bp.route("/approvals/<int:cart_id>/approve", methods=["POST"])
 @permission_required("shop.approve")
 def approve(cart_id: int):
-    """Approve a request: the order is placed (or waits for a second decision-maker)."""
+    """Approve a request with its delivery choices (as the requester made them, or as the
+    approver changes them): the order is placed (or waits for a second decision-maker)."""
     cart = request_or_404(cart_id)
-    form = NoteForm()
+    form = CheckoutForm()
     if not form.validate_on_submit():
-        return decision_refused(cart, first_error(form))
-    approved = attempt(lambda: carts.approve(current_user, cart_id, form.note.data), replay=True)
+        return decision_refused(cart, first_error(form), form)
+    too_many = stock_refusals.throttled()
+    if too_many is not None:
+        return too_many
+    choices = form.choices() if form.sent_choices() else None
+    approved = attempt(
+        lambda: carts.approve(current_user, cart_id, form.note.data, choices), replay=True
+    )
     if approved.refused:
-        return decision_refused(request_or_404(cart_id), approved.message)
+        stock_refusals.count(approved.refusal)
+        return decision_refused(request_or_404(cart_id), approved.message, form, approved.refusal)
     order = approved.value
     if order is None:
+        waiting = carts.load_request(current_user, cart_id)
         flash(
-            "Your approval is recorded. The order is above your company's approval limit: "
+            "Your approval is recorded. The order is above your company's approval limit and "
+            "nobody else at your company can give the second approval: the seller's staff "
+            "have been asked to give it."
+            if carts.short_of_approvers(waiting, carts.priced(waiting).total)
+            else "Your approval is recorded. The order is above your company's approval limit: "
             "a second decision-maker must approve it too.",
             "info",
         )

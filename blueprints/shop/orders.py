@@ -6,7 +6,9 @@ from flask import abort
 from flask_login import current_user
 
 from blueprints.common import choice_arg, or_404, page_arg, render, search_arg
+from blueprints.documents import order_document, pdf_answer
 from blueprints.fragments.orders import list_context, order_context
+from blueprints.fragments.shipments import order_page_shipments
 from core import access, orders
 
 from . import bp
@@ -42,4 +44,13 @@ def orders_list():
 def order(order_id: int):
     """One of the company's orders: its lines at the prices of the moment, and history."""
     found = or_404(orders.load_visible(current_user, order_id))
-    return render("shop/orders/show.html", **order_context(found, current_user))
+    context = order_context(found, current_user) | order_page_shipments(found, current_user)
+    return render("shop/orders/show.html", **context)
+
+
+@bp.route("/orders/<int:order_id>.pdf")
+@reader_required
+def order_pdf(order_id: int):
+    """The order's confirmation as a PDF: the page's figures, to the page's readers."""
+    found = or_404(orders.load_visible(current_user, order_id))
+    return pdf_answer(order_document(order_context(found, current_user)))

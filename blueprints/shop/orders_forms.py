@@ -1,11 +1,12 @@
 """Forms of the storefront's cart, checkout and approvals."""
 
+from flask import request
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
+from wtforms import StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from blueprints.forms import WholeField
-from core import carts, numbers
+from blueprints.forms import WholeField, strip
+from core import carts, delivery, numbers
 from core.orders import MAX_QUANTITY
 
 QUANTITY_MESSAGE = f"Enter a whole number from 1 to {MAX_QUANTITY:,}."
@@ -72,3 +73,75 @@ class RejectForm(FlaskForm):
             ),
         ],
     )
+
+
+CHOICE_FIELDS = ("delivery_address", "shipping_method", "customer_reference", "requested_date")
+
+
+def _listed_id(message: str):
+    """A choice from a list sent as a record id: empty is None, anything else not an id is
+    `message` (core.delivery checks that the record is one of the list)."""
+
+    def check(form, field):
+        raw = field.data or ""
+        if raw and numbers.record_id(raw) is None:
+            raise ValidationError(message)
+
+    return check
+
+
+class CheckoutForm(NoteForm):
+    """Checkout, submitting or approving a cart: the note and the delivery choices.
+
+    The choices are checked against the company's address book, its group's shipping
+    methods and the lead time by core.delivery; here only their form is read.
+    """
+
+    delivery_address = StringField(
+        "Deliver to",
+        filters=[strip],
+        validators=[_listed_id("Choose the delivery address from the list.")],
+    )
+    shipping_method = StringField(
+        "Shipping",
+        filters=[strip],
+        validators=[_listed_id("Choose how the goods are shipped from the list.")],
+    )
+    customer_reference = StringField(
+        "Your reference",
+        filters=[strip],
+        validators=[
+            Length(
+                max=delivery.REFERENCE_LENGTH,
+                message=f"Your reference has at most {delivery.REFERENCE_LENGTH} characters.",
+            )
+        ],
+    )
+    requested_date = StringField("Requested delivery date", filters=[strip])
+
+    def validate_requested_date(self, field):
+        try:
+            delivery.parse_date(field.data)
+        except delivery.DeliveryRefused as exc:
+            raise ValidationError(str(exc)) from None
+
+    def sent_choices(self) -> bool:
+        """Did the form carry the delivery choices at all (an older page may not)?"""
+        return any(name in request.form for name in CHOICE_FIELDS)
+
+    def choices(self) -> delivery.Choices:
+        """The choices as sent (call after validation)."""
+        return delivery.Choices(
+            address_id=numbers.record_id(self.delivery_address.data or ""),
+            method_id=numbers.record_id(self.shipping_method.data or ""),
+            reference=self.customer_reference.data or "",
+            requested_date=delivery.parse_date(self.requested_date.data),
+        )
+
+    def typed(self) -> dict[str, str]:
+        """The choices as typed, to show them again when something was refused."""
+        return {
+            name: str(request.form.get(name, ""))[:200]
+            for name in CHOICE_FIELDS
+            if name in request.form
+        }

@@ -1,5 +1,7 @@
 """Storefront quotes: ask for prices, negotiate in rounds, and accept an offer into an order."""
 
+from itertools import zip_longest
+
 from flask import (
     abort,
     flash,
@@ -32,7 +34,7 @@ from core import access, numbers, quotes
 from core.models import Order, Quote
 from core.offer import offers_for
 
-from . import bp
+from . import bp, stock_refusals
 
 MORE_LINES = 5
 
@@ -52,6 +54,21 @@ def order_url(order_id: int | None) -> str | None:
     return url_for("shop.order", order_id=order_id) if order_id is not None else None
 
 
+def alone(quote: Quote, may_decide: bool) -> str:
+    """Whether the company lacks a decision-maker for an acceptance this quote needs: "you"
+    when the signed-in person gives (or gave) the first approval, "yes" when someone else
+    does, "" when nothing is missing."""
+    if quotes.turn(quote) != quotes.CUSTOMER:
+        return ""
+    first = quotes.first_approval(quote)
+    mine = first is not None and first.author_id == current_user.id
+    deciding = may_decide and first is None
+    me = current_user._get_current_object() if deciding else None
+    if not quotes.short_of_approvers(quote, deciding=me):
+        return ""
+    return "you" if deciding or mine else "yes"
+
+
 def actions_context(quote: Quote, *, form=None, notice: str = "", error: str = ""):
     """What the signed-in person may do now, with the forms to do it."""
     turn = quotes.turn(quote)
@@ -61,13 +78,15 @@ def actions_context(quote: Quote, *, form=None, notice: str = "", error: str = "
     if counter_form is None:
         standing = {line.id: line.unit_price for line in quote.lines}
         counter_form = price_form(CounterForm, quote, standing, seen=seen)
+    may_decide = turn == quotes.CUSTOMER and access.can(current_user, "shop.order")
     return {
         "quote": quote,
         "turn": turn,
         "seen": seen,
         "total": quotes.total(quote),
         "status": quotes.shown_status(quote),
-        "may_decide": turn == quotes.CUSTOMER and access.can(current_user, "shop.order"),
+        "may_decide": may_decide,
+        "alone": alone(quote, may_decide),
         "needs_two": quotes.needs_two_approvals(quote),
         "approval": quotes.first_approval(quote),
         "may_withdraw": turn is not None and access.may_withdraw_quote(current_user, quote),
@@ -97,7 +116,9 @@ def quote_list():
 
 
 def _prefill() -> list[dict]:
-    """Lines to start a request with: a copy of an earlier quote (`from`) or SKUs (`sku`)."""
+    """Lines to start a request with: a copy of an earlier quote (`from`) or SKUs (`sku`),
+    each with the quantity of the `qty` at its place if one is given (the cart's "ask for a
+    quote" link); the form checks both again when sent."""
     source = request.args.get("from", "")
     if source:
         quote_id = numbers.record_id(source)
@@ -105,8 +126,13 @@ def _prefill() -> list[dict]:
             abort(400, description="Unknown quote to copy.")
         earlier = PAGES.load(quote_id)
         return [{"sku": ln.product.sku, "quantity": str(ln.quantity)} for ln in earlier.lines]
-    skus = [s.strip()[:64] for s in request.args.getlist("sku") if s.strip()]
-    return [{"sku": sku, "quantity": ""} for sku in skus[: quotes.MAX_LINES]]
+    pairs = zip_longest(request.args.getlist("sku"), request.args.getlist("qty"), fillvalue="")
+    lines = [
+        {"sku": sku.strip()[:64], "quantity": qty if qty.isascii() and qty.isdigit() else ""}
+        for sku, qty in pairs
+        if sku.strip()
+    ]
+    return [{**ln, "quantity": ln["quantity"][:9]} for ln in lines[: quotes.MAX_LINES]]
 
 
 def new_page(form: RequestForm, offers: dict, status: int = 200):
@@ -166,6 +192,13 @@ def quote(quote_id: int):
     return PAGES.show(quote_id)
 
 
+@bp.route("/quotes/<int:quote_id>.pdf")
+@permission_required("shop.quote")
+def quote_pdf(quote_id: int):
+    """The quote as a PDF: the page's terms, to the page's readers."""
+    return PAGES.pdf(quote_id)
+
+
 @bp.route("/quotes/<int:quote_id>/counter", methods=["POST"])
 @permission_required("shop.quote")
 def quote_counter(quote_id: int):
@@ -197,6 +230,12 @@ def accepted(result) -> str:
         return (
             f"Order {result.number} is placed at the quoted prices, {money(result.total)} in all."
         )
+    if quotes.short_of_approvers(result.quote):
+        return (
+            "Your approval is recorded. The quote is above your company's approval limit and "
+            "nobody else at your company can accept it: the seller's staff have been asked to "
+            "give the second approval, and the order is placed when they do."
+        )
     return (
         "Your approval is recorded. The quote is above your company's approval limit: the "
         "order is placed when a second decision-maker accepts it."
@@ -226,8 +265,16 @@ def decide(quote_id: int, move, notice):
 @permission_required("shop.quote")
 @permission_required("shop.order")
 def quote_accept(quote_id: int):
-    """Accept the standing offer: the order is placed at exactly the quoted prices."""
-    return decide(quote_id, quotes.accept, accepted)
+    """Accept the standing offer: the order is placed at exactly the quoted prices.
+
+    Like checkout, refusals for stock count against the company (stock_refusals)."""
+    PAGES.load(quote_id)
+    too_many = stock_refusals.throttled()
+    if too_many is not None:
+        return too_many
+    answer = decide(quote_id, stock_refusals.watching(quotes.accept), accepted)
+    stock_refusals.counted()
+    return answer
 
 
 @bp.route("/quotes/<int:quote_id>/reject", methods=["POST"])

@@ -14,6 +14,15 @@ from .catalog import (
     search_key_of,
 )
 from .customers import EXACT, LEVELS, Company, CustomerGroup, GroupPrice, company_reps
+from .delivery import (
+    SHIPMENT_STATUSES,
+    Carrier,
+    DeliveryAddress,
+    Shipment,
+    ShipmentLine,
+    ShippingMethod,
+    shipping_method_groups,
+)
 from .people import (
     CUSTOMER,
     STAFF,
@@ -27,7 +36,14 @@ from .people import (
     User,
     user_roles,
 )
-from .system import AuditEntry, AuditLogIsAppendOnly, ImportJob, OutboxMail, Setting
+from .system import (
+    AuditEntry,
+    AuditLogIsAppendOnly,
+    ImportJob,
+    OutboxAttachment,
+    OutboxMail,
+    Setting,
+)
 from .trade import (
     CART_STATUSES,
     ORDER_STATUSES,
@@ -51,16 +67,19 @@ __all__ = [
     "LEVELS",
     "ORDER_STATUSES",
     "QUOTE_STATUSES",
+    "SHIPMENT_STATUSES",
     "STAFF",
     "UNIT",
     "AuditEntry",
     "AuditLogIsAppendOnly",
+    "Carrier",
     "Cart",
     "CartLine",
     "Category",
     "Company",
     "CreditNote",
     "CustomerGroup",
+    "DeliveryAddress",
     "GroupPrice",
     "ImportJob",
     "Invitation",
@@ -71,6 +90,7 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OrderLine",
+    "OutboxAttachment",
     "OutboxMail",
     "PasswordReset",
     "Payment",
@@ -87,12 +107,16 @@ __all__ = [
     "RolePermission",
     "Sequence",
     "Setting",
+    "Shipment",
+    "ShipmentLine",
+    "ShippingMethod",
     "StockMovement",
     "User",
     "company_reps",
     "promotion_categories",
     "promotion_products",
     "search_key_of",
+    "shipping_method_groups",
     "user_roles",
     "utcnow",
 ]

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 
-from .base import Money, UnitPrice, utcnow
+from .base import Money, Percent, UnitPrice, utcnow
 
 
 class Sequence(db.Model):
@@ -35,7 +35,11 @@ class Invoice(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_on: Mapped[date]
+    # What is owed: net (goods and shipping) plus VAT.
     total: Mapped[Decimal] = mapped_column(Money)
+    net_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    vat_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    tax_kind: Mapped[str] = mapped_column(String(16), default="domestic")
     paid_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     # What credit notes took off this invoice; what is owed is total - paid - credited.
     credited_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
@@ -81,6 +85,7 @@ class InvoiceLine(db.Model):
     quantity: Mapped[int]
     unit_price: Mapped[Decimal] = mapped_column(UnitPrice)
     line_total: Mapped[Decimal] = mapped_column(Money)
+    vat_rate: Mapped[Decimal] = mapped_column(Percent, default=Decimal("0"))
 
 
 class Payment(db.Model):
@@ -116,7 +121,11 @@ class CreditNote(db.Model):
     number: Mapped[int] = mapped_column(unique=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    # What the credit takes off the balance: net plus VAT at the rate of what it credits.
     amount: Mapped[Decimal] = mapped_column(Money)
+    net_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    vat_rate: Mapped[Decimal] = mapped_column(Percent, default=Decimal("0"))
+    vat_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     reason: Mapped[str] = mapped_column(String(500))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -91,6 +91,7 @@ class Product(db.Model):
     __table_args__ = (
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("base_price >= 0 AND cost >= 0", name="money_not_negative"),
+        CheckConstraint("tax_class IN ('standard', 'reduced', 'zero')", name="tax_class"),
         Index("ix_products_archived_name", "is_archived", "name"),
         # A search sorted by name walks it and matches search_key in each entry, so its
         # matches are neither sorted nor read (migration 0006).
@@ -112,6 +113,8 @@ class Product(db.Model):
     cost: Mapped[Decimal] = mapped_column(UnitPrice, default=Decimal("0"))
     stock: Mapped[int] = mapped_column(default=0)
     unit: Mapped[str] = mapped_column(String(16), default="pcs")
+    # Which of the seller's VAT rates applies (core.tax): standard, reduced or zero.
+    tax_class: Mapped[str] = mapped_column(String(10), default="standard")
     specs: Mapped[dict] = mapped_column(Json, default=dict)
     is_archived: Mapped[bool] = mapped_column(default=False)
     # "sku name" lower-cased, kept by search_key_of() on every ORM write (bulk writers set
@@ -217,7 +220,8 @@ class StockMovement(db.Model):
     __tablename__ = "stock_movements"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('initial', 'order', 'cancellation', 'adjustment', 'import')", name="kind"
+            "kind IN ('initial', 'order', 'cancellation', 'adjustment', 'import', 'receipt')",
+            name="kind",
         ),
         Index("ix_stock_movements_product_at", "product_id", "created_at"),
     )

@@ -39,6 +39,8 @@ class CustomerGroup(db.Model):
     # Below few_from a product shows as "Out of stock", from many_from on as "Many".
     few_from: Mapped[int] = mapped_column(default=1)
     many_from: Mapped[int] = mapped_column(default=50)
+    # The part of a line beyond available stock is accepted as back-ordered.
+    backorders_allowed: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     companies = relationship("Company", back_populates="group", order_by="Company.name")
@@ -81,8 +83,15 @@ class Company(db.Model):
     group_id: Mapped[int] = mapped_column(ForeignKey("customer_groups.id"), index=True)
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
+    # The VAT ID as stored by core.tax.clean_vat_id (compact, with its country prefix).
     vat_number: Mapped[str] = mapped_column(String(40), default="")
-    address: Mapped[str] = mapped_column(Text, default="")
+    # Billing address; `country` (ISO 3166 alpha-2) also decides the VAT rule (core.tax).
+    address: Mapped[str] = mapped_column(Text, default="")  # street lines
+    postcode: Mapped[str] = mapped_column(String(16), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    country: Mapped[str] = mapped_column(String(2), default="DE")
+    # Checkout requires the customer's own reference (purchase-order number).
+    reference_required: Mapped[bool] = mapped_column(default=False)
     payment_terms_days: Mapped[int] = mapped_column(default=30)
     # Orders above this amount need a second decision-maker; None means never.
     approval_limit: Mapped[Decimal | None] = mapped_column(Money)
@@ -95,6 +104,12 @@ class Company(db.Model):
     people = relationship("User", back_populates="company", foreign_keys="User.company_id")
     reps = relationship(
         "User", secondary=company_reps, back_populates="assigned_companies", order_by="User.name"
+    )
+    delivery_addresses = relationship(
+        "DeliveryAddress",
+        back_populates="company",
+        cascade="all, delete-orphan",
+        order_by="(DeliveryAddress.is_default.desc(), DeliveryAddress.name)",
     )
 
     def __repr__(self) -> str:

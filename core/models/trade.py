@@ -8,10 +8,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 
-from .base import Money, UnitPrice, utcnow
+from .base import Money, Percent, UnitPrice, utcnow
 
 CART_STATUSES = ("open", "submitted", "approved", "rejected")
-ORDER_STATUSES = ("placed", "confirmed", "shipped", "delivered", "cancelled")
+ORDER_STATUSES = ("placed", "confirmed", "partly_shipped", "shipped", "delivered", "cancelled")
 QUOTE_STATUSES = (
     "requested",
     "offered",
@@ -48,10 +48,21 @@ class Cart(db.Model):
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str] = mapped_column(Text, default="")
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    # Checkout's choices, kept with the cart so that they travel with an approval request.
+    delivery_address_id: Mapped[int | None] = mapped_column(
+        ForeignKey("delivery_addresses.id", ondelete="SET NULL")
+    )
+    shipping_method_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shipping_methods.id", ondelete="SET NULL")
+    )
+    customer_reference: Mapped[str] = mapped_column(String(60), default="")
+    requested_date: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     company = relationship("Company")
+    delivery_address = relationship("DeliveryAddress")
+    shipping_method = relationship("ShippingMethod")
     owner = relationship("User", foreign_keys=[owner_id])
     first_approver = relationship("User", foreign_keys=[first_approver_id])
     decided_by = relationship("User", foreign_keys=[decided_by_id])
@@ -94,10 +105,31 @@ class Order(db.Model):
     placed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     quote_id: Mapped[int | None] = mapped_column(ForeignKey("quotes.id"))
-    status: Mapped[str] = mapped_column(String(12), default="placed")
+    status: Mapped[str] = mapped_column(String(16), default="placed")
+    # The goods' net total (the sum of the lines): what reports count.
     total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     note: Mapped[str] = mapped_column(Text, default="")
+    customer_reference: Mapped[str] = mapped_column(String(60), default="")
+    requested_date: Mapped[date | None]
+    # The shipping method as chosen, and its net price (0 when free above its threshold).
+    shipping_method_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shipping_methods.id", ondelete="SET NULL")
+    )
+    shipping_name: Mapped[str] = mapped_column(String(80), default="")
+    shipping_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    shipping_vat_rate: Mapped[Decimal] = mapped_column(Percent, default=Decimal("0"))
+    # Where the goods go, copied from the address book when the order was placed.
+    delivery_name: Mapped[str] = mapped_column(String(160), default="")
+    delivery_street: Mapped[str] = mapped_column(String(300), default="")
+    delivery_postcode: Mapped[str] = mapped_column(String(16), default="")
+    delivery_city: Mapped[str] = mapped_column(String(100), default="")
+    delivery_country: Mapped[str] = mapped_column(String(2), default="")
+    # The VAT rule applied (core.tax), with the buyer's country and VAT ID of that moment.
+    tax_kind: Mapped[str] = mapped_column(String(16), default="domestic")
+    buyer_country: Mapped[str] = mapped_column(String(2), default="")
+    buyer_vat_number: Mapped[str] = mapped_column(String(40), default="")
+    vat_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -105,12 +137,25 @@ class Order(db.Model):
     placed_by = relationship("User", foreign_keys=[placed_by_id])
     approved_by = relationship("User", foreign_keys=[approved_by_id])
     quote = relationship("Quote", foreign_keys=[quote_id])
+    shipping_method = relationship("ShippingMethod")
     lines = relationship(
         "OrderLine", cascade="all, delete-orphan", back_populates="order", order_by="OrderLine.id"
+    )
+    shipments = relationship(
+        "Shipment", cascade="all, delete-orphan", back_populates="order", order_by="Shipment.id"
     )
     events = relationship(
         "OrderEvent", cascade="all, delete-orphan", order_by="OrderEvent.id", back_populates="order"
     )
+
+    @property
+    def net_total(self) -> Decimal:
+        """Goods and shipping, net of VAT."""
+        return self.total + self.shipping_price
+
+    @property
+    def gross_total(self) -> Decimal:
+        return self.net_total + self.vat_total
 
 
 class OrderLine(db.Model):
@@ -132,6 +177,10 @@ class OrderLine(db.Model):
         ForeignKey("promotions.id", ondelete="SET NULL")
     )
     line_total: Mapped[Decimal] = mapped_column(Money)
+    tax_class: Mapped[str] = mapped_column(String(10), default="standard")
+    vat_rate: Mapped[Decimal] = mapped_column(Percent, default=Decimal("0"))
+    # Of `quantity`, how much was accepted beyond the stock there was: served on receipt.
+    backordered: Mapped[int] = mapped_column(default=0)
 
     order = relationship("Order", back_populates="lines")
     product = relationship("Product")
@@ -144,7 +193,7 @@ class OrderEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

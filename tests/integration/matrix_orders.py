@@ -11,6 +11,7 @@ from core.models import Cart, CartLine, Company, Order, User
 from tests.matrix_base import (
     ADMIN,
     ANNA,
+    CART_HOLDERS,
     DECISION_MAKERS,
     FINANCE,
     MANAGER,
@@ -22,10 +23,6 @@ from tests.matrix_base import (
     shop,
 )
 
-REQUESTERS = tuple(
-    f"request@{slug}.test" for slug in ("acme", "baltic", "carpathia", "delft", "etna")
-)
-CART_HOLDERS = DECISION_MAKERS + REQUESTERS
 ACME_READERS = ("orders@acme.test", "request@acme.test")
 BALTIC_REQUESTER = "request@baltic.test"
 ORDER_VIEWERS_FOR_ACME = (ADMIN, MANAGER, ANNA, WAREHOUSE, FINANCE, VIEWER)
@@ -95,13 +92,33 @@ ROWS = {
         "/shop/orders/{acme_order}",
         shop(ACME_READERS, not_found=NOT_ACME, ok=200),
     ),
+    # A document's PDF has exactly its page's rules.
+    ("shop.order_pdf", "GET"): (
+        "/shop/orders/{acme_order}.pdf",
+        shop(ACME_READERS, not_found=NOT_ACME, ok=200),
+    ),
     ("office.orders", "GET"): ("/office/orders", office((*ORDER_VIEWERS_FOR_ACME, MARCO), ok=200)),
     ("office.order", "GET"): (
         "/office/orders/{acme_order}",
         office(ORDER_VIEWERS_FOR_ACME, not_found=(MARCO,), ok=200),
     ),
+    ("office.order_pdf", "GET"): (
+        "/office/orders/{acme_order}.pdf",
+        office(ORDER_VIEWERS_FOR_ACME, not_found=(MARCO,), ok=200),
+    ),
     ("office.order_move", "POST"): (
         "/office/orders/{acme_order}/move",
+        office(ORDER_MOVERS_FOR_ACME, not_found=(MARCO,)),
+    ),
+    # Carts (and quotes) waiting for a customer's second approval, of one company here;
+    # staff who may move its orders give it. The demo's Acme request has no first
+    # approval yet, so those who may give one are told why not.
+    ("office.second_approvals", "GET"): (
+        "/office/orders/second-approvals?company={acme}",
+        office(ORDER_VIEWERS_FOR_ACME, not_found=(MARCO,), ok=200),
+    ),
+    ("office.cart_second_approval", "POST"): (
+        "/office/orders/second-approvals/carts/{acme_request}",
         office(ORDER_MOVERS_FOR_ACME, not_found=(MARCO,)),
     ),
 }

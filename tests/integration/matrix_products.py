@@ -21,6 +21,7 @@ from tests.matrix_base import (
 EDITORS = (ADMIN, MANAGER, WAREHOUSE)  # products.edit
 DELETERS = (ADMIN, MANAGER)  # products.delete
 STOCK_VIEWERS = (ADMIN, MANAGER, ANNA, MARCO, WAREHOUSE, VIEWER)  # stock.view
+STOCK_EDITORS = (ADMIN, MANAGER, WAREHOUSE)  # stock.edit
 NO_PHOTO = 999_999_999
 
 ROWS = {
@@ -51,4 +52,9 @@ ROWS = {
     ("office.photo", "GET"): ("/office/photos/none.jpg", office(ALL_STAFF, ok=404)),
     ("office.stock_product", "GET"): ("/office/stock/{product}", office(STOCK_VIEWERS, ok=200)),
     ("office.stock_low", "GET"): ("/office/stock/low", office(STOCK_VIEWERS, ok=200)),
+    # Goods in (back-orders served first): those who adjust stock (stock.edit).
+    ("office.stock_receive", "POST"): (
+        "/office/stock/{product}/receipt",
+        office(STOCK_EDITORS),
+    ),
 }

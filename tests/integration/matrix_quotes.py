@@ -45,6 +45,11 @@ ROWS = {
         "/shop/quotes/{acme_quote}",
         shop(ACME_QUOTERS, not_found=OTHER_QUOTERS, ok=200),
     ),
+    # A document's PDF has exactly its page's rules.
+    ("shop.quote_pdf", "GET"): (
+        "/shop/quotes/{acme_quote}.pdf",
+        shop(ACME_QUOTERS, not_found=OTHER_QUOTERS, ok=200),
+    ),
     ("shop.quote_counter", "POST"): (
         "/shop/quotes/{acme_quote}/counter",
         shop(ACME_QUOTERS, not_found=OTHER_QUOTERS),
@@ -66,12 +71,22 @@ ROWS = {
         "/office/quotes/{acme_quote}",
         office(ACME_QUOTE_VIEWERS, not_found=(MARCO,), ok=200),
     ),
+    ("office.quote_pdf", "GET"): (
+        "/office/quotes/{acme_quote}.pdf",
+        office(ACME_QUOTE_VIEWERS, not_found=(MARCO,), ok=200),
+    ),
     ("office.quote_offer", "POST"): (
         "/office/quotes/{acme_quote}/offer",
         office(ACME_QUOTE_EDITORS, not_found=(MARCO,)),
     ),
     ("office.quote_reject", "POST"): (
         "/office/quotes/{acme_quote}/reject",
+        office(ACME_QUOTE_EDITORS, not_found=(MARCO,)),
+    ),
+    # A customer's second approval needs orders.edit and quotes.view (the warehouse moves
+    # orders but sees no quotes: 403); the demo quote waits for none, which it is told.
+    ("office.quote_second_approval", "POST"): (
+        "/office/quotes/{acme_quote}/second-approval",
         office(ACME_QUOTE_EDITORS, not_found=(MARCO,)),
     ),
 }

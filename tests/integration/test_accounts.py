@@ -308,29 +308,6 @@ def test_invitation_expiry_is_configurable(app, ctx):
     )
 
 
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on a free local port, collecting what it receives."""
-    from aiosmtpd.controller import Controller
-
-    class Sink:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(envelope)
-            return "250 OK"
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    controller.stop()
-
-
 def test_mail_is_delivered_by_smtp_after_commit(app, smtp_server, ctx):
     sink, port = smtp_server
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from blueprints.fragments import billing as billing_fragments
-from core import billing, orders
+from core import billing, orders, shipments
 from core.models import (
     CENT,
     AuditEntry,
@@ -153,8 +153,14 @@ def test_invoice_total_equals_order_total_and_its_lines_to_the_cent(ctx):
         (line.unit_price * line.quantity).quantize(CENT, ROUND_HALF_UP) for line in order.lines
     )
     assert any(line.unit_price != line.unit_price.quantize(CENT) for line in order.lines)
-    assert invoice.total == order.total == expected
-    assert sum(line.line_total for line in invoice.lines) == invoice.total
+    # Net: the order's goods (no shipping on this order); owed: net plus VAT, rounded once
+    # per rate (Acme is in the seller's country: 19 %).
+    assert invoice.net_total == order.total == expected
+    assert sum(line.line_total for line in invoice.lines) == invoice.net_total
+    assert (
+        invoice.vat_total == order.vat_total == (expected * 19 / 100).quantize(CENT, ROUND_HALF_UP)
+    )
+    assert invoice.total == invoice.net_total + invoice.vat_total == order.gross_total
     assert [(ln.sku, ln.quantity, ln.unit_price, ln.line_total) for ln in invoice.lines] == [
         (ln.sku, ln.quantity, ln.unit_price, ln.line_total) for ln in order.lines
     ]
@@ -162,9 +168,13 @@ def test_invoice_total_equals_order_total_and_its_lines_to_the_cent(ctx):
     # Due after the company's payment terms (Carpathia: 14 days).
     assert invoice.due_on == invoice.issued_at.date() + timedelta(days=14)
     assert invoice.status_on(billing.today()) == "open"
-    # Shipping the confirmed order does not bill it twice.
-    orders.move(order, "shipped", actor=user(ADMIN))
+    # Shipping the confirmed order (through a shipment of everything) does not bill it twice.
+    sent = shipments.create(
+        order, {ln.id: ln.quantity for ln in order.lines}, carrier_id=None, actor=user(ADMIN)
+    )
+    shipments.mark_shipped(sent, actor=user(ADMIN))
     db.session.commit()
+    assert db.session.get(Order, order.id).status == "shipped"
     assert db.session.scalar(select(func.count()).where(Invoice.order_id == order.id)) == 1
     assert db.session.scalar(select(func.max(Invoice.number))) == before + 1
 
@@ -519,9 +529,9 @@ def test_storefront_invoice_is_the_printable_document(as_user, ctx):
     invoice = invoice_of("acme", "outstanding")
     html = as_user("orders@acme.test").get(f"/shop/invoices/{invoice.id}").get_data(as_text=True)
     sheet = find(html, class_="invoice-sheet")
-    assert "Northwind Components GmbH" in sheet.text and "DE123456789" in sheet.text
+    assert "Northwind Components GmbH" in sheet.text and "DE811907980" in sheet.text
     assert "Hafenstraße 12" in sheet.text and "IBAN DE89" in sheet.text
-    assert invoice.company.vat_number in sheet.text and "1 Industrial Way" in sheet.text
+    assert invoice.company.vat_number in sheet.text and "Robotikweg 4" in sheet.text
     assert invoice.order.number in sheet.text
     for line in invoice.lines:
         assert line.sku in sheet.text
@@ -609,8 +619,8 @@ def test_office_invoice_page_shows_seller_customer_lines_and_payments(as_user, c
     invoice = invoice_of("acme", "paid")
     html = as_user(FINANCE).get(f"/office/invoices/{invoice.id}").get_data(as_text=True)
     sheet = find(html, class_="invoice-sheet").text
-    assert "Northwind Components GmbH" in sheet and "DE123456789" in sheet
-    assert invoice.company.vat_number in sheet and "1 Industrial Way" in sheet
+    assert "Northwind Components GmbH" in sheet and "DE811907980" in sheet
+    assert invoice.company.vat_number in sheet and "Robotikweg 4" in sheet
     region = find(html, id=f"invoice-{invoice.id}")
     assert "Paid" in region.text and "Fiona Lindqvist" in region.text  # who recorded it
     assert "Paid in full" in find(html, id="payment-form").text
@@ -746,7 +756,7 @@ def test_print_hides_navigation_and_buttons(sign_in, ctx):
     for selector in ("#nav", ".topbar", "#payment-form", "[data-print]", ".crumbs"):
         assert not page.locator(selector).first.is_visible(), selector
     sheet = page.locator(".invoice-sheet")
-    assert sheet.is_visible() and "DE123456789" in sheet.inner_text()
+    assert sheet.is_visible() and "DE811907980" in sheet.inner_text()
     assert page.locator(f"#invoice-{invoice.id}").is_visible()
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")

@@ -1,5 +1,6 @@
 """Costs and margins reach only holders of `finance.costs`: every back-office page, fragment
-and export a staff person may open is read for a cost planted in the data.
+and export a staff person may open (PDFs as their text) is read for a cost planted in
+the data.
 
 The routes come from the authorization matrix (every route has a row there), so a new
 screen is checked as soon as it exists. Live pushes render the same fragments for the
@@ -11,7 +12,7 @@ from sqlalchemy import update
 
 from core.models import OrderLine, Product
 from extensions import db
-from tests.costs import CSV_HEADINGS, HEADINGS, PLANTED, TRACES
+from tests.costs import CSV_HEADINGS, HEADINGS, PLANTED, TRACES, readable
 from tests.integration.test_authorization_matrix import MATRIX, route_ids
 from tests.matrix_base import ADMIN, ANNA, MARCO, OK, VIEWER, WAREHOUSE
 
@@ -46,8 +47,9 @@ def allowed(table, persona) -> bool:
 
 
 def read(c, url: str, htmx: bool) -> str:
+    """The text a person reads: the page, the fragment, the export, or a PDF's text."""
     response = c.send("GET", url, htmx=htmx, csrf=False)
-    body = response.get_data(as_text=True)
+    body = readable(response)
     response.close()
     return body
 

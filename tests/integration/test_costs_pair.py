@@ -28,7 +28,7 @@ from core.models import (
 from core.sessions import token_hash
 from extensions import db
 from tests.conftest import persona_session, persona_token
-from tests.costs import PLANTED, cost_shown
+from tests.costs import PLANTED, cost_shown, readable
 from tests.integration.test_authorization_matrix import MATRIX, route_ids
 from tests.sockets import drain, watch
 
@@ -90,7 +90,7 @@ def pair(ctx, ids):
 
 def read(c, url: str, htmx: bool) -> tuple[int, str]:
     response = c.send("GET", url, htmx=htmx, csrf=False)
-    body = response.get_data(as_text=True)
+    body = readable(response)
     response.close()
     return response.status_code, body
 
@@ -125,7 +125,10 @@ def sample_ids(ids) -> dict[str, str]:
         "order": ids["acme_order"],
         "invoice": ids["acme_invoice"],
         "customer": acme,
+        "addresses": acme,
         "import": 1,
+        "order-shipments": ids["acme_shipped_order"],
+        "shipment": ids["acme_shipment"],
     }
     found = {}
     for kind in registry.KINDS:

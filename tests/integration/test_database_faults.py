@@ -28,6 +28,7 @@ from core import transaction
 from core.models import Cart, CartLine, Order, Product, User
 from extensions import db
 from tests.conftest import PortalClient, derived_database, persona_session, persona_token
+from tests.delivery import form as delivery_form
 
 BUYER = "orders@baltic.test"  # a decision-maker of a company without an approval limit
 STREAMS = 3  # client threads in the load test: at most this many requests are in flight
@@ -219,8 +220,10 @@ def test_an_order_whose_connection_is_lost_is_replayed_once(faulty, killer):
     product_id, stock = fill_cart(faulty, BUYER)
     _, orders = counts(faulty, product_id, BUYER)
     client = client_of(faulty, BUYER)
+    with faulty.app_context():
+        to_baltic = delivery_form("baltic")  # a decision-maker checks out to an address
     with killed_at(faulty, killer, r"^\s*UPDATE products SET stock") as left:
-        response = client.send("POST", "/shop/cart/checkout", data={"note": ""})
+        response = client.send("POST", "/shop/cart/checkout", data={"note": "", **to_baltic})
     assert left["kills"] == 0, "the stock update was not reached"
     assert response.status_code in (200, 302), response.status_code
     assert counts(faulty, product_id, BUYER) == (stock - 2, orders + 1)

@@ -56,8 +56,11 @@ def form_data(**changes) -> dict:
         "group_id": str(group_id("Partner")),
         "email": "buyers@nordic-rotors.test",
         "phone": "+46 8 123 45 67",
-        "vat_number": "se 5566 7788 99",
-        "address": "Nordic Rotors AB\nKungsgatan 1\nStockholm",
+        "vat_number": "se 5566 7788 0801",
+        "address": "Nordic Rotors AB\nKungsgatan 1",
+        "postcode": "111 43",
+        "city": "Stockholm",
+        "country": "SE",
         "payment_terms_days": "45",
         "approval_limit": "5 000,00",
         "manages_own_users": "y",
@@ -76,6 +79,10 @@ def edit_data(slug: str, **changes) -> dict:
         "phone": c.phone,
         "vat_number": c.vat_number,
         "address": c.address,
+        "postcode": c.postcode,
+        "city": c.city,
+        "country": c.country,
+        "reference_required": "y" if c.reference_required else None,
         "payment_terms_days": str(c.payment_terms_days),
         "approval_limit": f"{c.approval_limit:.2f}" if c.approval_limit is not None else "",
         "manages_own_users": "y" if c.manages_own_users else None,
@@ -116,8 +123,9 @@ def test_an_admin_creates_a_company(as_user, ctx):
     assert (created.email, created.phone, created.vat_number) == (
         "buyers@nordic-rotors.test",
         "+46 8 123 45 67",
-        "SE5566778899",
+        "SE556677880801",
     )
+    assert (created.postcode, created.city, created.country) == ("111 43", "Stockholm", "SE")
     assert created.payment_terms_days == 45 and created.approval_limit == Decimal("5000.00")
     assert created.manages_own_users and created.is_active and created.reps == []
     entry = audit("customer.created")[-1]
@@ -159,7 +167,13 @@ def test_slugs_are_unique_and_never_change(ctx):
         ({"group_id": "abc"}, "group_id", "Choose one of the listed groups."),
         ({"email": "not-an-address"}, "email", "That email address is not valid"),
         ({"phone": "call me maybe"}, "phone", "A phone number has digits"),
-        ({"vat_number": "DE 12#4"}, "vat_number", "letters and digits only"),
+        ({"vat_number": "DE 12#4"}, "vat_number", "A VAT ID of this country starts with SE."),
+        ({"vat_number": "SE556677880701"}, "vat_number", "is not a valid VAT ID"),
+        ({"country": "US"}, "vat_number", "checked for EU countries only"),
+        ({"country": ""}, "country", "Choose the company's country"),
+        ({"country": "XX"}, "country", "Choose one of the listed countries."),
+        ({"postcode": "1" * 17}, "postcode", "at most 16 characters"),
+        ({"city": "c" * 101}, "city", "at most 100 characters"),
         ({"payment_terms_days": ""}, "payment_terms_days", "Enter the payment terms"),
         ({"payment_terms_days": "-1"}, "payment_terms_days", "from 0 to 365"),
         ({"payment_terms_days": "400"}, "payment_terms_days", "from 0 to 365"),
@@ -273,6 +287,9 @@ def test_a_company_moved_to_another_group_sees_it_live(connect, ctx):
             payment_terms_days=moved.payment_terms_days,
             approval_limit=moved.approval_limit,
             manages_own_users=moved.manages_own_users,
+            postcode=moved.postcode,
+            city=moved.city,
+            country=moved.country,
         ),
         actor=person(ADMIN),
     )

@@ -6,7 +6,7 @@ import time
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from core import billing, carts, orders, transaction
 from core.models import (
@@ -14,10 +14,13 @@ from core.models import (
     Invoice,
     Order,
     Product,
+    Shipment,
     StockMovement,
     User,
 )
 from extensions import db
+from tests.delivery import choices as delivery_choices
+from tests.delivery import form as delivery_form
 from tests.html import find
 from tests.sockets import received_text, watch
 
@@ -180,7 +183,9 @@ def test_confirming_issues_the_invoice_and_every_total_agrees(as_user, ctx):
     shown = Decimal(
         find(page, class_="cart-total").inner_html.split('data-total="')[1].split('"')[0]
     )
-    requester.send("POST", "/shop/cart/submit")
+    assert (
+        requester.send("POST", "/shop/cart/submit", data=delivery_form("acme")).status_code == 302
+    )
     request = db.session.scalar(
         select(carts.Cart).where(carts.Cart.status == "submitted").order_by(carts.Cart.id.desc())
     )
@@ -194,8 +199,14 @@ def test_confirming_issues_the_invoice_and_every_total_agrees(as_user, ctx):
     invoice = db.session.scalar(select(Invoice).where(Invoice.order_id == order.id))
     assert invoice is not None and invoice.display_number in response.get_data(as_text=True)
     assert shown == order.total == sum(ln.line_total for ln in order.lines)
-    assert invoice.total == order.total == sum(ln.line_total for ln in invoice.lines)
-    assert [ln.unit_price for ln in invoice.lines] == [ln.unit_price for ln in order.lines]
+    # Parcel, goods under its free-from 250.00: shipping is billed as a line of its own.
+    assert order.shipping_name == "Parcel" and order.shipping_price == Decimal("6.90")
+    assert invoice.net_total == order.net_total == order.total + order.shipping_price
+    assert invoice.net_total == sum(ln.line_total for ln in invoice.lines)
+    assert invoice.total == order.gross_total == order.net_total + order.vat_total
+    goods = [ln for ln in invoice.lines if ln.sku]  # the shipping line has no SKU
+    assert [ln.unit_price for ln in goods] == [ln.unit_price for ln in order.lines]
+    assert [ln.description for ln in invoice.lines if not ln.sku] == ["Shipping: Parcel"]
     shop_page = dm.get(f"/shop/orders/{order.id}").get_data(as_text=True)
     assert f'data-total="{order.total}"' in shop_page
 
@@ -204,19 +215,28 @@ def test_each_step_records_who_and_when(as_user, ctx):
     order = an_order("acme")
     anna, warehouse = as_user("anna.sales@portal.test"), as_user("warehouse@portal.test")
     assert move(anna, order.id, "confirmed").status_code == 302
-    assert move(warehouse, order.id, "shipped", note="DHL 123").status_code == 302
-    assert move(warehouse, order.id, "delivered").status_code == 302
+    # Shipping goes through shipments (tests/integration/test_shipments.py), never by hand.
+    by_hand = move(warehouse, order.id, "shipped", htmx=True)
+    assert by_hand.status_code == 422 and "through its shipments" in by_hand.get_data(as_text=True)
+    quantities = {f"quantity-{line.id}": line.quantity for line in order.lines}
+    created = warehouse.send(
+        "POST", f"/office/orders/{order.id}/shipments/new", data={**quantities, "carrier": ""}
+    )
+    assert created.status_code == 302
+    shipment = fresh(order.id).shipments[-1]
+    assert warehouse.send("POST", f"/office/shipments/{shipment.id}/ship").status_code == 302
+    assert warehouse.send("POST", f"/office/shipments/{shipment.id}/deliver").status_code == 302
     order = fresh(order.id)
     steps = [(e.status, e.user.email if e.user else None, e.note) for e in order.events][-3:]
     assert steps == [
         ("confirmed", "anna.sales@portal.test", ""),
-        ("shipped", "warehouse@portal.test", "DHL 123"),
-        ("delivered", "warehouse@portal.test", ""),
+        ("shipped", "warehouse@portal.test", f"Shipment {shipment.number}"),
+        ("delivered", "warehouse@portal.test", f"Shipment {shipment.number}"),
     ]
     assert all(e.created_at is not None for e in order.events)
     html = as_user("orders@acme.test").get(f"/shop/orders/{order.id}").get_data(as_text=True)
     history = find(html, id=f"order-{order.id}").text
-    assert "Anna Kowalska" in history and "DHL 123" in history and "Delivered" in history
+    assert "Anna Kowalska" in history and shipment.number in history and "Delivered" in history
 
 
 def test_a_move_the_order_does_not_allow_is_refused_and_changes_nothing(as_user, ctx):
@@ -302,11 +322,17 @@ def test_read_only_order_people_see_no_buttons_and_cannot_move(as_user, ctx):
 
 def test_movers_see_the_next_steps_only(as_user, ctx):
     order = an_order("acme", "shipped")
-    html = (
-        as_user("anna.sales@portal.test").get(f"/office/orders/{order.id}").get_data(as_text=True)
-    )
+    anna = as_user("anna.sales@portal.test")
+    html = anna.get(f"/office/orders/{order.id}").get_data(as_text=True)
     region = find(html, id=f"order-{order.id}")
     assert "data-live" in region.attrs
+    # Its shipments deliver it; only an order shipped before shipments were kept is marked
+    # delivered by hand.
+    assert re.findall(r'name="to" value="(\w+)"', region.inner_html) == []
+    db.session.execute(delete(Shipment).where(Shipment.order_id == order.id))
+    db.session.commit()
+    html = anna.get(f"/office/orders/{order.id}").get_data(as_text=True)
+    region = find(html, id=f"order-{order.id}")
     assert re.findall(r'name="to" value="(\w+)"', region.inner_html) == ["delivered"]
     placed = an_order("acme")
     html = (
@@ -389,14 +415,14 @@ def test_an_order_move_reaches_each_face_in_its_own_form_and_scope(connect, ctx)
     got = {email: received_text(ws, 1.5) for email, ws in opened.items()}
 
     anna = got["anna.sales@portal.test"]
-    assert f'id="{region}"' in anna and "Confirmed" in anna and "Mark shipped" in anna
+    assert f'id="{region}"' in anna and "Confirmed" in anna and "Cancel order" in anna
     assert 'data-refresh="orders-table"' in anna
     assert 'name="csrf_token"' not in anna  # a push carries no token of another session
     assert got["marco.sales@portal.test"] == ""
     finance = got["finance@portal.test"]
-    assert f'id="{region}"' in finance and "Mark shipped" not in finance
+    assert f'id="{region}"' in finance and "Cancel order" not in finance
     dm = got["orders@acme.test"]
-    assert f'id="{region}"' in dm and "Confirmed" in dm and "Mark shipped" not in dm
+    assert f'id="{region}"' in dm and "Confirmed" in dm and "Cancel order" not in dm
     assert f'data-refresh="shop-orders-{acme}"' in dm
     assert f'id="{region}"' in got["request@acme.test"]
     assert got["browse@acme.test"] == ""
@@ -422,7 +448,7 @@ def test_requests_and_decisions_refresh_the_right_pages_only(connect, ctx):
     assert (
         received_text(opened["orders@acme.test"], 0.3) == ""
     )  # an open cart is nobody else's news
-    carts.submit(requester, "please")
+    carts.submit(requester, "please", delivery_choices("acme"))
     db.session.commit()
     assert f'data-refresh="approvals-{acme}"' in received_text(opened["orders@acme.test"])
     request = db.session.scalar(

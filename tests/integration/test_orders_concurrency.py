@@ -33,6 +33,7 @@ from core.models import (
 )
 from extensions import db
 from tests.conftest import derived_database
+from tests.delivery import choices as delivery_choices
 
 BUYERS = 50
 HOT_STOCK = 10
@@ -134,6 +135,7 @@ def test_fifty_buyers_of_ten_units_give_exactly_ten_orders(maria):
         db.session.commit()
         set_stock(product_id, HOT_STOCK)
         orders_before = db.session.scalar(select(func.count(Order.id)))
+        chosen = delivery_choices("baltic")
 
     counter = DeadlockCounter()
     logging.getLogger("portal.transaction").addHandler(counter)
@@ -141,7 +143,7 @@ def test_fifty_buyers_of_ten_units_give_exactly_ten_orders(maria):
 
         def buy(i):
             person = db.session.get(User, buyers[i])
-            return transaction.committed(lambda: carts.checkout(person)).id
+            return transaction.committed(lambda: carts.checkout(person, choices=chosen)).id
 
         results = run_threads(maria, BUYERS, buy)
     finally:
@@ -193,6 +195,7 @@ def test_carts_of_several_lines_in_random_order_leave_no_deadlock_unhandled(mari
         for product_id in product_ids:
             set_stock(product_id, 100_000)
         buyers = demo_buyers(buyers_count, "delft")  # Partner, no approval limit
+        to_delft = delivery_choices("delft")
         rng = random.Random(7)
         wanted = {}
         for buyer_id in buyers:
@@ -214,7 +217,9 @@ def test_carts_of_several_lines_in_random_order_leave_no_deadlock_unhandled(mari
 
         def checkout(i):
             person = db.session.get(User, buyers[i])
-            return transaction.committed(lambda: carts.checkout(person), attempts=8).id
+            return transaction.committed(
+                lambda: carts.checkout(person, choices=to_delft), attempts=8
+            ).id
 
         results = run_threads(maria, buyers_count, checkout)
     finally:
@@ -280,7 +285,9 @@ def test_a_failure_between_stock_and_order_leaves_everything_unchanged(maria, mo
 
         monkeypatch.setattr(orders, "_take_stock", failing)
         with pytest.raises(RuntimeError, match="injected"):
-            transaction.committed(lambda: carts.checkout(person))
+            transaction.committed(
+                lambda: carts.checkout(person, choices=delivery_choices("baltic"))
+            )
         assert calls == ids
         db.session.remove()
 
@@ -300,7 +307,7 @@ def test_two_decision_makers_approving_at_once_place_one_order(maria):
         mcu = db.session.scalar(select(Product.id).where(Product.sku == "MCU-STM32F401"))
         carts.add(requester, mcu, 3)
         cart_id = carts.open_cart(requester).id
-        carts.submit(requester, "")
+        carts.submit(requester, "", delivery_choices("baltic"))
         db.session.commit()
         approvers = demo_buyers(6, "baltic")
         orders_before = db.session.scalar(select(func.count(Order.id)))

@@ -410,6 +410,7 @@ def test_no_route_edits_or_removes_a_round(app):
         "shop.quote_withdraw",
         "office.quote_offer",
         "office.quote_reject",
+        "office.quote_second_approval",  # appends the acceptance round, in the customer's stead
     }
 
 

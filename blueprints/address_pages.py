@@ -1,0 +1,111 @@
+"""What the address book pages of both faces do alike: add and edit an address, make one
+the default, delete one.
+
+Each face loads the company and the address through its own scope (a storefront keeper:
+their own company; staff: the companies they may see) and says which page shows the
+form and where to go afterwards; this module runs the change and answers. The address
+book itself is the shared live region (fragments/addresses.py): a bare button answers
+htmx with it, and a plain form with a redirect.
+"""
+
+from collections.abc import Callable
+
+from flask import flash, redirect
+from flask_login import current_user
+
+from blueprints.boundary import attempt
+from blueprints.common import checked_csrf, client_ip, is_htmx, render
+from blueprints.fragments.delivery import BOOK, book_context
+from core import addresses
+from core.models import Company, DeliveryAddress
+
+from .addresses_forms import AddressForm
+
+FormPage = Callable[[AddressForm, int], object]
+
+
+def new_form(company: Company) -> AddressForm:
+    """An empty address form, in the company's own country."""
+    return AddressForm(formdata=None, country=company.country)
+
+
+def edit_form(address: DeliveryAddress) -> AddressForm:
+    return AddressForm(formdata=None, obj=address)
+
+
+def create(company: Company, page: FormPage, done: str):
+    """Add the posted address to the company's book; the form again with why if not."""
+    form = AddressForm()
+    if not form.validate_on_submit():
+        return page(form, 422)
+    created = attempt(
+        lambda: addresses.add(company, form.details(), actor=current_user, ip=client_ip())
+    )
+    if created.refused:
+        form.refuse(created.refusal)
+        return page(form, 422)
+    address = created.value
+    flash(
+        f"“{address.name}” is added"
+        + (" and is the default delivery address." if address.is_default else "."),
+        "info",
+    )
+    return redirect(done)
+
+
+def update(address: DeliveryAddress, page: FormPage, done: str):
+    """Save the posted corrections of an address; the form again with why if not."""
+    form = AddressForm()
+    if not form.validate_on_submit():
+        return page(form, 422)
+    edited = attempt(
+        lambda: addresses.edit(address, form.details(), actor=current_user, ip=client_ip())
+    )
+    if edited.refused:
+        form.refuse(edited.refusal)
+        return page(form, 422)
+    flash(f"“{address.name}” is saved." if edited.value else "Nothing to change.", "info")
+    return redirect(done)
+
+
+def book_answer(company: Company, done: str, *, notice: str = "", error: str = ""):
+    """After a button on the book: htmx gets the book back, a plain form a redirect."""
+    if is_htmx():
+        return render(
+            BOOK,
+            code=422 if error else 200,
+            **book_context(company, current_user, notice=notice, error=error),
+        )
+    flash(error or notice, "error" if error else "info")
+    return redirect(done)
+
+
+def make_default(address: DeliveryAddress, done: str):
+    """Make the address the company's default delivery address."""
+    checked_csrf()
+    company, name = address.company, address.name
+    made = attempt(lambda: addresses.make_default(address, actor=current_user, ip=client_ip()))
+    if made.refused:
+        return book_answer(company, done, error=made.message)
+    notice = (
+        f"“{name}” is now the default delivery address."
+        if made.value
+        else f"“{name}” already is the default delivery address."
+    )
+    return book_answer(company, done, notice=notice)
+
+
+def delete(address: DeliveryAddress, done: str):
+    """Delete the address (the default only when it is the last one)."""
+    checked_csrf()
+    company, name = address.company, address.name
+    deleted = attempt(lambda: addresses.delete(address, actor=current_user, ip=client_ip()))
+    if deleted.refused:
+        return book_answer(company, done, error=deleted.message)
+    notice = f"“{name}” is deleted."
+    if deleted.value == 0:
+        notice += (
+            f" {company.name} has no delivery address now: orders need one, so add one "
+            "before the next order."
+        )
+    return book_answer(company, done, notice=notice)

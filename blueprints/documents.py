@@ -1,0 +1,380 @@
+"""Documents as PDF, drawn from the same context as their pages.
+
+Each document has one context function in blueprints/fragments (`invoice_context`,
+`credit_note_context`, `order_context`, `quote_context`), used by its page in both faces.
+The functions here map such a context to core.pdf's `Document`, with the pages' own
+filters for money and dates and core.tax's figures (the ones the pages print), so that a
+PDF and its page never disagree. Costs, margins and stock never print: no mapping reads
+them, whatever the context holds for its viewer.
+
+The PDF views of both faces answer with `pdf_answer`; notification mails get the same
+drawings through core.notify's renderers, registered at the bottom of this module.
+"""
+
+from collections.abc import Callable
+from contextlib import contextmanager
+
+from flask import Response, current_app, has_request_context
+
+from core import billing, countries, mail, notify, orders, pdf, quotes, tax
+from core.models import Company, CreditNote, Invoice, Order, Quote
+
+from .filters import day, money
+from .fragments.billing import credit_note_context, invoice_context
+from .fragments.orders import order_context
+from .fragments.quotes import quote_context
+from .fragments.shipments import note_context
+
+MIME = "application/pdf"
+# The browser shows a PDF in its own viewer, which builds a page of its own: a page's CSP
+# (no inline style, `object-src 'none'`) would break that viewer in some browsers
+# (Chromium issue 271452), and a PDF of ours carries no script to contain. Framing stays
+# refused like every page's.
+PDF_CSP = "frame-ancestors 'none'"
+# A quote that ended without an order is labelled across the page, so that nobody takes
+# it for a standing offer.
+QUOTE_STAMPS = ("rejected", "withdrawn", "expired")
+
+
+# --- parts shared by every document ---------------------------------------------------------
+
+
+def seller_of(context: dict) -> dict:
+    """The seller's details: the context's (an invoice's has them), else Settings'."""
+    return context["seller"] if "seller" in context else billing.seller_details()
+
+
+def seller_party(seller: dict) -> pdf.Party | None:
+    """The seller as Settings hold it (`billing.seller_details()`); None if never set up."""
+    if not seller:
+        return None
+    lines = [seller.get("address", "")]
+    if seller.get("vat_number"):
+        lines.append(f"VAT number {seller['vat_number']}")
+    lines += [seller.get("email", ""), seller.get("phone", "")]
+    return pdf.Party(seller.get("name", ""), tuple(line for line in lines if line))
+
+
+def company_party(company: Company, order: Order | None = None) -> pdf.Party:
+    """The buyer as its invoice prints it: name, address, country and VAT number as they
+    were when the order was placed (the order keeps them), else as they are now."""
+    address = company.address or ""
+    if address.startswith(company.name):  # addresses often start with the name: print it once
+        address = address[len(company.name) :].lstrip(" ,\n")
+    lines = [address, " ".join(p for p in (company.postcode, company.city) if p)]
+    country = (order.buyer_country if order is not None else "") or company.country
+    lines.append(countries.name(country))
+    vat_number = (order.buyer_vat_number if order is not None else "") or company.vat_number
+    if vat_number:
+        lines.append(f"VAT number {vat_number}")
+    return pdf.Party(company.name, tuple(line for line in lines if line))
+
+
+def delivery_party(order: Order) -> pdf.Party | None:
+    """Where the order's goods go, as copied from the address book when it was placed."""
+    if not order.delivery_name:
+        return None
+    place = " ".join(p for p in (order.delivery_postcode, order.delivery_city) if p)
+    lines = (order.delivery_street, place, countries.name(order.delivery_country))
+    return pdf.Party(order.delivery_name, tuple(line for line in lines if line))
+
+
+def vat_figures(
+    context: dict, computed: Callable[[], tax.Totals] | None = None
+) -> tax.Totals | None:
+    """The document's net, VAT per rate and gross: the context's own when it carries them,
+    else core.tax's, which the page's template asks for the same record (None: neither)."""
+    for key in ("figures", "totals", "taxes", "tax"):
+        found = context.get(key)
+        if hasattr(found, "lines") and hasattr(found, "gross"):
+            return found
+    return computed() if computed is not None else None
+
+
+def tax_rows(figures: tax.Totals, currency: str) -> tuple[pdf.Row, ...]:
+    """Net, VAT per rate and gross, in the words of the pages' totals (templates/_tax.html)."""
+    rows = [pdf.Row("Net total", money(figures.net, currency))]
+    rows += [
+        pdf.Row(
+            f"VAT {tax.rate_label(line.rate)} on {money(line.net, currency)}",
+            money(line.vat, currency),
+        )
+        for line in figures.lines
+    ]
+    rows.append(
+        pdf.Row(f"Total including VAT ({currency})", money(figures.gross, currency), strong=True)
+    )
+    return tuple(rows)
+
+
+def mentions(figures: tax.Totals) -> tuple[str, ...]:
+    """The legal sentence the sale must carry ("Reverse charge ...", "Export ..."), if any."""
+    return (figures.mention,) if figures.mention else ()
+
+
+def _facts(*pairs: tuple[str, object]) -> tuple[tuple[str, str], ...]:
+    """(label, value) pairs, leaving out those without a value."""
+    return tuple((label, str(value)) for label, value in pairs if value)
+
+
+# --- one mapping per document ---------------------------------------------------------------
+
+
+def invoice_document(context: dict) -> pdf.Document:
+    """An invoice as its page shows it (`invoice_context`), "VOID" across it once voided."""
+    invoice: Invoice = context["invoice"]
+    order = invoice.order
+    currency = invoice.currency
+    seller = seller_of(context)
+    terms = (invoice.due_on - invoice.issued_at.date()).days
+    figures = vat_figures(context, lambda: tax.of_invoice(invoice))
+    paragraphs = ()
+    if invoice.voided_at is None:
+        to = f" to {seller['name']}, {seller['bank']}" if seller.get("bank") else ""
+        paragraphs = (
+            f"Please pay by {day(invoice.due_on)}{to}, quoting {invoice.display_number}.",
+        )
+    return pdf.Document(
+        title="Invoice",
+        number=invoice.display_number,
+        seller=seller_party(seller),
+        buyer=company_party(invoice.company, order),
+        buyer_heading="Billed to",
+        ship_to=delivery_party(order),
+        facts=_facts(
+            ("Issued", day(invoice.issued_at)),
+            ("Due", day(invoice.due_on)),
+            ("Payment terms", f"{terms} days"),
+            ("Order", order.number),
+            ("Your reference", order.customer_reference),
+            ("Voided", invoice.voided_at and day(invoice.voided_at)),
+        ),
+        lines=tuple(
+            pdf.Line(
+                sku=line.sku,
+                description=line.description,
+                quantity=f"{line.quantity:,}",
+                unit_price=money(line.unit_price, currency),
+                vat=tax.rate_label(line.vat_rate),
+                amount=money(line.line_total, currency),
+            )
+            for line in invoice.lines
+        ),
+        totals=tax_rows(figures, currency),
+        mentions=mentions(figures),
+        paragraphs=paragraphs,
+        footer=seller.get("footer", ""),
+        stamp="VOID" if invoice.voided_at else "",
+    )
+
+
+def credit_note_document(context: dict) -> pdf.Document:
+    """A credit note as its page shows it (`credit_note_context`)."""
+    note: CreditNote = context["note"]
+    currency = note.currency
+    seller = seller_of(context)
+    invoice = note.invoice
+    rows = ()
+    if note.net_amount:  # credit notes issued before VAT was kept have the amount alone
+        rows = (
+            pdf.Row("Net credited", money(note.net_amount, currency)),
+            pdf.Row(
+                f"VAT {tax.rate_label(note.vat_rate)} on {money(note.net_amount, currency)}",
+                money(note.vat_amount, currency),
+            ),
+        )
+    label = "Credited including VAT" if note.net_amount else "Credited"
+    rows += (pdf.Row(f"{label} ({currency})", money(note.amount, currency), strong=True),)
+    return pdf.Document(
+        title="Credit note",
+        number=note.display_number,
+        seller=seller_party(seller),
+        buyer=company_party(note.company, invoice.order if invoice is not None else None),
+        buyer_heading="Credited to",
+        facts=_facts(
+            ("Issued", day(note.issued_at)),
+            ("Against invoice", invoice.display_number if invoice is not None else ""),
+            ("Order", invoice.order.number if invoice is not None else ""),
+            ("Set against", "" if invoice is not None else "the company's account"),
+        ),
+        totals=rows,
+        mentions=(context["mention"],) if context.get("mention") else (),
+        paragraphs=(f"Reason: {note.reason}",),
+        footer=seller.get("footer", ""),
+        stamp="VOID" if getattr(note, "voided_at", None) else "",
+    )
+
+
+def order_document(context: dict) -> pdf.Document:
+    """An order confirmation as the order's page shows it (`order_context`). Its unit
+    costs and margin, which the context holds for some staff, are not read."""
+    order: Order = context["order"]
+    currency = order.currency
+    seller = seller_of(context)
+    labels = context.get("labels", orders.STATUS_LABELS)
+    figures = vat_figures(context, lambda: tax.of_order(order))
+    rows = [pdf.Row("Goods", money(order.total, currency))]
+    if order.shipping_name or order.shipping_price:
+        shipping = money(order.shipping_price, currency) if order.shipping_price else "free"
+        name = f"Shipping: {order.shipping_name}" if order.shipping_name else "Shipping"
+        rows.append(pdf.Row(name, shipping))
+    return pdf.Document(
+        title="Order confirmation",
+        number=order.number,
+        seller=seller_party(seller),
+        buyer=company_party(order.company, order),
+        ship_to=delivery_party(order),
+        ship_to_heading="Deliver to",
+        facts=_facts(
+            ("Placed", day(order.created_at)),
+            ("Placed by", order.placed_by.name if order.placed_by else ""),
+            ("Approved by", order.approved_by.name if order.approved_by else ""),
+            ("Status", labels.get(order.status, order.status)),
+            ("Your reference", order.customer_reference),
+            ("Delivery wanted", order.requested_date and day(order.requested_date)),
+            ("Shipping", order.shipping_name),
+            ("From quote", order.quote.number if order.quote is not None else ""),
+        ),
+        lines=tuple(
+            pdf.Line(
+                sku=line.sku,
+                description=line.name,
+                quantity=f"{line.quantity:,}",
+                unit_price=money(line.unit_price, currency),
+                vat=tax.rate_label(line.vat_rate),
+                amount=money(line.line_total, currency),
+            )
+            for line in order.lines
+        ),
+        totals=(*rows, *tax_rows(figures, currency)),
+        mentions=mentions(figures),
+        paragraphs=(f"Note: {order.note}",) if order.note else (),
+        footer=seller.get("footer", ""),
+        stamp=labels["cancelled"] if order.status == "cancelled" else "",
+    )
+
+
+def quote_document(context: dict) -> pdf.Document:
+    """A quote as its page's live region shows it (`quote_context`), without the costs,
+    margins or offers (with their stock) the context also holds."""
+    quote: Quote = context["quote"]
+    seller = seller_of(context)
+    status = context["status"]
+    labels = context.get("labels", quotes.STATUS_LABELS)
+    line_total = context.get("line_total", quotes.line_total)
+    total = context.get("total")
+    figures = vat_figures(context)
+    if figures is not None:
+        totals, legal = tax_rows(figures, "EUR"), mentions(figures)
+    elif total is not None:
+        totals, legal = (pdf.Row("Total at the quoted prices", money(total), strong=True),), ()
+    else:
+        totals, legal = (), ()
+    valid = quote.valid_until and (context.get("turn") == quotes.CUSTOMER or status == "expired")
+    return pdf.Document(
+        title="Quote",
+        number=quote.number,
+        seller=seller_party(seller),
+        buyer=company_party(quote.company),
+        facts=_facts(
+            ("Asked", day(quote.created_at)),
+            ("Asked by", quote.requested_by.name if quote.requested_by else ""),
+            ("Status", labels.get(status, status)),
+            ("Prices valid until", valid and day(quote.valid_until)),
+            ("Order", quote.order.number if quote.order_id is not None else ""),
+        ),
+        lines=tuple(
+            pdf.Line(
+                sku=line.product.sku,
+                description=line.product.name,
+                quantity=f"{line.quantity:,}",
+                unit_price=money(line.unit_price),
+                amount=money(line_total(line.unit_price, line.quantity)),
+            )
+            for line in quote.lines
+        ),
+        totals=totals,
+        mentions=legal,
+        paragraphs=() if total is not None else ("Prices follow when the seller answers.",),
+        footer=seller.get("footer", ""),
+        stamp=labels[status] if status in QUOTE_STAMPS else "",
+    )
+
+
+def delivery_note_document(context: dict) -> pdf.Document:
+    """A shipment's delivery note as its page shows it (`fragments.shipments.note_context`):
+    what went, where to, for which order and with which carrier; no prices."""
+    shipment = context["shipment"]
+    deliver_to = context["deliver_to"]
+    return pdf.Document(
+        title="Delivery note",
+        number=shipment.number,
+        seller=seller_party(seller_of(context)),
+        buyer=company_party(shipment.order.company, shipment.order),
+        ship_to=pdf.Party(deliver_to["name"], tuple(deliver_to["lines"])),
+        ship_to_heading="Deliver to",
+        facts=_facts(*context["facts"]),
+        lines=tuple(
+            pdf.Line(sku=line.sku, description=line.name, quantity=f"{quantity:,}")
+            for line, quantity in context["lines"]
+        ),
+        paragraphs=(f"Items in this shipment: {context['items']:,}",),
+        footer=seller_of(context).get("footer", ""),
+    )
+
+
+# --- answers and attachments ----------------------------------------------------------------
+
+
+def pdf_answer(document: pdf.Document) -> Response:
+    """The document for the browser to show (`inline`), named after its number."""
+    response = Response(pdf.render(document), mimetype=MIME)
+    response.headers["Content-Disposition"] = f'inline; filename="{document.filename}"'
+    response.headers["Content-Security-Policy"] = PDF_CSP
+    return response
+
+
+def attachment(document: pdf.Document) -> mail.Attachment:
+    """The document as a mail's attachment."""
+    return mail.Attachment(document.filename, MIME, pdf.render(document))
+
+
+@contextmanager
+def _portal_request():
+    """A request context for the contexts' links outside a request (a job), for
+    PORTAL_URL's host like live fragments; inside a request, that request's."""
+    if has_request_context():
+        yield
+        return
+    with current_app.test_request_context("/", base_url=current_app.config["PORTAL_URL"]):
+        yield
+
+
+@notify.renders("invoice")
+def _invoice_mail(invoice: Invoice, reader) -> mail.Attachment:
+    with _portal_request():
+        return attachment(invoice_document(invoice_context(invoice, reader)))
+
+
+@notify.renders("credit_note")
+def _credit_note_mail(note: CreditNote, reader) -> mail.Attachment:
+    with _portal_request():
+        return attachment(credit_note_document(credit_note_context(note, reader)))
+
+
+@notify.renders("order")
+def _order_mail(order: Order, reader) -> mail.Attachment:
+    with _portal_request():
+        return attachment(order_document(order_context(order, reader)))
+
+
+@notify.renders("quote")
+def _quote_mail(quote: Quote, reader) -> mail.Attachment:
+    with _portal_request():
+        return attachment(quote_document(quote_context(quote, reader)))
+
+
+@notify.renders("delivery_note")
+def _delivery_note_mail(shipment, reader) -> mail.Attachment:
+    with _portal_request():
+        return attachment(delivery_note_document(note_context(shipment, reader)))
