@@ -70,7 +70,7 @@ def cart_context(
     may_order = access.can(current_user, "shop.order")
     choice = None
     if pricing is not None:
-        choice = delivery_choice(cart, pricing.total, typed=typed, errors=choice_errors)
+        choice = delivery_choice(cart, pricing, typed=typed, errors=choice_errors)
     return {
         "pricing": pricing,
         "choice": choice,
@@ -211,7 +211,7 @@ def cart_choices():
     cart = carts.open_cart(current_user)
     if kept.refused or not kept.value or cart is None or not cart.lines:
         return unchanged()
-    choice = delivery_choice(cart, carts.priced(cart).total)
+    choice = delivery_choice(cart, carts.priced(cart))
     return render("shop/cart/_summary.html", choice=choice)
 
 
@@ -295,7 +295,7 @@ def approval_context(
         "cart": cart,
         "pricing": pricing,
         "alone": alone(pricing, deciding) if cart.status == carts.PENDING else "",
-        "choice": delivery_choice(cart, pricing.total, typed=typed, errors=choice_errors),
+        "choice": delivery_choice(cart, pricing, typed=typed, errors=choice_errors),
         "company": current_user.company,
         "note_form": NoteForm(formdata=None),
         "reject_form": RejectForm(formdata=None),

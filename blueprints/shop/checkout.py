@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from core import addresses, delivery, shipping_methods
-from core.models import Cart, DeliveryAddress, ShippingMethod
+from core import addresses, carts, delivery, shipping_methods, tax
+from core.models import Cart, Company, DeliveryAddress, ShippingMethod
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class DeliveryChoice:
     reference_required: bool = False
     goods: Decimal = Decimal("0.00")
     company_name: str = ""
+    company: Company | None = None
+    # The goods' (tax class, net amount) pairs: with the chosen shipping, the VAT.
+    goods_lines: tuple[tuple[str, Decimal], ...] = ()
 
     @property
     def offer(self) -> MethodOffer | None:
@@ -55,16 +58,26 @@ class DeliveryChoice:
         offer = self.offer
         return self.goods + (offer.price if offer else Decimal("0.00"))
 
+    @property
+    def taxes(self) -> tax.Totals | None:
+        """What the order would bear: net, VAT per rate and gross, shipping included."""
+        if self.company is None:
+            return None
+        offer = self.offer
+        shipping = [(tax.SHIPPING_CLASS, offer.price)] if offer and offer.price else []
+        return tax.of_lines(self.company, [*self.goods_lines, *shipping])
+
 
 def delivery_choice(
     cart: Cart,
-    goods: Decimal,
+    pricing: carts.PricedCart,
     *,
     typed: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> DeliveryChoice:
-    """The delivery fields for a cart whose goods come to `goods` (net): what it keeps (or
-    the default address and cheapest method), or what was just typed."""
+    """The delivery fields for a cart priced as `pricing`: what it keeps (or the default
+    address and cheapest method), or what was just typed."""
+    goods = pricing.total
     start = delivery.suggested(cart)
     values = {
         "delivery_address": str(start.address_id or ""),
@@ -86,6 +99,8 @@ def delivery_choice(
         reference_required=cart.company.reference_required,
         goods=goods,
         company_name=cart.company.name,
+        company=cart.company,
+        goods_lines=tuple((p.product.tax_class, p.line_total) for p in pricing.lines if p.sold),
     )
 
 
