@@ -68,3 +68,27 @@ def test_control_and_bidi_characters_never_reach_the_page():
     assert "Acme Robotics" in page and "lineone" in page
     assert hostile.filename == "Q-1.pdf"
     assert pdf.Document("Quote", "", BUYER).filename == "document.pdf"
+
+
+# Letters of the portal's six languages, the other Latin-script EU languages, Greek and
+# Bulgarian Cyrillic, and the signs documents print.
+NEEDED = (
+    "àâæçéèêëîïôœùûüÿÀÂÆÇÉÈÊËÎÏÔŒÙÛÜŸ"  # French
+    "àèéìíîòóùúÀÈÉÌÍÎÒÓÙÚ"  # Italian
+    "ĳĲëïéèáóúÉ"  # Dutch
+    "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ"  # Polish
+    "ăâîșțĂÂÎȘȚşţŞŢ"  # Romanian (comma and cedilla forms)
+    "äöüßÄÖÜåÅøØæÆčďěňřšťůžČĎĚŇŘŠŤŮŽőűŐŰāēīūĀĒĪŪļķņģĻĶŅĢėįųĖĮŲõÕðÐþÞ"
+    "αβγδεζηθικλμνξοπρστυφχψωΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩάέήίόύώ"
+    "абвгдежзийклмнопрстуфхцчшщъьюяАБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЬЮЯ"
+    "€£$%‰–—‘’“”„«»…•·×÷±°№"
+)
+
+
+def test_the_shipped_font_subset_has_every_letter_documents_need():
+    from fontTools.ttLib import TTFont
+
+    for name in pdf.FONT_FILES.values():
+        cmap = TTFont(pdf.FONTS / name).getBestCmap()
+        missing = sorted({ch for ch in NEEDED if ord(ch) not in cmap})
+        assert not missing, f"{name} lacks {''.join(missing)}"
