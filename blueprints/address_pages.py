@@ -35,36 +35,38 @@ def edit_form(address: DeliveryAddress) -> AddressForm:
 
 def create(company: Company, page: FormPage, done: str):
     """Add the posted address to the company's book; the form again with why if not."""
-    form = AddressForm()
-    if not form.validate_on_submit():
-        return page(form, 422)
-    created = attempt(
-        lambda: addresses.add(company, form.details(), actor=current_user, ip=client_ip())
+    return _saved(
+        page,
+        done,
+        lambda details: addresses.add(company, details, actor=current_user, ip=client_ip()),
+        lambda address: (
+            f"“{address.name}” is added"
+            + (" and is the default delivery address." if address.is_default else ".")
+        ),
     )
-    if created.refused:
-        form.refuse(created.refusal)
-        return page(form, 422)
-    address = created.value
-    flash(
-        f"“{address.name}” is added"
-        + (" and is the default delivery address." if address.is_default else "."),
-        "info",
-    )
-    return redirect(done)
 
 
 def update(address: DeliveryAddress, page: FormPage, done: str):
     """Save the posted corrections of an address; the form again with why if not."""
+    return _saved(
+        page,
+        done,
+        lambda details: addresses.edit(address, details, actor=current_user, ip=client_ip()),
+        lambda changed: f"“{address.name}” is saved." if changed else "Nothing to change.",
+    )
+
+
+def _saved(page: FormPage, done: str, change, said):
+    """The posted address form through `change`: the form again with why if it is refused,
+    else `said` of the outcome as a message and a redirect to `done`."""
     form = AddressForm()
     if not form.validate_on_submit():
         return page(form, 422)
-    edited = attempt(
-        lambda: addresses.edit(address, form.details(), actor=current_user, ip=client_ip())
-    )
-    if edited.refused:
-        form.refuse(edited.refusal)
+    saved = attempt(lambda: change(form.details()))
+    if saved.refused:
+        form.refuse(saved.refusal)
         return page(form, 422)
-    flash(f"“{address.name}” is saved." if edited.value else "Nothing to change.", "info")
+    flash(said(saved.value), "info")
     return redirect(done)
 
 

@@ -219,6 +219,21 @@ def permission_required(permission: str):
     return decorator
 
 
+def reader_required(area: str):
+    """Route guard: whoever may not read a trade area's records from their face gets a 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not access.may_read(current_user, area):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
 def template_globals() -> dict:
     """`can(...)` for the signed-in person, navigation, the CSRF token for htmx, and
     settings that pages quote (read only when a template calls them)."""

@@ -117,6 +117,18 @@ def _facts(*pairs: tuple[str, object]) -> tuple[tuple[str, str], ...]:
     return tuple((label, str(value)) for label, value in pairs if value)
 
 
+def _sold(line, description: str, currency: str) -> pdf.Line:
+    """A line of an order or its invoice: what was sold, at its price, rate and total."""
+    return pdf.Line(
+        sku=line.sku,
+        description=description,
+        quantity=f"{line.quantity:,}",
+        unit_price=money(line.unit_price, currency),
+        vat=tax.rate_label(line.vat_rate),
+        amount=money(line.line_total, currency),
+    )
+
+
 # --- one mapping per document ---------------------------------------------------------------
 
 
@@ -149,17 +161,7 @@ def invoice_document(context: dict) -> pdf.Document:
             ("Your reference", order.customer_reference),
             ("Voided", invoice.voided_at and day(invoice.voided_at)),
         ),
-        lines=tuple(
-            pdf.Line(
-                sku=line.sku,
-                description=line.description,
-                quantity=f"{line.quantity:,}",
-                unit_price=money(line.unit_price, currency),
-                vat=tax.rate_label(line.vat_rate),
-                amount=money(line.line_total, currency),
-            )
-            for line in invoice.lines
-        ),
+        lines=tuple(_sold(line, line.description, currency) for line in invoice.lines),
         totals=tax_rows(figures, currency),
         mentions=mentions(figures),
         paragraphs=paragraphs,
@@ -235,17 +237,7 @@ def order_document(context: dict) -> pdf.Document:
             ("Shipping", order.shipping_name),
             ("From quote", order.quote.number if order.quote is not None else ""),
         ),
-        lines=tuple(
-            pdf.Line(
-                sku=line.sku,
-                description=line.name,
-                quantity=f"{line.quantity:,}",
-                unit_price=money(line.unit_price, currency),
-                vat=tax.rate_label(line.vat_rate),
-                amount=money(line.line_total, currency),
-            )
-            for line in order.lines
-        ),
+        lines=tuple(_sold(line, line.name, currency) for line in order.lines),
         totals=(*rows, *tax_rows(figures, currency)),
         mentions=mentions(figures),
         paragraphs=(f"Note: {order.note}",) if order.note else (),
@@ -350,31 +342,21 @@ def _portal_request():
         yield
 
 
-@notify.renders("invoice")
-def _invoice_mail(invoice: Invoice, reader) -> mail.Attachment:
-    with _portal_request():
-        return attachment(invoice_document(invoice_context(invoice, reader)))
+def _mailed(document_of: Callable[[dict], pdf.Document], context_of: Callable[..., dict]):
+    """A renderer for notify: the record's document for this reader, as an attachment."""
+
+    def render(record, reader) -> mail.Attachment:
+        with _portal_request():
+            return attachment(document_of(context_of(record, reader)))
+
+    return render
 
 
-@notify.renders("credit_note")
-def _credit_note_mail(note: CreditNote, reader) -> mail.Attachment:
-    with _portal_request():
-        return attachment(credit_note_document(credit_note_context(note, reader)))
-
-
-@notify.renders("order")
-def _order_mail(order: Order, reader) -> mail.Attachment:
-    with _portal_request():
-        return attachment(order_document(order_context(order, reader)))
-
-
-@notify.renders("quote")
-def _quote_mail(quote: Quote, reader) -> mail.Attachment:
-    with _portal_request():
-        return attachment(quote_document(quote_context(quote, reader)))
-
-
-@notify.renders("delivery_note")
-def _delivery_note_mail(shipment, reader) -> mail.Attachment:
-    with _portal_request():
-        return attachment(delivery_note_document(note_context(shipment, reader)))
+for _kind, _document_of, _context_of in (
+    ("invoice", invoice_document, invoice_context),
+    ("credit_note", credit_note_document, credit_note_context),
+    ("order", order_document, order_context),
+    ("quote", quote_document, quote_context),
+    ("delivery_note", delivery_note_document, note_context),
+):
+    notify.renders(_kind)(_mailed(_document_of, _context_of))

@@ -95,15 +95,25 @@ def _street(text: str) -> str:
     return "\n".join(line for line in kept if line)
 
 
+def _required(raw: str | None, field: str, length: int, missing: str, too_long: str) -> str:
+    """A field of one line that must be given, within its length; else why not."""
+    value = _one_line(raw)
+    if not value:
+        raise AddressRefused(missing, field)
+    if len(value) > length:
+        raise AddressRefused(too_long, field)
+    return value
+
+
 def _clean(details: AddressDetails) -> dict:
     """The column values of a complete address, or AddressRefused naming the first wrong field."""
-    name = _one_line(details.name)
-    if not name:
-        raise AddressRefused(
-            "Give the address a name, such as the site or the person it is for.", "name"
-        )
-    if len(name) > NAME_LENGTH:
-        raise AddressRefused(f"A name has at most {NAME_LENGTH} characters.", "name")
+    name = _required(
+        details.name,
+        "name",
+        NAME_LENGTH,
+        "Give the address a name, such as the site or the person it is for.",
+        f"A name has at most {NAME_LENGTH} characters.",
+    )
     street = _street(details.street)
     if not street:
         raise AddressRefused("Enter the street and number.", "street")
@@ -111,16 +121,20 @@ def _clean(details: AddressDetails) -> dict:
         raise AddressRefused(f"The street has at most {STREET_LENGTH} characters.", "street")
     if street.count("\n") > 2:
         raise AddressRefused("The street has at most three lines.", "street")
-    postcode = _one_line(details.postcode)
-    if not postcode:
-        raise AddressRefused("Enter the postcode.", "postcode")
-    if len(postcode) > POSTCODE_LENGTH:
-        raise AddressRefused(f"A postcode has at most {POSTCODE_LENGTH} characters.", "postcode")
-    city = _one_line(details.city)
-    if not city:
-        raise AddressRefused("Enter the city.", "city")
-    if len(city) > CITY_LENGTH:
-        raise AddressRefused(f"A city has at most {CITY_LENGTH} characters.", "city")
+    postcode = _required(
+        details.postcode,
+        "postcode",
+        POSTCODE_LENGTH,
+        "Enter the postcode.",
+        f"A postcode has at most {POSTCODE_LENGTH} characters.",
+    )
+    city = _required(
+        details.city,
+        "city",
+        CITY_LENGTH,
+        "Enter the city.",
+        f"A city has at most {CITY_LENGTH} characters.",
+    )
     country = (details.country or "").strip().upper()
     if country not in countries.names():
         raise AddressRefused("Choose the country from the list.", "country")

@@ -132,6 +132,15 @@ def record(
     return entry
 
 
+def differences(before: dict, after: dict) -> tuple[dict, dict]:
+    """The keys whose values changed, as they were and as they are: an entry's before and
+    after name only what changed. Both sides have the same keys."""
+    return (
+        {k: v for k, v in before.items() if after[k] != v},
+        {k: v for k, v in after.items() if before[k] != v},
+    )
+
+
 # --- reading an entry ----------------------------------------------------------------
 
 _ABSENT = object()

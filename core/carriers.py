@@ -158,13 +158,14 @@ def update(carrier: Carrier, details: CarrierDetails, *, actor: User, ip: str = 
     after = _snapshot(carrier)
     if after == before:
         return False
+    changed_from, changed_to = audit.differences(before, after)
     audit.record(
         "carrier.changed",
         actor=actor,
         target=carrier,
         summary=f"Carrier “{carrier.name}” changed",
-        before={k: v for k, v in before.items() if after[k] != v},
-        after={k: v for k, v in after.items() if before[k] != v},
+        before=changed_from,
+        after=changed_to,
         ip=ip,
     )
     _changed(carrier)

@@ -361,13 +361,14 @@ def update(
     after = snapshot(promotion)
     if before == after:
         return False
+    changed_from, changed_to = audit.differences(before, after)
     audit.record(
         "promotion.changed",
         actor=actor,
         target=promotion,
         summary=f"Promotion “{name}” changed",
-        before={k: v for k, v in before.items() if after[k] != v},
-        after={k: v for k, v in after.items() if before[k] != v},
+        before=changed_from,
+        after=changed_to,
         ip=ip,
     )
     _record_offers(promotion.id, covered_before)

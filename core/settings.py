@@ -274,14 +274,15 @@ def set_seller(raw: dict, *, actor: User | None, ip: str = "") -> bool:
     details = clean_seller(raw)
     current = seller()
     before = {key: current.get(key, "") for key in SELLER_FIELDS}
+    changed_from, changed_to = audit.differences(before, details)
     return _save(
         SELLER,
         details,
         actor=actor,
         ip=ip,
         summary="Seller details on invoices changed",
-        before={k: v for k, v in before.items() if details[k] != v},
-        after={k: v for k, v in details.items() if before[k] != v},
+        before=changed_from,
+        after=changed_to,
     )
 
 

@@ -95,6 +95,22 @@ def derived_database(suffix: str):
         server.dispose()
 
 
+@contextlib.contextmanager
+def demo_portal(url: str, **config):
+    """A portal of its own on the database at `url` (a derived one), migrated and with the
+    demo loaded; its connections are closed after. `config` adds to the testing config."""
+    app = create_app({"PORTAL_ENV": "testing", "DATABASE_URL": url, "SERVER_NAME": None, **config})
+    try:
+        with app.app_context():
+            upgrade()
+            demo.load()
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def persona_token(email: str) -> str:
     """The server-side session each demo persona holds in the template database."""
     return f"test-session-{email}"

@@ -170,6 +170,15 @@ def step(shipment_id: int, change) -> tuple[Shipment, object]:
     return found, attempt(lambda: change(found), replay=True)
 
 
+def moved_on(found: Shipment, change, done: str):
+    """Run a step that moves the shipment on, and answer "Shipment N is <done>." or why not."""
+    shipment_id, order_id, number = found.id, found.order_id, found.number
+    _, moved = step(shipment_id, change)
+    if moved.refused:
+        return answer(shipment_id, order_id, error=moved.message)
+    return answer(shipment_id, order_id, notice=f"Shipment {number} is {done}.")
+
+
 @bp.post("/shipments/<int:shipment_id>")
 @permission_required("shipping.edit")
 def shipment_save(shipment_id: int):
@@ -200,19 +209,16 @@ def shipment_save(shipment_id: int):
 def shipment_ship(shipment_id: int):
     """Mark a shipment shipped (with its tracking number); the order's status follows."""
     found = shipment_or_404(shipment_id)
-    order_id, number = found.order_id, found.number
     form = ShipForm()
     if not form.validate_on_submit():
-        return answer(shipment_id, order_id, error=next(iter(form.errors.values()))[0])
-    _, shipped = step(
-        shipment_id,
+        return answer(shipment_id, found.order_id, error=next(iter(form.errors.values()))[0])
+    return moved_on(
+        found,
         lambda s: shipments.mark_shipped(
             s, actor=current_user, tracking_number=form.tracking_number.data, ip=client_ip()
         ),
+        "shipped",
     )
-    if shipped.refused:
-        return answer(shipment_id, order_id, error=shipped.message)
-    return answer(shipment_id, order_id, notice=f"Shipment {number} is shipped.")
 
 
 @bp.post("/shipments/<int:shipment_id>/deliver")
@@ -220,14 +226,12 @@ def shipment_ship(shipment_id: int):
 def shipment_deliver(shipment_id: int):
     """Mark a shipment delivered; the order is delivered once all of it is."""
     found = shipment_or_404(shipment_id)
-    order_id, number = found.order_id, found.number
     checked_csrf()
-    _, delivered = step(
-        shipment_id, lambda s: shipments.mark_delivered(s, actor=current_user, ip=client_ip())
+    return moved_on(
+        found,
+        lambda s: shipments.mark_delivered(s, actor=current_user, ip=client_ip()),
+        "delivered",
     )
-    if delivered.refused:
-        return answer(shipment_id, order_id, error=delivered.message)
-    return answer(shipment_id, order_id, notice=f"Shipment {number} is delivered.")
 
 
 @bp.post("/shipments/<int:shipment_id>/remove")
@@ -235,11 +239,7 @@ def shipment_deliver(shipment_id: int):
 def shipment_remove(shipment_id: int):
     """Remove a shipment still being prepared: its quantities are open to ship again."""
     found = shipment_or_404(shipment_id)
-    order_id, number = found.order_id, found.number
     checked_csrf()
-    _, removed = step(
-        shipment_id, lambda s: shipments.remove(s, actor=current_user, ip=client_ip())
+    return moved_on(
+        found, lambda s: shipments.remove(s, actor=current_user, ip=client_ip()), "removed"
     )
-    if removed.refused:
-        return answer(shipment_id, order_id, error=removed.message)
-    return answer(shipment_id, order_id, notice=f"Shipment {number} is removed.")

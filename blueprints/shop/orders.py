@@ -1,29 +1,14 @@
 """Storefront orders: the company's own orders, each with its lines and history."""
 
-from functools import wraps
-
-from flask import abort
 from flask_login import current_user
 
-from blueprints.common import choice_arg, or_404, page_arg, render, search_arg
+from blueprints.common import choice_arg, or_404, page_arg, reader_required, render, search_arg
 from blueprints.documents import order_document, pdf_answer
 from blueprints.fragments.orders import list_context, order_context
 from blueprints.fragments.shipments import order_page_shipments
-from core import access, orders
+from core import orders
 
 from . import bp
-
-
-def reader_required(view):
-    """Route guard: people who neither order nor build carts get a 403."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not access.may_read(current_user, "orders"):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def status_arg() -> str:
@@ -32,7 +17,7 @@ def status_arg() -> str:
 
 
 @bp.route("/orders", endpoint="orders")
-@reader_required
+@reader_required("orders")
 def orders_list():
     """The company's orders, newest first, by status and searchable by number."""
     context = list_context(current_user, status=status_arg(), q=search_arg(), page=page_arg())
@@ -40,7 +25,7 @@ def orders_list():
 
 
 @bp.route("/orders/<int:order_id>")
-@reader_required
+@reader_required("orders")
 def order(order_id: int):
     """One of the company's orders: its lines at the prices of the moment, and history."""
     found = or_404(orders.load_visible(current_user, order_id))
@@ -49,7 +34,7 @@ def order(order_id: int):
 
 
 @bp.route("/orders/<int:order_id>.pdf")
-@reader_required
+@reader_required("orders")
 def order_pdf(order_id: int):
     """The order's confirmation as a PDF: the page's figures, to the page's readers."""
     found = or_404(orders.load_visible(current_user, order_id))

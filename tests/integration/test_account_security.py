@@ -31,14 +31,11 @@ from core.models import (
 from core.sessions import token_hash
 from extensions import db
 from tests.conftest import PASSWORD, TEST_DATABASE_URL, persona_token
+from tests.records import user
 from tests.sockets import drain, watch
 
 NEW_PASSWORD = "Granite-Harbour-Lamp-57"
 PORTAL = "http://127.0.0.1:5000"  # PORTAL_URL outside production, when not set
-
-
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
 
 
 def last_mail(to: str) -> OutboxMail | None:

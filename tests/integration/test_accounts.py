@@ -23,10 +23,7 @@ from core.models import (
 )
 from extensions import db
 from tests.conftest import PASSWORD
-
-
-def user(email):
-    return db.session.scalar(select(User).where(User.email == email))
+from tests.records import user
 
 
 def role(preset):

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 
 from core import addresses
 from core.addresses import AddressDetails
-from core.models import AuditEntry, Cart, Company, DeliveryAddress, User
+from core.models import AuditEntry, Cart, DeliveryAddress
 from extensions import db
 from tests.html import find, find_all
+from tests.records import company, user
 from tests.sockets import received_text, watch
 
 ANNA, MARCO = "anna.sales@portal.test", "marco.sales@portal.test"
@@ -29,14 +30,6 @@ NEW = {
     "city": "Stuttgart",
     "country": "DE",
 }
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
-
-
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
 
 
 def book(slug: str) -> list[DeliveryAddress]:

@@ -24,7 +24,6 @@ from core.events import subscribe, unsubscribe
 from core.models import (
     AuditEntry,
     Cart,
-    Company,
     CustomerGroup,
     DeliveryAddress,
     LoginAttempt,
@@ -34,12 +33,12 @@ from core.models import (
     Product,
     ShippingMethod,
     StockMovement,
-    User,
 )
 from core.orders import LineRequest
 from extensions import db
 from tests.html import find
 from tests.integration.test_quotes import decide, offer
+from tests.records import company, user
 from tests.sockets import drain, watch
 
 MCU, CAP, USBC = "MCU-STM32F401", "CAP-1206-10U", "CON-USBC-16P"
@@ -51,14 +50,6 @@ LIMIT = throttle.COMPANY_LIMITS["order_stock"].refusals
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
 
 
 def group(name: str) -> CustomerGroup:

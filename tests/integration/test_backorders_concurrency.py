@@ -7,17 +7,14 @@ receipt serves every waiting line before it fills the shelf).
 """
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-import demo
-from app import create_app
 from config import engine_options
 from core import orders, stock, transaction
 from core.models import Company, Order, OrderLine, Product, StockMovement, User
 from core.orders import LineRequest
 from extensions import db
-from tests.conftest import derived_database
+from tests.conftest import demo_portal, derived_database
 from tests.integration.test_orders_concurrency import run_threads, set_stock
 
 CAP = "CAP-1206-10U"
@@ -31,22 +28,10 @@ def maria():
     """A portal on its own fresh MariaDB database with the demo loaded."""
     with derived_database("backorders") as url:
         options = {**engine_options(url), "pool_size": BUYERS + RECEIPTS + 5, "max_overflow": 10}
-        app = create_app(
-            {
-                "PORTAL_ENV": "testing",
-                "DATABASE_URL": url,
-                "SECRET_KEY": "backorders-test",
-                "SERVER_NAME": None,
-                "SQLALCHEMY_ENGINE_OPTIONS": options,
-            }
-        )
-        with app.app_context():
-            upgrade()
-            demo.load()
-        yield app
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        with demo_portal(
+            url, SECRET_KEY="backorders-test", SQLALCHEMY_ENGINE_OPTIONS=options
+        ) as app:
+            yield app
 
 
 @pytest.mark.mariadb

@@ -19,12 +19,12 @@ from core.models import (
     Order,
     Product,
     Sequence,
-    User,
 )
 from core.orders import LineRequest
 from extensions import db
 from tests.conftest import sql
 from tests.html import find, find_all
+from tests.records import company, user
 from tests.sockets import drain, watch
 
 ADMIN = "admin@portal.test"
@@ -38,14 +38,6 @@ SKUS = (("MCU-STM32F401", 3), ("CAP-1206-10U", 7), ("RES-0402-10K", 37))
 
 
 # Helpers ------------------------------------------------------------------------------
-
-
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
 
 
 def product_id(sku: str) -> int:

@@ -10,17 +10,14 @@ import time
 from decimal import Decimal
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-import demo
-from app import create_app
 from core import billing, orders, transaction
 from core.errors import Refused
 from core.models import Company, Invoice, Order, Payment, Product, Sequence, User
 from core.orders import LineRequest
 from extensions import db
-from tests.conftest import derived_database
+from tests.conftest import demo_portal, derived_database
 
 CONFIRMING = 16  # threads confirming orders at once (the pool holds 10 + 20)
 
@@ -28,24 +25,11 @@ CONFIRMING = 16  # threads confirming orders at once (the pool holds 10 + 20)
 @pytest.fixture(scope="module")
 def mariadb_app():
     """A portal on its own fresh MariaDB database with the demo data."""
-    with derived_database("billing") as url:
-        app = create_app(
-            {
-                "PORTAL_ENV": "testing",
-                "DATABASE_URL": url,
-                "SECRET_KEY": "billing-concurrency-test",
-                "SERVER_NAME": None,
-            }
-        )
-        try:
-            with app.app_context():
-                upgrade()
-                demo.load()
-            yield app
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    with (
+        derived_database("billing") as url,
+        demo_portal(url, SECRET_KEY="billing-concurrency-test") as app,
+    ):
+        yield app
 
 
 def _id(model, **where) -> int:

@@ -35,26 +35,15 @@ from extensions import db
 from tests.conftest import persona_token
 from tests.delivery import form as delivery_form
 from tests.html import find, find_all
+from tests.records import company, pid, user
 
 MCU, CAP, USBC = "MCU-STM32F401", "CAP-1206-10U", "CON-USBC-16P"
 SECOND = "second.dm@acme.test"
 
 
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
-def pid(sku: str) -> int:
-    return db.session.scalar(select(Product.id).where(Product.sku == sku))
-
-
 def stock(sku: str) -> int:
     db.session.expire_all()
     return db.session.scalar(select(Product.stock).where(Product.sku == sku))
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
 
 
 def open_cart(email: str) -> Cart | None:

@@ -20,30 +20,17 @@ from core.models import (
     DeliveryAddress,
     Order,
     OutboxMail,
-    Product,
     Quote,
     ShippingMethod,
-    User,
 )
 from extensions import db
 from tests.delivery import address_id, method_id
 from tests.delivery import form as delivery_form
 from tests.html import find, find_all
+from tests.records import company, pid, user
 
 MCU, CAP = "MCU-STM32F401", "CAP-1206-10U"
 THURSDAY = date(2026, 12, 3)  # Parcel (2 working days) delivers from Monday 7 December
-
-
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
-
-
-def pid(sku: str) -> int:
-    return db.session.scalar(select(Product.id).where(Product.sku == sku))
 
 
 def add(c, sku: str, quantity: int):

@@ -20,13 +20,12 @@ from tests.integration.test_billing import (
     ANNA,
     FINANCE,
     MARCO,
-    company,
     fresh,
     input_value,
     invoice_of,
     make_invoice,
-    user,
 )
+from tests.records import company, user
 from tests.sockets import drain, watch
 
 

@@ -12,7 +12,6 @@ from core import offer
 from core.models import (
     Company,
     CustomerGroup,
-    Product,
     Promotion,
     PromotionGroup,
     Quote,
@@ -21,6 +20,7 @@ from core.models import (
 )
 from extensions import db
 from tests.html import find
+from tests.records import company, product
 
 EXACT_ROWS = ("MCU-STM32F401", "CAP-1206-10U", "CON-USBC-16P")
 GROUPS = ("Wholesale", "Partner", "Standard")
@@ -30,16 +30,8 @@ ANNA = "anna.sales@portal.test"
 MANAGER = "manager@portal.test"
 
 
-def product(sku: str) -> Product:
-    return db.session.scalar(select(Product).where(Product.sku == sku))
-
-
 def group(name: str) -> CustomerGroup:
     return db.session.scalar(select(CustomerGroup).where(CustomerGroup.name == name))
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
 
 
 @pytest.mark.parametrize("group_name", GROUPS)

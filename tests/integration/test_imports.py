@@ -21,12 +21,12 @@ from core.models import (
     ImportJob,
     Product,
     StockMovement,
-    User,
     utcnow,
 )
 from core.offer import offer_for
 from extensions import db
 from tests.html import find, find_all
+from tests.records import product, user
 from tests.sockets import drain, watch
 
 ADMIN = "admin@portal.test"
@@ -36,14 +36,6 @@ FINANCE = "finance@portal.test"
 
 
 # Helpers ------------------------------------------------------------------------------
-
-
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
-def product(sku: str) -> Product:
-    return db.session.scalar(select(Product).where(Product.sku == sku))
 
 
 def product_count() -> int:

@@ -11,9 +11,10 @@ from simple_websocket import ConnectionClosed
 from sqlalchemy import select
 
 from core import people, roles, stock
-from core.models import Company, CustomerGroup, Product, Role, User, utcnow
+from core.models import Company, CustomerGroup, Product, Role, utcnow
 from extensions import db
 from tests.conftest import CUSTOMER_EMAILS, STAFF_EMAILS, persona_token
+from tests.records import user
 from tests.sockets import drain, watch
 
 EXACT = ("MCU-STM32F401", "CAP-1206-10U", "CON-USBC-16P")
@@ -29,10 +30,6 @@ def regions_for(ids):
     for product_id in ids.values():
         found |= {f"offer-{product_id}", f"product-{product_id}", f"stock-{product_id}"}
     return found
-
-
-def user(email):
-    return db.session.scalar(select(User).where(User.email == email))
 
 
 def handshake(app, live_server, email=None, origin=None):

@@ -22,6 +22,7 @@ from core.models import LoginSession, Product, User, utcnow
 from core.sessions import token_hash
 from extensions import db
 from tests.conftest import persona_token
+from tests.records import user
 from tests.sockets import drain, watch
 
 EXACT = ("MCU-STM32F401", "CAP-1206-10U", "CON-USBC-16P")
@@ -30,10 +31,6 @@ EXACT = ("MCU-STM32F401", "CAP-1206-10U", "CON-USBC-16P")
 @pytest.fixture
 def exact_ids(ctx):
     return {sku: db.session.scalar(select(Product.id).where(Product.sku == sku)) for sku in EXACT}
-
-
-def user(email):
-    return db.session.scalar(select(User).where(User.email == email))
 
 
 def held(hub, email) -> int:

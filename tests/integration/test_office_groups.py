@@ -15,6 +15,7 @@ from core.offer import offer_for
 from extensions import db
 from tests.html import find
 from tests.integration.test_office_users import ADMIN, person
+from tests.records import product
 from tests.sockets import drain, watch
 
 ANNA = "anna.sales@portal.test"
@@ -25,10 +26,6 @@ VIEWER = "viewer@portal.test"
 def group(name: str) -> CustomerGroup:
     db.session.rollback()
     return db.session.scalar(select(CustomerGroup).where(CustomerGroup.name == name))
-
-
-def product(sku: str) -> Product:
-    return db.session.scalar(select(Product).where(Product.sku == sku))
 
 
 def group_price(group_name: str, sku: str) -> Decimal | None:

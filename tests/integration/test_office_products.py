@@ -22,10 +22,10 @@ from core.models import (
     Product,
     ProductPhoto,
     StockMovement,
-    User,
 )
 from extensions import db
 from tests.html import find
+from tests.records import user
 from tests.sockets import drain, watch
 
 ADMIN = "admin@portal.test"
@@ -38,10 +38,6 @@ MCU = "MCU-STM32F401"  # base 6.40, cost 3.90, Wholesale 5.20, Partner 6.00, sto
 
 
 # Helpers ------------------------------------------------------------------------------
-
-
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
 
 
 def product(sku: str) -> Product | None:

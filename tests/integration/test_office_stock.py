@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from core import orders, products, stock
-from core.models import Company, Product, Setting, StockMovement, User
+from core.models import Company, Product, Setting, StockMovement
 from core.orders import LineRequest
 from extensions import db
 from tests.html import find, find_all
+from tests.records import pid, user
 from tests.sockets import drain, watch
 
 ADMIN = "admin@portal.test"
@@ -22,14 +23,6 @@ VIEWER = "viewer@portal.test"
 CAP = "CAP-1206-10U"  # stock 36
 USBC = "CON-USBC-16P"  # stock 0
 MCU = "MCU-STM32F401"  # stock 4217
-
-
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
-def pid(sku: str) -> int:
-    return db.session.scalar(select(Product.id).where(Product.sku == sku))
 
 
 def adjust(client, product_id: int, counted, reason: str, **kwargs):

@@ -16,12 +16,12 @@ from core.models import (
     Product,
     Shipment,
     StockMovement,
-    User,
 )
 from extensions import db
 from tests.delivery import choices as delivery_choices
 from tests.delivery import form as delivery_form
 from tests.html import find
+from tests.records import company, fresh_order, pid, place, user
 from tests.sockets import received_text, watch
 
 MCU, CAP = "MCU-STM32F401", "CAP-1206-10U"
@@ -32,18 +32,6 @@ COMPANIES = {
     "delft": "Delft Devices",
     "etna": "Etna Labs",
 }
-
-
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
-
-
-def pid(sku: str) -> int:
-    return db.session.scalar(select(Product.id).where(Product.sku == sku))
 
 
 def stock_of(product_id: int) -> int:
@@ -58,19 +46,6 @@ def an_order(slug: str, status: str = "placed") -> Order:
         .where(Company.slug == slug, Order.status == status)
         .order_by(Order.id)
     )
-
-
-def fresh(order_id: int) -> Order:
-    db.session.expire_all()
-    return db.session.get(Order, order_id)
-
-
-def place(slug: str, lines: dict[str, int]) -> Order:
-    """An order placed through the service, as checkout does."""
-    buyer = user(f"orders@{slug}.test")
-    requests = [orders.LineRequest(pid(sku), qty) for sku, qty in lines.items()]
-    order = transaction.committed(lambda: orders.place(company(slug), requests, placed_by=buyer))
-    return fresh(order.id)
 
 
 def move(c, order_id: int, to: str, note: str = "", **kwargs):
@@ -153,7 +128,7 @@ def test_an_order_of_someone_elses_customer_is_not_found(as_user, ctx, email, sl
     c = as_user(email)
     assert c.get(f"/office/orders/{order.id}").status_code == 404
     assert move(c, order.id, "confirmed").status_code == 404
-    assert fresh(order.id).status == "placed"
+    assert fresh_order(order.id).status == "placed"
     assert c.get("/office/orders/999999").status_code == 404
 
 
@@ -223,10 +198,10 @@ def test_each_step_records_who_and_when(as_user, ctx):
         "POST", f"/office/orders/{order.id}/shipments/new", data={**quantities, "carrier": ""}
     )
     assert created.status_code == 302
-    shipment = fresh(order.id).shipments[-1]
+    shipment = fresh_order(order.id).shipments[-1]
     assert warehouse.send("POST", f"/office/shipments/{shipment.id}/ship").status_code == 302
     assert warehouse.send("POST", f"/office/shipments/{shipment.id}/deliver").status_code == 302
-    order = fresh(order.id)
+    order = fresh_order(order.id)
     steps = [(e.status, e.user.email if e.user else None, e.note) for e in order.events][-3:]
     assert steps == [
         ("confirmed", "anna.sales@portal.test", ""),
@@ -245,7 +220,7 @@ def test_a_move_the_order_does_not_allow_is_refused_and_changes_nothing(as_user,
     response = move(as_user("anna.sales@portal.test"), order.id, "cancelled", htmx=True)
     assert response.status_code == 422
     assert "cannot become cancelled" in response.get_data(as_text=True)
-    order = fresh(order.id)
+    order = fresh_order(order.id)
     assert order.status == "delivered" and len(order.events) == events
     bad = move(as_user("anna.sales@portal.test"), order.id, "teleported", htmx=True)
     assert bad.status_code == 422
@@ -270,7 +245,7 @@ def test_cancelling_restores_stock_records_movements_and_voids_the_invoice(as_us
         [(mcu, 7, "anna.sales@portal.test"), (cap, 3, "anna.sales@portal.test")]
     )
     assert all(m.stock_after - m.stock_before == m.delta for m in returned)
-    order = fresh(order.id)
+    order = fresh_order(order.id)
     assert order.status == "cancelled" and order.events[-1].note == "Customer changed plans"
     invoice = db.session.scalar(select(Invoice).where(Invoice.order_id == order.id))
     assert invoice.voided_at is not None
@@ -305,7 +280,7 @@ def test_an_order_paid_in_part_is_not_cancelled_and_nothing_changes(as_user, ctx
     assert "cannot be cancelled: 10.00 EUR was already paid or credited" in text
     assert "credit note on the customer" in text
     db.session.expire_all()
-    assert fresh(order.id).status == "confirmed" and stock_of(mcu) == stock
+    assert fresh_order(order.id).status == "confirmed" and stock_of(mcu) == stock
     assert db.session.scalar(movements) == moved
     assert db.session.get(Invoice, invoice.id).voided_at is None
 
@@ -317,7 +292,7 @@ def test_read_only_order_people_see_no_buttons_and_cannot_move(as_user, ctx):
         html = c.get(f"/office/orders/{order.id}").get_data(as_text=True)
         assert "/move" not in html
         assert move(c, order.id, "confirmed").status_code == 403
-    assert fresh(order.id).status == "placed"
+    assert fresh_order(order.id).status == "placed"
 
 
 def test_movers_see_the_next_steps_only(as_user, ctx):

@@ -12,11 +12,8 @@ import threading
 from collections import Counter
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import func, select, update
 
-import demo
-from app import create_app
 from config import engine_options
 from core import carts, orders, transaction
 from core.errors import Refused
@@ -32,7 +29,7 @@ from core.models import (
     utcnow,
 )
 from extensions import db
-from tests.conftest import derived_database
+from tests.conftest import demo_portal, derived_database
 from tests.delivery import choices as delivery_choices
 
 BUYERS = 50
@@ -45,22 +42,10 @@ def maria():
     with derived_database("orders") as url:
         # One connection per buyer: the default pool would queue the threads instead.
         options = {**engine_options(url), "pool_size": BUYERS + 5, "max_overflow": 10}
-        app = create_app(
-            {
-                "PORTAL_ENV": "testing",
-                "DATABASE_URL": url,
-                "SECRET_KEY": "concurrency-test",
-                "SERVER_NAME": None,
-                "SQLALCHEMY_ENGINE_OPTIONS": options,
-            }
-        )
-        with app.app_context():
-            upgrade()
-            demo.load()
-        yield app
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        with demo_portal(
+            url, SECRET_KEY="concurrency-test", SQLALCHEMY_ENGINE_OPTIONS=options
+        ) as app:
+            yield app
 
 
 def run_threads(app, count: int, work) -> list:

@@ -27,46 +27,20 @@ from core.models import (
     Invoice,
     Order,
     OutboxMail,
-    Product,
     Quote,
-    User,
 )
-from core.orders import LineRequest
 from extensions import db
+from tests.records import company, place, product, user
 
 ADMIN = "admin@portal.test"
 MANAGER = "manager@portal.test"
 ANNA = "anna.sales@portal.test"
 MARCO = "marco.sales@portal.test"
-SKUS = (("MCU-STM32F401", 3), ("CAP-1206-10U", 7))
 POLISH = "Łódź Spółka Ślężna"
 ROMANIAN = "Ștefan Țărână și fiii"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
-
-
-def product(sku: str) -> Product:
-    return db.session.scalar(select(Product).where(Product.sku == sku))
-
-
-def place(slug: str = "carpathia", lines=SKUS) -> Order:
-    """A placed order of the company's decision-maker, committed."""
-    order = orders.place(
-        company(slug),
-        [LineRequest(product(sku).id, quantity) for sku, quantity in lines],
-        placed_by=user(f"orders@{slug}.test"),
-    )
-    db.session.commit()
-    return order
 
 
 def invoice_of(order: Order) -> Invoice:

@@ -30,6 +30,7 @@ from core.models import (
 from extensions import db
 from tests.html import find
 from tests.integration.test_cart import SECOND, second_dm  # noqa: F401  (fixture)
+from tests.records import company, user
 from tests.sockets import drain, watch
 
 MCU, CAP, USBC = "MCU-STM32F401", "CAP-1206-10U", "CON-USBC-16P"
@@ -42,17 +43,9 @@ def fresh():
     db.session.expire_all()
 
 
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
 def product(sku: str) -> Product:
     fresh()
     return db.session.scalar(select(Product).where(Product.sku == sku))
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
 
 
 def demo_quote(slug: str, status: str) -> Quote:

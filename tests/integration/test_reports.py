@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from blueprints.filters import money
 from core import billing, orders, people, reports, roles
-from core.models import CENT, Company, Invoice, Order, Product, Role, User
+from core.models import CENT, Company, Invoice, Order, Product, Role
 from core.orders import LineRequest
 from extensions import db
 from tests.conftest import sql
 from tests.html import find
+from tests.records import company, user
 from tests.sockets import drain, watch
 
 ADMIN = "admin@portal.test"
@@ -34,14 +35,6 @@ SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
 
 
 # Helpers ------------------------------------------------------------------------------
-
-
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
 
 
 def cents(value) -> Decimal:

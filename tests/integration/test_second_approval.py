@@ -27,12 +27,12 @@ from core.models import (
     Quote,
     QuoteRound,
     StockMovement,
-    User,
 )
 from extensions import db
 from tests.delivery import form as delivery_form
 from tests.integration.test_cart import SECOND, second_dm  # noqa: F401  (fixture)
 from tests.integration.test_office_customers_edit import edit_data
+from tests.records import pid, user
 from tests.sockets import drain, watch
 
 ADMIN = "admin@portal.test"
@@ -54,17 +54,9 @@ def fresh() -> None:
     db.session.expire_all()
 
 
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
 def company(slug: str) -> Company:
     fresh()
     return db.session.scalar(select(Company).where(Company.slug == slug))
-
-
-def pid(sku: str) -> int:
-    return db.session.scalar(select(Product.id).where(Product.sku == sku))
 
 
 def stock(sku: str) -> int:

@@ -16,11 +16,9 @@ from core.errors import Refused
 from core.models import (
     AuditEntry,
     Carrier,
-    Company,
     Invoice,
     Order,
     OutboxMail,
-    Product,
     Shipment,
     ShipmentLine,
     User,
@@ -28,6 +26,7 @@ from core.models import (
 from extensions import db
 from tests.conftest import need_mariadb
 from tests.html import find
+from tests.records import company, fresh_order, place, user
 from tests.sockets import received_text, watch
 
 MCU, CAP = "MCU-STM32F401", "CAP-1206-10U"
@@ -35,39 +34,16 @@ ADMIN, ANNA, MARCO = "admin@portal.test", "anna.sales@portal.test", "marco.sales
 WAREHOUSE, FINANCE, VIEWER = "warehouse@portal.test", "finance@portal.test", "viewer@portal.test"
 
 
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
-
-
-def pid(sku: str) -> int:
-    return db.session.scalar(select(Product.id).where(Product.sku == sku))
-
-
 def carrier(name: str) -> Carrier:
     return db.session.scalar(select(Carrier).where(Carrier.name.startswith(name)))
 
 
-def fresh(order_id: int) -> Order:
-    db.session.expire_all()
-    return db.session.get(Order, order_id)
-
-
-def place(slug: str, lines: dict[str, int]) -> Order:
-    """An order placed through the service, as checkout does."""
-    buyer = user(f"orders@{slug}.test")
-    requests = [orders.LineRequest(pid(sku), qty) for sku, qty in lines.items()]
-    order = transaction.committed(lambda: orders.place(company(slug), requests, placed_by=buyer))
-    return fresh(order.id)
-
-
 def confirmed(slug: str, lines: dict[str, int]) -> Order:
     order = place(slug, lines)
-    transaction.committed(lambda: orders.move(fresh(order.id), "confirmed", actor=user(ADMIN)))
-    return fresh(order.id)
+    transaction.committed(
+        lambda: orders.move(fresh_order(order.id), "confirmed", actor=user(ADMIN))
+    )
+    return fresh_order(order.id)
 
 
 def line_of(order: Order, sku: str):
@@ -125,27 +101,29 @@ def test_partial_then_complete_shipments_move_the_order_to_shipped_then_delivere
     [first] = shipments_of(order.id)
     assert re.fullmatch(r"SH-\d{5}", first.number) and first.status == "prepared"
     assert [(sl.order_line.sku, sl.quantity) for sl in first.lines] == [(MCU, 4)]
-    assert fresh(order.id).status == "confirmed"  # nothing has left yet
-    open_now = {item.line.sku: item.shippable for item in shipments.open_lines(fresh(order.id))}
+    assert fresh_order(order.id).status == "confirmed"  # nothing has left yet
+    open_now = {
+        item.line.sku: item.shippable for item in shipments.open_lines(fresh_order(order.id))
+    }
     assert open_now == {MCU: 6, CAP: 4}
 
     shipped = warehouse.send(
         "POST", f"/office/shipments/{first.id}/ship", data={"tracking_number": "JD0140001"}
     )
     assert shipped.status_code == 302
-    assert fresh(order.id).status == "partly_shipped"
+    assert fresh_order(order.id).status == "partly_shipped"
 
     # The form now offers what is left; the rest goes in a second shipment.
     assert new_shipment(warehouse, order, {MCU: 6, CAP: 4}, carrier_id="").status_code == 302
     second = shipments_of(order.id)[-1]
     warehouse.send("POST", f"/office/shipments/{second.id}/ship")
-    assert fresh(order.id).status == "shipped"
-    assert shipments.open_quantity(fresh(order.id)) == 0
+    assert fresh_order(order.id).status == "shipped"
+    assert shipments.open_quantity(fresh_order(order.id)) == 0
 
     warehouse.send("POST", f"/office/shipments/{first.id}/deliver")
-    assert fresh(order.id).status == "shipped"  # one parcel is still on its way
+    assert fresh_order(order.id).status == "shipped"  # one parcel is still on its way
     warehouse.send("POST", f"/office/shipments/{second.id}/deliver")
-    order = fresh(order.id)
+    order = fresh_order(order.id)
     assert order.status == "delivered"
     steps = [(e.status, e.user.email if e.user else None, e.note) for e in order.events][-3:]
     assert steps == [
@@ -189,14 +167,14 @@ def test_an_order_shipped_before_it_was_confirmed_is_invoiced_when_first_shipped
     warehouse = user(WAREHOUSE)
     sent = transaction.committed(
         lambda: shipments.create(
-            fresh(order.id), {line_of(order, MCU).id: 1}, carrier_id=None, actor=warehouse
+            fresh_order(order.id), {line_of(order, MCU).id: 1}, carrier_id=None, actor=warehouse
         )
     )
     assert db.session.scalar(invoices) == 0  # prepared: nothing has left
     transaction.committed(
         lambda: shipments.mark_shipped(db.session.get(Shipment, sent.id), actor=warehouse)
     )
-    assert fresh(order.id).status == "partly_shipped"
+    assert fresh_order(order.id).status == "partly_shipped"
     assert db.session.scalar(invoices) == 1
 
 
@@ -221,7 +199,7 @@ def test_over_shipping_and_bad_quantities_are_refused_and_nothing_is_kept(
     assert response.status_code == 422
     assert message in text_of(response)
     assert shipments_of(order.id) == []
-    assert fresh(order.id).status == "confirmed"
+    assert fresh_order(order.id).status == "confirmed"
 
 
 def test_what_is_already_in_shipments_cannot_ship_again(as_user, ctx):
@@ -246,8 +224,10 @@ def test_a_shipment_takes_lines_of_its_own_order_only(ctx):
 def test_cancelled_and_fully_shipped_orders_do_not_ship(as_user, ctx):
     warehouse = as_user(WAREHOUSE)
     order = confirmed("acme", {MCU: 2})
-    transaction.committed(lambda: orders.move(fresh(order.id), "cancelled", actor=user(ADMIN)))
-    refused = new_shipment(warehouse, fresh(order.id), {MCU: 2})
+    transaction.committed(
+        lambda: orders.move(fresh_order(order.id), "cancelled", actor=user(ADMIN))
+    )
+    refused = new_shipment(warehouse, fresh_order(order.id), {MCU: 2})
     assert refused.status_code == 422
     assert f"Order {order.number} is cancelled: nothing of it ships." in text_of(refused)
     shipped = db.session.scalar(select(Order).where(Order.status == "shipped").order_by(Order.id))
@@ -271,7 +251,7 @@ def test_shipping_states_are_not_moved_by_hand(as_user, ctx):
     )
     assert response.status_code == 422
     assert "through its shipments" in text_of(response)
-    assert fresh(order.id).status == "confirmed"
+    assert fresh_order(order.id).status == "confirmed"
 
 
 def test_marking_shipped_needs_a_tracking_number_when_the_carrier_tracks(as_user, ctx):
@@ -291,7 +271,7 @@ def test_marking_shipped_needs_a_tracking_number_when_the_carrier_tracks(as_user
         "POST", f"/office/shipments/{freight.id}/ship", headers={"HX-Request": "true"}
     )
     assert ok.status_code == 200 and "is shipped" in text_of(ok)
-    assert fresh(order.id).status == "partly_shipped"
+    assert fresh_order(order.id).status == "partly_shipped"
     # Typed with the step, the number is kept and the link made from the template.
     warehouse.send(
         "POST", f"/office/shipments/{tracked.id}/ship", data={"tracking_number": "JD 014/6?x#1"}
@@ -323,7 +303,7 @@ def test_steps_in_the_wrong_order_are_refused(as_user, ctx):
     assert twice.status_code == 422
     gone = warehouse.send("POST", f"/office/shipments/{sent.id}/remove", headers=htmx)
     assert gone.status_code == 422 and "has left" in text_of(gone)
-    assert fresh(order.id).status == "shipped"
+    assert fresh_order(order.id).status == "shipped"
 
 
 def test_a_prepared_shipment_is_removed_and_its_quantities_open_again(as_user, ctx):
@@ -331,18 +311,20 @@ def test_a_prepared_shipment_is_removed_and_its_quantities_open_again(as_user, c
     warehouse = as_user(WAREHOUSE)
     new_shipment(warehouse, order, {MCU: 5})
     [sent] = shipments_of(order.id)
-    assert shipments.open_quantity(fresh(order.id)) == 0
+    assert shipments.open_quantity(fresh_order(order.id)) == 0
     response = warehouse.send("POST", f"/office/shipments/{sent.id}/remove")
     assert response.status_code == 302
     assert shipments_of(order.id) == []
-    assert shipments.open_quantity(fresh(order.id)) == 5
+    assert shipments.open_quantity(fresh_order(order.id)) == 5
 
 
 def test_cancelling_an_order_removes_what_was_being_prepared(as_user, ctx):
     order = confirmed("acme", {MCU: 5})
     new_shipment(as_user(WAREHOUSE), order, {MCU: 2})
-    transaction.committed(lambda: orders.move(fresh(order.id), "cancelled", actor=user(ADMIN)))
-    assert fresh(order.id).status == "cancelled" and shipments_of(order.id) == []
+    transaction.committed(
+        lambda: orders.move(fresh_order(order.id), "cancelled", actor=user(ADMIN))
+    )
+    assert fresh_order(order.id).status == "cancelled" and shipments_of(order.id) == []
 
 
 def test_a_partly_shipped_order_is_not_cancelled(ctx):
@@ -484,7 +466,7 @@ def test_a_shipment_reaches_the_customers_open_order_page_and_the_staffs(connect
     warehouse = user(WAREHOUSE)
     sent = transaction.committed(
         lambda: shipments.create(
-            fresh(order.id),
+            fresh_order(order.id),
             {line_of(order, MCU).id: 5},
             carrier_id=carrier("DHL").id,
             tracking_number="00340434161094015902",

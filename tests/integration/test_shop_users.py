@@ -7,10 +7,11 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from core.models import Company, Invitation, OutboxMail, Role, RolePermission, User, utcnow
+from core.models import Invitation, OutboxMail, Role, RolePermission, User, utcnow
 from extensions import db
 from tests.conftest import AuthActions
 from tests.html import find, find_all
+from tests.records import company
 
 ACME_PEOPLE = {"orders@acme.test", "request@acme.test", "browse@acme.test"}
 NEW = "nina.new@acme.test"
@@ -28,10 +29,6 @@ def uid(email: str) -> int:
 
 def role_id(preset: str) -> int:
     return db.session.scalar(select(Role.id).where(Role.preset == preset))
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
 
 
 def user_count() -> int:

@@ -8,36 +8,14 @@ import pytest
 from sqlalchemy import select
 
 from core import credit_notes, orders, quotes, tax
-from core.models import AuditEntry, Company, Invoice, Order, Product, Quote, User
-from core.orders import LineRequest
+from core.models import AuditEntry, Company, Invoice, Order, Quote
 from extensions import db
 from tests.html import find
+from tests.records import company, place, product, user
 
 ADMIN = "admin@portal.test"
 MCU, CAP, RES = "MCU-STM32F401", "CAP-1206-10U", "RES-0402-10K"
 REVERSE = "Reverse charge: intra-Community supply exempt from VAT (Article 138"
-
-
-def user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
-def company(slug: str) -> Company:
-    return db.session.scalar(select(Company).where(Company.slug == slug))
-
-
-def product(sku: str) -> Product:
-    return db.session.scalar(select(Product).where(Product.sku == sku))
-
-
-def place(slug: str, lines=((MCU, 3), (CAP, 7))) -> Order:
-    order = orders.place(
-        company(slug),
-        [LineRequest(product(sku).id, quantity) for sku, quantity in lines],
-        placed_by=user(f"orders@{slug}.test"),
-    )
-    db.session.commit()
-    return order
 
 
 def invoice_of(order: Order) -> Invoice:
