@@ -21,7 +21,8 @@ def add_database_url(parser: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def database(url: str | None, prefix: str = "portal-bench-") -> Iterator[str]:
-    """A fresh database: a temporary SQLite file, or a dropped and re-created MariaDB one."""
+    """A fresh database: a temporary SQLite file, or a dropped and re-created MariaDB one,
+    dropped again when the benchmark ends (a benchmark leaves nothing behind)."""
     if url is None:
         with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
             yield f"sqlite:///{tmp}/portal.db"
@@ -35,5 +36,11 @@ def database(url: str | None, prefix: str = "portal-bench-") -> Iterator[str]:
                 f"CREATE DATABASE `{parsed.database}` "
                 "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
             )
-        server.dispose()
+        try:
+            yield url
+        finally:
+            with server.begin() as conn:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{parsed.database}`")
+            server.dispose()
+        return
     yield url
