@@ -90,8 +90,8 @@ def product_rows(user: User, *, q: str = "", status: str = "") -> tuple[list[str
     if show_costs:
         header.append("cost")
         columns.append(Product.cost)
-    header += ["description", "unit"]
-    columns += [Product.description, Product.unit]
+    header += ["description", "unit", "tax_class"]
+    columns += [Product.description, Product.unit, Product.tax_class]
     if show_stock:
         header.append("stock")
         columns.append(Product.stock)

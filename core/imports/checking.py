@@ -4,7 +4,7 @@ import csv
 from collections.abc import Callable
 from decimal import Decimal
 
-from .. import numbers
+from .. import numbers, tax
 from ..errors import Refused
 from ..products import DESCRIPTION_LENGTH, NAME_LENGTH, UNIT_LENGTH, clean_price, clean_sku
 from ..stock import MAX_STOCK
@@ -42,10 +42,11 @@ def _price(value: str, label: str) -> Decimal:
 
 def _products_checker(index: dict[str, int], lookups: Lookups, checked: Checked):
     """Lines of a products file -> (line, sku, id or None, name, category id, base price,
-    cost, description, unit), each None when the file leaves it as it is."""
+    cost, description, unit, tax class), each None when the file leaves it as it is."""
     at = index.get
     i_sku, i_name, i_cat = index["sku"], at("name"), at("category")
     i_base, i_cost, i_desc, i_unit = at("base_price"), at("cost"), at("description"), at("unit")
+    i_tax = at("tax_class")
     seen: dict[str, int] = {}
 
     def check(line: int, cells: list[str]) -> None:
@@ -129,9 +130,30 @@ def _products_checker(index: dict[str, int], lookups: Lookups, checked: Checked)
             if len(unit) > UNIT_LENGTH:
                 checked.add(line, "unit", f"A unit has at most {UNIT_LENGTH} characters.")
 
+        tax_class = None
+        if i_tax is not None and (value := cells[i_tax].strip()):
+            tax_class = value.lower()
+            if tax_class not in tax.TAX_CLASSES:
+                checked.add(
+                    line,
+                    "tax_class",
+                    f"The VAT class is standard, reduced or zero, not “{_shown(value)}”.",
+                )
+
         if checked.error_count == errors:
             checked.rows.append(
-                (line, sku, product_id, name, category_id, base_price, cost, description, unit)
+                (
+                    line,
+                    sku,
+                    product_id,
+                    name,
+                    category_id,
+                    base_price,
+                    cost,
+                    description,
+                    unit,
+                    tax_class,
+                )
             )
 
     return check

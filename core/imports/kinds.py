@@ -35,7 +35,15 @@ class Kind:
         return tuple(c.name for c in self.columns if c.required)
 
 
-_PRODUCT_COLUMNS = ("name", "category", "base_price", "cost", "description", "unit")
+_PRODUCT_COLUMNS = (
+    "name",
+    "category",
+    "base_price",
+    "cost",
+    "description",
+    "unit",
+    "tax_class",
+)
 KINDS: dict[str, Kind] = {
     "products": Kind(
         "products",
@@ -48,6 +56,7 @@ KINDS: dict[str, Kind] = {
             Column("cost", False, "What the product costs you; new products get 0.", costs=True),
             Column("description", False, "At most 5,000 characters."),
             Column("unit", False, "pcs, reel, m…; new products get pcs."),
+            Column("tax_class", False, "VAT class: standard, reduced or zero; new: standard."),
         ),
         {
             "stock": "Stock is set by a stock-levels import (sku, stock, reason): "

@@ -307,7 +307,7 @@ def _announce(changes: dict[str, set[int]], count: int, limits: Limits) -> None:
 
 def _new_product(row: tuple, now) -> dict:
     """The columns of a product a line creates (Core insert: search_key is set here)."""
-    _line, sku, _id, name, category_id, base, cost, description, unit = row
+    _line, sku, _id, name, category_id, base, cost, description, unit, tax_class = row
     return {
         "sku": sku,
         "name": name,
@@ -317,6 +317,7 @@ def _new_product(row: tuple, now) -> dict:
         "cost": cost if cost is not None else Decimal(0),
         "stock": 0,
         "unit": unit or "pcs",
+        "tax_class": tax_class or "standard",
         "specs": {},
         "is_archived": False,
         "search_key": search_key_of(sku, name),
@@ -325,7 +326,7 @@ def _new_product(row: tuple, now) -> dict:
     }
 
 
-_UPDATED = ("name", "category_id", "base_price", "cost", "description", "unit")
+_UPDATED = ("name", "category_id", "base_price", "cost", "description", "unit", "tax_class")
 
 
 def _apply_products(job, actor, rows, reporter: Reporter, limits: Limits) -> dict[str, int]:

@@ -95,10 +95,47 @@ def test_text_that_looks_like_a_formula_is_exported_inert(as_user, ctx):
 
 def test_products_carry_cost_only_for_costs_and_stock_only_for_stock(as_user, ctx):
     expected = {
-        ADMIN: ["sku", "name", "category", "base_price", "cost", "description", "unit", "stock"],
-        WAREHOUSE: ["sku", "name", "category", "base_price", "description", "unit", "stock"],
-        ANNA: ["sku", "name", "category", "base_price", "description", "unit", "stock"],
-        FINANCE: ["sku", "name", "category", "base_price", "cost", "description", "unit"],
+        ADMIN: [
+            "sku",
+            "name",
+            "category",
+            "base_price",
+            "cost",
+            "description",
+            "unit",
+            "tax_class",
+            "stock",
+        ],
+        WAREHOUSE: [
+            "sku",
+            "name",
+            "category",
+            "base_price",
+            "description",
+            "unit",
+            "tax_class",
+            "stock",
+        ],
+        ANNA: [
+            "sku",
+            "name",
+            "category",
+            "base_price",
+            "description",
+            "unit",
+            "tax_class",
+            "stock",
+        ],
+        FINANCE: [
+            "sku",
+            "name",
+            "category",
+            "base_price",
+            "cost",
+            "description",
+            "unit",
+            "tax_class",
+        ],
     }
     on_sale = db.session.scalar(select(func.count(Product.id)).where(Product.sold()))
     for email, columns in expected.items():
@@ -132,7 +169,7 @@ def test_products_are_searched_and_filtered_like_the_list(as_user, ctx):
 
 def test_an_export_reads_back_as_an_import_with_nothing_to_change(as_user, ctx):
     _, rows, _ = download(as_user(ADMIN), "/office/exports/products")
-    columns = ["sku", "name", "category", "base_price", "cost", "description", "unit"]
+    columns = ["sku", "name", "category", "base_price", "cost", "description", "unit", "tax_class"]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(columns)

@@ -118,12 +118,12 @@ def test_templates_carry_the_columns_one_may_fill(as_user):
     admin = as_user(ADMIN).get("/office/imports/template/products.csv")
     assert admin.headers["Content-Disposition"] == 'attachment; filename="products-import.csv"'
     assert admin.get_data(as_text=True) == (
-        "\ufeffsku,name,category,base_price,cost,description,unit\r\n"
+        "\ufeffsku,name,category,base_price,cost,description,unit,tax_class\r\n"
     )
     warehouse = as_user(WAREHOUSE).get("/office/imports/template/products.csv")
     assert (
         warehouse.get_data(as_text=True)
-        == "\ufeffsku,name,category,base_price,description,unit\r\n"
+        == "\ufeffsku,name,category,base_price,description,unit,tax_class\r\n"
     )
     assert as_user(WAREHOUSE).get("/office/imports/template/group_prices.csv").status_code == 403
     assert as_user(ADMIN).get("/office/imports/template/nonsense.csv").status_code == 404

@@ -256,3 +256,22 @@ def test_checkout_shows_vat_on_goods_and_shipping_before_ordering(as_user, ctx):
     baltic.send("POST", "/shop/cart/lines", data={"product_id": product(MCU).id, "quantity": 10})
     summary = find(baltic.get("/shop/cart").get_data(as_text=True), id="checkout-summary")
     assert 'data-vat="0.00"' in summary.inner_html
+
+
+def test_the_vat_class_goes_out_with_a_product_export_and_back_in_with_an_import(as_user, ctx):
+    from tests.integration.test_exports import download
+    from tests.integration.test_imports import job_of, upload
+
+    admin = as_user(ADMIN)
+    _, rows, _ = download(admin, f"/office/exports/products?q={CAP}")
+    assert next(r for r in rows if r["sku"] == CAP)["tax_class"] == "standard"
+    job = job_of(
+        upload(
+            admin,
+            "products",
+            f"sku,name,base_price,tax_class\n{CAP},,,zero\nVAT-NEW-1,Manual,3,reduced\n",
+        )
+    )
+    assert (job.status, job.error_count) == ("done", 0), job.message
+    db.session.expire_all()
+    assert product(CAP).tax_class == "zero" and product("VAT-NEW-1").tax_class == "reduced"

@@ -417,9 +417,19 @@ def test_products_lines_create_or_update():
     )
     assert checked.errors == []
     assert checked.rows == [
-        (2, "MCU-1", 1, None, 10, Decimal("2.5000"), None, None, None),
-        (3, "NEW-9", None, "Widget", 11, Decimal("1.0000"), None, None, "reel"),
+        (2, "MCU-1", 1, None, 10, Decimal("2.5000"), None, None, None, None),
+        (3, "NEW-9", None, "Widget", 11, Decimal("1.0000"), None, None, "reel", None),
     ]
+
+
+def test_a_products_vat_class_is_read_and_checked():
+    checked = run(
+        "products",
+        "sku,tax_class\nMCU-1,Reduced\nCAP-2,\nRES-3,super-reduced\n",
+    )
+    assert [row[-1] for row in checked.rows] == ["reduced", None]
+    assert [(e["line"], e["column"]) for e in checked.errors] == [(4, "tax_class")]
+    assert "standard, reduced or zero" in checked.errors[0]["message"]
 
 
 def test_too_large_a_file_states_the_limit():
