@@ -164,8 +164,15 @@ def mails_to(email: str) -> list[OutboxMail]:
     )
 
 
+# When things happened: "04 Dec 2026", "17:36", "2026-12-04". Their digits are no count
+# (a push at 17:36 once "showed" a stock of 36).
+MOMENTS = re.compile(r"\b\d{1,2} [A-Z][a-z]{2} \d{4}\b|\b\d{1,2}:\d{2}\b|\b\d{4}-\d{2}-\d{2}\b")
+
+
 def number_in(count: int, text: str) -> bool:
-    """Does the text carry this number (as a number of its own, in any grouping)?"""
+    """Does the text carry this number (as a number of its own, in any grouping), leaving
+    out dates and clock times?"""
+    text = MOMENTS.sub(" ", text)
     return re.search(rf"(?<![\d.,]){count:,}(?![\d.,]*\d)", text) is not None or (
         re.search(rf"(?<![\d.,]){count}(?![\d,.]*\d)", text) is not None
     )
