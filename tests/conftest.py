@@ -19,7 +19,7 @@ import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, inspect, select, text
 from werkzeug.serving import make_server
 
 import demo
@@ -96,14 +96,21 @@ def derived_database(suffix: str):
 
 
 @contextlib.contextmanager
-def demo_portal(url: str, **config):
+def demo_portal(url: str, *, personas: bool = False, **config):
     """A portal of its own on the database at `url` (a derived one), migrated and with the
-    demo loaded; its connections are closed after. `config` adds to the testing config."""
+    demo loaded; its connections are closed after. `config` adds to the testing config.
+    `personas`: every demo person holds the session of `persona_token`, and the portal's
+    test client is a PortalClient."""
     app = create_app({"PORTAL_ENV": "testing", "DATABASE_URL": url, "SERVER_NAME": None, **config})
     try:
         with app.app_context():
             upgrade()
             demo.load()
+            if personas:
+                app.test_client_class = PortalClient
+                for user in db.session.scalars(select(User)):
+                    persona_session(user)
+                db.session.commit()
         yield app
     finally:
         with app.app_context():

@@ -16,18 +16,15 @@ import time
 
 import pymysql
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-import demo
-from app import create_app
 from config import engine_options
 from core import transaction
 from core.models import Cart, CartLine, Order, Product, User
 from extensions import db
-from tests.conftest import PortalClient, derived_database, persona_session, persona_token
+from tests.conftest import PortalClient, demo_portal, derived_database, persona_token
 from tests.delivery import form as delivery_form
 
 BUYER = "orders@baltic.test"  # a decision-maker of a company without an approval limit
@@ -37,28 +34,17 @@ STREAMS = 3  # client threads in the load test: at most this many requests are i
 @pytest.fixture(scope="module")
 def faulty():
     """A portal on its own MariaDB database, demo loaded, personas signed in."""
-    with derived_database("faults") as url:
-        app = create_app(
-            {
-                "PORTAL_ENV": "testing",
-                "DATABASE_URL": url,
-                "SECRET_KEY": "faults-test",
-                "SERVER_NAME": None,
-                "PROPAGATE_EXCEPTIONS": False,
-                "SQLALCHEMY_ENGINE_OPTIONS": {**engine_options(url), "pool_size": STREAMS + 4},
-            }
-        )
-        app.test_client_class = PortalClient
-        with app.app_context():
-            upgrade()
-            demo.load()
-            for user in db.session.scalars(select(User)):
-                persona_session(user)
-            db.session.commit()
+    with (
+        derived_database("faults") as url,
+        demo_portal(
+            url,
+            personas=True,
+            SECRET_KEY="faults-test",
+            PROPAGATE_EXCEPTIONS=False,
+            SQLALCHEMY_ENGINE_OPTIONS={**engine_options(url), "pool_size": STREAMS + 4},
+        ) as app,
+    ):
         yield app
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 class Killer:

@@ -15,12 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from flask_migrate import upgrade
 from PIL import Image
 from sqlalchemy import func, select
 
-import demo
-from app import create_app
 from config import engine_options
 from core.models import (
     Cart,
@@ -33,7 +30,7 @@ from core.models import (
 )
 from core.photos import SUBFOLDER
 from extensions import db
-from tests.conftest import PortalClient, derived_database, persona_session, persona_token
+from tests.conftest import demo_portal, derived_database, persona_token
 from tests.integration.test_orders_concurrency import run_threads
 
 TRIES = 15
@@ -55,28 +52,17 @@ def database(kind: str, tmp: Path):
 def racing(request, tmp_path_factory):
     """A portal on its own database with the demo and the personas' sessions."""
     tmp = tmp_path_factory.mktemp("races")
-    with database(request.param, tmp) as url:
-        app = create_app(
-            {
-                "PORTAL_ENV": "testing",
-                "DATABASE_URL": url,
-                "SECRET_KEY": "races-test",
-                "SERVER_NAME": None,
-                "UPLOAD_DIR": str(tmp / "uploads"),
-                "SQLALCHEMY_ENGINE_OPTIONS": {**engine_options(url), "pool_size": 8},
-            }
-        )
-        app.test_client_class = PortalClient
-        with app.app_context():
-            upgrade()
-            demo.load()
-            for user in db.session.scalars(select(User)):
-                persona_session(user)
-            db.session.commit()
+    with (
+        database(request.param, tmp) as url,
+        demo_portal(
+            url,
+            personas=True,
+            SECRET_KEY="races-test",
+            UPLOAD_DIR=str(tmp / "uploads"),
+            SQLALCHEMY_ENGINE_OPTIONS={**engine_options(url), "pool_size": 8},
+        ) as app,
+    ):
         yield app
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def client_of(app, email: str):
