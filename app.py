@@ -57,6 +57,10 @@ def register_extensions(app: Flask) -> None:
     sock.init_app(app)
     login_manager.init_app(app)
 
+    from blueprints.i18n import init_i18n
+
+    init_i18n(app)
+
     from blueprints.auth.loader import configure_login
 
     configure_login(app, login_manager)

@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and attached in app.create_app()."""
 
+from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sock import Sock
@@ -21,3 +22,4 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 sock = Sock()
+babel = Babel()

@@ -1,50 +1,33 @@
 """Jinja filters for money, percentages, dates, countries and a document's VAT."""
 
-from datetime import date, datetime
-from decimal import Decimal
-
-from core import countries, margins, tax
-
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+from core import countries, i18n, margins, tax
 
 
 def money(value, currency: str = "EUR") -> str:
-    """€1,234.56; sub-cent unit prices keep up to four decimals (€0.0125)."""
-    if value is None:
-        return "—"
-    value = Decimal(value)
-    text = f"{value:,.4f}".rstrip("0")
-    whole, _, frac = text.partition(".")
-    frac = frac.ljust(2, "0")
-    sign = "−" if value < 0 else ""
-    return f"{sign}{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{whole.lstrip('-')}.{frac}"
+    """€1,234.56, 1 234,56 € in French: the viewer's locale (core.i18n.format_money)."""
+    return i18n.format_money(value, currency)
 
 
 def percent(value) -> str:
-    if value is None:
-        return "—"
-    text = f"{Decimal(value):f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return f"{text}%"
+    return i18n.format_percent(value)
 
 
 def margin(price, cost) -> str:
     """The margin of a price over its cost, as core.margins computes it: "59.4%" or "—"."""
-    value = margins.percent(price, cost)
-    return "—" if value is None else f"{value}%"
+    return i18n.format_percent(margins.percent(price, cost))
+
+
+def number(value, digits: int | None = None) -> str:
+    return i18n.format_number(value, digits)
 
 
 def day(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = value.date()
-    return value.strftime("%d %b %Y") if isinstance(value, date) else str(value)
+    return i18n.format_day(value)
 
 
 def moment(value) -> str:
-    return value.strftime("%d %b %Y %H:%M") if value else "—"
+    """A stored time in the viewer's zone and format."""
+    return i18n.format_moment(value)
 
 
 def country(code: str) -> str:
@@ -55,6 +38,7 @@ def country(code: str) -> str:
 FILTERS = {
     "money": money,
     "percent": percent,
+    "number": number,
     "margin": margin,
     "day": day,
     "moment": moment,

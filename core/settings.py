@@ -22,6 +22,9 @@ STOCK_THRESHOLDS = "stock.thresholds"
 PAYMENT_TERMS = "payment_terms_days"
 INVITATION_HOURS = "invitation_hours"
 VAT = "vat"
+TIMEZONE = "timezone"
+# The seller's zone: every time shown to someone who has not picked their own.
+TIMEZONE_DEFAULT = "Europe/Berlin"
 # A fresh portal's seller: Germany, 19 % standard and 7 % reduced (UStG §12).
 VAT_DEFAULT = {"country": "DE", "standard": "19", "reduced": "7"}
 MAX_VAT_RATE = Decimal(50)
@@ -150,7 +153,40 @@ def invitation_hours() -> int:
     return current_app.config["INVITATION_HOURS"]
 
 
+def timezone() -> str:
+    """The seller's time zone: times are shown in it to whoever has not picked their own."""
+    value = _value(TIMEZONE, None)
+    return value if isinstance(value, str) and is_timezone(value) else TIMEZONE_DEFAULT
+
+
 # Checking -------------------------------------------------------------------------------
+
+
+def timezones() -> list[str]:
+    """The IANA zones a person or the seller may pick, sorted (Europe/Rome, ...)."""
+    import zoneinfo
+
+    return sorted(
+        z
+        for z in zoneinfo.available_timezones()
+        if "/" in z
+        and z[0].isupper()
+        and not z.startswith(("Etc/", "SystemV/", "US/", "Brazil/", "Canada/", "Chile/", "Mexico/"))
+    )
+
+
+def is_timezone(name) -> bool:
+    return isinstance(name, str) and name in _zone_set()
+
+
+def _zone_set() -> frozenset[str]:
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = frozenset(timezones()) | {"UTC"}
+    return _ZONES
+
+
+_ZONES: frozenset[str] | None = None
 
 
 def iban_is_valid(compact: str) -> bool:
@@ -355,6 +391,23 @@ def set_vat(country: str, standard, reduced, *, actor: User | None, ip: str = ""
         summary="Seller's country and VAT rates changed",
         before=before,
         after=value,
+    )
+
+
+def set_timezone(zone: str, *, actor: User | None, ip: str = "") -> bool:
+    """Save the seller's time zone (the default of everyone who has not picked one)."""
+    from .i18n import _
+
+    if not is_timezone(zone):
+        raise SettingRefused(_("Choose a time zone from the list."), "timezone")
+    return _save(
+        TIMEZONE,
+        zone,
+        actor=actor,
+        ip=ip,
+        summary="Seller's time zone changed",
+        before={"timezone": timezone()},
+        after={"timezone": zone},
     )
 
 

@@ -49,6 +49,10 @@ class User(db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]  # the last time step used: a code works once
+    # Their own language and time zone (account page); None: the browser's language and
+    # the seller's zone decide (blueprints/i18n.py).
+    language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     company = relationship("Company", back_populates="people", foreign_keys=[company_id])
     roles = relationship(

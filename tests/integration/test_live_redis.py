@@ -44,11 +44,14 @@ class Outage:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            if self.down:
-                client.close()  # Redis is unreachable: the handshake fails
-                continue
-            upstream = socket.create_connection(self.target)
+            # Checked and recorded under the lock that `cut()` takes: a pair accepted
+            # while a cut runs is either refused or dropped by it, never left open
+            # for its pump threads to abandon unclosed.
             with self.lock:
+                if self.down:
+                    client.close()  # Redis is unreachable: the handshake fails
+                    continue
+                upstream = socket.create_connection(self.target)
                 self.open += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
@@ -62,8 +65,8 @@ class Outage:
             sink.shutdown(socket.SHUT_RDWR)
 
     def cut(self) -> None:
-        self.down = True
         with self.lock:
+            self.down = True
             dropped, self.open = self.open, []
         for s in dropped:
             with contextlib.suppress(OSError):
