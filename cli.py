@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask --app app demo`, `create-admin`, `outbox`."""
+"""Command-line tasks: `flask --app app demo`, `create-admin`, `outbox`, `translations`."""
 
 import click
 from flask import Flask
@@ -46,6 +46,14 @@ def register(app: Flask) -> None:
             f"to choose a password; two-factor sign-in is set up at the first sign-in:\n"
             f"{activation}"
         )
+
+    @app.cli.command("translations")
+    def translations_command():
+        """Extract the marked messages and bring the five catalogues up to date."""
+        from blueprints.i18n import update_catalogues
+
+        for code, missing in update_catalogues().items():
+            click.echo(f"{code}: {missing} messages to translate")
 
     @app.cli.command("outbox")
     @click.option("--to", "to_addr", default=None, help="Only mail to this address.")

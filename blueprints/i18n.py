@@ -101,3 +101,56 @@ def init_i18n(app: Flask) -> None:
         current_language=lambda: str(formats._locale()),
         languages=i18n.LANGUAGES,
     )
+
+
+# The catalogues: extracted from the code, one per language, compiled by the install.
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = ("_", "gettext", "ngettext:1,2", "lazy_gettext", "_l", "lazy_ngettext:1,2", "N_")
+
+
+def extract(pot: Path) -> None:
+    """Every marked message of the code and templates into one template catalogue."""
+    from babel.messages.frontend import CommandLineInterface
+
+    args = ["pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"), "--no-location"]
+    args += ["--omit-header", "--sort-output", "-o", str(pot)]
+    for keyword in KEYWORDS:
+        args += ["-k", keyword]
+    CommandLineInterface().run([*args, str(ROOT)])
+
+
+def update_catalogues(directory: Path = CATALOGUES) -> dict[str, int]:
+    """Bring every language's catalogue up to the code's messages: new ones arrive empty
+    (to be translated), removed ones become obsolete; never guessed (no fuzzy matching).
+    Returns, per language, how many messages still lack a translation."""
+    from babel.messages.frontend import CommandLineInterface
+
+    pot = directory / "messages.pot"
+    extract(pot)
+    missing = {}
+    for code in i18n.LANGUAGES:
+        if code == i18n.DEFAULT_LANGUAGE:
+            continue
+        po = directory / code / "LC_MESSAGES" / "messages.po"
+        action = "update" if po.exists() else "init"
+        args = ["pybabel", "-q", action, "-i", str(pot), "-d", str(directory), "-l", code]
+        if action == "update":
+            args += ["--no-fuzzy-matching", "--ignore-obsolete", "--omit-header"]
+        CommandLineInterface().run(args)
+        missing[code] = len(untranslated(po))
+    compile_catalogues(directory)
+    return missing
+
+
+def untranslated(po: Path) -> list[str]:
+    """The messages of a catalogue with no translation, or a fuzzy one."""
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as source:
+        catalogue = read_po(source)
+    return [
+        str(m.id)
+        for m in catalogue
+        if m.id and (m.fuzzy or not (all(m.string) if m.pluralizable else m.string))
+    ]

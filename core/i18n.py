@@ -165,9 +165,9 @@ def number(value, digits: int | None = None):
     return LazyString(format_number, value, digits)
 
 
-def in_language(code: str | None, zone: str | None = None):
-    """Format and translate in this person's language (and zone) for a while: a mail to
-    them, a push rendered for their socket."""
+def in_language(code: str | None):
+    """Translate and format in this person's language for a while (a mail to them).
+    Outside an application context, a no-op."""
     from flask_babel import force_locale
 
     return force_locale(code if code in LANGUAGES else DEFAULT_LANGUAGE)

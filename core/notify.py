@@ -15,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
 
-from . import access, mail
+from . import access, i18n, mail
+from .i18n import _
 from .models import STAFF, Company, User
 
 log = logging.getLogger("portal.mail")
@@ -44,22 +45,23 @@ def renders(kind: str):
 
 
 def _files(attach: Attach | None, reader: User, drawn: dict) -> tuple[mail.Attachment, ...]:
-    """The document for this reader, drawn once per face: what differs between readers of
-    one face (costs, exact stock) never prints on a document."""
+    """The document for this reader, drawn once per face and language: what differs
+    between readers of one face (costs, exact stock) never prints on a document."""
     renderer = _RENDERERS.get(attach.kind) if attach is not None else None
     if renderer is None:
         return ()
-    if reader.kind not in drawn:
+    face = (reader.kind, reader.language)
+    if face not in drawn:
         try:
-            drawn[reader.kind] = (renderer(attach.record, reader),)
+            drawn[face] = (renderer(attach.record, reader),)
         except SQLAlchemyError:
             raise  # the transaction's own trouble: replayed or refused with the change
         except Exception:
             # The change the mail tells of matters more than its copy of the document,
             # which the reader's page still shows: the mail goes without it.
             log.exception("%s %r not drawn for mail", attach.kind, attach.record)
-            drawn[reader.kind] = ()
-    return drawn[reader.kind]
+            drawn[face] = ()
+    return drawn[face]
 
 
 def people(recipients, subject: str, body: str, *, attach: Attach | None = None) -> None:
@@ -70,12 +72,15 @@ def people(recipients, subject: str, body: str, *, attach: Attach | None = None)
         if person is None or person.status != "active" or person.email in seen:
             continue
         seen.add(person.email)
-        mail.send(
-            person.email,
-            subject,
-            f"Hello {person.name},\n\n{body}\n",
-            attachments=_files(attach, person, drawn),
-        )
+        # Each copy in its reader's language, numbers and dates in its formats, the
+        # document too (a person who picked none reads the portal's default language).
+        with i18n.in_language(person.language):
+            mail.send(
+                person.email,
+                str(subject),
+                str(_("Hello %(name)s,", name=person.name)) + f"\n\n{body}\n",
+                attachments=_files(attach, person, drawn),
+            )
 
 
 def company(

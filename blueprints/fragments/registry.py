@@ -22,6 +22,7 @@ from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from blueprints.i18n import as_person
 from core import access
 from core.events import Event
 from core.models import User
@@ -60,9 +61,11 @@ class RegionKind:
             else ()
         )
         key = access.audience(connection.viewer, self.name, watched)
-        if key is None or not self.per_page:
-            return key
-        return (key, connection.page)
+        if key is None:
+            return None
+        # Markup is in its reader's language and time zone: one render per each, too.
+        key = (key, connection.viewer.locale, connection.viewer.zone)
+        return (key, connection.page) if self.per_page else key
 
 
 KINDS: list[RegionKind] = []
@@ -148,7 +151,11 @@ def rendering_as(connection):
     Its address is PORTAL_URL's: a host production answers (TRUSTED_HOSTS), so that the
     fragment's links can be built.
     """
-    with current_app.test_request_context("/", base_url=current_app.config["PORTAL_URL"]):
+    viewer = connection.viewer
+    with (
+        current_app.test_request_context("/", base_url=current_app.config["PORTAL_URL"]),
+        as_person(viewer.locale, viewer.zone or None),
+    ):
         user = db.session.scalar(
             select(User)
             .where(User.id == connection.viewer.user_id)

@@ -305,7 +305,7 @@ class Hub:
         """The session reached its end time: close the socket, or learn its new end."""
         viewer = connection.viewer
         with self.app.app_context():
-            fresh, why = session_viewer(viewer.user_id, viewer.token_hash)
+            fresh, why = session_viewer(viewer.user_id, viewer.token_hash, viewer.browser_locale)
         if fresh is None:
             connection.end_session(why)
             return
@@ -410,7 +410,9 @@ class Hub:
         """Rights changed: reload the viewers concerned, close the ended, resync the rest."""
         resync = []
         for conn in concerned(event, connections):
-            viewer, why = session_viewer(conn.viewer.user_id, conn.viewer.token_hash)
+            viewer, why = session_viewer(
+                conn.viewer.user_id, conn.viewer.token_hash, conn.viewer.browser_locale
+            )
             if viewer is None:
                 conn.end_session(why)
                 continue

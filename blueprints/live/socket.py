@@ -18,6 +18,7 @@ from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
 from blueprints.fragments import registry
+from core import i18n
 from core.models import utcnow
 from core.sessions import token_hash
 from extensions import db, sock
@@ -58,7 +59,10 @@ def socket(ws):
     """One page's socket: one writer, fed by the hub; the page says what it watches."""
     app = current_app._get_current_object()
     hub = app.extensions["live_hub"]
-    viewer, why = session_viewer(current_user.id, token_hash(current_user.session_token))
+    # What the browser asked for now: a person who picked no language gets their pushes
+    # in the page's language.
+    browser = request.accept_languages.best_match(list(i18n.LANGUAGES))
+    viewer, why = session_viewer(current_user.id, token_hash(current_user.session_token), browser)
     db.session.remove()  # the socket may live for hours: hold no connection meanwhile
     if viewer is None:
         _close(ws, CLOSE_ENDED, why, notice(why))

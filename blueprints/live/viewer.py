@@ -7,7 +7,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core import access, sessions
+from blueprints.i18n import person_locale
+from core import access, i18n, sessions
 from core.events import Event
 from core.models import Company, LoginSession, Role, User, user_roles, utcnow
 from extensions import db
@@ -47,6 +48,11 @@ class Viewer:
     # When the session ends unless it is used again (idle limit or absolute lifetime): the
     # socket re-reads its session then. Not part of what the person may see.
     ends_at: datetime = field(default=datetime.max, compare=False)
+    # The language and time zone its pushes are rendered in: the person's own, else what
+    # the page's browser asked for when the socket opened ("" zone: the seller's).
+    locale: str = i18n.DEFAULT_LANGUAGE
+    zone: str = ""
+    browser_locale: str | None = field(default=None, compare=False)
 
 
 def _idle_minutes() -> float:
@@ -64,7 +70,9 @@ def _ended(record: LoginSession | None, status: str | None, now: datetime) -> st
     return None
 
 
-def session_viewer(user_id: int, token_hash: str) -> tuple[Viewer | None, str | None]:
+def session_viewer(
+    user_id: int, token_hash: str, browser_locale: str | None = None
+) -> tuple[Viewer | None, str | None]:
     """The viewer behind a live session, or None and why it ended (BLOCKED, SIGNED_OUT).
 
     The session ends when it is revoked (sign-out, block, password change), passes its
@@ -95,6 +103,9 @@ def session_viewer(user_id: int, token_hash: str) -> tuple[Viewer | None, str | 
         permissions=access.effective_permissions(user),
         scope=access.scope_of(user),
         ends_at=sessions.ends_at(record, idle_minutes=_idle_minutes()),
+        locale=person_locale(user) or browser_locale or i18n.DEFAULT_LANGUAGE,
+        zone=user.timezone or "",
+        browser_locale=browser_locale,
     )
     return viewer, None
 
