@@ -9,7 +9,7 @@ mail has no browser to ask: the socket's viewer or the recipient carries both.
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_app_context, has_request_context, request
 from flask_login import current_user
 
 from core import i18n, settings
@@ -24,7 +24,7 @@ def person_locale(person) -> str | None:
 
 
 def select_locale() -> str:
-    forced = g.get("i18n_locale") if has_request_context() else None
+    forced = g.get("i18n_locale") if has_app_context() else None
     if forced:
         return forced
     if has_request_context():
@@ -39,7 +39,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    forced = g.get("i18n_zone") if has_request_context() else None
+    forced = g.get("i18n_zone") if has_app_context() else None
     if forced:
         return forced
     if has_request_context() and current_user and current_user.is_authenticated:

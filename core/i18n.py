@@ -122,25 +122,30 @@ def format_moment(value) -> str:
     return format_datetime(to_local(value), "dd MMM yyyy HH:mm", locale=_locale())
 
 
+def _zone():
+    """The viewer's zone as a zoneinfo zone (Flask-Babel hands out pytz ones, whose
+    `replace(tzinfo=...)` would pick a historical local mean time)."""
+    from zoneinfo import ZoneInfo
+
+    from flask_babel import get_timezone
+
+    return ZoneInfo(str(get_timezone()))
+
+
 def to_local(value):
     """A stored (naive UTC) time as a naive time in the viewer's zone."""
     from datetime import UTC
 
-    from flask_babel import get_timezone
-
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(get_timezone()).replace(tzinfo=None)
+    return value.astimezone(_zone()).replace(tzinfo=None)
 
 
 def to_utc(value):
     """A naive time entered in the viewer's zone as a naive UTC time, as stored."""
     from datetime import UTC
 
-    from flask_babel import get_timezone
-
-    zone = get_timezone()
-    aware = value.replace(tzinfo=zone) if value.tzinfo is None else value
+    aware = value.replace(tzinfo=_zone()) if value.tzinfo is None else value
     return aware.astimezone(UTC).replace(tzinfo=None)
 
 

@@ -17,13 +17,18 @@ import queue
 import threading
 import time
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app, has_app_context
+from flask_babel import gettext
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from blueprints.fragments import registry
+from core import i18n
 from core.events import Event
+from core.i18n import N_
 from core.models import Promotion, utcnow
 from extensions import db
 
@@ -51,18 +56,24 @@ CLOSE_TOO_MANY = 4429  # more than WS_MAX_PER_SESSION sockets in this session
 TOO_MANY = "too many sockets"
 
 NOTICES = {
-    BLOCKED: "Your access was blocked and you were signed out.",
-    SIGNED_OUT: 'You were signed out. <a href="/login">Sign in again</a>',
-    TOO_MANY: (
+    BLOCKED: N_("Your access was blocked and you were signed out."),
+    SIGNED_OUT: N_("You were signed out."),
+    TOO_MANY: N_(
         "This page is not live: too many pages of the portal are open in this browser."
         " Close some of them, then reload this page."
     ),
 }
 
 
-def notice(why: str) -> str:
-    """What an open page shows when its socket is about to close for good, and why."""
-    return f'<div id="live-status" class="live-status" role="alert">{NOTICES[why]}</div>'
+def notice(why: str, locale: str | None = None) -> str:
+    """What an open page shows when its socket is about to close for good, and why, in
+    the page's language (the socket viewer's)."""
+    with i18n.in_language(locale) if locale else nullcontext():
+        text = escape(gettext(NOTICES[why]))
+        if why == SIGNED_OUT:
+            link = Markup('<a href="/login">%s</a>') % gettext("Sign in again")
+            text = Markup("%s %s") % (text, link)
+    return f'<div id="live-status" class="live-status" role="alert">{text}</div>'
 
 
 class Bucket:
@@ -152,7 +163,7 @@ class Connection:
 
     def end_session(self, why: str) -> None:
         """The session ended (BLOCKED or SIGNED_OUT): say so on the page, then close."""
-        self.close(CLOSE_ENDED, why, notice(why))
+        self.close(CLOSE_ENDED, why, notice(why, self.viewer.locale))
 
     def want_resync(self, mode: str) -> None:
         """Ask for a resync; "all" (lists too) includes "fragments"."""
@@ -348,14 +359,14 @@ class Hub:
         connections = [c for c in self.snapshot() if c.close_code is None]
         if not connections:
             return 0
-        with self.app.app_context():
-            ended = ended_sessions({c.viewer.token_hash for c in connections})
         closed = 0
-        for conn in connections:
-            why = ended.get(conn.viewer.token_hash)
-            if why is not None:
-                conn.end_session(why)
-                closed += 1
+        with self.app.app_context():  # the notices are translated (in each page's language)
+            ended = ended_sessions({c.viewer.token_hash for c in connections})
+            for conn in connections:
+                why = ended.get(conn.viewer.token_hash)
+                if why is not None:
+                    conn.end_session(why)
+                    closed += 1
         return closed
 
     def tick(self, since):

@@ -14,6 +14,7 @@ from socket import SHUT_WR
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
@@ -43,12 +44,12 @@ def check_handshake():
     flask-sock checks neither, and a websocket is not covered by CSRF protection.
     """
     if not current_user.is_authenticated:
-        abort(401, description="Sign in first.")
+        abort(401, description=_("Sign in first."))
     origin = request.headers.get("Origin", "")
     if not origin or urlsplit(origin).netloc != request.host:
-        abort(403, description="Cross-site websocket refused.")
+        abort(403, description=_("Cross-site websocket refused."))
     if request.headers.get("Upgrade", "").lower() != "websocket":
-        abort(400, description="This address only speaks websocket.")
+        abort(400, description=_("This address only speaks websocket."))
     # No permessage-deflate: fragments are a few hundred bytes, and each socket's
     # compressor would cost ~100 KiB and CPU on every push (bench/fanout.py).
     request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
