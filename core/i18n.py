@@ -10,7 +10,18 @@ its values, and becomes text in the language of the request, push or mail that s
 they are shown (`gettext(value)`).
 """
 
-from flask_babel import lazy_gettext, lazy_ngettext
+from flask_babel import LazyString, lazy_gettext, lazy_ngettext
+from markupsafe import escape
+
+
+def _escaped(self):
+    return escape(str(self))
+
+
+# Flask-Babel's lazy strings pass themselves off as safe markup (their __html__ returns
+# the text as is), so a lazy message carrying a person's input ("No product %(sku)s")
+# would reach a page as HTML. They are text: escaped like any other.
+LazyString.__html__ = _escaped
 
 LANGUAGES = {
     "en": "English",

@@ -34,7 +34,11 @@ READ_ATTRIBUTES = {
 }
 WORD = re.compile(r"[^\W\d_]{2,}")
 ENTITY = re.compile(r"&[a-zA-Z]+;|&#\d+;|&#x[0-9a-fA-F]+;")
-HOLE = "\x00"  # where a Jinja expression or tag stood
+# Product codes (MCU-STM32F401) and template placeholders ({tracking}) read alike everywhere.
+CODE = re.compile(r"\b[A-Z0-9]+(?:-[A-Z0-9]+)*\d[A-Z0-9-]*\b|\{\w+\}")
+# Blocks that hold markup settings, not text (the page's face class).
+SETTING_BLOCKS = {"face"}
+HOLE = " "  # where a Jinja expression or tag stood (a space: it may stand inside a tag)
 # Text that is the same in every language: units, codes and names.
 SAME_EVERYWHERE = {"SKU", "EUR", "IBAN", "BIC", "CSV", "PDF", "XLSX", "URL", "API", "ID", "OK"}
 
@@ -54,6 +58,7 @@ class _Reader(HTMLParser):
             if (
                 value
                 and name == "value"
+                and tag == "input"
                 and dict(attrs).get("type") in ("submit", "button", "reset")
             ):
                 self._check(value)
@@ -67,9 +72,10 @@ class _Reader(HTMLParser):
             self._check(data)
 
     def _check(self, text: str) -> None:
-        words = [w for w in WORD.findall(ENTITY.sub(" ", text)) if w not in SAME_EVERYWHERE]
+        text = CODE.sub(" ", ENTITY.sub(" ", text))
+        words = [w for w in WORD.findall(text) if w not in SAME_EVERYWHERE]
         if words:
-            self.found.append(" ".join(text.replace(HOLE, "…").split()))
+            self.found.append(" ".join(text.split()))
 
 
 def template_text(source: str) -> str:
@@ -77,7 +83,7 @@ def template_text(source: str) -> str:
     inside of `{% trans %}` blocks (already marked) left out."""
     env = Environment(extensions=["jinja2.ext.i18n"])
     out: list[str] = []
-    depth = 0  # inside {% trans %} ... {% endtrans %}
+    depth = 0  # inside {% trans %} ... {% endtrans %} or a setting block
     in_tag = False
     tag_words: list[str] = []
     for _line, kind, value in env.lex(source):
@@ -88,9 +94,11 @@ def template_text(source: str) -> str:
             continue
         if kind in ("block_end", "variable_end", "comment_end"):
             in_tag = False
-            if tag_words[:1] == ["trans"]:
+            if tag_words[:1] == ["trans"] or (
+                tag_words[:1] == ["block"] and tag_words[1:2] and tag_words[1] in SETTING_BLOCKS
+            ):
                 depth += 1
-            elif tag_words[:1] == ["endtrans"]:
+            elif tag_words[:1] == ["endtrans"] or (depth and tag_words[:1] == ["endblock"]):
                 depth -= 1
             continue
         if in_tag:

@@ -314,3 +314,14 @@ def test_in_language_formats_in_that_language_and_falls_back_to_english(in_app):
 
 def test_n_marks_without_translating():
     assert i18n.N_("Open") == "Open"
+
+
+def test_a_lazy_message_is_text_on_a_page_never_markup(in_request):
+    # A refusal carrying what a person typed must not reach the page as HTML.
+    from flask import render_template_string
+
+    message = i18n._("No product %(sku)s.", sku="<script>alert(1)</script>")
+    html = render_template_string("<p>{{ message }}</p>", message=message)
+    assert html == "<p>No product &lt;script&gt;alert(1)&lt;/script&gt;.</p>"
+    label = i18n._("Groups & prices")
+    assert render_template_string("{{ label }}", label=label) == "Groups &amp; prices"
