@@ -136,7 +136,7 @@ def update_catalogues(directory: Path = CATALOGUES) -> dict[str, int]:
         action = "update" if po.exists() else "init"
         args = ["pybabel", "-q", action, "-i", str(pot), "-d", str(directory), "-l", code]
         if action == "update":
-            args += ["--no-fuzzy-matching", "--ignore-obsolete", "--omit-header"]
+            args += ["--no-fuzzy-matching", "--ignore-obsolete"]
         CommandLineInterface().run(args)
         missing[code] = len(untranslated(po))
     compile_catalogues(directory)
@@ -148,7 +148,7 @@ def untranslated(po: Path) -> list[str]:
     from babel.messages.pofile import read_po
 
     with po.open("rb") as source:
-        catalogue = read_po(source)
+        catalogue = read_po(source, locale=po.parent.parent.name)
     return [
         str(m.id)
         for m in catalogue

@@ -81,7 +81,7 @@ class _Reader(HTMLParser):
 def template_text(source: str) -> str:
     """The template's own markup, with every Jinja expression and tag as a HOLE and the
     inside of `{% trans %}` blocks (already marked) left out."""
-    env = Environment(extensions=["jinja2.ext.i18n"])
+    env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
     out: list[str] = []
     depth = 0  # inside {% trans %} ... {% endtrans %} or a setting block
     in_tag = False
@@ -142,9 +142,7 @@ def _bare(node) -> bool:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return bool(WORD.search(node.value))
     if isinstance(node, ast.JoinedStr):
-        return any(
-            isinstance(v, ast.Constant) and WORD.search(str(v.value)) for v in node.values
-        )
+        return any(isinstance(v, ast.Constant) and WORD.search(str(v.value)) for v in node.values)
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
         return _bare(node.left)
     return False
@@ -184,11 +182,7 @@ def all_unmarked(paths=None) -> dict[str, list]:
             report.update(all_unmarked(sorted(path.rglob("*.html")) + sorted(path.rglob("*.py"))))
             continue
         source = path.read_text(encoding="utf-8")
-        found = (
-            unmarked_in_python(source)
-            if path.suffix == ".py"
-            else unmarked_in_template(source)
-        )
+        found = unmarked_in_python(source) if path.suffix == ".py" else unmarked_in_template(source)
         if found:
             report[str(path.relative_to(ROOT))] = found
     return report

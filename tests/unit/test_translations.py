@@ -30,9 +30,7 @@ def test_the_checker_sees_text_attributes_and_python_messages():
     assert unmarked_in_template("<script>var a = 'word';</script>") == []
     assert unmarked_in_template("{% block face %}face-auth{% endblock %}") == []
     assert unmarked_in_template("{% block title %}Orders{% endblock %}") == ["Orders"]
-    assert unmarked_in_template('<tr{% if x %} class="a"{% endif %}><td>Open</td></tr>') == [
-        "Open"
-    ]
+    assert unmarked_in_template('<tr{% if x %} class="a"{% endif %}><td>Open</td></tr>') == ["Open"]
     assert unmarked_in_template('<input placeholder="MCU-STM32F401">') == []
     assert unmarked_in_python('flash("Saved.")') == [(1, "'Saved.'")]
     assert unmarked_in_python('raise Refused(f"No {x} left.")')
