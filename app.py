@@ -6,12 +6,41 @@ from pathlib import Path
 
 from flask import Flask, render_template, request
 from flask.globals import request_ctx
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from config import build_config
+from core.i18n import N_
 from extensions import csrf, db, login_manager, migrate, sock
 
 BASE_DIR = Path(__file__).resolve().parent
+# Werkzeug's names of the statuses the portal answers with, for the catalogue: the error
+# page shows an error's name translated (templates/errors/error.html).
+HTTP_ERROR_NAMES = (
+    N_("Bad Request"),
+    N_("Unauthorized"),
+    N_("Forbidden"),
+    N_("Not Found"),
+    N_("Method Not Allowed"),
+    N_("Not Acceptable"),
+    N_("Request Timeout"),
+    N_("Conflict"),
+    N_("Gone"),
+    N_("Length Required"),
+    N_("Precondition Failed"),
+    N_("Request Entity Too Large"),
+    N_("Request URI Too Long"),
+    N_("Unsupported Media Type"),
+    N_("Requested Range Not Satisfiable"),
+    N_("Unprocessable Entity"),
+    N_("Too Many Requests"),
+    N_("Request Header Fields Too Large"),
+    N_("Internal Server Error"),
+    N_("Not Implemented"),
+    N_("Bad Gateway"),
+    N_("Service Unavailable"),
+    N_("Gateway Timeout"),
+)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -114,14 +143,16 @@ def register_errorhandlers(app: Flask) -> None:
 
             limit = size_label(app.config["MAX_CONTENT_LENGTH"])
             photo = size_label(app.config["PHOTO_MAX_BYTES"])
-            description = (
-                f"The upload is larger than the {limit} a form may send. Photos may be at "
-                f"most {photo} each: make the picture smaller and try again."
+            description = _(
+                "The upload is larger than the %(limit)s a form may send. Photos may be at "
+                "most %(photo)s each: make the picture smaller and try again.",
+                limit=limit,
+                photo=photo,
             )
         if request_ctx.url_adapter is None:
             # The request never reached routing (a Host not in TRUSTED_HOSTS): no page can
             # be built for it, so the answer is the bare reason.
-            return description, code, {"Content-Type": "text/plain; charset=utf-8"}
+            return str(description), code, {"Content-Type": "text/plain; charset=utf-8"}
         htmx = request.headers.get("HX-Request") == "true"
         template = "errors/_message.html" if htmx else "errors/error.html"
         return render_template(template, error=error, description=description), code

@@ -11,6 +11,7 @@ htmx with it, and a plain form with a redirect.
 from collections.abc import Callable
 
 from flask import flash, redirect
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.boundary import attempt
@@ -40,8 +41,9 @@ def create(company: Company, page: FormPage, done: str):
         done,
         lambda details: addresses.add(company, details, actor=current_user, ip=client_ip()),
         lambda address: (
-            f"“{address.name}” is added"
-            + (" and is the default delivery address." if address.is_default else ".")
+            _("“%(name)s” is added and is the default delivery address.", name=address.name)
+            if address.is_default
+            else _("“%(name)s” is added.", name=address.name)
         ),
     )
 
@@ -52,7 +54,9 @@ def update(address: DeliveryAddress, page: FormPage, done: str):
         page,
         done,
         lambda details: addresses.edit(address, details, actor=current_user, ip=client_ip()),
-        lambda changed: f"“{address.name}” is saved." if changed else "Nothing to change.",
+        lambda changed: (
+            _("“%(name)s” is saved.", name=address.name) if changed else _("Nothing to change.")
+        ),
     )
 
 
@@ -78,7 +82,7 @@ def book_answer(company: Company, done: str, *, notice: str = "", error: str = "
             code=422 if error else 200,
             **book_context(company, current_user, notice=notice, error=error),
         )
-    flash(error or notice, "error" if error else "info")
+    flash(str(error or notice), "error" if error else "info")
     return redirect(done)
 
 
@@ -90,9 +94,9 @@ def make_default(address: DeliveryAddress, done: str):
     if made.refused:
         return book_answer(company, done, error=made.message)
     notice = (
-        f"“{name}” is now the default delivery address."
+        _("“%(name)s” is now the default delivery address.", name=name)
         if made.value
-        else f"“{name}” already is the default delivery address."
+        else _("“%(name)s” already is the default delivery address.", name=name)
     )
     return book_answer(company, done, notice=notice)
 
@@ -104,10 +108,11 @@ def delete(address: DeliveryAddress, done: str):
     deleted = attempt(lambda: addresses.delete(address, actor=current_user, ip=client_ip()))
     if deleted.refused:
         return book_answer(company, done, error=deleted.message)
-    notice = f"“{name}” is deleted."
+    notice = _("“%(name)s” is deleted.", name=name)
     if deleted.value == 0:
-        notice += (
-            f" {company.name} has no delivery address now: orders need one, so add one "
-            "before the next order."
+        notice += " " + _(
+            "%(company)s has no delivery address now: orders need one, so add one before the "
+            "next order.",
+            company=company.name,
         )
     return book_answer(company, done, notice=notice)

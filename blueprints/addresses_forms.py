@@ -1,5 +1,7 @@
 """The delivery address form of both faces (core.addresses checks every rule again)."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
@@ -9,14 +11,11 @@ from core import addresses, countries
 from core.addresses import AddressDetails
 
 
-def _text(label: str, length: int, missing: str, **kwargs) -> StringField:
+def _text(label: str, length: int, missing: str, too_long: str, **kwargs) -> StringField:
     return StringField(
         label,
         filters=[strip],
-        validators=[
-            InputRequired(missing),
-            Length(max=length, message=f"{label} has at most {length} characters."),
-        ],
+        validators=[InputRequired(missing), Length(max=length, message=too_long)],
         **kwargs,
     )
 
@@ -25,35 +24,49 @@ class AddressForm(RefusalMixin, FlaskForm):
     """One delivery address: who or which site it is for, street, postcode, city, country."""
 
     name = _text(
-        "Name",
+        _l("Name"),
         addresses.NAME_LENGTH,
-        "Give the address a name, such as the site or the person it is for.",
-        description="What your colleagues choose at checkout, e.g. “Main warehouse”.",
+        _l("Give the address a name, such as the site or the person it is for."),
+        _l("Name has at most %(count)s characters.", count=addresses.NAME_LENGTH),
+        description=_l("What your colleagues choose at checkout, e.g. “Main warehouse”."),
     )
     street = TextAreaField(
-        "Street and number",
+        _l("Street and number"),
         filters=[strip],
         validators=[
-            InputRequired("Enter the street and number."),
+            InputRequired(_l("Enter the street and number.")),
             Length(
                 max=addresses.STREET_LENGTH,
-                message=f"The street has at most {addresses.STREET_LENGTH} characters.",
+                message=_l(
+                    "The street has at most %(count)s characters.",
+                    count=addresses.STREET_LENGTH,
+                ),
             ),
         ],
-        description="Up to three lines: building, floor, loading dock.",
+        description=_l("Up to three lines: building, floor, loading dock."),
     )
-    postcode = _text("Postcode", addresses.POSTCODE_LENGTH, "Enter the postcode.")
-    city = _text("City", addresses.CITY_LENGTH, "Enter the city.")
+    postcode = _text(
+        _l("Postcode"),
+        addresses.POSTCODE_LENGTH,
+        _l("Enter the postcode."),
+        _l("Postcode has at most %(count)s characters.", count=addresses.POSTCODE_LENGTH),
+    )
+    city = _text(
+        _l("City"),
+        addresses.CITY_LENGTH,
+        _l("Enter the city."),
+        _l("City has at most %(count)s characters.", count=addresses.CITY_LENGTH),
+    )
     country = SelectField(
-        "Country",
-        validators=[InputRequired("Choose the country from the list.")],
-        invalid_choice_message="Choose the country from the list.",
+        _l("Country"),
+        validators=[InputRequired(_l("Choose the country from the list."))],
+        invalid_choice_message=_l("Choose the country from the list."),
     )
-    is_default = BooleanField("The default delivery address", default=False)
+    is_default = BooleanField(_l("The default delivery address"), default=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.country.choices = [SelectChoice("", "Choose a country…")] + [
+        self.country.choices = [SelectChoice("", _("Choose a country…"))] + [
             SelectChoice(code, name) for code, name in countries.choices()
         ]
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from flask import Flask, g, make_response, request
+from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import Conflict, Forbidden, ServiceUnavailable, UnprocessableEntity
@@ -27,25 +28,27 @@ from werkzeug.exceptions import NotFound as PageNotFound
 
 from core import transaction
 from core.errors import NotFound, Refused
+from core.i18n import N_
 from extensions import db
 
 T = TypeVar("T")
 log = logging.getLogger("portal.boundary")
 
-# The one wording of each kind of refusal that carries no message of its own.
-NOT_FOUND = (
+# The one wording of each kind of refusal that carries no message of its own (in
+# English; translated where it is answered).
+NOT_FOUND = N_(
     "There is nothing here for you: the address is wrong, it was removed, or it is not "
     "among the records your account may see."
 )
-FORBIDDEN = "Your account's role does not include this part of the portal."
-DATABASE_LOST = (
+FORBIDDEN = N_("Your account's role does not include this part of the portal.")
+DATABASE_LOST = N_(
     "The connection to the database broke off, so nothing was saved. Please try again in a moment."
 )
-COMMIT_LOST = (
+COMMIT_LOST = N_(
     "The connection to the database broke off while saving, so the portal cannot tell "
     "whether your change was kept. Reload the page to see, then try again if it was not."
 )
-CONFLICT = (
+CONFLICT = N_(
     "Someone changed or removed this at the same moment, so nothing was saved. Reload the "
     "page to see it as it is now, then try again."
 )
@@ -150,7 +153,7 @@ def finish(response, render_error: Callable | None = None):
 
 def unavailable(render_error: Callable, message: str):
     """503, to be tried again in a moment: the database connection broke off."""
-    response = make_response(render_error(ServiceUnavailable(message)))
+    response = make_response(render_error(ServiceUnavailable(_(message))))
     response.headers["Retry-After"] = "2"
     return response
 
@@ -169,7 +172,7 @@ def init_boundary(app: Flask, render_error: Callable) -> None:
 
     def conflict(_exc: Exception):
         undo()
-        return render_error(Conflict(CONFLICT))
+        return render_error(Conflict(_(CONFLICT)))
 
     app.register_error_handler(NotFound, not_found)
     app.register_error_handler(Refused, refused)
@@ -213,7 +216,7 @@ def replayable() -> bool:
 def fixed_description(code: int, description: str) -> str:
     """404 and 403 always say the same: they never tell what exists or why it is hidden."""
     if code == PageNotFound.code:
-        return NOT_FOUND
+        return _(NOT_FOUND)
     if code == Forbidden.code:
-        return FORBIDDEN
+        return _(FORBIDDEN)
     return description

@@ -15,6 +15,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.routing import IntegerConverter, ValidationError
@@ -94,7 +95,7 @@ def go(url: str, htmx_status: int = 200):
 def checked_csrf() -> None:
     """A bare POST's token (CSRFProtect checks it first; this keeps the views explicit)."""
     if not EmptyForm().validate_on_submit():
-        abort(400, description="The form has expired. Reload the page and try again.")
+        abort(400, description=_("The form has expired. Reload the page and try again."))
 
 
 def client_ip() -> str:
@@ -124,11 +125,17 @@ def page_arg() -> int:
 def choice_arg(name: str, allowed, message: str, default: str = "") -> str:
     """A query parameter that must be one of `allowed` (empty means "any"); else a 400.
 
-    `message` may name the value as {value}; it is cut short, never echoed whole.
+    `message` (a lazy message, translated here) may name the value as %(value)s, or as
+    {value} in the older style; it is cut short, never echoed whole.
     """
     value = request.args.get(name, "") or default
     if value and value not in allowed:
-        abort(400, description=message.format(value=value[:40]))
+        text, shown = str(message), value[:40]
+        if "%(value)s" in text:
+            text = text.replace("%(value)s", shown)
+        else:
+            text = text.replace("{value}", shown)
+        abort(400, description=text)
     return value
 
 
@@ -156,11 +163,12 @@ def id_value(raw: str, malformed: str) -> int:
     return or_404(numbers.record_id(raw))
 
 
-def company_arg(malformed: str = "The company filter is a company number.") -> Company | None:
+def company_arg(malformed: str | None = None) -> Company | None:
     """The `company` parameter: one of the person's companies, a 404 for any other."""
     raw = request.args.get("company", "")
     if not raw:
         return None
+    malformed = malformed or _("The company filter is a company number.")
     return or_404(access.load_company(current_user, id_value(raw, malformed)))
 
 

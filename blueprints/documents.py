@@ -8,15 +8,19 @@ PDF and its page never disagree. Costs, margins and stock never print: no mappin
 them, whatever the context holds for its viewer.
 
 The PDF views of both faces answer with `pdf_answer`; notification mails get the same
-drawings through core.notify's renderers, registered at the bottom of this module.
+drawings through core.notify's renderers, registered at the bottom of this module. Labels
+are translated as a document is mapped: in the request's language, or in the reader's
+for a mail (core.notify maps it within their language).
 """
 
 from collections.abc import Callable
 from contextlib import contextmanager
 
 from flask import Response, current_app, has_request_context
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from core import billing, countries, mail, notify, orders, pdf, quotes, tax
+from core import billing, countries, i18n, mail, notify, orders, pdf, quotes, tax
 from core.models import Company, CreditNote, Invoice, Order, Quote
 
 from .filters import day, money
@@ -50,7 +54,7 @@ def seller_party(seller: dict) -> pdf.Party | None:
         return None
     lines = [seller.get("address", "")]
     if seller.get("vat_number"):
-        lines.append(f"VAT number {seller['vat_number']}")
+        lines.append(_("VAT number %(number)s", number=seller["vat_number"]))
     lines += [seller.get("email", ""), seller.get("phone", "")]
     return pdf.Party(seller.get("name", ""), tuple(line for line in lines if line))
 
@@ -66,7 +70,7 @@ def company_party(company: Company, order: Order | None = None) -> pdf.Party:
     lines.append(countries.name(country))
     vat_number = (order.buyer_vat_number if order is not None else "") or company.vat_number
     if vat_number:
-        lines.append(f"VAT number {vat_number}")
+        lines.append(_("VAT number %(number)s", number=vat_number))
     return pdf.Party(company.name, tuple(line for line in lines if line))
 
 
@@ -93,23 +97,31 @@ def vat_figures(
 
 def tax_rows(figures: tax.Totals, currency: str) -> tuple[pdf.Row, ...]:
     """Net, VAT per rate and gross, in the words of the pages' totals (templates/_tax.html)."""
-    rows = [pdf.Row("Net total", money(figures.net, currency))]
+    rows = [pdf.Row(_("Net total"), money(figures.net, currency))]
     rows += [
         pdf.Row(
-            f"VAT {tax.rate_label(line.rate)} on {money(line.net, currency)}",
+            _(
+                "VAT %(rate)s on %(amount)s",
+                rate=tax.rate_label(line.rate),
+                amount=money(line.net, currency),
+            ),
             money(line.vat, currency),
         )
         for line in figures.lines
     ]
     rows.append(
-        pdf.Row(f"Total including VAT ({currency})", money(figures.gross, currency), strong=True)
+        pdf.Row(
+            _("Total including VAT (%(currency)s)", currency=currency),
+            money(figures.gross, currency),
+            strong=True,
+        )
     )
     return tuple(rows)
 
 
 def mentions(figures: tax.Totals) -> tuple[str, ...]:
     """The legal sentence the sale must carry ("Reverse charge ...", "Export ..."), if any."""
-    return (figures.mention,) if figures.mention else ()
+    return (str(figures.mention),) if figures.mention else ()
 
 
 def _facts(*pairs: tuple[str, object]) -> tuple[tuple[str, str], ...]:
@@ -122,7 +134,7 @@ def _sold(line, description: str, currency: str) -> pdf.Line:
     return pdf.Line(
         sku=line.sku,
         description=description,
-        quantity=f"{line.quantity:,}",
+        quantity=i18n.format_number(line.quantity),
         unit_price=money(line.unit_price, currency),
         vat=tax.rate_label(line.vat_rate),
         amount=money(line.line_total, currency),
@@ -142,31 +154,44 @@ def invoice_document(context: dict) -> pdf.Document:
     figures = vat_figures(context, lambda: tax.of_invoice(invoice))
     paragraphs = ()
     if invoice.voided_at is None:
-        to = f" to {seller['name']}, {seller['bank']}" if seller.get("bank") else ""
-        paragraphs = (
-            f"Please pay by {day(invoice.due_on)}{to}, quoting {invoice.display_number}.",
-        )
+        if seller.get("bank"):
+            pay = _(
+                "Please pay by %(day)s to %(name)s, %(bank)s, quoting %(number)s.",
+                day=day(invoice.due_on),
+                name=seller["name"],
+                bank=seller["bank"],
+                number=invoice.display_number,
+            )
+        else:
+            pay = _(
+                "Please pay by %(day)s, quoting %(number)s.",
+                day=day(invoice.due_on),
+                number=invoice.display_number,
+            )
+        paragraphs = (pay,)
     return pdf.Document(
-        title="Invoice",
+        title=_("Invoice"),
         number=invoice.display_number,
         seller=seller_party(seller),
         buyer=company_party(invoice.company, order),
-        buyer_heading="Billed to",
+        buyer_heading=_("Billed to"),
         ship_to=delivery_party(order),
         facts=_facts(
-            ("Issued", day(invoice.issued_at)),
-            ("Due", day(invoice.due_on)),
-            ("Payment terms", f"{terms} days"),
-            ("Order", order.number),
-            ("Your reference", order.customer_reference),
-            ("Voided", invoice.voided_at and day(invoice.voided_at)),
+            (_("Issued"), day(invoice.issued_at)),
+            (_("Due"), day(invoice.due_on)),
+            (_("Payment terms"), ngettext("%(num)d day", "%(num)d days", terms)),
+            (_("Order"), order.number),
+            (_("Your reference"), order.customer_reference),
+            (_("Voided"), invoice.voided_at and day(invoice.voided_at)),
         ),
-        lines=tuple(_sold(line, line.description, currency) for line in invoice.lines),
+        lines=tuple(
+            _sold(line, str(billing.line_description(line)), currency) for line in invoice.lines
+        ),
         totals=tax_rows(figures, currency),
         mentions=mentions(figures),
         paragraphs=paragraphs,
         footer=seller.get("footer", ""),
-        stamp="VOID" if invoice.voided_at else "",
+        stamp=_("VOID") if invoice.voided_at else "",
     )
 
 
@@ -179,31 +204,38 @@ def credit_note_document(context: dict) -> pdf.Document:
     rows = ()
     if note.net_amount:  # credit notes issued before VAT was kept have the amount alone
         rows = (
-            pdf.Row("Net credited", money(note.net_amount, currency)),
+            pdf.Row(_("Net credited"), money(note.net_amount, currency)),
             pdf.Row(
-                f"VAT {tax.rate_label(note.vat_rate)} on {money(note.net_amount, currency)}",
+                _(
+                    "VAT %(rate)s on %(amount)s",
+                    rate=tax.rate_label(note.vat_rate),
+                    amount=money(note.net_amount, currency),
+                ),
                 money(note.vat_amount, currency),
             ),
         )
-    label = "Credited including VAT" if note.net_amount else "Credited"
-    rows += (pdf.Row(f"{label} ({currency})", money(note.amount, currency), strong=True),)
+    if note.net_amount:
+        label = _("Credited including VAT (%(currency)s)", currency=currency)
+    else:
+        label = _("Credited (%(currency)s)", currency=currency)
+    rows += (pdf.Row(label, money(note.amount, currency), strong=True),)
     return pdf.Document(
-        title="Credit note",
+        title=_("Credit note"),
         number=note.display_number,
         seller=seller_party(seller),
         buyer=company_party(note.company, invoice.order if invoice is not None else None),
-        buyer_heading="Credited to",
+        buyer_heading=_("Credited to"),
         facts=_facts(
-            ("Issued", day(note.issued_at)),
-            ("Against invoice", invoice.display_number if invoice is not None else ""),
-            ("Order", invoice.order.number if invoice is not None else ""),
-            ("Set against", "" if invoice is not None else "the company's account"),
+            (_("Issued"), day(note.issued_at)),
+            (_("Against invoice"), invoice.display_number if invoice is not None else ""),
+            (_("Order"), invoice.order.number if invoice is not None else ""),
+            (_("Set against"), "" if invoice is not None else _("the company's account")),
         ),
         totals=rows,
-        mentions=(context["mention"],) if context.get("mention") else (),
-        paragraphs=(f"Reason: {note.reason}",),
+        mentions=(str(context["mention"]),) if context.get("mention") else (),
+        paragraphs=(_("Reason: %(reason)s", reason=note.reason),),
         footer=seller.get("footer", ""),
-        stamp="VOID" if getattr(note, "voided_at", None) else "",
+        stamp=_("VOID") if getattr(note, "voided_at", None) else "",
     )
 
 
@@ -215,34 +247,37 @@ def order_document(context: dict) -> pdf.Document:
     seller = seller_of(context)
     labels = context.get("labels", orders.STATUS_LABELS)
     figures = vat_figures(context, lambda: tax.of_order(order))
-    rows = [pdf.Row("Goods", money(order.total, currency))]
+    rows = [pdf.Row(_("Goods"), money(order.total, currency))]
     if order.shipping_name or order.shipping_price:
-        shipping = money(order.shipping_price, currency) if order.shipping_price else "free"
-        name = f"Shipping: {order.shipping_name}" if order.shipping_name else "Shipping"
+        shipping = money(order.shipping_price, currency) if order.shipping_price else _("free")
+        if order.shipping_name:
+            name = _("Shipping: %(method)s", method=order.shipping_name)
+        else:
+            name = _("Shipping")
         rows.append(pdf.Row(name, shipping))
     return pdf.Document(
-        title="Order confirmation",
+        title=_("Order confirmation"),
         number=order.number,
         seller=seller_party(seller),
         buyer=company_party(order.company, order),
         ship_to=delivery_party(order),
-        ship_to_heading="Deliver to",
+        ship_to_heading=_("Deliver to"),
         facts=_facts(
-            ("Placed", day(order.created_at)),
-            ("Placed by", order.placed_by.name if order.placed_by else ""),
-            ("Approved by", order.approved_by.name if order.approved_by else ""),
-            ("Status", labels.get(order.status, order.status)),
-            ("Your reference", order.customer_reference),
-            ("Delivery wanted", order.requested_date and day(order.requested_date)),
-            ("Shipping", order.shipping_name),
-            ("From quote", order.quote.number if order.quote is not None else ""),
+            (_("Placed"), day(order.created_at)),
+            (_("Placed by"), order.placed_by.name if order.placed_by else ""),
+            (_("Approved by"), order.approved_by.name if order.approved_by else ""),
+            (_("Status"), labels.get(order.status, order.status)),
+            (_("Your reference"), order.customer_reference),
+            (_("Delivery wanted"), order.requested_date and day(order.requested_date)),
+            (_("Shipping"), order.shipping_name),
+            (_("From quote"), order.quote.number if order.quote is not None else ""),
         ),
         lines=tuple(_sold(line, line.name, currency) for line in order.lines),
         totals=(*rows, *tax_rows(figures, currency)),
         mentions=mentions(figures),
-        paragraphs=(f"Note: {order.note}",) if order.note else (),
+        paragraphs=(_("Note: %(note)s", note=order.note),) if order.note else (),
         footer=seller.get("footer", ""),
-        stamp=labels["cancelled"] if order.status == "cancelled" else "",
+        stamp=str(labels["cancelled"]) if order.status == "cancelled" else "",
     )
 
 
@@ -259,27 +294,28 @@ def quote_document(context: dict) -> pdf.Document:
     if figures is not None:
         totals, legal = tax_rows(figures, "EUR"), mentions(figures)
     elif total is not None:
-        totals, legal = (pdf.Row("Total at the quoted prices", money(total), strong=True),), ()
+        totals = (pdf.Row(_("Total at the quoted prices"), money(total), strong=True),)
+        legal = ()
     else:
         totals, legal = (), ()
     valid = quote.valid_until and (context.get("turn") == quotes.CUSTOMER or status == "expired")
     return pdf.Document(
-        title="Quote",
+        title=_("Quote"),
         number=quote.number,
         seller=seller_party(seller),
         buyer=company_party(quote.company),
         facts=_facts(
-            ("Asked", day(quote.created_at)),
-            ("Asked by", quote.requested_by.name if quote.requested_by else ""),
-            ("Status", labels.get(status, status)),
-            ("Prices valid until", valid and day(quote.valid_until)),
-            ("Order", quote.order.number if quote.order_id is not None else ""),
+            (_("Asked"), day(quote.created_at)),
+            (_("Asked by"), quote.requested_by.name if quote.requested_by else ""),
+            (_("Status"), labels.get(status, status)),
+            (_("Prices valid until"), valid and day(quote.valid_until)),
+            (_("Order"), quote.order.number if quote.order_id is not None else ""),
         ),
         lines=tuple(
             pdf.Line(
                 sku=line.product.sku,
                 description=line.product.name,
-                quantity=f"{line.quantity:,}",
+                quantity=i18n.format_number(line.quantity),
                 unit_price=money(line.unit_price),
                 amount=money(line_total(line.unit_price, line.quantity)),
             )
@@ -287,9 +323,9 @@ def quote_document(context: dict) -> pdf.Document:
         ),
         totals=totals,
         mentions=legal,
-        paragraphs=() if total is not None else ("Prices follow when the seller answers.",),
+        paragraphs=() if total is not None else (_("Prices follow when the seller answers."),),
         footer=seller.get("footer", ""),
-        stamp=labels[status] if status in QUOTE_STAMPS else "",
+        stamp=str(labels[status]) if status in QUOTE_STAMPS else "",
     )
 
 
@@ -299,18 +335,21 @@ def delivery_note_document(context: dict) -> pdf.Document:
     shipment = context["shipment"]
     deliver_to = context["deliver_to"]
     return pdf.Document(
-        title="Delivery note",
+        title=_("Delivery note"),
         number=shipment.number,
         seller=seller_party(seller_of(context)),
         buyer=company_party(shipment.order.company, shipment.order),
         ship_to=pdf.Party(deliver_to["name"], tuple(deliver_to["lines"])),
-        ship_to_heading="Deliver to",
-        facts=_facts(*context["facts"]),
+        ship_to_heading=_("Deliver to"),
+        # The labels come in English from the note's context (fragments/shipments.py).
+        facts=_facts(*((_(label), value) for label, value in context["facts"])),
         lines=tuple(
-            pdf.Line(sku=line.sku, description=line.name, quantity=f"{quantity:,}")
+            pdf.Line(sku=line.sku, description=line.name, quantity=i18n.format_number(quantity))
             for line, quantity in context["lines"]
         ),
-        paragraphs=(f"Items in this shipment: {context['items']:,}",),
+        paragraphs=(
+            _("Items in this shipment: %(count)s", count=i18n.format_number(context["items"])),
+        ),
         footer=seller_of(context).get("footer", ""),
     )
 

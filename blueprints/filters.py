@@ -1,6 +1,6 @@
 """Jinja filters for money, percentages, dates, countries and a document's VAT."""
 
-from core import countries, i18n, margins, tax
+from core import billing, countries, i18n, margins, tax
 
 
 def money(value, currency: str = "EUR") -> str:
@@ -46,6 +46,8 @@ FILTERS = {
     # A document's net, VAT per rate and gross (core.tax): the one source of its figures.
     "order_taxes": tax.of_order,
     "invoice_taxes": tax.of_invoice,
+    # An invoice line's description in the viewer's language (its shipping line).
+    "invoice_line": billing.line_description,
     "vat_rate": tax.rate_label,
     "vat_rule": tax.for_company,
 }

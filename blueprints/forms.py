@@ -1,5 +1,6 @@
 """Forms shared by every blueprint."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, StringField
 from wtforms.validators import DataRequired, Length
@@ -62,16 +63,19 @@ class PersonForm(FlaskForm):
     """A person to invite: name and email (core.people checks the address precisely)."""
 
     name = StringField(
-        "Name",
+        _l("Name"),
         validators=[
-            DataRequired("Enter the person's name."),
-            Length(max=120, message="A name has at most 120 characters."),
+            DataRequired(_l("Enter the person's name.")),
+            Length(max=120, message=_l("A name has at most %(count)s characters.", count=120)),
         ],
     )
     email = EmailField(
-        "Email",
+        _l("Email"),
         validators=[
-            DataRequired("Enter the person's email address."),
-            Length(max=254, message="An email address has at most 254 characters."),
+            DataRequired(_l("Enter the person's email address.")),
+            Length(
+                max=254,
+                message=_l("An email address has at most %(count)s characters.", count=254),
+            ),
         ],
     )

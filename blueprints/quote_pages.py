@@ -62,7 +62,8 @@ class QuotePages:
                 oob=[(QUOTE, region)],
                 **(region | actions),
             )
-        flash(error or notice, "error" if error else "info")
+        if error or notice:  # a move whose outcome the page itself says flashes nothing
+            flash(str(error or notice), "error" if error else "info")  # lazy messages too
         return redirect(url_for(f"{self.face}.quote", quote_id=quote_id))
 
     def run(self, quote_id: int, change: Callable, notice):

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -16,12 +18,12 @@ from wtforms.validators import InputRequired, Length, StopValidation, Validation
 from wtforms.widgets import HiddenInput
 
 from blueprints.forms import WholeField
-from core import numbers, orders, quotes
+from core import i18n, numbers, orders, quotes
 from core.errors import Refused
 from core.products import clean_price
 
-NOTE_MESSAGE = f"A note has at most {quotes.MAX_NOTE} characters."
-STALE_FORM = "The form was not sent correctly: reload the page and try again."
+NOTE_MESSAGE = _l("A note has at most %(count)s characters.", count=quotes.MAX_NOTE)
+STALE_FORM = _l("The form was not sent correctly: reload the page and try again.")
 
 
 class PriceField(StringField):
@@ -33,19 +35,21 @@ class PriceField(StringField):
         self.price = None
         raw = (self.data or "").strip()
         if not raw:
-            raise StopValidation("Enter a unit price.")
+            raise StopValidation(_("Enter a unit price."))
         try:
-            value = clean_price(raw, "The unit price")
+            value = clean_price(raw, _("The unit price"))
         except Refused as exc:
             raise StopValidation(str(exc)) from exc
         if value <= 0:
-            raise StopValidation("The unit price must be more than zero.")
+            raise StopValidation(_("The unit price must be more than zero."))
         self.price = value
 
 
 def whole_quantity(raw: str) -> int:
     """A quantity typed as text: a whole number from 1, or ValidationError saying so."""
-    message = f"Enter a whole number from 1 to {orders.MAX_QUANTITY:,}."
+    message = _(
+        "Enter a whole number from 1 to %(most)s.", most=i18n.format_number(orders.MAX_QUANTITY)
+    )
     try:
         return numbers.whole(raw, minimum=1, maximum=orders.MAX_QUANTITY, message=message)
     except numbers.NumberRefused as exc:
@@ -56,9 +60,12 @@ class AskLine(Form):
     """One line of a request: a SKU and a quantity (both blank: the line is unused)."""
 
     sku = StringField(
-        "SKU", validators=[Length(max=64, message="A SKU has at most 64 characters.")]
+        _l("SKU"),
+        validators=[
+            Length(max=64, message=_l("A SKU has at most %(count)s characters.", count=64))
+        ],
     )
-    quantity = StringField("Quantity")
+    quantity = StringField(_l("Quantity"))
 
     product = None  # set by RequestForm.resolve
 
@@ -72,7 +79,8 @@ class RequestForm(FlaskForm):
 
     lines = FieldList(FormField(AskLine), min_entries=5, max_entries=quotes.MAX_LINES)
     note = TextAreaField(
-        "Note for the seller", validators=[Length(max=quotes.MAX_NOTE, message=NOTE_MESSAGE)]
+        _l("Note for the seller"),
+        validators=[Length(max=quotes.MAX_NOTE, message=NOTE_MESSAGE)],
     )
 
     def resolve(self) -> list[tuple[int, int]]:
@@ -90,11 +98,11 @@ class RequestForm(FlaskForm):
             sku = (line.sku.data or "").strip().upper()
             line.sku.data = sku
             if not sku:
-                line.sku.errors.append("Enter the SKU of the product.")
+                line.sku.errors.append(_("Enter the SKU of the product."))
             elif sku not in found:
-                line.sku.errors.append(f"No product with SKU {sku} is for sale.")
+                line.sku.errors.append(_("No product with SKU %(sku)s is for sale.", sku=sku))
             elif sku in seen:
-                line.sku.errors.append("This product is already on another line.")
+                line.sku.errors.append(_("This product is already on another line."))
             else:
                 line.product = found[sku]
                 seen[sku] = line
@@ -106,7 +114,7 @@ class RequestForm(FlaskForm):
             if line.product is not None and line.sku.errors == []:
                 asks.append((line.product.id, quantity))
         if not used:
-            self.form_errors.append("Add at least one product with a quantity.")
+            self.form_errors.append(_("Add at least one product with a quantity."))
         return asks
 
     @property
@@ -124,7 +132,7 @@ class PriceLine(Form):
     """One quote line's unit price; the line id keeps the form tied to the quote it was made for."""
 
     line = HiddenField()
-    unit_price = PriceField("Unit price")
+    unit_price = PriceField(_l("Unit price"))
 
 
 class _Seen(FlaskForm):
@@ -137,7 +145,7 @@ class _Seen(FlaskForm):
         message=STALE_FORM,
         validators=[InputRequired(STALE_FORM)],
     )
-    note = TextAreaField("Note", validators=[Length(max=quotes.MAX_NOTE, message=NOTE_MESSAGE)])
+    note = TextAreaField(_l("Note"), validators=[Length(max=quotes.MAX_NOTE, message=NOTE_MESSAGE)])
 
 
 class DecisionForm(_Seen):
@@ -163,9 +171,9 @@ class AnswerForm(CounterForm):
     """The seller's offer or counter-offer: unit prices and how long they hold."""
 
     valid_until = DateField(
-        "Valid until",
-        validators=[InputRequired("Choose the date until which these prices hold.")],
-        invalid_value_message="Enter a date such as 2026-12-31.",
+        _l("Valid until"),
+        validators=[InputRequired(_l("Choose the date until which these prices hold."))],
+        invalid_value_message=_l("Enter a date such as 2026-12-31."),
     )
 
     def validate_valid_until(self, field):
@@ -173,9 +181,11 @@ class AnswerForm(CounterForm):
             return
         today = quotes.today()
         if field.data <= today:
-            raise ValidationError("The offer must be valid until a date in the future.")
+            raise ValidationError(_("The offer must be valid until a date in the future."))
         if field.data > today + timedelta(days=quotes.MAX_VALIDITY_DAYS):
-            raise ValidationError(f"An offer holds for at most {quotes.MAX_VALIDITY_DAYS} days.")
+            raise ValidationError(
+                _("An offer holds for at most %(days)s days.", days=quotes.MAX_VALIDITY_DAYS)
+            )
 
 
 def price_form(form_class, quote, prices: dict[int, object], **data):

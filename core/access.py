@@ -13,6 +13,7 @@ from sqlalchemy import Select, false, select
 
 from extensions import db
 
+from .i18n import N_, _
 from .models import Company, User, company_reps
 
 
@@ -27,85 +28,103 @@ class Module:
 
     @property
     def permissions(self) -> tuple[str, ...]:
-        return tuple(f"{self.key}.{action}" for action, _ in self.actions)
+        return tuple(f"{self.key}.{action}" for action, __ in self.actions)
 
 
 MODULES: tuple[Module, ...] = (
     Module(
         "products",
-        "Products",
+        _("Products"),
         (
-            ("view", "see the catalogue"),
-            ("edit", "create and change products"),
-            ("delete", "delete or archive products"),
+            ("view", _("see the catalogue")),
+            ("edit", _("create and change products")),
+            ("delete", _("delete or archive products")),
         ),
     ),
-    Module("stock", "Stock", (("view", "see exact stock and movements"), ("edit", "adjust stock"))),
-    Module("orders", "Orders", (("view", "see orders"), ("edit", "move and cancel orders"))),
+    Module(
+        "stock",
+        _("Stock"),
+        (("view", _("see exact stock and movements")), ("edit", _("adjust stock"))),
+    ),
+    Module(
+        "orders", _("Orders"), (("view", _("see orders")), ("edit", _("move and cancel orders")))
+    ),
     Module(
         "shipping",
-        "Shipping",
+        _("Shipping"),
         (
-            ("view", "see shipments, carriers and shipping methods"),
-            ("edit", "ship orders, keep carriers and shipping methods"),
+            ("view", _("see shipments, carriers and shipping methods")),
+            ("edit", _("ship orders, keep carriers and shipping methods")),
         ),
     ),
-    Module("quotes", "Quotes", (("view", "see quotes"), ("edit", "answer and negotiate quotes"))),
+    Module(
+        "quotes",
+        _("Quotes"),
+        (("view", _("see quotes")), ("edit", _("answer and negotiate quotes"))),
+    ),
     Module(
         "customers",
-        "Customers",
+        _("Customers"),
         (
-            ("view", "see customer companies and their people"),
-            ("edit", "create and change customer companies"),
-            ("delete", "remove customer companies"),
-            ("all", "every customer, not only assigned ones"),
+            ("view", _("see customer companies and their people")),
+            ("edit", _("create and change customer companies")),
+            ("delete", _("remove customer companies")),
+            ("all", _("every customer, not only assigned ones")),
         ),
     ),
     Module(
         "groups",
-        "Groups & prices",
+        _("Groups & prices"),
         (
-            ("view", "see customer groups and group prices"),
-            ("edit", "change groups and group prices"),
+            ("view", _("see customer groups and group prices")),
+            ("edit", _("change groups and group prices")),
         ),
     ),
     Module(
         "promotions",
-        "Promotions",
+        _("Promotions"),
         (
-            ("view", "see promotions"),
-            ("edit", "create and change promotions"),
-            ("delete", "remove promotions"),
+            ("view", _("see promotions")),
+            ("edit", _("create and change promotions")),
+            ("delete", _("remove promotions")),
         ),
     ),
     Module(
         "invoices",
-        "Invoices & payments",
+        _("Invoices & payments"),
         (
-            ("view", "see invoices and payments"),
-            ("edit", "issue invoices and record payments"),
+            ("view", _("see invoices and payments")),
+            ("edit", _("issue invoices and record payments")),
         ),
     ),
-    Module("reports", "Financial reports", (("view", "see sales and receivables reports"),)),
-    Module("finance", "Costs & margins", (("costs", "see costs and margins everywhere"),)),
+    Module("reports", _("Financial reports"), (("view", _("see sales and receivables reports")),)),
+    Module("finance", _("Costs & margins"), (("costs", _("see costs and margins everywhere")),)),
     Module(
-        "users", "Staff users", (("view", "see staff users"), ("manage", "invite, block, assign"))
+        "users",
+        _("Staff users"),
+        (("view", _("see staff users")), ("manage", _("invite, block, assign"))),
     ),
-    Module("roles", "Roles", (("view", "see roles"), ("edit", "create, change and delete roles"))),
-    Module("portal", "Portal access", (("grant", "give customer people access"),)),
-    Module("settings", "Settings", (("view", "see settings"), ("edit", "change settings"))),
-    Module("audit", "Audit log", (("view", "read the audit log"),)),
+    Module(
+        "roles",
+        _("Roles"),
+        (("view", _("see roles")), ("edit", _("create, change and delete roles"))),
+    ),
+    Module("portal", _("Portal access"), (("grant", _("give customer people access")),)),
+    Module(
+        "settings", _("Settings"), (("view", _("see settings")), ("edit", _("change settings")))
+    ),
+    Module("audit", _("Audit log"), (("view", _("read the audit log")),)),
     Module(
         "shop",
-        "Storefront",
+        _("Storefront"),
         (
-            ("cart", "build carts"),
-            ("order", "check out and order"),
-            ("quote", "request quotations and negotiate"),
-            ("approve", "approve colleagues' carts and accept quotes"),
-            ("invoices", "see invoices and the balance"),
-            ("users", "manage their own company's people"),
-            ("addresses", "keep their company's delivery addresses"),
+            ("cart", _("build carts")),
+            ("order", _("check out and order")),
+            ("quote", _("request quotations and negotiate")),
+            ("approve", _("approve colleagues' carts and accept quotes")),
+            ("invoices", _("see invoices and the balance")),
+            ("users", _("manage their own company's people")),
+            ("addresses", _("keep their company's delivery addresses")),
         ),
         scope="customer",
     ),
@@ -157,7 +176,7 @@ PRESETS: tuple[Preset, ...] = (
         "admin",
         "Admin",
         "staff",
-        "Everything, including staff users, roles, settings and audit",
+        N_("Everything, including staff users, roles, settings and audit"),
         STAFF_PERMISSIONS,
         two_factor=True,
     ),
@@ -165,7 +184,7 @@ PRESETS: tuple[Preset, ...] = (
         "manager",
         "Store manager",
         "staff",
-        "All modules and all customers, costs and margins, reports; no user administration",
+        N_("All modules and all customers, costs and margins, reports; no user administration"),
         STAFF_PERMISSIONS
         - _perms(
             "users.view", "users.manage", "roles.view", "roles.edit", "settings.edit", "audit.view"
@@ -175,7 +194,7 @@ PRESETS: tuple[Preset, ...] = (
         "sales",
         "Sales staff",
         "staff",
-        "Assigned customers with their orders, quotes and invoices; no costs",
+        N_("Assigned customers with their orders, quotes and invoices; no costs"),
         _perms(
             "products.view",
             "stock.view",
@@ -197,7 +216,7 @@ PRESETS: tuple[Preset, ...] = (
         "warehouse",
         "Warehouse",
         "staff",
-        "Products and stock, orders to fulfil; no costs, no finance",
+        N_("Products and stock, orders to fulfil; no costs, no finance"),
         _perms(
             "products.view",
             "products.edit",
@@ -214,7 +233,7 @@ PRESETS: tuple[Preset, ...] = (
         "finance",
         "Finance",
         "staff",
-        "Invoices, payments, reports, costs and margins; orders read-only",
+        N_("Invoices, payments, reports, costs and margins; orders read-only"),
         _perms(
             "products.view",
             "orders.view",
@@ -231,25 +250,25 @@ PRESETS: tuple[Preset, ...] = (
         "readonly",
         "Read-only",
         "staff",
-        "Sees the trade modules, changes nothing",
+        N_("Sees the trade modules, changes nothing"),
         _perms(*_VIEW_ALL_TRADE),
     ),
     Preset(
         "decision_maker",
         "Decision-maker",
         "customer",
-        "Orders, approves colleagues' carts, accepts quotes, sees invoices, manages people",
+        N_("Orders, approves colleagues' carts, accepts quotes, sees invoices, manages people"),
         CUSTOMER_PERMISSIONS,
     ),
     Preset(
         "requester",
         "Requester",
         "customer",
-        "Builds carts and requests quotes for a decision-maker to approve",
+        N_("Builds carts and requests quotes for a decision-maker to approve"),
         _perms("shop.cart", "shop.quote"),
     ),
     Preset(
-        "browse_only", "Browse-only", "customer", "Browses the offer, nothing else", frozenset()
+        "browse_only", "Browse-only", "customer", N_("Browses the offer, nothing else"), frozenset()
     ),
 )
 PRESETS_BY_KEY = {p.key: p for p in PRESETS}
@@ -667,12 +686,30 @@ AUDIENCES: dict[str, tuple[Audience, ...]] = {
     ),
     "shipping-methods-table": (_staff("shipping.view"),),
     "groups-table": (_staff("groups.view"),),
-    # imports: each job renders for the person who started it
+    # one group's price list (signalled; its view answers 204 while nothing shown changed)
+    "group-prices": (_staff("groups.view"),),
+    # the price explainer's result: whoever may open the explainer
+    "explanation": (_staff("customers.view", "products.view"),),
+    # imports: each job renders for the person who started it; the list of one's own
+    # imports is named by its person, like a storefront list
     "import": (_staff(by=("user_id",)),),
+    "imports-recent": (Audience("staff", any_of=_perms(*IMPORTS.values()), own="user_id"),),
+    # staff users, roles, settings and the audit log, each to those who may open its page
+    "users-table": (_staff("users.view"),),
+    "roles-table": (_staff("roles.view"),),
+    "settings": (_staff("settings.view"),),
+    "audit-results": (_staff("audit.view"),),
+    # a company's people, to those of its people who manage them
+    "shop-users": (_customers("shop.users", own="company_id"),),
     # reports: margins only with costs; the costs notice only for those who lost them
     "report": _SALES_REPORT,
     "report-margins": (_staff("reports.view", "finance.costs"),),
     "report-costs": (Audience("staff", lacks=_perms("finance.costs")),),
+    # the overview's work queue: which queues (core.work_queue.PERMISSIONS), counted in
+    # the viewer's scope; every staff person, so that gaining a queue shows it at once
+    "work-queue": (
+        _staff(fields=("orders.view", "quotes.view", "invoices.view", "stock.view"), by=("scope",)),
+    ),
 }
 
 

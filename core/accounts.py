@@ -1,4 +1,4 @@
-"""People's accounts: passwords and authentication."""
+"""People's accounts: passwords, authentication, and one's language and time zone."""
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -6,6 +6,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
 
+from . import events, i18n, settings
+from .errors import FieldRefused
+from .i18n import _
 from .models import User, utcnow
 
 # Checked when no account matches, so an unknown email costs as much time as a wrong password.
@@ -61,3 +64,19 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not user.password_hash or not matches or user.status != "active":
         return None
     return user
+
+
+def set_preferences(user: User, *, language: str | None, zone: str | None) -> bool:
+    """One's own language and time zone; None (or "") is the browser's language and the
+    seller's zone. The person's open pages follow (their pushes are rendered in them).
+    False when nothing changed; a value not on the lists is refused, nothing kept."""
+    language, zone = language or None, zone or None
+    if language is not None and (not isinstance(language, str) or language not in i18n.LANGUAGES):
+        raise FieldRefused(_("Choose a language from the list."), "language")
+    if zone is not None and not settings.is_timezone(zone):
+        raise FieldRefused(_("Choose a time zone from the list."), "timezone")
+    if (user.language, user.timezone) == (language, zone):
+        return False
+    user.language, user.timezone = language, zone
+    events.record(db.session, "user_changed", user.id)
+    return True

@@ -19,8 +19,9 @@ from sqlalchemy import exists, select, update
 
 from extensions import db
 
-from . import access, audit, countries, events
+from . import access, audit, countries, events, i18n
 from .errors import FieldRefused, Refused
+from .i18n import _
 from .models import Cart, Company, DeliveryAddress, User
 
 NAME_LENGTH = 160
@@ -111,33 +112,35 @@ def _clean(details: AddressDetails) -> dict:
         details.name,
         "name",
         NAME_LENGTH,
-        "Give the address a name, such as the site or the person it is for.",
-        f"A name has at most {NAME_LENGTH} characters.",
+        _("Give the address a name, such as the site or the person it is for."),
+        _("A name has at most %(count)s characters.", count=NAME_LENGTH),
     )
     street = _street(details.street)
     if not street:
-        raise AddressRefused("Enter the street and number.", "street")
+        raise AddressRefused(_("Enter the street and number."), "street")
     if len(street) > STREET_LENGTH:
-        raise AddressRefused(f"The street has at most {STREET_LENGTH} characters.", "street")
+        raise AddressRefused(
+            _("The street has at most %(count)s characters.", count=STREET_LENGTH), "street"
+        )
     if street.count("\n") > 2:
-        raise AddressRefused("The street has at most three lines.", "street")
+        raise AddressRefused(_("The street has at most three lines."), "street")
     postcode = _required(
         details.postcode,
         "postcode",
         POSTCODE_LENGTH,
-        "Enter the postcode.",
-        f"A postcode has at most {POSTCODE_LENGTH} characters.",
+        _("Enter the postcode."),
+        _("A postcode has at most %(count)s characters.", count=POSTCODE_LENGTH),
     )
     city = _required(
         details.city,
         "city",
         CITY_LENGTH,
-        "Enter the city.",
-        f"A city has at most {CITY_LENGTH} characters.",
+        _("Enter the city."),
+        _("A city has at most %(count)s characters.", count=CITY_LENGTH),
     )
     country = (details.country or "").strip().upper()
     if country not in countries.names():
-        raise AddressRefused("Choose the country from the list.", "country")
+        raise AddressRefused(_("Choose the country from the list."), "country")
     return {"name": name, "street": street, "postcode": postcode, "city": city, "country": country}
 
 
@@ -147,11 +150,10 @@ def _lock(company: Company) -> None:
 
 
 def _shown(address: DeliveryAddress) -> dict:
-    return {
-        "name": address.name,
-        "address": ", ".join(lines(address)[1:]),
-        "default": address.is_default,
-    }
+    """An address as the audit log keeps it (the country named in English: stored data)."""
+    with i18n.in_language("en"):
+        shown = ", ".join(lines(address)[1:])
+    return {"name": address.name, "address": shown, "default": address.is_default}
 
 
 def _changed(company_id: int) -> None:
@@ -175,8 +177,11 @@ def add(company: Company, details: AddressDetails, *, actor: User, ip: str = "")
     present = book(company.id)
     if len(present) >= MAX_ADDRESSES:
         raise Refused(
-            f"An address book holds at most {MAX_ADDRESSES} addresses: delete one you no "
-            "longer use first."
+            _(
+                "An address book holds at most %(count)s addresses: delete one you no longer "
+                "use first.",
+                count=MAX_ADDRESSES,
+            )
         )
     address = DeliveryAddress(company_id=company.id, is_default=False, **values)
     db.session.add(address)
@@ -272,13 +277,19 @@ def delete(address: DeliveryAddress, *, actor: User, ip: str = "") -> int:
     others = [a for a in book(company.id) if a.id != address.id]
     if address.is_default and others:
         raise Refused(
-            f"“{address.name}” is the default delivery address: make another address the "
-            "default first, then delete this one."
+            _(
+                "“%(name)s” is the default delivery address: make another address the "
+                "default first, then delete this one.",
+                name=address.name,
+            )
         )
     if awaited_by_a_request(address):
         raise Refused(
-            f"“{address.name}” is the delivery address of a request waiting for approval: "
-            "it can be deleted once the request is approved or rejected."
+            _(
+                "“%(name)s” is the delivery address of a request waiting for approval: it "
+                "can be deleted once the request is approved or rejected.",
+                name=address.name,
+            )
         )
     audit.record(
         "address.deleted",

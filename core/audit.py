@@ -4,100 +4,103 @@ from dataclasses import dataclass
 
 from extensions import db
 
+from . import events
+from .i18n import N_, _
 from .models import AuditEntry, User
 
+# What each action reads as: marked for the catalogue, translated where the log shows it.
 ACTIONS = {
-    "auth.sign_in": "Signed in",
-    "auth.sign_in_failed": "Sign-in failed",
-    "auth.throttled": "Sign-in throttled",
-    "auth.password_changed": "Password changed",
-    "auth.password_change_failed": "Password change refused (wrong current password)",
-    "auth.password_reset_requested": "Password reset link sent",
-    "auth.password_reset": "Password reset",
-    "auth.second_factor_failed": "Second-factor code refused",
-    "auth.two_factor_enabled": "Two-factor sign-in turned on",
-    "auth.two_factor_disabled": "Two-factor sign-in turned off",
-    "auth.two_factor_reset": "Two-factor sign-in reset by an administrator",
-    "auth.recovery_codes_renewed": "Recovery codes renewed",
-    "user.invited": "Person invited",
-    "invitation.resent": "Invitation resent",
-    "invitation.revoked": "Invitation revoked",
-    "invitation.accepted": "Invitation accepted",
-    "user.blocked": "Person blocked",
-    "user.unblocked": "Person unblocked",
-    "user.roles_changed": "Roles changed",
-    "role.created": "Role created",
-    "role.renamed": "Role renamed",
-    "role.permissions_changed": "Role permissions changed",
-    "role.deleted": "Role deleted",
-    "role.two_factor_changed": "Role's two-factor requirement changed",
-    "customer.reps_changed": "Sales reps changed",
-    "customer.created": "Customer created",
-    "customer.changed": "Customer changed",
-    "customer.deactivated": "Customer deactivated",
-    "customer.reactivated": "Customer reactivated",
-    "customer.deleted": "Customer deleted",
-    "address.created": "Delivery address added",
-    "address.changed": "Delivery address changed",
-    "address.default_changed": "Default delivery address changed",
-    "address.deleted": "Delivery address deleted",
-    "shipping_method.created": "Shipping method created",
-    "shipping_method.changed": "Shipping method changed",
-    "shipping_method.activated": "Shipping method activated",
-    "shipping_method.deactivated": "Shipping method deactivated",
-    "shipping_method.deleted": "Shipping method deleted",
-    "group.created": "Customer group created",
-    "group.changed": "Customer group changed",
-    "group.deleted": "Customer group deleted",
-    "credit_note.issued": "Credit note issued",
-    "stock.adjusted": "Stock adjusted",
-    "stock.received": "Goods received (back-orders served first)",
-    "import.applied": "CSV import applied",
-    "import.rejected": "CSV import rejected",
-    "export.downloaded": "CSV export downloaded",
-    "product.created": "Product created",
-    "product.archived": "Product archived",
-    "product.restored": "Product restored",
-    "product.updated": "Product changed",
-    "product.deleted": "Product deleted",
-    "photo.added": "Product photo added",
-    "photo.removed": "Product photo removed",
-    "photo.moved": "Product photos reordered",
-    "price.changed": "Prices changed",
-    "promotion.changed": "Promotion changed",
-    "promotion.created": "Promotion created",
-    "promotion.switched": "Promotion switched on or off",
-    "promotion.deleted": "Promotion deleted",
-    "settings.changed": "Settings changed",
-    "cart.submitted": "Cart submitted for approval",
-    "cart.approved": "Cart approved",
-    "cart.approved_by_seller": "Cart's second approval given by the seller",
-    "cart.rejected": "Cart rejected",
-    "order.placed": "Order placed",
-    "order.moved": "Order moved",
-    "order.cancelled": "Order cancelled",
-    "order.throttled": "Ordering throttled (too many orders refused for stock)",
-    "carrier.created": "Carrier created",
-    "carrier.changed": "Carrier changed",
-    "carrier.deactivated": "Carrier deactivated (used by shipments)",
-    "carrier.deleted": "Carrier deleted",
-    "shipment.created": "Shipment created",
-    "shipment.changed": "Shipment's carrier or tracking changed",
-    "shipment.shipped": "Shipment shipped",
-    "shipment.delivered": "Shipment delivered",
-    "shipment.removed": "Prepared shipment removed",
-    "quote.requested": "Quote requested",
-    "quote.offered": "Quote offered",
-    "quote.countered": "Quote countered",
-    "quote.approved": "Quote approved (first of two)",
-    "quote.accepted": "Quote accepted",
-    "quote.approved_by_seller": "Quote's second approval given by the seller",
-    "quote.rejected": "Quote rejected",
-    "quote.withdrawn": "Quote withdrawn",
-    "invoice.issued": "Invoice issued",
-    "invoice.voided": "Invoice voided",
-    "payment.recorded": "Payment recorded",
-    "demo.loaded": "Demo data loaded",
+    "auth.sign_in": N_("Signed in"),
+    "auth.sign_in_failed": N_("Sign-in failed"),
+    "auth.throttled": N_("Sign-in throttled"),
+    "auth.password_changed": N_("Password changed"),
+    "auth.password_change_failed": N_("Password change refused (wrong current password)"),
+    "auth.password_reset_requested": N_("Password reset link sent"),
+    "auth.password_reset": N_("Password reset"),
+    "auth.second_factor_failed": N_("Second-factor code refused"),
+    "auth.two_factor_enabled": N_("Two-factor sign-in turned on"),
+    "auth.two_factor_disabled": N_("Two-factor sign-in turned off"),
+    "auth.two_factor_reset": N_("Two-factor sign-in reset by an administrator"),
+    "auth.recovery_codes_renewed": N_("Recovery codes renewed"),
+    "user.invited": N_("Person invited"),
+    "invitation.resent": N_("Invitation resent"),
+    "invitation.revoked": N_("Invitation revoked"),
+    "invitation.accepted": N_("Invitation accepted"),
+    "user.blocked": N_("Person blocked"),
+    "user.unblocked": N_("Person unblocked"),
+    "user.roles_changed": N_("Roles changed"),
+    "role.created": N_("Role created"),
+    "role.renamed": N_("Role renamed"),
+    "role.permissions_changed": N_("Role permissions changed"),
+    "role.deleted": N_("Role deleted"),
+    "role.two_factor_changed": N_("Role's two-factor requirement changed"),
+    "customer.reps_changed": N_("Sales reps changed"),
+    "customer.created": N_("Customer created"),
+    "customer.changed": N_("Customer changed"),
+    "customer.deactivated": N_("Customer deactivated"),
+    "customer.reactivated": N_("Customer reactivated"),
+    "customer.deleted": N_("Customer deleted"),
+    "address.created": N_("Delivery address added"),
+    "address.changed": N_("Delivery address changed"),
+    "address.default_changed": N_("Default delivery address changed"),
+    "address.deleted": N_("Delivery address deleted"),
+    "shipping_method.created": N_("Shipping method created"),
+    "shipping_method.changed": N_("Shipping method changed"),
+    "shipping_method.activated": N_("Shipping method activated"),
+    "shipping_method.deactivated": N_("Shipping method deactivated"),
+    "shipping_method.deleted": N_("Shipping method deleted"),
+    "group.created": N_("Customer group created"),
+    "group.changed": N_("Customer group changed"),
+    "group.deleted": N_("Customer group deleted"),
+    "credit_note.issued": N_("Credit note issued"),
+    "stock.adjusted": N_("Stock adjusted"),
+    "stock.received": N_("Goods received (back-orders served first)"),
+    "import.applied": N_("CSV import applied"),
+    "import.rejected": N_("CSV import rejected"),
+    "export.downloaded": N_("CSV export downloaded"),
+    "product.created": N_("Product created"),
+    "product.archived": N_("Product archived"),
+    "product.restored": N_("Product restored"),
+    "product.updated": N_("Product changed"),
+    "product.deleted": N_("Product deleted"),
+    "photo.added": N_("Product photo added"),
+    "photo.removed": N_("Product photo removed"),
+    "photo.moved": N_("Product photos reordered"),
+    "price.changed": N_("Prices changed"),
+    "promotion.changed": N_("Promotion changed"),
+    "promotion.created": N_("Promotion created"),
+    "promotion.switched": N_("Promotion switched on or off"),
+    "promotion.deleted": N_("Promotion deleted"),
+    "settings.changed": N_("Settings changed"),
+    "cart.submitted": N_("Cart submitted for approval"),
+    "cart.approved": N_("Cart approved"),
+    "cart.approved_by_seller": N_("Cart's second approval given by the seller"),
+    "cart.rejected": N_("Cart rejected"),
+    "order.placed": N_("Order placed"),
+    "order.moved": N_("Order moved"),
+    "order.cancelled": N_("Order cancelled"),
+    "order.throttled": N_("Ordering throttled (too many orders refused for stock)"),
+    "carrier.created": N_("Carrier created"),
+    "carrier.changed": N_("Carrier changed"),
+    "carrier.deactivated": N_("Carrier deactivated (used by shipments)"),
+    "carrier.deleted": N_("Carrier deleted"),
+    "shipment.created": N_("Shipment created"),
+    "shipment.changed": N_("Shipment's carrier or tracking changed"),
+    "shipment.shipped": N_("Shipment shipped"),
+    "shipment.delivered": N_("Shipment delivered"),
+    "shipment.removed": N_("Prepared shipment removed"),
+    "quote.requested": N_("Quote requested"),
+    "quote.offered": N_("Quote offered"),
+    "quote.countered": N_("Quote countered"),
+    "quote.approved": N_("Quote approved (first of two)"),
+    "quote.accepted": N_("Quote accepted"),
+    "quote.approved_by_seller": N_("Quote's second approval given by the seller"),
+    "quote.rejected": N_("Quote rejected"),
+    "quote.withdrawn": N_("Quote withdrawn"),
+    "invoice.issued": N_("Invoice issued"),
+    "invoice.voided": N_("Invoice voided"),
+    "payment.recorded": N_("Payment recorded"),
+    "demo.loaded": N_("Demo data loaded"),
 }
 
 
@@ -129,7 +132,24 @@ def record(
         ip=(ip or "")[:45],
     )
     db.session.add(entry)
+    # One per transaction, however many entries it writes: open audit logs re-fetch.
+    events.record(db.session, "audit_logged")
     return entry
+
+
+translate = _  # a stored text, looked up in the catalogue (not itself a message to extract)
+
+
+def action_label(action: str) -> str:
+    """An action as it reads in the viewer's language (its key, if it is not known)."""
+    label = ACTIONS.get(action)
+    return str(translate(label)) if label else action
+
+
+def summary_text(summary: str | None) -> str:
+    """An entry's summary as shown: a constant one (marked N_ where it is written) in the
+    viewer's language; one with values stays as it was stored."""
+    return str(translate(summary)) if summary else ""
 
 
 def differences(before: dict, after: dict) -> tuple[dict, dict]:
@@ -169,7 +189,7 @@ def _text(value) -> str:
     if value is _ABSENT or value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return str(_("yes") if value else _("no"))
     if isinstance(value, list | tuple):
         return ", ".join(_text(item) for item in value)
     if isinstance(value, dict):

@@ -11,8 +11,9 @@ from sqlalchemy.sql import ColumnElement
 
 from extensions import db
 
-from . import access, audit, events, notify, numbers, settings, tax
+from . import access, audit, events, i18n, notify, numbers, settings, tax
 from .errors import FieldRefused, Refused
+from .i18n import _
 from .models import (
     CENT,
     Company,
@@ -55,6 +56,31 @@ def next_invoice_number() -> int:
     return next_number("invoice")
 
 
+# An invoice's shipping line keeps its words in English, as every invoice always kept them
+# ("Shipping: Express"; the line has no kind of its own, and a SKU only when it sells a
+# product): line_description says them in the language of whoever reads the invoice.
+SHIPPING = "Shipping"
+_SHIPPING_PREFIX = f"{SHIPPING}: "
+
+
+def shipping_description(method_name: str | None) -> str:
+    """What the shipping line of an invoice stores: "Shipping: Express", or "Shipping"."""
+    return f"{_SHIPPING_PREFIX}{method_name}" if method_name else SHIPPING
+
+
+def line_description(line: InvoiceLine):
+    """An invoice line's description as its reader reads it: a product's name as it was
+    sold, the shipping line translated (lazy: in the language of the page or PDF)."""
+    description = line.description
+    if line.sku:
+        return description
+    if description == SHIPPING:
+        return _("Shipping")
+    if description.startswith(_SHIPPING_PREFIX):
+        return _("Shipping: %(method)s", method=description.removeprefix(_SHIPPING_PREFIX))
+    return description
+
+
 def build_invoice(order: Order, number: int, issued) -> Invoice:
     """An invoice copying the order's lines, due after the company's payment terms."""
     invoice = Invoice(
@@ -81,9 +107,7 @@ def build_invoice(order: Order, number: int, issued) -> Invoice:
         invoice.lines.append(
             InvoiceLine(
                 sku="",
-                description=f"Shipping: {order.shipping_name}"
-                if order.shipping_name
-                else "Shipping",
+                description=shipping_description(order.shipping_name),
                 quantity=1,
                 unit_price=order.shipping_price,
                 line_total=order.shipping_price,
@@ -113,9 +137,18 @@ def issue_for(order: Order, *, actor: User | None) -> Invoice:
     notify.company(
         order.company,
         "shop.invoices",
-        f"Invoice {invoice.display_number} for order {order.number}",
-        f"Invoice {invoice.display_number} of {invoice.total} {invoice.currency} for order "
-        f"{order.number} is due on {invoice.due_on:%d %b %Y}.",
+        _(
+            "Invoice %(number)s for order %(order)s",
+            number=invoice.display_number,
+            order=order.number,
+        ),
+        _(
+            "Invoice %(number)s of %(total)s for order %(order)s is due on %(day)s.",
+            number=invoice.display_number,
+            total=i18n.money(invoice.total, invoice.currency),
+            order=order.number,
+            day=i18n.day(invoice.due_on),
+        ),
         attach=notify.Attach("invoice", invoice),
     )
     return invoice
@@ -135,9 +168,14 @@ def void_for(order: Order, *, actor: User | None) -> None:
     if invoice.paid_total > 0 or invoice.credited_total > 0:
         settled = invoice.paid_total + invoice.credited_total
         raise Refused(
-            f"Order {order.number} cannot be cancelled: {settled:.2f} {invoice.currency} was "
-            f"already paid or credited on invoice {invoice.display_number}. To give the money "
-            "back, issue a credit note on the customer's account."
+            _(
+                "Order %(order)s cannot be cancelled: %(amount)s was already paid "
+                "or credited on invoice %(number)s. To give the money back, issue a credit "
+                "note on the customer's account.",
+                order=order.number,
+                amount=i18n.money(settled, invoice.currency),
+                number=invoice.display_number,
+            )
         )
     invoice.voided_at = utcnow()
     audit.record(
@@ -154,19 +192,19 @@ def void_for(order: Order, *, actor: User | None) -> None:
 # What a list can be narrowed to: the statuses of Invoice.status_on, plus "outstanding"
 # (everything still owed, overdue included), which is what finance chases.
 STATUS_FILTERS = {
-    "outstanding": "Outstanding",
-    "open": "Open",
-    "partially-paid": "Partially paid",
-    "overdue": "Overdue",
-    "paid": "Paid",
-    "void": "Void",
+    "outstanding": _("Outstanding"),
+    "open": _("Open"),
+    "partially-paid": _("Partially paid"),
+    "overdue": _("Overdue"),
+    "paid": _("Paid"),
+    "void": _("Void"),
 }
 PAYMENT_METHODS = {
-    "transfer": "Bank transfer",
-    "card": "Card",
-    "cash": "Cash",
-    "cheque": "Cheque",
-    "other": "Other",
+    "transfer": _("Bank transfer"),
+    "card": _("Card"),
+    "cash": _("Cash"),
+    "cheque": _("Cheque"),
+    "other": _("Other"),
 }
 REFERENCE_LENGTH = 80
 _NUMBER = re.compile(r"(?:inv[-\s]?)?0*(\d{1,9})", re.IGNORECASE)
@@ -286,11 +324,11 @@ def parse_amount(text: str) -> Decimal:
     if mark >= 0:
         whole, fraction = cleaned[:mark], cleaned[mark + 1 :]
         cleaned = re.sub(r"[,.]", "", whole) + "." + fraction
-    message = "Enter the amount as a number, such as 120.50."
+    message = _("Enter the amount as a number, such as 120.50.")
     try:
         numbers.decimal(
             cleaned,
-            label="The amount",
+            label=_("The amount"),
             places=10,
             minimum=-AMOUNT_LIMIT,
             above=True,
@@ -308,37 +346,52 @@ def _check_payment(invoice: Invoice, amount, received_on, method: str, reference
     """Every rule a payment must meet, with a message that says what to do."""
     if invoice.voided_at is not None:
         raise PaymentRefused(
-            f"Invoice {invoice.display_number} is void: no payment can be recorded against it."
+            _(
+                "Invoice %(number)s is void: no payment can be recorded against it.",
+                number=invoice.display_number,
+            )
         )
     if invoice.balance <= 0:
-        raise PaymentRefused(f"Invoice {invoice.display_number} is already paid in full.")
+        raise PaymentRefused(
+            _("Invoice %(number)s is already paid in full.", number=invoice.display_number)
+        )
     if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise PaymentRefused("Enter the amount as a number, such as 120.50.", "amount")
+        raise PaymentRefused(_("Enter the amount as a number, such as 120.50."), "amount")
     if amount <= 0:
-        raise PaymentRefused("A payment is an amount above zero.", "amount")
+        raise PaymentRefused(_("A payment is an amount above zero."), "amount")
     if amount != amount.quantize(CENT):
-        raise PaymentRefused("An amount has at most two decimals (whole cents).", "amount")
+        raise PaymentRefused(_("An amount has at most two decimals (whole cents)."), "amount")
     if amount > invoice.balance:
         raise PaymentRefused(
-            f"{amount:.2f} {invoice.currency} is more than the open balance of "
-            f"{invoice.balance:.2f} {invoice.currency}: record at most the open balance.",
+            _(
+                "%(amount)s is more than the open balance of %(balance)s: record at most "
+                "the open balance.",
+                amount=i18n.money(amount, invoice.currency),
+                balance=i18n.money(invoice.balance, invoice.currency),
+            ),
             "amount",
         )
     if not isinstance(received_on, date):
-        raise PaymentRefused("Enter the day the money was received.", "received_on")
+        raise PaymentRefused(_("Enter the day the money was received."), "received_on")
     if received_on > today():
-        raise PaymentRefused("The day received cannot be in the future.", "received_on")
+        raise PaymentRefused(_("The day received cannot be in the future."), "received_on")
     placed = invoice.order.created_at.date()
     if received_on < placed:
         raise PaymentRefused(
-            f"The day received is before order {invoice.order.number} was placed "
-            f"({placed:%d %b %Y}).",
+            _(
+                "The day received is before order %(order)s was placed (%(day)s).",
+                order=invoice.order.number,
+                day=i18n.day(placed),
+            ),
             "received_on",
         )
     if method not in PAYMENT_METHODS:
-        raise PaymentRefused("Choose how the money was paid.", "method")
+        raise PaymentRefused(_("Choose how the money was paid."), "method")
     if len(reference) > REFERENCE_LENGTH:
-        raise PaymentRefused(f"A reference has at most {REFERENCE_LENGTH} characters.", "reference")
+        raise PaymentRefused(
+            _("A reference has at most %(count)s characters.", count=REFERENCE_LENGTH),
+            "reference",
+        )
 
 
 def lock_invoice(invoice: Invoice) -> Invoice:
@@ -382,7 +435,7 @@ def add_to_invoice(
     db.session.refresh(locked)
     if done != 1:
         says_why()
-        raise refused("The invoice changed meanwhile. Reload it and try again.")
+        raise refused(_("The invoice changed meanwhile. Reload it and try again."))
 
 
 def record_payment(
@@ -440,16 +493,24 @@ def record_payment(
     events.record(db.session, "invoice_changed", locked.id, company=locked.company_id)
     # A receipt for the customer's accounts people: the same people invoices are mailed to.
     remaining = locked.balance
+    if remaining > 0:
+        rest = _(
+            "%(amount)s remains open, due on %(day)s.",
+            amount=i18n.money(remaining, locked.currency),
+            day=i18n.day(locked.due_on),
+        )
+    else:
+        rest = _("The invoice is now paid in full. Thank you.")
     notify.company(
         locked.company,
         "shop.invoices",
-        f"Payment received for invoice {locked.display_number}",
-        f"We received {amount:.2f} {locked.currency} on {received_on:%d %b %Y} for invoice "
-        f"{locked.display_number}. "
-        + (
-            f"{remaining:.2f} {locked.currency} remains open, due on {locked.due_on:%d %b %Y}."
-            if remaining > 0
-            else "The invoice is now paid in full. Thank you."
+        _("Payment received for invoice %(number)s", number=locked.display_number),
+        _(
+            "We received %(amount)s on %(day)s for invoice %(number)s. %(rest)s",
+            amount=i18n.money(amount, locked.currency),
+            day=i18n.day(received_on),
+            number=locked.display_number,
+            rest=rest,
         ),
     )
     return payment

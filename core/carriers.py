@@ -17,6 +17,7 @@ from extensions import db
 
 from . import audit, events
 from .errors import FieldRefused
+from .i18n import _
 from .models import Carrier, Order, Shipment, User
 
 NAME_LENGTH = 80
@@ -58,34 +59,48 @@ def clean_tracking_url(raw: str | None) -> str:
         return ""
     if len(text) > URL_LENGTH:
         raise CarrierRefused(
-            f"A tracking link has at most {URL_LENGTH} characters.", "tracking_url"
+            _("A tracking link has at most %(count)s characters.", count=URL_LENGTH),
+            "tracking_url",
         )
     if not _URL_CHARS.fullmatch(text):
-        raise CarrierRefused("A tracking link is one web address, without spaces.", "tracking_url")
+        raise CarrierRefused(
+            _("A tracking link is one web address, without spaces."), "tracking_url"
+        )
     if PLACEHOLDER not in text:
         raise CarrierRefused(
-            f"Put {PLACEHOLDER} in the tracking link where the tracking number goes, e.g. "
-            f"https://www.ups.com/track?tracknum={PLACEHOLDER}.",
+            _(
+                "Put %(placeholder)s in the tracking link where the tracking number goes, e.g. "
+                "https://www.ups.com/track?tracknum=%(placeholder)s.",
+                placeholder=PLACEHOLDER,
+            ),
             "tracking_url",
         )
     if not text.lower().startswith("https://"):
         raise CarrierRefused(
-            "A tracking link starts with https:// and the carrier's web address.", "tracking_url"
+            _("A tracking link starts with https:// and the carrier's web address."),
+            "tracking_url",
         )
     authority = re.split(r"[/?#]", text[len("https://") :], maxsplit=1)[0]
     if PLACEHOLDER in authority:
         raise CarrierRefused(
-            f"{PLACEHOLDER} belongs after the carrier's web address, not in it.", "tracking_url"
+            _(
+                "%(placeholder)s belongs after the carrier's web address, not in it.",
+                placeholder=PLACEHOLDER,
+            ),
+            "tracking_url",
         )
     try:
         parts = urlsplit(text.replace(PLACEHOLDER, "0"))
-        host, _ = parts.hostname, parts.port
+        host, __ = parts.hostname, parts.port
     except ValueError:
         host = None
     if not host or "@" in authority:
         raise CarrierRefused(
-            "A tracking link starts with https:// and the carrier's web address, such as "
-            "https://www.ups.com/track?tracknum={tracking}.",
+            _(
+                "A tracking link starts with https:// and the carrier's web address, such as "
+                "https://www.ups.com/track?tracknum=%(placeholder)s.",
+                placeholder=PLACEHOLDER,
+            ),
             "tracking_url",
         )
     return text
@@ -94,14 +109,16 @@ def clean_tracking_url(raw: str | None) -> str:
 def _clean(details: CarrierDetails, carrier: Carrier | None) -> dict:
     name = " ".join((details.name or "").split())
     if not name:
-        raise CarrierRefused("Give the carrier a name.", "name")
+        raise CarrierRefused(_("Give the carrier a name."), "name")
     if len(name) > NAME_LENGTH:
-        raise CarrierRefused(f"A carrier's name has at most {NAME_LENGTH} characters.", "name")
+        raise CarrierRefused(
+            _("A carrier's name has at most %(count)s characters.", count=NAME_LENGTH), "name"
+        )
     same = select(Carrier.id).where(func.lower(Carrier.name) == name.lower())
     if carrier is not None:
         same = same.where(Carrier.id != carrier.id)
     if db.session.scalar(same) is not None:
-        raise CarrierRefused(f"There is already a carrier named “{name}”.", "name")
+        raise CarrierRefused(_("There is already a carrier named “%(name)s”.", name=name), "name")
     return {
         "name": name,
         "tracking_url": clean_tracking_url(details.tracking_url),

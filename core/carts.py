@@ -11,6 +11,7 @@ approval in its stead (`approve_for_seller`), along the same path as a decision-
 """
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Select, or_, select
@@ -18,8 +19,9 @@ from sqlalchemy.orm import selectinload
 
 from extensions import db
 
-from . import access, audit, delivery, events, notify, orders, tax
+from . import access, audit, delivery, events, i18n, notify, orders, tax
 from .errors import NotFound, Refused
+from .i18n import _, ngettext
 from .models import Cart, CartLine, Company, Order, Product, User, utcnow
 from .offer import OUT, SHORT, SUPPLIED, Offer, Promise, offers_for
 
@@ -129,16 +131,31 @@ def short_of_approvers(cart: Cart, total: Decimal, *, deciding: User | None = No
     return len(others) < (1 if given else 2)
 
 
+def _their_note(note: str):
+    """The paragraph that quotes a person's note in a mail ("" without a note)."""
+    return i18n.join("\n\n", _('Their note: "%(note)s"', note=note)) if note else ""
+
+
 def _ask_the_seller(cart: Cart, total: Decimal, first: User) -> None:
     """Nobody else at the company can give the second approval: tell the seller's staff."""
     company = cart.company
     notify.reps(
         company,
-        f"Second approval needed: {company.name}, {total} EUR",
-        f"{first.name} of {company.name} approved an order of {total} EUR, above the "
-        f"company's approval limit of {company.approval_limit} EUR, and the company has no "
-        "other decision-maker to give the second approval. Staff who may move orders can "
-        "give it in the back office: Orders, Waiting for a second approval.",
+        _(
+            "Second approval needed: %(company)s, %(total)s",
+            company=company.name,
+            total=i18n.money(total),
+        ),
+        _(
+            "%(name)s of %(company)s approved an order of %(total)s, above the company's "
+            "approval limit of %(limit)s, and the company has no other decision-maker to "
+            "give the second approval. Staff who may move orders can give it in the back "
+            "office: Orders, Waiting for a second approval.",
+            name=first.name,
+            company=company.name,
+            total=i18n.money(total),
+            limit=i18n.money(company.approval_limit),
+        ),
         permission=access.SECOND_APPROVER,
     )
 
@@ -264,14 +281,19 @@ def _changed(cart: Cart) -> None:
 
 def _customer(user: User) -> None:
     if user is None or not user.is_customer or user.company_id is None:
-        raise Refused("Only the people of a customer company have carts.")
+        raise Refused(_("Only the people of a customer company have carts."))
 
 
 def _quantity(quantity) -> int:
     if not isinstance(quantity, int) or isinstance(quantity, bool):
-        raise Refused("Quantities are whole numbers from 1.")
+        raise Refused(_("Quantities are whole numbers from 1."))
     if quantity < 1 or quantity > orders.MAX_QUANTITY:
-        raise Refused(f"Quantities are whole numbers from 1 to {orders.MAX_QUANTITY:,}.")
+        raise Refused(
+            _(
+                "Quantities are whole numbers from 1 to %(maximum)s.",
+                maximum=i18n.number(orders.MAX_QUANTITY),
+            )
+        )
     return quantity
 
 
@@ -281,12 +303,12 @@ def add(user: User, product_id: int, quantity: int) -> CartLine:
     quantity = _quantity(quantity)
     product = db.session.scalar(select(Product).where(Product.id == product_id, Product.sold()))
     if product is None:
-        raise Refused("This product is not sold any more.")
+        raise Refused(_("This product is not sold any more."))
     offer = offers_for(user.company.group, [product])[product.id]
     # The level is what the person sees anyway: no count is revealed by refusing here.
     # A group that accepts back-orders may order what is out of stock: it waits for goods.
     if offer.stock.level == OUT and not offer.backorders:
-        raise Refused(f"{product.sku} is out of stock.")
+        raise Refused(_("%(sku)s is out of stock.", sku=product.sku))
     cart = _open_cart_for_update(user, create=True)
     line = next((ln for ln in cart.lines if ln.product_id == product.id), None)
     if line is None:
@@ -303,7 +325,7 @@ def _own_line(user: User, line_id: int) -> tuple[Cart, CartLine]:
     cart = _open_cart_for_update(user, create=False)
     line = next((ln for ln in cart.lines if ln.id == line_id), None) if cart else None
     if line is None:
-        raise NotFound("There is no such line in your cart.")
+        raise NotFound(_("There is no such line in your cart."))
     return cart, line
 
 
@@ -329,14 +351,16 @@ def remove(user: User, line_id: int) -> None:
 def _filled_cart(user: User) -> Cart:
     cart = _open_cart_for_update(user, create=False)
     if cart is None or not cart.lines:
-        raise Refused("Your cart is empty: add products from the catalogue first.")
+        raise Refused(_("Your cart is empty: add products from the catalogue first."))
     return cart
 
 
 def _sellable(pricing: PricedCart) -> None:
     if pricing.unsold:
         skus = ", ".join(p.product.sku for p in pricing.unsold)
-        raise Refused(f"Some products are not sold any more ({skus}): remove them first.")
+        raise Refused(
+            _("Some products are not sold any more (%(skus)s): remove them first.", skus=skus)
+        )
 
 
 def _requests(cart: Cart) -> list[orders.LineRequest]:
@@ -362,23 +386,33 @@ def keep_choices(user: User, choices: delivery.Choices) -> bool:
     return True
 
 
-def _choose(cart: Cart, choices: delivery.Choices | None) -> delivery.Delivery:
+def _choose(
+    cart: Cart, choices: delivery.Choices | None, today: date | None = None
+) -> delivery.Delivery:
     """The cart's delivery choices (the ones given, else the ones it keeps), checked and
-    kept on it: they travel with an approval request to the order."""
+    kept on it: they travel with an approval request to the order. `today`: the day the
+    lead time counts from, the deciding person's own (a requested date is a day where they
+    are); None is the portal's (UTC)."""
     chosen = choices if choices is not None else delivery.of_cart(cart)
-    checked = delivery.check(cart.company, chosen)
+    checked = delivery.check(cart.company, chosen, on=today)
     delivery.keep(cart, chosen)
     return checked
 
 
-def submit(user: User, note: str = "", choices: delivery.Choices | None = None) -> Cart:
+def submit(
+    user: User,
+    note: str = "",
+    choices: delivery.Choices | None = None,
+    *,
+    today: date | None = None,
+) -> Cart:
     """Send the person's open cart, with its delivery choices, to their company's
-    decision-makers for approval."""
+    decision-makers for approval (`today`: the person's own day, see _choose)."""
     _customer(user)
     cart = _filled_cart(user)
     pricing = priced(cart)
     _sellable(pricing)
-    chosen = _choose(cart, choices)
+    chosen = _choose(cart, choices, today)
     cart.status = PENDING
     cart.submitted_at = utcnow()
     cart.note = _clean_note(note)
@@ -395,12 +429,27 @@ def submit(user: User, note: str = "", choices: delivery.Choices | None = None) 
     notify.company(
         cart.company,
         "shop.approve",
-        f"Approval requested: {user.name}, {pricing.total} EUR",
-        f"{user.name} asks you to approve a cart of {len(cart.lines)} line(s), "
-        f"{pricing.total} EUR at today's prices."
-        + (f'\n\nTheir note: "{cart.note}"' if cart.note else "")
-        + f"\n\n{delivery.told(chosen, pricing.total)}"
-        + "\n\nOpen Approvals in the portal's shop to approve or reject it.",
+        _(
+            "Approval requested: %(name)s, %(total)s",
+            name=user.name,
+            total=i18n.money(pricing.total),
+        ),
+        i18n.join(
+            ngettext(
+                "%(name)s asks you to approve a cart of %(num)d line(s), %(total)s at "
+                "today's prices.",
+                "%(name)s asks you to approve a cart of %(num)d line(s), %(total)s at "
+                "today's prices.",
+                len(cart.lines),
+                name=user.name,
+                total=i18n.money(pricing.total),
+            ),
+            _their_note(cart.note),
+            "\n\n",
+            delivery.told(chosen, pricing.total),
+            "\n\n",
+            _("Open Approvals in the portal's shop to approve or reject it."),
+        ),
         skip=user,
     )
     _changed(cart)
@@ -416,27 +465,40 @@ def _placed(cart: Cart, order: Order, decider: User, note: str) -> None:
     _changed(cart)
     notify.reps(
         cart.company,
-        f"New order {order.number} from {cart.company.name}",
-        f"{cart.company.name} placed order {order.number} of {order.total} {order.currency} "
-        f"({len(order.lines)} line(s)).",
+        _("New order %(number)s from %(company)s", number=order.number, company=cart.company.name),
+        ngettext(
+            "%(company)s placed order %(number)s of %(total)s (%(num)d line(s)).",
+            "%(company)s placed order %(number)s of %(total)s (%(num)d line(s)).",
+            len(order.lines),
+            company=cart.company.name,
+            number=order.number,
+            total=i18n.money(order.total, order.currency),
+        ),
         permission="orders.edit",
     )
 
 
-def checkout(user: User, note: str = "", choices: delivery.Choices | None = None) -> Order | Cart:
+def checkout(
+    user: User,
+    note: str = "",
+    choices: delivery.Choices | None = None,
+    *,
+    today: date | None = None,
+) -> Order | Cart:
     """A decision-maker orders their open cart; above the limit it waits for a second one.
 
-    `choices`: where, how and when it is delivered (None: those the cart keeps). Returns
-    the order, or the cart when it now waits for a second decision-maker. Call through
+    `choices`: where, how and when it is delivered (None: those the cart keeps); `today`:
+    the person's own day, which the lead time counts from (see _choose). Returns the order,
+    or the cart when it now waits for a second decision-maker. Call through
     orders.retrying: stock is taken in this transaction.
     """
     _customer(user)
     if not access.can(user, "shop.order"):
-        raise Refused("Only a decision-maker places orders: submit the cart for approval.")
+        raise Refused(_("Only a decision-maker places orders: submit the cart for approval."))
     cart = _filled_cart(user)
     pricing = priced(cart)
     _sellable(pricing)
-    chosen = _choose(cart, choices)
+    chosen = _choose(cart, choices, today)
     note = _clean_note(note)
     if pricing.needs_two_approvals:
         cart.status = PENDING
@@ -456,10 +518,19 @@ def checkout(user: User, note: str = "", choices: delivery.Choices | None = None
         notify.company(
             cart.company,
             "shop.approve",
-            f"Second approval needed: {user.name}, {pricing.total} EUR",
-            f"{user.name} wants to order {pricing.total} EUR, above your company's approval "
-            f"limit of {cart.company.approval_limit} EUR. A second decision-maker must approve "
-            "it: open Approvals in the portal's shop.",
+            _(
+                "Second approval needed: %(name)s, %(total)s",
+                name=user.name,
+                total=i18n.money(pricing.total),
+            ),
+            _(
+                "%(name)s wants to order %(total)s, above your company's approval limit of "
+                "%(limit)s. A second decision-maker must approve it: open Approvals in the "
+                "portal's shop.",
+                name=user.name,
+                total=i18n.money(pricing.total),
+                limit=i18n.money(cart.company.approval_limit),
+            ),
             skip=user,
         )
         if short_of_approvers(cart, pricing.total):
@@ -470,11 +541,18 @@ def checkout(user: User, note: str = "", choices: delivery.Choices | None = None
     _placed(cart, order, user, "")
     notify.people(
         [user],
-        f"Order {order.number} placed",
-        f"Your order {order.number} of {order.gross_total} {order.currency} including VAT "
-        f"({order.total} net goods) is placed."
-        + orders.backorder_note(order, user)
-        + f"\n\n{delivery.summary(order)}",
+        _("Order %(number)s placed", number=order.number),
+        i18n.join(
+            _(
+                "Your order %(number)s of %(gross)s including VAT (%(net)s net goods) is placed.",
+                number=order.number,
+                gross=i18n.money(order.gross_total, order.currency),
+                net=i18n.money(order.total, order.currency),
+            ),
+            orders.backorder_note(order, user),
+            "\n\n",
+            delivery.summary(order),
+        ),
         attach=notify.Attach("order", order),
     )
     return order
@@ -507,7 +585,7 @@ def load_request(user: User, cart_id: int, *, lock: bool = False) -> Cart:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     cart = db.session.scalar(stmt)
     if cart is None:
-        raise NotFound("There is no such request in your company.")
+        raise NotFound(_("There is no such request in your company."))
     return cart
 
 
@@ -520,32 +598,42 @@ def search_requests(stmt: Select, q: str) -> Select:
 def _decidable(user: User, cart_id: int) -> Cart:
     _customer(user)
     if not access.can(user, "shop.approve"):
-        raise Refused("Only a decision-maker approves or rejects requests.")
+        raise Refused(_("Only a decision-maker approves or rejects requests."))
     # Locked: two decision-makers deciding at once must not both place the order.
     cart = load_request(user, cart_id, lock=True)
-    if cart.status != PENDING:
-        raise Refused(f"This request was already {cart.status}.")
+    if cart.status != PENDING:  # decided: approved or rejected
+        raise Refused(
+            _("This request was already approved.")
+            if cart.status == "approved"
+            else _("This request was already rejected.")
+        )
     return cart
 
 
 def approve(
-    user: User, cart_id: int, note: str = "", choices: delivery.Choices | None = None
+    user: User,
+    cart_id: int,
+    note: str = "",
+    choices: delivery.Choices | None = None,
+    *,
+    today: date | None = None,
 ) -> Order | None:
     """Approve a colleague's request: the order is placed in their name.
 
     `choices`: the request's delivery choices as the approver leaves them (None: as
-    the request carries them). Above the approval limit the first approval is recorded
-    and None returned; the order is placed by the second, different decision-maker.
-    Call through orders.retrying: stock is taken in this transaction.
+    the request carries them); `today`: the approver's own day (see _choose). Above the
+    approval limit the first approval is recorded and None returned; the order is placed
+    by the second, different decision-maker. Call through orders.retrying: stock is taken
+    in this transaction.
     """
     cart = _decidable(user, cart_id)
     if cart.owner_id == user.id:
-        raise Refused("Nobody approves their own request: another decision-maker must.")
+        raise Refused(_("Nobody approves their own request: another decision-maker must."))
     if cart.first_approver_id == user.id:
-        raise Refused("You gave the first approval: a second decision-maker must approve.")
+        raise Refused(_("You gave the first approval: a second decision-maker must approve."))
     pricing = priced(cart)
     _sellable(pricing)
-    _choose(cart, choices)
+    _choose(cart, choices, today)
     note = _clean_note(note)
     owner = cart.owner
     if pricing.needs_two_approvals and cart.first_approver_id is None:
@@ -563,20 +651,30 @@ def approve(
         notify.company(
             cart.company,
             "shop.approve",
-            f"Second approval needed: {owner.name}, {pricing.total} EUR",
-            f"{user.name} approved {owner.name}'s cart of {pricing.total} EUR. It is above "
-            f"your company's approval limit of {cart.company.approval_limit} EUR, so a second "
-            "decision-maker must approve it: open Approvals in the portal's shop.",
+            _(
+                "Second approval needed: %(name)s, %(total)s",
+                name=owner.name,
+                total=i18n.money(pricing.total),
+            ),
+            _(
+                "%(name)s approved %(owner)s's cart of %(total)s. It is above your "
+                "company's approval limit of %(limit)s, so a second decision-maker must "
+                "approve it: open Approvals in the portal's shop.",
+                name=user.name,
+                owner=owner.name,
+                total=i18n.money(pricing.total),
+                limit=i18n.money(cart.company.approval_limit),
+            ),
             skip=user,
         )
         if short_of_approvers(cart, pricing.total):
             _ask_the_seller(cart, pricing.total, user)
         _changed(cart)
         return None
-    return _approved(cart, user, note)
+    return _approved(cart, user, note, today)
 
 
-def _approved(cart: Cart, approver: User, note: str) -> Order:
+def _approved(cart: Cart, approver: User, note: str, today: date | None = None) -> Order:
     """The last approval, a decision-maker's or the seller's: the order is placed in the
     requester's name, stock taken, everyone told."""
     owner = cart.owner
@@ -588,7 +686,7 @@ def _approved(cart: Cart, approver: User, note: str) -> Order:
         note=cart.note,
         # The choices the request carries, checked again: an address or a method may
         # have gone since it was sent.
-        delivery=_choose(cart, None),
+        delivery=_choose(cart, None, today),
     )
     after = {"order": order.number, **({"note": note} if note else {})}
     if approver.is_staff:
@@ -603,7 +701,13 @@ def _approved(cart: Cart, approver: User, note: str) -> Order:
             ),
             after={"first_approval": first.name if first else "", **after},
         )
-        told = f"{approver.name}, of the seller's staff, gave the second approval of your cart"
+        told = _(
+            "%(name)s, of the seller's staff, gave the second approval of your cart. Order "
+            "%(number)s of %(total)s is placed.",
+            name=approver.name,
+            number=order.number,
+            total=i18n.money(order.total, order.currency),
+        )
     else:
         audit.record(
             "cart.approved",
@@ -612,15 +716,23 @@ def _approved(cart: Cart, approver: User, note: str) -> Order:
             summary=f"Cart of {owner.name} approved: order {order.number}, {order.total} EUR",
             after=after,
         )
-        told = f"{approver.name} approved your cart"
+        told = _(
+            "%(name)s approved your cart. Order %(number)s of %(total)s is placed.",
+            name=approver.name,
+            number=order.number,
+            total=i18n.money(order.total, order.currency),
+        )
     _placed(cart, order, approver, note)
     notify.people(
         [owner],
-        f"Your cart is approved: order {order.number}",
-        f"{told}. Order {order.number} of {order.total} {order.currency} is placed."
-        + orders.backorder_note(order, owner)
-        + (f'\n\nTheir note: "{note}"' if note else "")
-        + f"\n\n{delivery.summary(order)}",
+        _("Your cart is approved: order %(number)s", number=order.number),
+        i18n.join(
+            told,
+            orders.backorder_note(order, owner),
+            _their_note(note),
+            "\n\n",
+            delivery.summary(order),
+        ),
         attach=notify.Attach("order", order),
     )
     return order
@@ -665,17 +777,20 @@ def approve_for_seller(actor: User, cart_id: int, note: str = "") -> Order:
     )
     cart = db.session.scalar(stmt.with_for_update().execution_options(populate_existing=True))
     if cart is None or not actor.is_staff:
-        raise NotFound("There is no such request among your customers'.")
+        raise NotFound(_("There is no such request among your customers'."))
     if not access.may_give_second_approval(actor, cart.company_id):
-        raise Refused("Only staff who may move orders give a customer's second approval.")
+        raise Refused(_("Only staff who may move orders give a customer's second approval."))
     if cart.status == "approved":
-        raise Refused("This request is already approved: its order is placed.")
-    if cart.status != PENDING:
-        raise Refused(f"This request was {cart.status}: there is nothing to approve.")
+        raise Refused(_("This request is already approved: its order is placed."))
+    if cart.status != PENDING:  # rejected
+        raise Refused(_("This request was rejected: there is nothing to approve."))
     if cart.first_approver_id is None:
         raise Refused(
-            f"This request waits for its first approval by a decision-maker of "
-            f"{cart.company.name}: the seller gives only the second."
+            _(
+                "This request waits for its first approval by a decision-maker of "
+                "%(company)s: the seller gives only the second.",
+                company=cart.company.name,
+            )
         )
     pricing = priced(cart)
     _sellable(pricing)
@@ -687,7 +802,7 @@ def reject(user: User, cart_id: int, note: str) -> Cart:
     cart = _decidable(user, cart_id)
     note = _clean_note(note)
     if not note:
-        raise Refused("Say why you reject the request: the requester reads it.")
+        raise Refused(_("Say why you reject the request: the requester reads it."))
     cart.status = "rejected"
     cart.decided_by_id = user.id
     cart.decided_at = utcnow()
@@ -702,8 +817,8 @@ def reject(user: User, cart_id: int, note: str) -> Cart:
     )
     notify.people(
         [owner],
-        "Your cart was not approved",
-        f'{user.name} rejected your cart, with this note:\n\n"{note}"',
+        _("Your cart was not approved"),
+        _('%(name)s rejected your cart, with this note:\n\n"%(note)s"', name=user.name, note=note),
     )
     _changed(cart)
     return cart

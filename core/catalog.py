@@ -31,17 +31,19 @@ from sqlalchemy.orm import defer, joinedload
 from extensions import db
 
 from . import numbers
+from .i18n import _
 from .models import Category, GroupPrice, Product
 from .offer import GroupPolicy, Offer, group_price_column, offers_for
 from .pagination import Page
 
+# Labels are lazy: each list's sort menu shows them in its viewer's language.
 SORTS = {
-    "name": "Name A–Z",
-    "sku": "SKU",
-    "price": "Price, low to high",
-    "-price": "Price, high to low",
-    "stock": "Availability",
-    "newest": "Newest first",
+    "name": _("Name A–Z"),
+    "sku": _("SKU"),
+    "price": _("Price, low to high"),
+    "-price": _("Price, high to low"),
+    "stock": _("Availability"),
+    "newest": _("Newest first"),
 }
 MAX_PER_PAGE = 96
 MAX_PAGE = 999_999
@@ -71,24 +73,31 @@ def parse_page(raw: str | None) -> int:
     """Page numbers are whole numbers from 1; anything else is a clear error."""
     if raw is None or raw == "":
         return 1
-    message = "The page must be a whole number from 1 upwards."
+    message = _("The page must be a whole number from 1 upwards.")
     try:
         return numbers.whole(raw, minimum=1, maximum=MAX_PAGE, message=message)
     except numbers.NumberRefused as exc:
-        raise BadQuery(str(exc)) from None
+        raise BadQuery(exc.args[0]) from None
 
 
 def parse_query(raw: str | None, max_length: int) -> str:
     q = (raw or "").strip()
     if len(q) > max_length:
-        raise BadQuery(f"Search text is too long: at most {max_length} characters.")
+        raise BadQuery(
+            _("Search text is too long: at most %(count)s characters.", count=max_length)
+        )
     return q
 
 
 def parse_sort(raw: str | None) -> str:
     sort = raw or "name"
     if sort not in SORTS:
-        raise BadQuery("Unknown sort order. Choose one of: " + ", ".join(SORTS.values()) + ".")
+        raise BadQuery(
+            _(
+                "Unknown sort order. Choose one of: %(sorts)s.",
+                sorts=", ".join(str(label) for label in SORTS.values()),
+            )
+        )
     return sort
 
 

@@ -14,6 +14,9 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
+from . import i18n
+from .i18n import _
+
 SVG_NS = "http://www.w3.org/2000/svg"
 WIDTH = 640
 FONT = 12
@@ -47,16 +50,23 @@ class StackRow:
     total_text: str = ""
 
 
+def _figure(value: float, places: int) -> str:
+    """A number rounded to `places` decimals, without trailing zeros, in the reader's
+    number format (12.5, or 12,5 in French)."""
+    rounded = round(value, places)
+    return i18n.format_number(int(rounded) if rounded == int(rounded) else rounded)
+
+
 def compact(value: float, unit: str = "") -> str:
     """A short axis number: 950, 12.5k, 1.2M (with a currency symbol in front if given)."""
     sign = "−" if value < 0 else ""
     value = abs(value)
     for limit, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
         if value >= limit:
-            text = f"{value / limit:.1f}".removesuffix(".0") + suffix
+            text = _figure(value / limit, 1) + suffix
             break
     else:
-        text = f"{value:.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+        text = _figure(value, 2)
     return f"{sign}{unit}{text}"
 
 
@@ -82,6 +92,12 @@ def _num(value: float) -> str:
     return f"{value:.1f}".removesuffix(".0")
 
 
+def _escape(words) -> Markup:
+    """Text as SVG content: a lazy message (core.i18n) is read as plain text first, so
+    that it is escaped like any other string."""
+    return escape(str(words))
+
+
 class _Svg:
     """Builds the markup of one chart; every piece of text is escaped on the way in."""
 
@@ -91,8 +107,8 @@ class _Svg:
             f'viewBox="0 0 {width} {height}" role="img" '
             f'aria-labelledby="{escape(chart_id)}-title {escape(chart_id)}-desc" '
             f'font-size="{FONT}">',
-            f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
-            f'<desc id="{escape(chart_id)}-desc">{escape(desc)}</desc>',
+            f'<title id="{escape(chart_id)}-title">{_escape(title)}</title>',
+            f'<desc id="{escape(chart_id)}-desc">{_escape(desc)}</desc>',
         ]
 
     def add(self, markup: str) -> None:
@@ -101,11 +117,11 @@ class _Svg:
     def text(self, x, y, words, *, anchor="start", css="chart__label", fill=TEXT_FILL, extra=""):
         self.parts.append(
             f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}" class="{css}" '
-            f'fill="{fill}"{extra}>{escape(words)}</text>'
+            f'fill="{fill}"{extra}>{_escape(words)}</text>'
         )
 
     def rect(self, x, y, w, h, *, css, fill, tooltip: str = "") -> None:
-        inner = f"<title>{escape(tooltip)}</title>" if tooltip else ""
+        inner = f"<title>{_escape(tooltip)}</title>" if tooltip else ""
         self.parts.append(
             f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(max(w, 0))}" '
             f'height="{_num(max(h, 0))}" class="{css}" fill="{fill}">{inner}</rect>'
@@ -207,7 +223,7 @@ def bar_chart(
     )
     if not bars:
         svg.caption(
-            left + plot_w / 2, top + plot_h / 2, "No figures in this range", css="chart__empty"
+            left + plot_w / 2, top + plot_h / 2, _("No figures in this range"), css="chart__empty"
         )
     return svg.done()
 
@@ -267,7 +283,7 @@ def hbar_chart(
         svg.caption(
             label_w + plot_w / 2,
             top + row_h / 2 + 4,
-            "No figures in this range",
+            _("No figures in this range"),
             css="chart__empty",
         )
     return svg.done()
@@ -343,6 +359,6 @@ def stacked_bars(
     svg.caption(label_w + plot_w / 2, height - 8, x_label)
     if not rows:
         svg.caption(
-            label_w + plot_w / 2, top + row_h / 2 + 4, "Nothing is owed", css="chart__empty"
+            label_w + plot_w / 2, top + row_h / 2 + 4, _("Nothing is owed"), css="chart__empty"
         )
     return svg.done()

@@ -1,6 +1,7 @@
 """Countries as ISO 3166-1 alpha-2 codes, named from Babel's CLDR data.
 
-Addresses and the VAT rule (core.tax) store the code; pages show the name.
+Addresses and the VAT rule (core.tax) store the code; pages show the name, in the
+viewer's language (Flask-Babel's locale of the moment; English outside any request).
 """
 
 from functools import cache
@@ -11,9 +12,22 @@ from babel import Locale
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
 
 
+def _current(locale: str | None) -> str:
+    """The locale asked for, else the one of the moment (the request's, a mail's)."""
+    if locale:
+        return str(locale)
+    from flask_babel import get_locale
+
+    return str(get_locale() or "en")
+
+
+def names(locale: str | None = None) -> dict[str, str]:
+    """Code → name of every country, sorted by name, in `locale` (default: the current)."""
+    return _names(_current(locale))
+
+
 @cache
-def names(locale: str = "en") -> dict[str, str]:
-    """Code → name of every country, sorted by name."""
+def _names(locale: str) -> dict[str, str]:
     territories = Locale.parse(locale).territories
     found = {
         code: name
@@ -23,11 +37,11 @@ def names(locale: str = "en") -> dict[str, str]:
     return dict(sorted(found.items(), key=lambda item: item[1]))
 
 
-def name(code: str, locale: str = "en") -> str:
+def name(code: str, locale: str | None = None) -> str:
     """A country's name, or its code when it is not one we know."""
     return names(locale).get(code or "", code or "")
 
 
-def choices(locale: str = "en") -> list[tuple[str, str]]:
+def choices(locale: str | None = None) -> list[tuple[str, str]]:
     """(code, name) pairs for a select, sorted by name."""
     return list(names(locale).items())

@@ -12,8 +12,9 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 
-from . import audit, events, notify, tax
+from . import audit, events, i18n, notify, tax
 from .billing import PaymentRefused, add_to_invoice, lock_invoice, next_number, owed
+from .i18n import _
 from .models import CENT, Company, CreditNote, Invoice, User
 
 REASON_LENGTH = 500
@@ -27,35 +28,52 @@ class CreditRefused(PaymentRefused):
 def _check(company: Company, amount, reason: str, invoice: Invoice | None) -> None:
     """Every rule a credit note must meet, with a message that says what to do."""
     if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise CreditRefused("Enter the amount as a number, such as 120.50.", "amount")
+        raise CreditRefused(_("Enter the amount as a number, such as 120.50."), "amount")
     if amount <= 0:
-        raise CreditRefused("A credit note is an amount above zero.", "amount")
+        raise CreditRefused(_("A credit note is an amount above zero."), "amount")
     if amount != amount.quantize(CENT):
-        raise CreditRefused("An amount has at most two decimals (whole cents).", "amount")
+        raise CreditRefused(_("An amount has at most two decimals (whole cents)."), "amount")
     if amount >= MAX_AMOUNT:
-        raise CreditRefused(f"A credit note must be below {MAX_AMOUNT:,.0f}.", "amount")
+        raise CreditRefused(
+            _("A credit note must be below %(most)s.", most=i18n.number(MAX_AMOUNT, 0)),
+            "amount",
+        )
     if not reason:
-        raise CreditRefused("Say why the company is credited.", "reason")
+        raise CreditRefused(_("Say why the company is credited."), "reason")
     if len(reason) > REASON_LENGTH:
-        raise CreditRefused(f"A reason has at most {REASON_LENGTH} characters.", "reason")
+        raise CreditRefused(
+            _("A reason has at most %(count)s characters.", count=REASON_LENGTH), "reason"
+        )
     if invoice is None:
         return
     if invoice.company_id != company.id:
-        raise CreditRefused("Choose one of this company's invoices.", "invoice")
+        raise CreditRefused(_("Choose one of this company's invoices."), "invoice")
     if invoice.voided_at is not None:
         raise CreditRefused(
-            f"Invoice {invoice.display_number} is void: nothing can be credited against it.",
+            _(
+                "Invoice %(number)s is void: nothing can be credited against it.",
+                number=invoice.display_number,
+            ),
             "invoice",
         )
     if invoice.balance <= 0:
         raise CreditRefused(
-            f"Invoice {invoice.display_number} has no open balance left to credit.", "invoice"
+            _(
+                "Invoice %(number)s has no open balance left to credit.",
+                number=invoice.display_number,
+            ),
+            "invoice",
         )
     if amount > invoice.balance:
         raise CreditRefused(
-            f"{amount:.2f} {invoice.currency} is more than the open balance of invoice "
-            f"{invoice.display_number} ({invoice.balance:.2f} {invoice.currency}): credit at "
-            "most the open balance, or issue the credit note without an invoice.",
+            _(
+                "%(amount)s is more than the open balance of invoice %(number)s "
+                "(%(balance)s): credit at most the open balance, or issue the "
+                "credit note without an invoice.",
+                amount=i18n.money(amount, invoice.currency),
+                number=invoice.display_number,
+                balance=i18n.money(invoice.balance, invoice.currency),
+            ),
             "amount",
         )
 
@@ -137,17 +155,29 @@ def issue(
     if credited is not None:
         events.record(db.session, "invoice_changed", credited.id, company=company.id)
     events.record(db.session, "credit_note_issued", note.id, company=company.id)
+    if credited is not None:
+        said = _(
+            "We have credited %(amount)s to %(company)s against invoice %(number)s.",
+            amount=i18n.money(amount, note.currency),
+            company=company.name,
+            number=credited.display_number,
+        )
+        rest = _(
+            "%(amount)s remains open on the invoice.",
+            amount=i18n.money(credited.balance, credited.currency),
+        )
+    else:
+        said = _(
+            "We have credited %(amount)s to %(company)s.",
+            amount=i18n.money(amount, note.currency),
+            company=company.name,
+        )
+        rest = _("The amount stays to your credit on your account.")
     notify.company(
         company,
         "shop.invoices",
-        f"Credit note {note.display_number}",
-        f"We have credited {amount:.2f} {note.currency} to {company.name}{against}.\n"
-        f"Reason: {reason}\n"
-        + (
-            f"{credited.balance:.2f} {credited.currency} remains open on the invoice."
-            if credited is not None
-            else "The amount stays to your credit on your account."
-        ),
+        _("Credit note %(number)s", number=note.display_number),
+        i18n.join(said, _("Reason: %(reason)s", reason=reason), rest, sep="\n"),
         attach=notify.Attach("credit_note", note),
     )
     return note

@@ -20,8 +20,9 @@ from sqlalchemy import func, select
 
 from extensions import db
 
-from . import access, audit, countries, events, people, tax
+from . import access, audit, countries, events, i18n, people, tax
 from .errors import FieldRefused, Refused
+from .i18n import _, ngettext
 from .models import (
     CENT,
     AuditEntry,
@@ -96,17 +97,19 @@ def _clean(details: CompanyDetails, company: Company | None) -> dict:
     """The column values of valid details, or CompanyRefused naming the first wrong field."""
     name = " ".join((details.name or "").split())
     if not name:
-        raise CompanyRefused("Give the company a name.", "name")
+        raise CompanyRefused(_("Give the company a name."), "name")
     if len(name) > NAME_LENGTH:
-        raise CompanyRefused(f"A name has at most {NAME_LENGTH} characters.", "name")
+        raise CompanyRefused(
+            _("A name has at most %(maximum)s characters.", maximum=NAME_LENGTH), "name"
+        )
     same_name = select(Company.id).where(func.lower(Company.name) == name.lower())
     if company is not None:
         same_name = same_name.where(Company.id != company.id)
     if db.session.scalar(same_name) is not None:
-        raise CompanyRefused(f"There is already a customer named “{name}”.", "name")
+        raise CompanyRefused(_("There is already a customer named “%(name)s”.", name=name), "name")
     group = db.session.get(CustomerGroup, details.group_id) if details.group_id else None
     if group is None:
-        raise CompanyRefused("Choose the company's customer group.", "group_id")
+        raise CompanyRefused(_("Choose the company's customer group."), "group_id")
     email = (details.email or "").strip()
     if email:
         try:
@@ -115,45 +118,66 @@ def _clean(details: CompanyDetails, company: Company | None) -> dict:
             raise CompanyRefused(str(exc), "email") from exc
     phone = " ".join((details.phone or "").split())
     if len(phone) > PHONE_LENGTH:
-        raise CompanyRefused(f"A phone number has at most {PHONE_LENGTH} characters.", "phone")
+        raise CompanyRefused(
+            _("A phone number has at most %(maximum)s characters.", maximum=PHONE_LENGTH),
+            "phone",
+        )
     if phone and not re.fullmatch(r"[0-9+()./ -]+", phone):
-        raise CompanyRefused("A phone number has digits, spaces and + ( ) - . / only.", "phone")
+        raise CompanyRefused(_("A phone number has digits, spaces and + ( ) - . / only."), "phone")
     country = (details.country or "").strip().upper()
     if country not in countries.names():
-        raise CompanyRefused("Choose the company's country: it decides the VAT rule.", "country")
+        raise CompanyRefused(_("Choose the company's country: it decides the VAT rule."), "country")
     vat = "".join((details.vat_number or "").split()).upper()
     if len(vat) > VAT_LENGTH:
-        raise CompanyRefused(f"A VAT number has at most {VAT_LENGTH} characters.", "vat_number")
+        raise CompanyRefused(
+            _("A VAT number has at most %(maximum)s characters.", maximum=VAT_LENGTH),
+            "vat_number",
+        )
     try:  # format and check digits, offline (python-stdnum)
         vat = tax.clean_vat_id(vat, country)
     except FieldRefused as exc:
         raise CompanyRefused(str(exc), "vat_number") from exc
     address = "\n".join(line.rstrip() for line in (details.address or "").strip().splitlines())
     if len(address) > ADDRESS_LENGTH:
-        raise CompanyRefused(f"An address has at most {ADDRESS_LENGTH} characters.", "address")
+        raise CompanyRefused(
+            _("An address has at most %(maximum)s characters.", maximum=ADDRESS_LENGTH),
+            "address",
+        )
     postcode = " ".join((details.postcode or "").split())
     if len(postcode) > POSTCODE_LENGTH:
-        raise CompanyRefused(f"A postcode has at most {POSTCODE_LENGTH} characters.", "postcode")
+        raise CompanyRefused(
+            _("A postcode has at most %(maximum)s characters.", maximum=POSTCODE_LENGTH),
+            "postcode",
+        )
     city = " ".join((details.city or "").split())
     if len(city) > CITY_LENGTH:
-        raise CompanyRefused(f"A city has at most {CITY_LENGTH} characters.", "city")
+        raise CompanyRefused(
+            _("A city has at most %(maximum)s characters.", maximum=CITY_LENGTH), "city"
+        )
     terms = details.payment_terms_days
     if not isinstance(terms, int) or isinstance(terms, bool) or not 0 <= terms <= MAX_TERMS_DAYS:
         raise CompanyRefused(
-            f"Payment terms are a whole number of days from 0 to {MAX_TERMS_DAYS}.",
+            _(
+                "Payment terms are a whole number of days from 0 to %(maximum)s.",
+                maximum=MAX_TERMS_DAYS,
+            ),
             "payment_terms_days",
         )
     limit = details.approval_limit
     if limit is not None:
         if not isinstance(limit, Decimal) or not limit.is_finite() or limit < 0:
-            raise CompanyRefused("An approval limit is an amount from 0.", "approval_limit")
+            raise CompanyRefused(_("An approval limit is an amount from 0."), "approval_limit")
         if limit != limit.quantize(CENT):
             raise CompanyRefused(
-                "An amount has at most two decimals (whole cents).", "approval_limit"
+                _("An amount has at most two decimals (whole cents)."), "approval_limit"
             )
         if limit >= MAX_LIMIT:
             raise CompanyRefused(
-                f"An approval limit must be below {MAX_LIMIT:,.0f}.", "approval_limit"
+                _(
+                    "An approval limit must be below %(maximum)s.",
+                    maximum=i18n.number(MAX_LIMIT, 0),
+                ),
+                "approval_limit",
             )
     return {
         "name": name,
@@ -273,10 +297,25 @@ def history(company: Company) -> dict[str, int]:
     return {label: n for label, n in counts.items() if n}
 
 
-def describe(counts: dict[str, int]) -> str:
-    """The counts of history() in words: 6 orders, 7 quotes and 4 invoices."""
-    parts = [f"{n} {label}{'s' if n != 1 else ''}" for label, n in counts.items()]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+# Each kind of record history() counts, in words (its keys stay the records' names).
+_COUNTED = {
+    "order": lambda n: ngettext("%(num)d order", "%(num)d orders", n),
+    "quote": lambda n: ngettext("%(num)d quote", "%(num)d quotes", n),
+    "invoice": lambda n: ngettext("%(num)d invoice", "%(num)d invoices", n),
+    "credit note": lambda n: ngettext("%(num)d credit note", "%(num)d credit notes", n),
+}
+
+
+def describe(counts: dict[str, int]):
+    """The counts of history() in words: 6 orders, 7 quotes and 4 invoices (lazy: in the
+    reader's language)."""
+    parts = [_COUNTED[label](n) for label, n in counts.items()]
+    listed = parts[0]
+    for part in parts[1:-1]:
+        listed = _("%(list)s, %(item)s", list=listed, item=part)
+    if len(parts) > 1:
+        listed = _("%(list)s and %(last)s", list=listed, last=parts[-1])
+    return listed
 
 
 def delete_company(company: Company, *, actor: User, ip: str = "") -> None:
@@ -288,9 +327,13 @@ def delete_company(company: Company, *, actor: User, ip: str = "") -> None:
     traded = history(company)
     if traded:
         raise CompanyRefused(
-            f"{company.name} has {describe(traded)}: a company with a trading history cannot "
-            "be deleted, so that its records stay complete. Deactivate it instead: its people "
-            "can then no longer sign in."
+            _(
+                "%(company)s has %(history)s: a company with a trading history cannot be "
+                "deleted, so that its records stay complete. Deactivate it instead: its people "
+                "can then no longer sign in.",
+                company=company.name,
+                history=describe(traded),
+            )
         )
     members = list(db.session.scalars(select(User).where(User.company_id == company.id)))
     name = company.name
@@ -326,7 +369,7 @@ def deactivate(company: Company, *, actor: User, ip: str = "") -> int:
     """End the company's access: every one of its people is blocked (sessions end, open
     pages are signed out, pending invitations stop working). Returns how many were blocked."""
     if not company.is_active:
-        raise CompanyRefused(f"{company.name} is already inactive.")
+        raise CompanyRefused(_("%(company)s is already inactive.", company=company.name))
     members = list(
         db.session.scalars(
             select(User)
@@ -336,8 +379,10 @@ def deactivate(company: Company, *, actor: User, ip: str = "") -> int:
     )
     if members and not access.can(actor, "portal.grant"):
         raise CompanyRefused(
-            "Deactivating blocks the company's people, which takes the permission to manage "
-            "customer people's portal access."
+            _(
+                "Deactivating blocks the company's people, which takes the permission to "
+                "manage customer people's portal access."
+            )
         )
     for person in members:
         people.block(person, actor=actor, ip=ip)
@@ -379,12 +424,14 @@ def reactivate(company: Company, *, actor: User, ip: str = "") -> int:
     """Let the company trade again: the people its deactivation blocked are unblocked
     (anyone blocked on their own before stays blocked). Returns how many."""
     if company.is_active:
-        raise CompanyRefused(f"{company.name} is already active.")
+        raise CompanyRefused(_("%(company)s is already active.", company=company.name))
     ids = _blocked_by_deactivation(company)
     if ids and not access.can(actor, "portal.grant"):
         raise CompanyRefused(
-            "Reactivating unblocks the company's people, which takes the permission to manage "
-            "customer people's portal access."
+            _(
+                "Reactivating unblocks the company's people, which takes the permission to "
+                "manage customer people's portal access."
+            )
         )
     members = (
         list(

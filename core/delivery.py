@@ -16,15 +16,16 @@ reach its `free_above`).
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from extensions import db
 
-from . import addresses, countries, shipping_methods
+from . import addresses, countries, i18n, shipping_methods
 from .errors import FieldRefused
+from .i18n import _, ngettext
 from .models import Cart, Company, DeliveryAddress, Order, ShippingMethod, utcnow
 
 REFERENCE_LENGTH = 60
@@ -69,9 +70,15 @@ class Delivery:
         return self.price
 
 
+def now() -> datetime:
+    """The moment checkout counts from (naive UTC, as the portal keeps time): the web layer
+    reads it in the person's time zone, whose day a requested date is."""
+    return utcnow()
+
+
 def today() -> date:
-    """The day checkout counts from (UTC, as the portal keeps time)."""
-    return utcnow().date()
+    """The day checkout counts from when no person's own day is given (UTC)."""
+    return now().date()
 
 
 def is_working_day(day: date) -> bool:
@@ -98,8 +105,20 @@ def earliest(method: ShippingMethod, on: date | None = None) -> date:
 
 
 def spoken(day: date) -> str:
-    """A date as a message says it: Tue 8 Dec 2026."""
-    return f"{day:%a} {day.day} {day:%b %Y}"
+    """A date as a message says it: Tue 8 Dec 2026 (mar. 8 déc. 2026 in French)."""
+    from babel.dates import format_date
+
+    return format_date(day, "EEE d MMM yyyy", locale=i18n._locale())
+
+
+class _Spoken:
+    """spoken(day) when shown: for a message whose reader is not known yet."""
+
+    def __init__(self, day: date):
+        self.day = day
+
+    def __str__(self) -> str:
+        return spoken(self.day)
 
 
 def parse_date(raw) -> date | None:
@@ -109,15 +128,18 @@ def parse_date(raw) -> date | None:
         return None
     if len(text) != 10 or not _ISO_DATE.fullmatch(text):
         raise DeliveryRefused(
-            "Enter the requested date as year-month-day, such as 2026-12-10, or leave it "
-            "empty for as soon as possible.",
+            _(
+                "Enter the requested date as year-month-day, such as 2026-12-10, or leave it "
+                "empty for as soon as possible."
+            ),
             "requested_date",
         )
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise DeliveryRefused(
-            f"There is no day {text}: choose a date from the calendar.", "requested_date"
+            _("There is no day %(text)s: choose a date from the calendar.", text=text),
+            "requested_date",
         ) from None
 
 
@@ -125,11 +147,14 @@ def _address(company: Company, address_id: int | None) -> DeliveryAddress:
     if address_id is None:
         if addresses.default_of(company.id) is None:
             raise DeliveryRefused(
-                f"{company.name} has no delivery address yet: add one to the address book "
-                "(Addresses), then order.",
+                _(
+                    "%(company)s has no delivery address yet: add one to the address book "
+                    "(Addresses), then order.",
+                    company=company.name,
+                ),
                 "delivery_address",
             )
-        raise DeliveryRefused("Choose the delivery address.", "delivery_address")
+        raise DeliveryRefused(_("Choose the delivery address."), "delivery_address")
     found = db.session.scalar(
         select(DeliveryAddress).where(
             DeliveryAddress.id == address_id, DeliveryAddress.company_id == company.id
@@ -137,8 +162,10 @@ def _address(company: Company, address_id: int | None) -> DeliveryAddress:
     )
     if found is None:
         raise DeliveryRefused(
-            "That delivery address is no longer in your company's address book: choose "
-            "another one.",
+            _(
+                "That delivery address is no longer in your company's address book: choose "
+                "another one."
+            ),
             "delivery_address",
         )
     return found
@@ -148,14 +175,17 @@ def _method(company: Company, method_id: int | None) -> ShippingMethod:
     allowed = {m.id: m for m in shipping_methods.allowed_for(company.group_id)}
     if not allowed:
         raise DeliveryRefused(
-            "No shipping method is offered to your company at the moment: please ask the seller.",
+            _(
+                "No shipping method is offered to your company at the moment: "
+                "please ask the seller."
+            ),
             "shipping_method",
         )
     if method_id is None:
-        raise DeliveryRefused("Choose how the goods are shipped.", "shipping_method")
+        raise DeliveryRefused(_("Choose how the goods are shipped."), "shipping_method")
     if method_id not in allowed:
         raise DeliveryRefused(
-            "That shipping method is not offered to your company any more: choose another one.",
+            _("That shipping method is not offered to your company any more: choose another one."),
             "shipping_method",
         )
     return allowed[method_id]
@@ -165,12 +195,16 @@ def clean_reference(company: Company, raw, *, required: bool = True) -> str:
     reference = " ".join((raw or "").split()) if isinstance(raw, str) else ""
     if len(reference) > REFERENCE_LENGTH:
         raise DeliveryRefused(
-            f"Your reference has at most {REFERENCE_LENGTH} characters.", "customer_reference"
+            _("Your reference has at most %(count)s characters.", count=REFERENCE_LENGTH),
+            "customer_reference",
         )
     if not reference and required and company.reference_required:
         raise DeliveryRefused(
-            f"Enter your reference (purchase-order number): {company.name} gives one on "
-            "every order.",
+            _(
+                "Enter your reference (purchase-order number): %(company)s gives one on "
+                "every order.",
+                company=company.name,
+            ),
             "customer_reference",
         )
     return reference
@@ -183,20 +217,32 @@ def check_date(method: ShippingMethod, requested: date | None, on: date | None =
     on = on or today()
     first = earliest(method, on)
     if requested < first:
-        days = method.lead_days
         raise DeliveryRefused(
-            f"{method.name} delivers in {days} working day{'s' if days != 1 else ''}: the "
-            f"earliest date is {spoken(first)}. Choose that day or a later one, or leave the "
-            "date empty for as soon as possible.",
+            ngettext(
+                "%(method)s delivers in %(num)d working day: the earliest date is %(day)s. "
+                "Choose that day or a later one, or leave the date empty for as soon as "
+                "possible.",
+                "%(method)s delivers in %(num)d working days: the earliest date is %(day)s. "
+                "Choose that day or a later one, or leave the date empty for as soon as "
+                "possible.",
+                method.lead_days,
+                method=method.name,
+                day=_Spoken(first),
+            ),
             "requested_date",
         )
     if not is_working_day(requested):
         raise DeliveryRefused(
-            f"{spoken(requested)} is not a working day: deliveries arrive Monday to Friday.",
+            _(
+                "%(day)s is not a working day: deliveries arrive Monday to Friday.",
+                day=_Spoken(requested),
+            ),
             "requested_date",
         )
     if requested > on + timedelta(days=MAX_DAYS_AHEAD):
-        raise DeliveryRefused("Choose a delivery date within a year from today.", "requested_date")
+        raise DeliveryRefused(
+            _("Choose a delivery date within a year from today."), "requested_date"
+        )
 
 
 def check(
@@ -312,22 +358,30 @@ def order_address(order: Order) -> list[str]:
     return [line for line in found if line]
 
 
-def summary(order: Order) -> str:
-    """The delivery of an order, in the words of a mail."""
+def _requested(requested: date | None):
+    if requested is None:
+        return _("Requested delivery date: as soon as possible")
+    return _("Requested delivery date: %(day)s", day=_Spoken(requested))
+
+
+def summary(order: Order):
+    """The delivery of an order, in the words of a mail (in its reader's language)."""
     parts = []
     address = order_address(order)
     if address:
-        parts.append("Delivery to:\n  " + "\n  ".join(address))
+        parts.append(_("Delivery to:\n  %(address)s", address="\n  ".join(address)))
     if order.shipping_name:
-        price = "free" if not order.shipping_price else f"{order.shipping_price} {order.currency}"
-        parts.append(f"Shipping: {order.shipping_name}, {price}")
+        if not order.shipping_price:
+            parts.append(_("Shipping: %(method)s, free", method=order.shipping_name))
+        else:
+            price = i18n.money(order.shipping_price, order.currency)
+            parts.append(
+                _("Shipping: %(method)s, %(price)s", method=order.shipping_name, price=price)
+            )
     if order.customer_reference:
-        parts.append(f"Your reference: {order.customer_reference}")
-    parts.append(
-        "Requested delivery date: "
-        + (spoken(order.requested_date) if order.requested_date else "as soon as possible")
-    )
-    return "\n".join(parts)
+        parts.append(_("Your reference: %(reference)s", reference=order.customer_reference))
+    parts.append(_requested(order.requested_date))
+    return i18n.join(*parts, sep="\n")
 
 
 def described(chosen: Delivery) -> dict:
@@ -342,17 +396,17 @@ def described(chosen: Delivery) -> dict:
     }
 
 
-def told(chosen: Delivery, goods_total: Decimal) -> str:
-    """A checked delivery in the words of a mail, before the order exists."""
+def told(chosen: Delivery, goods_total: Decimal):
+    """A checked delivery in the words of a mail, before the order exists (in its
+    reader's language)."""
     price = chosen.shipping_price(goods_total)
-    lines = [
-        "Delivery to: " + ", ".join(addresses.lines(chosen)),
-        f"Shipping: {chosen.method_name}, " + (f"{price} EUR" if price else "free"),
-    ]
+    lines = [_("Delivery to: %(address)s", address=", ".join(addresses.lines(chosen)))]
+    if price:
+        amount = i18n.money(price)
+        lines.append(_("Shipping: %(method)s, %(price)s", method=chosen.method_name, price=amount))
+    else:
+        lines.append(_("Shipping: %(method)s, free", method=chosen.method_name))
     if chosen.reference:
-        lines.append(f"Reference: {chosen.reference}")
-    lines.append(
-        "Requested delivery date: "
-        + (spoken(chosen.requested_date) if chosen.requested_date else "as soon as possible")
-    )
-    return "\n".join(lines)
+        lines.append(_("Reference: %(reference)s", reference=chosen.reference))
+    lines.append(_requested(chosen.requested_date))
+    return i18n.join(*lines, sep="\n")

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 
-from . import access, billing, margins, orders
+from . import access, billing, i18n, margins, orders
 from .models import Category, Company, Invoice, Order, OrderLine, Product, User
 
 BOM = "\ufeff"
@@ -153,7 +153,9 @@ def order_rows(user: User, *, status: str = "", q: str = "") -> tuple[list[str],
     if q:
         stmt = orders.search(stmt, q)
     stmt = stmt.order_by(Order.created_at.desc(), Order.id.desc())
-    labels = orders.STATUS_LABELS
+    # The file's status column reads the same whoever downloads it: the labels in English.
+    with i18n.in_language("en"):
+        labels = {key: str(label) for key, label in orders.STATUS_LABELS.items()}
 
     def rows() -> Iterator[tuple]:
         for row in _batched(stmt):

@@ -21,8 +21,9 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 
-from . import access, audit, events, numbers, settings
+from . import access, audit, events, i18n, numbers, settings
 from .errors import FieldRefused, Refused
+from .i18n import _, ngettext
 from .models import (
     EXACT,
     LEVELS,
@@ -42,10 +43,12 @@ from .products import clean_price
 NAME_LENGTH = 80
 DESCRIPTION_LENGTH = 255
 MAX_THRESHOLD = 1_000_000
-STOCK_DISPLAYS = {EXACT: "Exact count", LEVELS: "Levels (Out of stock, Few, Many)"}
+STOCK_DISPLAYS = {EXACT: _("Exact count"), LEVELS: _("Levels (Out of stock, Few, Many)")}
 LIVE_EVENT_LIMIT = 100
 AUDIT_CHUNK = 500  # changed prices per audit entry: each entry stays readable
-PRICE_FILTERS = {"yes": "With a group price", "no": "Base price only"}
+PRICE_FILTERS = {"yes": _("With a group price"), "no": _("Base price only")}
+# The same filters inside a sentence ("category Cables, with a group price").
+_PRICE_FILTER_WORDS = {"yes": _("with a group price"), "no": _("base price only")}
 
 
 class GroupRefused(FieldRefused):
@@ -55,11 +58,15 @@ class GroupRefused(FieldRefused):
 class PriceRowsRefused(Refused):
     """Some rows of a price list save are wrong: `errors` maps product id to its message."""
 
-    def __init__(self, errors: dict[int, str]):
-        n = len(errors)
+    def __init__(self, errors: dict):
         super().__init__(
-            f"{n} row{'s are' if n != 1 else ' is'} not right: nothing was saved. "
-            "Correct the marked rows and save again."
+            ngettext(
+                "%(num)d row is not right: nothing was saved. "
+                "Correct the marked rows and save again.",
+                "%(num)d rows are not right: nothing was saved. "
+                "Correct the marked rows and save again.",
+                len(errors),
+            )
         )
         self.errors = errors
 
@@ -83,11 +90,18 @@ def default_thresholds() -> tuple[int, int]:
     return settings.stock_thresholds()
 
 
-def _whole(value, label: str, field: str) -> int:
+def _whole(value, label, field: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise GroupRefused(f"{label} is a whole number.", field)
+        raise GroupRefused(_("%(label)s is a whole number.", label=label), field)
     if not 0 <= value <= MAX_THRESHOLD:
-        raise GroupRefused(f"{label} is a whole number from 0 to {MAX_THRESHOLD:,}.", field)
+        raise GroupRefused(
+            _(
+                "%(label)s is a whole number from 0 to %(maximum)s.",
+                label=label,
+                maximum=i18n.number(MAX_THRESHOLD),
+            ),
+            field,
+        )
     return value
 
 
@@ -95,27 +109,33 @@ def _clean(details: GroupDetails, group: CustomerGroup | None) -> dict:
     """The column values of a valid policy, or GroupRefused naming the first wrong field."""
     name = " ".join((details.name or "").split())
     if not name:
-        raise GroupRefused("Give the group a name.", "name")
+        raise GroupRefused(_("Give the group a name."), "name")
     if len(name) > NAME_LENGTH:
-        raise GroupRefused(f"A group name has at most {NAME_LENGTH} characters.", "name")
+        raise GroupRefused(
+            _("A group name has at most %(count)s characters.", count=NAME_LENGTH), "name"
+        )
     same = select(CustomerGroup.id).where(func.lower(CustomerGroup.name) == name.lower())
     if group is not None:
         same = same.where(CustomerGroup.id != group.id)
     if db.session.scalar(same) is not None:
-        raise GroupRefused(f"There is already a group named “{name}”.", "name")
+        raise GroupRefused(_("There is already a group named “%(name)s”.", name=name), "name")
     description = " ".join((details.description or "").split())
     if len(description) > DESCRIPTION_LENGTH:
         raise GroupRefused(
-            f"A description has at most {DESCRIPTION_LENGTH} characters.", "description"
+            _("A description has at most %(count)s characters.", count=DESCRIPTION_LENGTH),
+            "description",
         )
     if details.stock_display not in STOCK_DISPLAYS:
-        raise GroupRefused("Choose how the group sees stock.", "stock_display")
-    few = _whole(details.few_from, "“Few” from", "few_from")
-    many = _whole(details.many_from, "“Many” from", "many_from")
+        raise GroupRefused(_("Choose how the group sees stock."), "stock_display")
+    few = _whole(details.few_from, _("“Few” from"), "few_from")
+    many = _whole(details.many_from, _("“Many” from"), "many_from")
     if many <= few:
         raise GroupRefused(
-            f"“Many” must start above “Few” (which starts at {few}): below “Few” a product "
-            "shows as out of stock, from “Many” on as plentiful.",
+            _(
+                "“Many” must start above “Few” (which starts at %(few)s): below “Few” a "
+                "product shows as out of stock, from “Many” on as plentiful.",
+                few=few,
+            ),
             "many_from",
         )
     return {
@@ -180,8 +200,12 @@ def delete_group(group: CustomerGroup, *, actor: User, ip: str = "") -> None:
     count = companies_in(group)
     if count:
         raise GroupRefused(
-            f"{group.name} still has {count} compan{'ies' if count != 1 else 'y'}: "
-            "move them to another group first."
+            ngettext(
+                "%(name)s still has %(num)d company: move them to another group first.",
+                "%(name)s still has %(num)d companies: move them to another group first.",
+                count,
+                name=group.name,
+            )
         )
     prices = db.session.scalar(
         select(func.count(GroupPrice.id)).where(GroupPrice.group_id == group.id)
@@ -237,15 +261,15 @@ class PriceFilter:
         return bool(self.q or self.category or self.priced)
 
     def describe(self) -> str:
-        """In words, for confirmations and the audit log."""
+        """In words, for confirmations and the audit log (in the language of the moment)."""
         parts = []
         if self.category is not None:
-            parts.append(f"category {self.category.name}")
+            parts.append(_("category %(name)s", name=self.category.name))
         if self.q:
-            parts.append(f"matching “{self.q}”")
+            parts.append(_("matching “%(q)s”", q=self.q))
         if self.priced:
-            parts.append(PRICE_FILTERS[self.priced].lower())
-        return ", ".join(parts) if parts else "every product on sale"
+            parts.append(_PRICE_FILTER_WORDS[self.priced])
+        return ", ".join(map(str, parts)) if parts else str(_("every product on sale"))
 
 
 def _category_ids(category: Category) -> list[int]:
@@ -290,12 +314,6 @@ def _same(a: Decimal | None, b: Decimal | None) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and a == b)
 
 
-def _euros(value: Decimal) -> str:
-    """€5.20, or €0.0125 below a cent (as the money filter shows prices)."""
-    whole, _, fraction = f"{value:.4f}".rstrip("0").partition(".")
-    return f"€{whole}.{fraction.ljust(2, '0')}"
-
-
 def _apply(group: CustomerGroup, changes: list, *, actor: User, ip: str, how: str) -> int:
     """Write (product id, sku, old, new) price changes in bulk, audit them, tell the live layer.
 
@@ -304,7 +322,7 @@ def _apply(group: CustomerGroup, changes: list, *, actor: User, ip: str, how: st
     if not changes:
         return 0
     now = utcnow()
-    ids = [pid for pid, *_ in changes]
+    ids = [pid for pid, *__ in changes]
     existing: dict[int, int] = {}
     for start in range(0, len(ids), 500):
         existing.update(
@@ -317,15 +335,15 @@ def _apply(group: CustomerGroup, changes: list, *, actor: User, ip: str, how: st
         )
     updates = [
         {"id": existing[pid], "price": new, "updated_at": now}
-        for pid, _, _, new in changes
+        for pid, __, __, new in changes
         if new is not None and pid in existing
     ]
     inserts = [
         {"group_id": group.id, "product_id": pid, "price": new, "updated_at": now}
-        for pid, _, _, new in changes
+        for pid, __, __, new in changes
         if new is not None and pid not in existing
     ]
-    removed = [pid for pid, _, _, new in changes if new is None and pid in existing]
+    removed = [pid for pid, __, __, new in changes if new is None and pid in existing]
     if updates:
         db.session.execute(update(GroupPrice), updates)
     if inserts:
@@ -351,8 +369,8 @@ def _apply(group: CustomerGroup, changes: list, *, actor: User, ip: str, how: st
             ip=ip,
             summary=f"{group.name}: {len(changes)} group price{'s' if len(changes) != 1 else ''} "
             f"{how}{part}",
-            before={sku: (str(old) if old is not None else None) for _, sku, old, _ in chunk},
-            after={sku: (str(new) if new is not None else None) for _, sku, _, new in chunk},
+            before={sku: (str(old) if old is not None else None) for __, sku, old, __ in chunk},
+            after={sku: (str(new) if new is not None else None) for __, sku, __, new in chunk},
         )
     if len(changes) <= LIVE_EVENT_LIMIT:
         for pid in ids:
@@ -369,7 +387,7 @@ def parse_price(raw: str) -> Decimal | None:
         return None
     if "," in text and "." not in text:
         text = text.replace(",", ".")  # a decimal comma, as many of our customers type it
-    return clean_price(text, "A group price")
+    return clean_price(text, _("A group price"))
 
 
 def save_prices(
@@ -383,14 +401,14 @@ def save_prices(
     """
     wanted: dict[int, Decimal | None] = {}
     shown: dict[int, Decimal | None] = {}
-    errors: dict[int, str] = {}
+    errors: dict = {}  # product id: its (lazy) message
     for pid, (typed, was) in rows.items():
         if (typed or "").strip() == (was or "").strip():
             continue
         try:
             wanted[pid] = parse_price(typed)
         except Refused as exc:
-            errors[pid] = str(exc)
+            errors[pid] = exc.args[0]
             continue
         try:
             shown[pid] = parse_price(was)
@@ -414,14 +432,21 @@ def save_prices(
     for pid, new in wanted.items():
         product = products.get(pid)
         if product is None:
-            errors[pid] = "This product is no longer on sale: reload the page."
+            errors[pid] = _("This product is no longer on sale: reload the page.")
             continue
         old = current.get(pid)
         if not _same(old, shown[pid]):
-            now = _euros(old) if old is not None else "none"
-            errors[pid] = (
-                f"Someone changed this price meanwhile (it is now {now}). Check it and save again."
-            )
+            if old is None:
+                errors[pid] = _(
+                    "Someone changed this price meanwhile (it is now none). "
+                    "Check it and save again."
+                )
+            else:
+                errors[pid] = _(
+                    "Someone changed this price meanwhile (it is now %(price)s). "
+                    "Check it and save again.",
+                    price=i18n.money(old),
+                )
             continue
         if not _same(old, new):
             changes.append((pid, product.sku, old, new))
@@ -437,17 +462,17 @@ def parse_percent(raw) -> Decimal:
     try:
         return numbers.decimal(
             text,
-            label="A discount",
+            label=_("A discount"),
             places=2,
             minimum=Decimal(0),
             above=True,
             maximum=Decimal(100),
             field="percent",
-            not_a_number="Enter the discount as a number, such as 12.5.",
-            out_of_range="A discount is above 0 % and below 100 %.",
+            not_a_number=_("Enter the discount as a number, such as 12.5."),
+            out_of_range=_("A discount is above 0 % and below 100 %."),
         )
     except numbers.NumberRefused as exc:
-        raise GroupRefused(str(exc), "percent") from None
+        raise GroupRefused(exc.args[0], "percent") from None
 
 
 def discount_from_base(
@@ -460,7 +485,7 @@ def discount_from_base(
         _price_select(group, flt, Product.id, Product.sku, Product.base_price).order_by(Product.sku)
     ).all()
     if not rows:
-        raise GroupRefused("No product matches the filter: nothing to change.")
+        raise GroupRefused(_("No product matches the filter: nothing to change."))
     changes = []
     for pid, sku, base, old in rows:
         new = promoted_price(Decimal(base), percent).quantize(UNIT)
@@ -475,7 +500,7 @@ def remove_prices(
 ) -> int:
     """Remove the group prices of these products: they go back to the base price."""
     if not product_ids:
-        raise GroupRefused("Tick the products whose group price should go.", "selected")
+        raise GroupRefused(_("Tick the products whose group price should go."), "selected")
     rows = db.session.execute(
         select(Product.id, Product.sku, GroupPrice.price)
         .join(

@@ -181,6 +181,19 @@ def number(value, digits: int | None = None):
     return LazyString(format_number, value, digits)
 
 
+def _joined(sep, parts) -> str:
+    return str(sep).join(str(part) for part in parts)
+
+
+def join(*parts, sep=""):
+    """Several parts (lazy messages, lazy amounts or plain text) as one text, put
+    together when shown: each part in the language of its reader (a mail's body of
+    several sentences, every copy rendered by core.notify in its recipient's language)."""
+    from flask_babel import LazyString
+
+    return LazyString(_joined, sep, parts)
+
+
 def in_language(code: str | None):
     """Translate and format in this person's language for a while (a mail to them).
     Outside an application context, a no-op."""

@@ -44,7 +44,10 @@ def send(
 
     `background`: delivered on a thread of its own, so that the request's answer takes
     no longer for it (a password reset must not tell by its timing that an account exists).
+    A lazy subject or body (core.i18n) is rendered here, in the language of the moment:
+    core.notify sends each recipient's copy inside their own.
     """
+    subject, body = str(subject), str(body)
     attachments = tuple(attachments)
     mail = OutboxMail(to_addr=to, subject=subject[:200], body=body)
     mail.attachments = [

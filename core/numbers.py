@@ -12,7 +12,9 @@ Nothing here raises anything else, whatever the input.
 import re
 from decimal import Decimal
 
+from . import i18n
 from .errors import FieldRefused
+from .i18n import _
 
 # Record ids are INTEGER columns: MariaDB's INT holds up to 2^31 - 1 (SQLite's 2^63 - 1),
 # so a larger id names nothing on any database we run on.
@@ -24,7 +26,6 @@ _EXPONENT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+")
 # No number we accept is written with more characters (leading zeros and decimals
 # included); a longer text is refused before anything converts it.
 MAX_CHARS = 40
-_DECIMALS = {0: "no decimals", 1: "at most one decimal", 2: "at most two decimals"}
 
 
 class NumberRefused(FieldRefused):
@@ -56,7 +57,7 @@ def id_choice(raw) -> int:
     """A form choice's record id (WTForms `coerce`): a ValueError for anything else."""
     value = record_id(raw)
     if value is None:
-        raise NumberRefused("Choose from the list.")
+        raise NumberRefused(_("Choose from the list."))
     return value
 
 
@@ -98,27 +99,60 @@ def decimal(
     if len(text) <= MAX_CHARS and _EXPONENT.fullmatch(text):
         raise NumberRefused(
             not_a_number
-            or f"{label} must be written out in digits, such as {example}, not as {quoted(text)}.",
+            or _(
+                "%(label)s must be written out in digits, such as %(example)s, not as %(typed)s.",
+                label=label,
+                example=example,
+                typed=quoted(text),
+            ),
             field,
         )
     if len(text) > MAX_CHARS or not _DECIMAL.fullmatch(text):
-        raise NumberRefused(not_a_number or f"{label} must be a number, such as {example}.", field)
+        raise NumberRefused(
+            not_a_number
+            or _("%(label)s must be a number, such as %(example)s.", label=label, example=example),
+            field,
+        )
     value = Decimal(text)
     if value < minimum or (above and value == minimum):
         if out_of_range is None and minimum == 0 and not above:
-            out_of_range_message = f"{label} cannot be negative."
+            out_of_range_message = _("%(label)s cannot be negative.", label=label)
+        elif out_of_range is None and above:
+            out_of_range_message = _(
+                "%(label)s must be more than %(minimum)s.",
+                label=label,
+                minimum=i18n.number(minimum),
+            )
         elif out_of_range is None:
-            word = "more than" if above else "at least"
-            out_of_range_message = f"{label} must be {word} {minimum:,}."
+            out_of_range_message = _(
+                "%(label)s must be at least %(minimum)s.", label=label, minimum=i18n.number(minimum)
+            )
         else:
             out_of_range_message = out_of_range
         raise NumberRefused(out_of_range_message, field)
     if value > maximum or (below and value == maximum):
-        word = "below" if below else "at most"
-        raise NumberRefused(out_of_range or f"{label} must be {word} {maximum:,}.", field)
+        if out_of_range is None and below:
+            out_of_range = _(
+                "%(label)s must be below %(maximum)s.", label=label, maximum=i18n.number(maximum)
+            )
+        elif out_of_range is None:
+            out_of_range = _(
+                "%(label)s must be at most %(maximum)s.", label=label, maximum=i18n.number(maximum)
+            )
+        raise NumberRefused(out_of_range, field)
     # Within the bounds, the value has few enough digits to be rounded exactly.
     step = Decimal(1).scaleb(-places)
     if value != value.quantize(step):
-        written = _DECIMALS.get(places, f"at most {places} decimals")
-        raise NumberRefused(too_precise or f"{label} has {written}.", field)
+        raise NumberRefused(too_precise or _too_precise(label, places), field)
     return value.quantize(step)
+
+
+def _too_precise(label, places: int):
+    """The refusal of too many decimals: one whole sentence for each count of places."""
+    if places == 0:
+        return _("%(label)s has no decimals.", label=label)
+    if places == 1:
+        return _("%(label)s has at most one decimal.", label=label)
+    if places == 2:
+        return _("%(label)s has at most two decimals.", label=label)
+    return _("%(label)s has at most %(places)s decimals.", label=label, places=places)

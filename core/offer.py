@@ -16,6 +16,8 @@ from sqlalchemy import and_, literal, null, select, union_all
 
 from extensions import db
 
+from . import i18n
+from .i18n import _
 from .models import (
     EXACT,
     UNIT,
@@ -30,7 +32,7 @@ from .models import (
 )
 
 OUT, FEW, MANY = "out", "few", "many"
-LEVEL_LABELS = {OUT: "Out of stock", FEW: "Few", MANY: "Many"}
+LEVEL_LABELS = {OUT: _("Out of stock"), FEW: _("Few"), MANY: _("Many")}
 HUNDRED = Decimal(100)
 
 
@@ -68,9 +70,12 @@ class StockView:
     most: int | None = None
 
     @property
-    def label(self) -> str:
+    def label(self):
+        """In the viewer's language, when shown."""
         if self.exact is not None:
-            return "Out of stock" if self.exact <= 0 else f"{self.exact} in stock"
+            if self.exact <= 0:
+                return _("Out of stock")
+            return _("%(count)s in stock", count=i18n.number(self.exact))
         return LEVEL_LABELS[self.level]
 
     @property
@@ -341,20 +346,20 @@ class Explanation:
     at: datetime
 
 
-def _why_not(policy: GroupPolicy, promotion: Promotion, term, at: datetime) -> str | None:
+def _why_not(policy: GroupPolicy, promotion: Promotion, term, at: datetime):
     """Why a promotion covering the product gives this group nothing now (None: it may)."""
     if not promotion.is_active:
-        return "switched off"
+        return _("switched off")
     if term is None:
-        return "not offered to this group"
+        return _("not offered to this group")
     if not term.is_visible:
-        return "hidden from this group"
+        return _("hidden from this group")
     if not policy.shows_promotions:
-        return "this group does not see promotions"
+        return _("this group does not see promotions")
     if at < promotion.starts_at:
-        return "not started yet"
+        return _("not started yet")
     if at >= promotion.ends_at:
-        return "ended"
+        return _("ended")
     return None
 
 
@@ -378,7 +383,7 @@ def explain(
     ]
     if product.category_id is not None:
         covering += [
-            (promotion, product.category.name if product.category else "its category")
+            (promotion, product.category.name if product.category else _("its category"))
             for promotion in db.session.scalars(
                 select(Promotion)
                 .join(promotion_categories, promotion_categories.c.promotion_id == Promotion.id)
@@ -390,7 +395,7 @@ def explain(
         for t in db.session.scalars(
             select(PromotionGroup).where(
                 PromotionGroup.group_id == policy.group_id,
-                PromotionGroup.promotion_id.in_([p.id for p, _ in covering] or [0]),
+                PromotionGroup.promotion_id.in_([p.id for p, __ in covering] or [0]),
             )
         )
     }
@@ -430,7 +435,7 @@ def explain(
             discount_percent=Decimal(term.discount_percent) if term is not None else None,
             visible=bool(term.is_visible) if term is not None else False,
             reason=(
-                "a larger discount applies"
+                _("a larger discount applies")
                 if reason is None and promotion.id != chosen_id
                 else reason
             ),

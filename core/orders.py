@@ -17,10 +17,11 @@ from sqlalchemy import select, update
 
 from extensions import db
 
-from . import audit, billing, events, tax
+from . import audit, billing, events, i18n, tax
 from . import delivery as delivery_choices
 from .delivery import Delivery
 from .errors import Refused
+from .i18n import _
 from .models import CENT, Company, Order, OrderEvent, OrderLine, Product, StockMovement, User
 from .offer import GroupPolicy, offers_for
 
@@ -48,7 +49,13 @@ class NotEnoughStock(Refused):
     reads the same whatever the stock, and a group that sees levels learns no number."""
 
     def __init__(self, product: Product):
-        super().__init__(f"Not enough stock of {product.sku} ({product.name}) for this order.")
+        super().__init__(
+            _(
+                "Not enough stock of %(sku)s (%(name)s) for this order.",
+                sku=product.sku,
+                name=product.name,
+            )
+        )
         self.product_id = product.id
 
 
@@ -140,13 +147,13 @@ def place(
     caller to roll back; `retrying` does both.
     """
     if not requests:
-        raise Refused("The order has no lines.")
+        raise Refused(_("The order has no lines."))
     merged: dict[int, LineRequest] = {}
     for line in requests:
         if line.quantity < 1 or line.quantity > MAX_QUANTITY:
-            raise Refused("Quantities are whole numbers from 1.")
+            raise Refused(_("Quantities are whole numbers from 1."))
         if line.product_id in merged:
-            raise Refused("A product appears twice in the order.")
+            raise Refused(_("A product appears twice in the order."))
         merged[line.product_id] = line
     # Exclusive locks first, in id order, before any insert takes shared ones (see
     # lock_products): every placement, from a cart or a quote, queues and never deadlocks.
@@ -157,7 +164,7 @@ def place(
     }
     missing = set(merged) - set(products)
     if missing:
-        raise Refused("Some products in the order are no longer sold.")
+        raise Refused(_("Some products in the order are no longer sold."))
     offers = offers_for(company.group, list(products.values()))
     order = Order(
         number=f"TMP-{secrets.token_hex(8)}",
@@ -218,12 +225,17 @@ def move(order: Order, to: str, *, actor: User, note: str = "") -> None:
     an order shipped before shipments were kept is marked delivered.
     """
     if to not in TRANSITIONS.get(order.status, ()):
-        raise Refused(f"An order that is {order.status} cannot become {to}.")
+        raise Refused(
+            _("An order that is %(status)s cannot become %(to)s.", status=order.status, to=to)
+        )
     if to not in next_states(order):
         raise Refused(
-            f"Order {order.number} is shipped and delivered through its shipments: create a "
-            "shipment of its open quantities on the order's page, then mark it shipped and "
-            "delivered there."
+            _(
+                "Order %(number)s is shipped and delivered through its shipments: create a "
+                "shipment of its open quantities on the order's page, then mark it shipped "
+                "and delivered there.",
+                number=order.number,
+            )
         )
     removed = []
     if to == "cancelled":
@@ -247,7 +259,9 @@ def move(order: Order, to: str, *, actor: User, note: str = "") -> None:
 def follow(order: Order, to: str, *, actor: User | None, note: str = "") -> None:
     """The status the order's shipments give it (core.shipments decides which)."""
     if to not in BY_SHIPMENTS or to not in TRANSITIONS.get(order.status, ()):
-        raise Refused(f"An order that is {order.status} cannot become {to}.")
+        raise Refused(
+            _("An order that is %(status)s cannot become %(to)s.", status=order.status, to=to)
+        )
     _set_status(order, to, actor=actor, note=note)
 
 
@@ -306,18 +320,18 @@ def _return_stock(line: OrderLine, order: Order, actor: User) -> None:
 # --- reading orders as a person may see them (added with the trade screens) -------------
 
 STATUS_LABELS = {
-    "placed": "Placed",
-    "confirmed": "Confirmed",
-    "partly_shipped": "Partly shipped",
-    "shipped": "Shipped",
-    "delivered": "Delivered",
-    "cancelled": "Cancelled",
+    "placed": _("Placed"),
+    "confirmed": _("Confirmed"),
+    "partly_shipped": _("Partly shipped"),
+    "shipped": _("Shipped"),
+    "delivered": _("Delivered"),
+    "cancelled": _("Cancelled"),
 }
 # The button that moves an order to each state by hand.
 MOVE_LABELS = {
-    "confirmed": "Confirm",
-    "delivered": "Mark delivered",
-    "cancelled": "Cancel order",
+    "confirmed": _("Confirm"),
+    "delivered": _("Mark delivered"),
+    "cancelled": _("Cancel order"),
 }
 
 
@@ -352,20 +366,23 @@ def backorders_seen(order: Order, viewer: User | None) -> list[Backordered]:
     ]
 
 
-def backorder_note(order: Order, viewer: User | None) -> str:
+def backorder_note(order: Order, viewer: User | None):
     """A mail's sentence about what is back-ordered ("" when nothing is), with quantities
-    only for those who may see them."""
+    only for those who may see them; lazy, like the mail it ends (core.i18n)."""
     waiting = backorders_seen(order, viewer)
     if not waiting:
         return ""
     if waiting[0].quantity is None:
         skus = ", ".join(b.sku for b in waiting)
-        return (
-            f"\n\nPart of {skus} is back-ordered: it follows as soon as goods come in, "
-            "before anything goes back on the shelf."
+        sentence = _(
+            "Part of %(skus)s is back-ordered: it follows as soon as goods come in, "
+            "before anything goes back on the shelf.",
+            skus=skus,
         )
-    lines = "\n".join(f"- {b.quantity:,} × {b.sku} {b.name}" for b in waiting)
-    return f"\n\nBack-ordered, to follow as soon as goods come in:\n{lines}"
+        return i18n.join("\n\n", sentence)
+    heading = _("Back-ordered, to follow as soon as goods come in:")
+    lines = (i18n.join("\n- ", i18n.number(b.quantity), " × ", b.sku, " ", b.name) for b in waiting)
+    return i18n.join("\n\n", heading, *lines)
 
 
 def visible_orders(user: User | None):

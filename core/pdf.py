@@ -7,6 +7,10 @@ PDF prints exactly the figures its page shows, formatted the same way.
 fpdf2 draws it (pure Python, no system library), in DejaVu Sans shipped with the code
 (core/data/fonts, Bitstream Vera licence beside it), so that every European name prints:
 "Łódź Spółka", "Ștefan Țărână".
+
+A document is drawn in the language of the moment (the request's, or the reader's for a
+mail: core.notify): its own words (column heads, "page 1 of 2") are translated as they
+are drawn, and the mapping's strings may be lazy messages, read then.
 """
 
 import re
@@ -17,6 +21,8 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import TableCellFillMode
 from fpdf.fonts import FontFace
+
+from .i18n import N_, _
 
 FONTS = Path(__file__).parent / "data" / "fonts"
 FONT = "DejaVu"
@@ -30,11 +36,22 @@ STAMP_COLOUR = (200, 30, 30)
 
 # The lines table's columns (heading, width in mm), 174 mm in all. A document without
 # prices (a delivery note) has no price columns; one without VAT rates no VAT column.
-PRICED_COLUMNS = (("SKU", 34), ("Description", 68), ("Quantity", 20), ("Unit price", 26))
-VAT_COLUMNS = (("SKU", 30), ("Description", 58), ("Quantity", 18), ("Unit price", 24))
-VAT_COLUMN = ("VAT", 18)
-AMOUNT_COLUMN = ("Amount", 26)
-UNPRICED_COLUMNS = (("SKU", 44), ("Description", 106), ("Quantity", 24))
+# Headings are translated as the table is drawn.
+PRICED_COLUMNS = (
+    (N_("SKU"), 34),
+    (N_("Description"), 68),
+    (N_("Quantity"), 20),
+    (N_("Unit price"), 26),
+)
+VAT_COLUMNS = (
+    (N_("SKU"), 30),
+    (N_("Description"), 58),
+    (N_("Quantity"), 18),
+    (N_("Unit price"), 24),
+)
+VAT_COLUMN = (N_("VAT"), 18)
+AMOUNT_COLUMN = (N_("Amount"), 26)
+UNPRICED_COLUMNS = ((N_("SKU"), 44), (N_("Description"), 106), (N_("Quantity"), 24))
 
 
 @dataclass(frozen=True)
@@ -82,9 +99,9 @@ class Document:
     number: str
     buyer: Party
     seller: Party | None = None
-    buyer_heading: str = "Customer"
+    buyer_heading: str = _("Customer")
     ship_to: Party | None = None
-    ship_to_heading: str = "Delivered to"
+    ship_to_heading: str = _("Delivered to")
     facts: tuple[tuple[str, str], ...] = ()
     lines: tuple[Line, ...] = ()
     totals: tuple[Row, ...] = ()
@@ -116,6 +133,13 @@ def _one_line(text: str) -> str:
     return " ".join(printable(text).split())
 
 
+def _language() -> str:
+    """The document's language tag: the locale it is drawn in ("en" outside a request)."""
+    from flask_babel import get_locale
+
+    return str(get_locale() or "en").replace("_", "-")
+
+
 class _Sheet(FPDF):
     """An A4 page with the document's stamp behind it and its number in the footer."""
 
@@ -130,7 +154,7 @@ class _Sheet(FPDF):
         if document.seller is not None:
             self.set_author(_one_line(document.seller.name))
         self.set_creator("Trade portal")
-        self.set_lang("en")
+        self.set_lang(_language())
 
     def header(self):
         if self.document.stamp:
@@ -162,7 +186,13 @@ class _Sheet(FPDF):
             self.multi_cell(
                 0, 3.4, printable(self.document.footer), align="C", new_x="LMARGIN", new_y="NEXT"
             )
-        page = f"{self.document.title} {self.document.number} · page {self.page_no()} of {{nb}}"
+        page = _(
+            "%(title)s %(number)s · page %(page)s of %(pages)s",
+            title=self.document.title,
+            number=self.document.number,
+            page=self.page_no(),
+            pages="{nb}",  # fpdf2's alias for the page count, filled in at the end
+        )
         self.cell(0, 4, _one_line(page), align="C")
         self.set_text_color(0, 0, 0)
 
@@ -243,7 +273,7 @@ def _lines(pdf: _Sheet, doc: Document) -> None:
     pdf.set_font(FONT, "", 8.5)
     pdf.set_draw_color(*RULE)
     with pdf.table(
-        col_widths=tuple(width for _, width in columns),
+        col_widths=tuple(width for __, width in columns),
         text_align=tuple(align),
         headings_style=FontFace(family=FONT, emphasis="BOLD", fill_color=HEAD_FILL),
         cell_fill_color=HEAD_FILL,
@@ -254,7 +284,7 @@ def _lines(pdf: _Sheet, doc: Document) -> None:
         first_row_as_headings=True,
         repeat_headings=1,
     ) as table:
-        table.row([label for label, _ in columns])
+        table.row([str(_(label)) for label, __ in columns])
         for line in doc.lines:
             cells = [line.sku, line.description, line.quantity]
             if priced:

@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
@@ -10,9 +11,10 @@ from sqlalchemy import func, select
 
 from extensions import db
 
-from . import access, audit, events, mail, passwords, roles, settings
+from . import access, audit, events, i18n, mail, passwords, roles, settings
 from .accounts import find_by_email, password_matches, set_password
 from .errors import FieldRefused, Refused
+from .i18n import _
 from .models import Company, Invitation, PasswordReset, Role, User, utcnow
 from .sessions import end_all_sessions, token_hash
 
@@ -29,16 +31,16 @@ def normalise_email(raw: str) -> str:
             test_environment=current_app.config["PORTAL_ENV"] != "production",
         )
     except EmailNotValidError as exc:
-        raise Refused(f"That email address is not valid: {exc}") from exc
+        raise Refused(_("That email address is not valid: %(reason)s", reason=str(exc))) from exc
     return checked.normalized.lower()
 
 
 def _check_grantable(actor: User, chosen: list[Role], kind: str) -> None:
     if not chosen:
-        raise Refused("Choose at least one role.")
+        raise Refused(_("Choose at least one role."))
     for role in chosen:
         if not access.may_grant_role(actor, role, kind):
-            raise Refused(f"You cannot give the role “{role.name}”.")
+            raise Refused(_("You cannot give the role “%(role)s”.", role=role.name))
 
 
 def _new_invitation(person: User, actor: User | None) -> str:
@@ -56,15 +58,30 @@ def _new_invitation(person: User, actor: User | None) -> str:
     return token
 
 
+def _mail(person: User, subject, body, **options) -> None:
+    """Mail one person directly: core.mail renders the lazy texts in the language of the
+    moment, here the one they chose, else the request's (an invitee has chosen none yet:
+    the inviter's language is the best guess)."""
+    with i18n.in_language(person.language) if person.language else nullcontext():
+        mail.send(person.email, subject, body, **options)
+
+
 def _mail_invitation(person: User, actor: User, token: str, link: LinkMaker) -> None:
     hours = settings.invitation_hours()
-    where = person.company.name if person.company else "the seller's back office"
-    mail.send(
-        person.email,
-        "Your invitation to the trade portal",
-        f"Hello {person.name},\n\n{actor.name} has invited you to the trade portal ({where}).\n"
-        f"Choose your password here within {hours} hours:\n\n{link(token)}\n\n"
-        "The link works once. If you did not expect this message, ignore it.\n",
+    where = person.company.name if person.company else _("the seller's back office")
+    _mail(
+        person,
+        _("Your invitation to the trade portal"),
+        _(
+            "Hello %(name)s,\n\n%(actor)s has invited you to the trade portal (%(where)s).\n"
+            "Choose your password here within %(hours)s hours:\n\n%(link)s\n\n"
+            "The link works once. If you did not expect this message, ignore it.\n",
+            name=person.name,
+            actor=actor.name,
+            where=where,
+            hours=hours,
+            link=link(token),
+        ),
     )
 
 
@@ -83,13 +100,13 @@ def invite(
     address = normalise_email(email)
     name = " ".join((name or "").split())
     if not name:
-        raise Refused("Enter the person's name.")
+        raise Refused(_("Enter the person's name."))
     if len(name) > 120:
-        raise Refused("A name has at most 120 characters.")
+        raise Refused(_("A name has at most %(maximum)s characters.", maximum=120))
     if db.session.scalar(select(User.id).where(func.lower(User.email) == address)):
-        raise Refused("There is already an account with this email address.")
+        raise Refused(_("There is already an account with this email address."))
     if kind == "customer" and company is None:
-        raise Refused("Choose the person's company.")
+        raise Refused(_("Choose the person's company."))
     # company_id, not company: the object joins the session only once every check passed.
     person = User(
         email=address,
@@ -99,7 +116,7 @@ def invite(
         status="invited",
     )
     if not access.can_manage_person(actor, person):
-        raise Refused("You may not invite people here.")
+        raise Refused(_("You may not invite people here."))
     _check_grantable(actor, chosen_roles, kind)
     person.roles = list(chosen_roles)
     db.session.add(person)
@@ -114,6 +131,7 @@ def invite(
         summary=f"{address} invited" + (f" to {company.name}" if company else ""),
         after={"email": address, "roles": [r.name for r in chosen_roles]},
     )
+    events.record(db.session, "user_created", person.id)
     return person
 
 
@@ -131,13 +149,13 @@ def first_admin(*, email: str, name: str, link: LinkMaker) -> tuple[User, str]:
     two-factor sign-in), with the activation link. Only while nobody active can manage
     users and roles: after that, people are invited from the back office."""
     if roles.someone_keeps_control():
-        raise Refused("Someone can already manage users: invite people from the back office.")
+        raise Refused(_("Someone can already manage users: invite people from the back office."))
     address = normalise_email(email)
     name = " ".join((name or "").split())
     if not name or len(name) > 120:
-        raise Refused("Give the administrator's name (at most 120 characters).")
+        raise Refused(_("Give the administrator's name (at most 120 characters)."))
     if db.session.scalar(select(User.id).where(func.lower(User.email) == address)):
-        raise Refused("There is already an account with this email address.")
+        raise Refused(_("There is already an account with this email address."))
     admin_role = roles.ensure_presets()["admin"]
     person = User(email=address, name=name, kind="staff", status="invited", roles=[admin_role])
     db.session.add(person)
@@ -151,6 +169,7 @@ def first_admin(*, email: str, name: str, link: LinkMaker) -> tuple[User, str]:
         summary=f"{address} invited as the first administrator",
         after={"email": address, "roles": [admin_role.name]},
     )
+    events.record(db.session, "user_created", person.id)
     return person, link(token)
 
 
@@ -158,7 +177,7 @@ def resend(person: User, *, actor: User, link: LinkMaker, ip: str = "") -> None:
     """A new link for someone who has not accepted yet; every older link stops working."""
     _guard(actor, person)
     if person.status != "invited":
-        raise Refused("This person has already activated their account.")
+        raise Refused(_("This person has already activated their account."))
     now = utcnow()
     for old in _pending(person):
         old.revoked_at = now
@@ -171,6 +190,7 @@ def resend(person: User, *, actor: User, link: LinkMaker, ip: str = "") -> None:
         ip=ip,
         summary=f"New invitation link for {person.email}",
     )
+    events.record(db.session, "invitation_changed", person.id)
 
 
 def revoke(person: User, *, actor: User, ip: str = "") -> None:
@@ -178,7 +198,7 @@ def revoke(person: User, *, actor: User, ip: str = "") -> None:
     _guard(actor, person)
     pending = _pending(person)
     if not pending:
-        raise Refused("There is no pending invitation to revoke.")
+        raise Refused(_("There is no pending invitation to revoke."))
     now = utcnow()
     for old in pending:
         old.revoked_at = now
@@ -189,6 +209,7 @@ def revoke(person: User, *, actor: User, ip: str = "") -> None:
         ip=ip,
         summary=f"Invitation for {person.email} revoked",
     )
+    events.record(db.session, "invitation_changed", person.id)
 
 
 def find_invitation(token: str) -> tuple[Invitation | None, str]:
@@ -208,11 +229,11 @@ def find_invitation(token: str) -> tuple[Invitation | None, str]:
 def accept(invitation: Invitation, password: str, *, ip: str = "") -> User:
     """Activate the invited person with the password they chose; the link is used up."""
     if invitation.status_at(utcnow()) != "pending" or invitation.user.status != "invited":
-        raise Refused("This invitation link can no longer be used.")
+        raise Refused(_("This invitation link can no longer be used."))
     person = invitation.user
     found = passwords.problems(password, email=person.email, name=person.name)
     if found:
-        raise Refused(" ".join(found))
+        raise Refused(" ".join(str(problem) for problem in found))
     set_password(person, password)
     person.status = "active"
     invitation.accepted_at = utcnow()
@@ -223,19 +244,20 @@ def accept(invitation: Invitation, password: str, *, ip: str = "") -> User:
         ip=ip,
         summary=f"{person.email} activated their account",
     )
+    events.record(db.session, "invitation_changed", person.id)
     return person
 
 
 def _guard(actor: User, person: User) -> None:
     if not access.can_manage_person(actor, person):
-        raise Refused("You may not manage this person.")
+        raise Refused(_("You may not manage this person."))
 
 
 def block(person: User, *, actor: User, ip: str = "") -> None:
     """Block at once: every session ends and every open page is signed out."""
     _guard(actor, person)
     if person.id == actor.id:
-        raise Refused("You cannot block yourself.")
+        raise Refused(_("You cannot block yourself."))
     if person.status == "blocked":
         return
     before = person.status
@@ -286,14 +308,14 @@ def set_roles(person: User, chosen: list[Role], *, actor: User, ip: str = "") ->
     if current == wanted:
         return False
     if person.id == actor.id:
-        raise Refused("You cannot change your own roles.")
+        raise Refused(_("You cannot change your own roles."))
     # Only the roles that change need to be within the giver's rights.
     for role in chosen:
         if role.id not in current and not access.may_grant_role(actor, role, person.kind):
-            raise Refused(f"You cannot give the role “{role.name}”.")
+            raise Refused(_("You cannot give the role “%(role)s”.", role=role.name))
     for role in person.roles:
         if role.id not in wanted and not access.may_grant_role(actor, role, person.kind):
-            raise Refused(f"You cannot take away the role “{role.name}”.")
+            raise Refused(_("You cannot take away the role “%(role)s”.", role=role.name))
     person.roles = list(chosen)
     person.__dict__.pop("_permissions", None)
     if person.is_staff:
@@ -316,9 +338,9 @@ def set_roles(person: User, chosen: list[Role], *, actor: User, ip: str = "") ->
 def set_reps(company: Company, reps: list[User], *, actor: User, ip: str = "") -> bool:
     """Assign the company to exactly these sales staff (several reps per company)."""
     if not access.can(actor, "users.manage"):
-        raise Refused("You may not assign customers to staff.")
+        raise Refused(_("You may not assign customers to staff."))
     if any(not rep.is_staff for rep in reps):
-        raise Refused("Only staff can be assigned to a customer.")
+        raise Refused(_("Only staff can be assigned to a customer."))
     before = sorted(r.email for r in company.reps)
     after = sorted(r.email for r in reps)
     if before == after:
@@ -340,12 +362,12 @@ def set_reps(company: Company, reps: list[User], *, actor: User, ip: str = "") -
 def change_password(person: User, current: str, new: str, *, keep_token: str, ip: str = "") -> None:
     """Change one's own password; every other session of theirs ends."""
     if not password_matches(person, current):
-        raise FieldRefused("Your current password is not correct.", "current")
+        raise FieldRefused(_("Your current password is not correct."), "current")
     if new == current:
-        raise FieldRefused("Choose a password different from the current one.", "password")
+        raise FieldRefused(_("Choose a password different from the current one."), "password")
     found = passwords.problems(new, email=person.email, name=person.name)
     if found:
-        raise FieldRefused(" ".join(found), "password")
+        raise FieldRefused(" ".join(str(problem) for problem in found), "password")
     set_password(person, new)
     end_all_sessions(person, keep_token=keep_token)
     audit.record(
@@ -386,13 +408,18 @@ def request_password_reset(email: str, *, minutes: int, link: LinkMaker, ip: str
             ip=ip[:45],
         )
     )
-    mail.send(
-        person.email,
-        "Choose a new password for the trade portal",
-        f"Hello {person.name},\n\nSomeone (we hope you) asked to reset the password of your "
-        f"trade portal account. Choose a new one here within {minutes} minutes:\n\n"
-        f"{link(token)}\n\nThe link works once. If you did not ask for it, ignore this message: "
-        "your password stays as it is.\n",
+    _mail(
+        person,
+        _("Choose a new password for the trade portal"),
+        _(
+            "Hello %(name)s,\n\nSomeone (we hope you) asked to reset the password of your "
+            "trade portal account. Choose a new one here within %(minutes)s minutes:\n\n"
+            "%(link)s\n\nThe link works once. If you did not ask for it, ignore this message: "
+            "your password stays as it is.\n",
+            name=person.name,
+            minutes=minutes,
+            link=link(token),
+        ),
         background=True,
     )
     audit.record(
@@ -422,10 +449,10 @@ def reset_password(reset: PasswordReset, password: str, *, ip: str = "") -> User
     and open page of the person ends."""
     person = reset.user
     if not reset.usable_at(utcnow()) or person.status != "active":
-        raise Refused("This link can no longer be used. Ask for a new one.")
+        raise Refused(_("This link can no longer be used. Ask for a new one."))
     found = passwords.problems(password, email=person.email, name=person.name)
     if found:
-        raise FieldRefused(" ".join(found), "password")
+        raise FieldRefused(" ".join(str(problem) for problem in found), "password")
     set_password(person, password)
     reset.used_at = utcnow()
     end_all_sessions(person)
@@ -446,13 +473,13 @@ def set_assignments(person: User, companies: list[Company], *, actor: User, ip: 
     assignments to companies outside the actor's sight are left as they are.
     """
     if not access.can(actor, "users.manage"):
-        raise Refused("You may not assign customers to staff.")
+        raise Refused(_("You may not assign customers to staff."))
     if not person.is_staff:
-        raise Refused("Only staff can be assigned to a customer.")
+        raise Refused(_("Only staff can be assigned to a customer."))
     visible = list(db.session.scalars(access.visible_companies(actor)))
     wanted = {c.id for c in companies}
     if not wanted <= {c.id for c in visible}:
-        raise Refused("You may not assign a customer you cannot see.")
+        raise Refused(_("You may not assign a customer you cannot see."))
     current = {c.id for c in person.assigned_companies}
     changed = False
     for company in visible:

@@ -16,6 +16,7 @@ import secrets
 import struct
 import warnings
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -24,8 +25,9 @@ from sqlalchemy.orm import Session
 
 from extensions import db
 
-from . import audit, events
+from . import audit, events, i18n
 from .errors import Refused
+from .i18n import N_, _
 from .models import Product, ProductPhoto, User
 
 # Pillow format -> (content type, file extension)
@@ -45,14 +47,14 @@ _WRITTEN = "portal_photo_files"
 
 # How common files that are not accepted announce themselves, to name them in the message.
 _SIGNATURES = (
-    (b"GIF87a", "a GIF"),
-    (b"GIF89a", "a GIF"),
-    (b"BM", "a BMP"),
-    (b"II*\x00", "a TIFF"),
-    (b"MM\x00*", "a TIFF"),
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive"),
-    (b"\x00\x00\x01\x00", "an icon"),
+    (b"GIF87a", N_("a GIF")),
+    (b"GIF89a", N_("a GIF")),
+    (b"BM", N_("a BMP")),
+    (b"II*\x00", N_("a TIFF")),
+    (b"MM\x00*", N_("a TIFF")),
+    (b"%PDF", N_("a PDF document")),
+    (b"PK\x03\x04", N_("a ZIP archive")),
+    (b"\x00\x00\x01\x00", N_("an icon")),
 )
 
 
@@ -100,10 +102,14 @@ def read(stream, name: str | None, max_bytes: int) -> Upload:
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise PhotoRefused(
-            f"“{shown}” is larger than {size_label(max_bytes)}: choose a smaller picture."
+            _(
+                "“%(name)s” is larger than %(size)s: choose a smaller picture.",
+                name=shown,
+                size=size_label(max_bytes),
+            )
         )
     if not data:
-        raise PhotoRefused(f"“{shown}” is empty.")
+        raise PhotoRefused(_("“%(name)s” is empty.", name=shown))
     return Upload(shown, data)
 
 
@@ -112,21 +118,26 @@ def size_label(n: int) -> str:
     return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
 
 
+def _megapixels(max_pixels: int):
+    """The pixel limit in megapixels, as few digits as it needs (40, 0.001)."""
+    return i18n.number(Decimal(f"{max_pixels / 1_000_000:g}"))
+
+
 def _what(data: bytes) -> str:
+    """What the file seems to be, as a message id (translated where it is shown)."""
     head = data[:512].lstrip()
     for signature, label in _SIGNATURES:
         if data.startswith(signature):
             return label
     if head[:5].lower() in (b"<?xml", b"<svg ") or b"<svg" in head.lower():
-        return "an SVG drawing"
+        return N_("an SVG drawing")
     if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
-        return "a HEIC/AVIF picture"
-    return "not a picture we can read"
+        return N_("a HEIC/AVIF picture")
+    return N_("not a picture we can read")
 
 
 def encode(upload: Upload, *, max_pixels: int) -> Encoded:
     """Check one upload by decoding it and re-encode it without metadata, or PhotoRefused."""
-    allowed = "JPEG, PNG or WebP"
     try:
         with warnings.catch_warnings():
             # Pillow's own bomb check only warns below twice its limit: make it refuse.
@@ -135,27 +146,45 @@ def encode(upload: Upload, *, max_pixels: int) -> Encoded:
             width, height = image.size
             if width * height > max_pixels or max(width, height) > MAX_SIDE:
                 raise PhotoRefused(
-                    f"“{upload.name}” is {width:,} × {height:,} pixels: at most "
-                    f"{max_pixels / 1_000_000:g} megapixels and {MAX_SIDE:,} pixels a side."
+                    _(
+                        "“%(name)s” is %(width)s × %(height)s pixels: at most "
+                        "%(megapixels)s megapixels and %(side)s pixels a side.",
+                        name=upload.name,
+                        width=i18n.number(width),
+                        height=i18n.number(height),
+                        megapixels=_megapixels(max_pixels),
+                        side=i18n.number(MAX_SIDE),
+                    )
                 )
             if getattr(image, "n_frames", 1) > 1:
-                raise PhotoRefused(f"“{upload.name}” is animated: upload a still picture.")
+                raise PhotoRefused(
+                    _("“%(name)s” is animated: upload a still picture.", name=upload.name)
+                )
             image.load()
     except PhotoRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PhotoRefused(
-            f"“{upload.name}” has too many pixels: at most {max_pixels / 1_000_000:g} megapixels."
+            _(
+                "“%(name)s” has too many pixels: at most %(megapixels)s megapixels.",
+                name=upload.name,
+                megapixels=_megapixels(max_pixels),
+            )
         ) from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:
         # UnidentifiedImageError (an OSError) for anything that is not one of the three.
         what = _what(upload.data)
         if what == "not a picture we can read" and upload.data[:3] in (b"\xff\xd8\xff",):
-            what = "a damaged or incomplete JPEG"
+            what = N_("a damaged or incomplete JPEG")
         elif what == "not a picture we can read" and upload.data[:8] == b"\x89PNG\r\n\x1a\n":
-            what = "a damaged or incomplete PNG"
+            what = N_("a damaged or incomplete PNG")
         raise PhotoRefused(
-            f"“{upload.name}” is {what}. Upload a {allowed} picture of at most the allowed size."
+            _(
+                "“%(name)s” is %(what)s. "
+                "Upload a JPEG, PNG or WebP picture of at most the allowed size.",
+                name=upload.name,
+                what=_(what),
+            )
         ) from exc
     fmt = image.format
     image = ImageOps.exif_transpose(image)
@@ -269,17 +298,24 @@ def add(
 ) -> list[ProductPhoto]:
     """Add photos to a product: every file is checked first, then all are stored, or none."""
     if not uploads:
-        raise PhotoRefused("Choose a picture to upload.")
+        raise PhotoRefused(_("Choose a picture to upload."))
     if len(uploads) > MAX_FILES:
-        raise PhotoRefused(f"Upload at most {MAX_FILES} pictures at a time.")
+        raise PhotoRefused(_("Upload at most %(count)s pictures at a time.", count=MAX_FILES))
     existing = db.session.scalar(
         select(func.count(ProductPhoto.id)).where(ProductPhoto.product_id == product.id)
     )
     if existing + len(uploads) > MAX_PHOTOS:
         room = MAX_PHOTOS - existing
+        if room > 0:
+            raise PhotoRefused(
+                _(
+                    "A product has at most %(count)s photos; there is room for %(room)s more.",
+                    count=MAX_PHOTOS,
+                    room=room,
+                )
+            )
         raise PhotoRefused(
-            f"A product has at most {MAX_PHOTOS} photos; "
-            + (f"there is room for {room} more." if room > 0 else "remove one first.")
+            _("A product has at most %(count)s photos; remove one first.", count=MAX_PHOTOS)
         )
     encoded = [encode(upload, max_pixels=max_pixels) for upload in uploads]
     position = db.session.scalar(

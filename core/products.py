@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 
-from . import audit, events, numbers, photos, tax
+from . import audit, events, i18n, numbers, photos, tax
 from .errors import FieldRefused, Refused
+from .i18n import N_, _
 from .models import (
     CartLine,
     Category,
@@ -48,12 +49,12 @@ class ProductRefused(FieldRefused):
     """A product change the rules do not allow; `field` names the form field it is about."""
 
 
-def clean_price(raw, label: str = "Price") -> Decimal:
+def clean_price(raw, label=None) -> Decimal:
     """A price as Decimal: not negative, at most 4 decimals, plausible (core.numbers)."""
-    return numbers.decimal(raw, label=label, places=4, maximum=MAX_PRICE)
+    return numbers.decimal(raw, label=label or _("Price"), places=4, maximum=MAX_PRICE)
 
 
-def _price(raw, label: str, field: str) -> Decimal:
+def _price(raw, label, field: str) -> Decimal:
     try:
         return clean_price(raw, label)
     except Refused as exc:
@@ -64,12 +65,12 @@ def clean_sku(raw: str | None) -> str:
     """A SKU as stored: trimmed, upper case, letters, digits and a few separators."""
     sku = (raw or "").strip().upper()
     if not sku:
-        raise ProductRefused("Give the product a SKU.", "sku")
+        raise ProductRefused(_("Give the product a SKU."), "sku")
     if len(sku) > SKU_LENGTH:
-        raise ProductRefused(f"A SKU has at most {SKU_LENGTH} characters.", "sku")
+        raise ProductRefused(_("A SKU has at most %(count)s characters.", count=SKU_LENGTH), "sku")
     if not SKU_PATTERN.match(sku):
         raise ProductRefused(
-            "A SKU uses letters, digits and - _ . / + only, and starts with a letter or digit.",
+            _("A SKU uses letters, digits and - _ . / + only, and starts with a letter or digit."),
             "sku",
         )
     return sku
@@ -81,7 +82,7 @@ def _write_claiming_sku() -> None:
         db.session.flush()
     except IntegrityError as exc:
         raise ProductRefused(
-            "Another product has just been given this SKU: choose another one.", "sku"
+            _("Another product has just been given this SKU: choose another one."), "sku"
         ) from exc
 
 
@@ -104,40 +105,65 @@ def clean_specs(specs) -> dict[str, str]:
         if not key and not value:
             continue
         if not key:
-            raise ProductRefused(f"The specification “{value[:40]}” needs a name.", "specs")
+            raise ProductRefused(
+                _("The specification “%(value)s” needs a name.", value=value[:40]), "specs"
+            )
         if not value:
-            raise ProductRefused(f"Give “{key[:40]}” a value, or clear the row.", "specs")
+            raise ProductRefused(
+                _("Give “%(name)s” a value, or clear the row.", name=key[:40]), "specs"
+            )
         if len(key) > SPEC_KEY_LENGTH:
             raise ProductRefused(
-                f"A specification name has at most {SPEC_KEY_LENGTH} characters.", "specs"
+                _(
+                    "A specification name has at most %(count)s characters.",
+                    count=SPEC_KEY_LENGTH,
+                ),
+                "specs",
             )
         if len(value) > SPEC_VALUE_LENGTH:
             raise ProductRefused(
-                f"The value of “{key[:40]}” has at most {SPEC_VALUE_LENGTH} characters.", "specs"
+                _(
+                    "The value of “%(name)s” has at most %(count)s characters.",
+                    name=key[:40],
+                    count=SPEC_VALUE_LENGTH,
+                ),
+                "specs",
             )
         if key.casefold() in seen:
-            raise ProductRefused(f"“{key[:40]}” is listed twice: each name once.", "specs")
+            raise ProductRefused(
+                _("“%(name)s” is listed twice: each name once.", name=key[:40]), "specs"
+            )
         seen.add(key.casefold())
         cleaned[key] = value
     if len(cleaned) > MAX_SPECS:
-        raise ProductRefused(f"A product has at most {MAX_SPECS} specifications.", "specs")
+        raise ProductRefused(
+            _("A product has at most %(count)s specifications.", count=MAX_SPECS), "specs"
+        )
     return cleaned
 
 
 def _clean_text(name, description, unit) -> tuple[str, str, str]:
     name = " ".join((name or "").split())
     if not name:
-        raise ProductRefused("Give the product a name.", "name")
+        raise ProductRefused(_("Give the product a name."), "name")
     if len(name) > NAME_LENGTH:
-        raise ProductRefused(f"A name has at most {NAME_LENGTH} characters.", "name")
+        raise ProductRefused(
+            _("A name has at most %(count)s characters.", count=NAME_LENGTH), "name"
+        )
     description = (description or "").strip().replace("\r\n", "\n")
     if len(description) > DESCRIPTION_LENGTH:
         raise ProductRefused(
-            f"A description has at most {DESCRIPTION_LENGTH:,} characters.", "description"
+            _(
+                "A description has at most %(count)s characters.",
+                count=i18n.number(DESCRIPTION_LENGTH),
+            ),
+            "description",
         )
     unit = " ".join((unit or "").split()) or "pcs"
     if len(unit) > UNIT_LENGTH:
-        raise ProductRefused(f"A unit has at most {UNIT_LENGTH} characters.", "unit")
+        raise ProductRefused(
+            _("A unit has at most %(count)s characters.", count=UNIT_LENGTH), "unit"
+        )
     return name, description, unit
 
 
@@ -159,18 +185,22 @@ def create(
     sku = clean_sku(sku)
     name, description, unit = _clean_text(name, description, unit)
     if sku_taken(sku):
-        raise ProductRefused(f"There is already a product with SKU {sku}.", "sku")
+        raise ProductRefused(_("There is already a product with SKU %(sku)s.", sku=sku), "sku")
     if stock is None or stock < 0:
-        raise ProductRefused("Stock cannot be negative.", "stock")
+        raise ProductRefused(_("Stock cannot be negative."), "stock")
     if stock > MAX_OPENING_STOCK:
         raise ProductRefused(
-            f"Stock above {MAX_OPENING_STOCK:,} is not plausible; check the number.", "stock"
+            _(
+                "Stock above %(maximum)s is not plausible; check the number.",
+                maximum=i18n.number(MAX_OPENING_STOCK),
+            ),
+            "stock",
         )
     product = Product(
         sku=sku,
         name=name,
-        base_price=_price(base_price, "Base price", "base_price"),
-        cost=_price(cost, "Cost", "cost"),
+        base_price=_price(base_price, _("Base price"), "base_price"),
+        cost=_price(cost, _("Cost"), "cost"),
         stock=stock,
         category=category,
         description=description,
@@ -187,7 +217,7 @@ def create(
             delta=stock,
             stock_before=0,
             stock_after=stock,
-            reason="Opening stock",
+            reason=N_("Opening stock"),
             user_id=actor.id if actor else None,
         )
     )
@@ -227,7 +257,7 @@ def update(
     sku = clean_sku(sku)
     name, description, unit = _clean_text(name, description, unit)
     if sku != product.sku and sku_taken(sku, other_than=product.id):
-        raise ProductRefused(f"There is already a product with SKU {sku}.", "sku")
+        raise ProductRefused(_("There is already a product with SKU %(sku)s.", sku=sku), "sku")
     new = {
         "sku": sku,
         "name": name,
@@ -246,7 +276,7 @@ def update(
         "specs": dict(product.specs or {}),
         "tax_class": product.tax_class,
     }
-    new_cost = _price(cost, "Cost", "cost") if cost is not None else product.cost
+    new_cost = _price(cost, _("Cost"), "cost") if cost is not None else product.cost
     changed = {k for k in new if new[k] != old[k]}
     if (category.id if category else None) != product.category_id:
         changed.add("category")
@@ -275,7 +305,7 @@ def update(
 def clean_tax_class(raw) -> str:
     """One of core.tax.TAX_CLASSES, else ProductRefused."""
     if raw not in tax.TAX_CLASSES:
-        raise ProductRefused("Choose the product's VAT class from the list.", "tax_class")
+        raise ProductRefused(_("Choose the product's VAT class from the list."), "tax_class")
     return raw
 
 
@@ -300,7 +330,7 @@ def set_prices(
     before = {"base_price": str(product.base_price)}
     after = dict(before)
     if base_price is not None:
-        product.base_price = _price(base_price, "Base price", "base_price")
+        product.base_price = _price(base_price, _("Base price"), "base_price")
         after["base_price"] = str(product.base_price)
     existing = {
         gp.group_id: gp
@@ -309,7 +339,7 @@ def set_prices(
     for group_id, raw in (group_prices or {}).items():
         group = db.session.get(CustomerGroup, group_id)
         if group is None:
-            raise Refused("There is no such customer group.")
+            raise Refused(_("There is no such customer group."))
         current = existing.get(group_id)
         label = f"group {group.name}"
         if raw is None or raw == "":
@@ -318,7 +348,7 @@ def set_prices(
                 after[label] = None
                 db.session.delete(current)
             continue
-        price = _price(raw, f"The {group.name} price", f"group_{group_id}")
+        price = _price(raw, _("The %(group)s price", group=group.name), f"group_{group_id}")
         if current is None:
             db.session.add(GroupPrice(group_id=group_id, product_id=product.id, price=price))
             before[label] = None
@@ -355,10 +385,10 @@ def trade_references(product: Product) -> list[str]:
     """What keeps a product from being deleted: orders, quotes or carts that name it."""
     found = []
     for label, column in (
-        ("orders", OrderLine.product_id),
-        ("quotes", QuoteLine.product_id),
-        ("quote offers", QuoteRoundLine.product_id),
-        ("carts", CartLine.product_id),
+        (N_("orders"), OrderLine.product_id),
+        (N_("quotes"), QuoteLine.product_id),
+        (N_("quote offers"), QuoteRoundLine.product_id),
+        (N_("carts"), CartLine.product_id),
     ):
         if db.session.scalar(select(exists().where(column == product.id))):
             found.append(label)
@@ -392,8 +422,12 @@ def delete(product: Product, *, actor: User | None, folder=None) -> None:
     references = trade_references(product)
     if references:
         raise ProductRefused(
-            f"{product.sku} appears in {joined(references)}, so it cannot be deleted: "
-            "archive it instead (its history stays intact)."
+            _(
+                "%(sku)s appears in %(references)s, so it cannot be deleted: "
+                "archive it instead (its history stays intact).",
+                sku=product.sku,
+                references=joined(references),
+            )
         )
     stored = list(product.photos)
     audit.record(
@@ -425,9 +459,16 @@ def remove(product: Product, *, actor: User | None, folder=None) -> str:
     return "deleted"
 
 
-def joined(words: list[str]) -> str:
-    """A list as a sentence says it: "orders", "orders and carts", "orders, quotes and carts"."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+def joined(words: list[str]):
+    """A list as a sentence says it: "orders", "orders and carts", "orders, quotes and carts".
+
+    The words are message ids (trade_references' N_ labels); the sentence is lazy, in the
+    language of whoever reads it.
+    """
+    if len(words) == 1:
+        return _(words[0])
+    listed = i18n.join(*(_(word) for word in words[:-1]), sep=", ")
+    return _("%(items)s and %(last)s", items=listed, last=_(words[-1]))
 
 
 def archived(q: str, page: int, per_page: int = 50) -> Page:

@@ -15,8 +15,9 @@ from sqlalchemy import and_, func, not_, or_, select
 
 from extensions import db
 
-from . import audit, events, numbers
+from . import audit, events, i18n, numbers
 from .errors import FieldRefused
+from .i18n import _
 from .models import (
     Category,
     CustomerGroup,
@@ -34,10 +35,10 @@ DESCRIPTION_LENGTH = 255
 MAX_SKUS = 2000
 SKUS_TEXT_LENGTH = 60_000
 STATUSES = {
-    "running": "Running",
-    "scheduled": "Scheduled",
-    "ended": "Ended",
-    "off": "Switched off",
+    "running": _("Running"),
+    "scheduled": _("Scheduled"),
+    "ended": _("Ended"),
+    "off": _("Switched off"),
 }
 _SKU_SEPARATORS = re.compile(r"[\s,;]+")
 _DISCOUNT = re.compile(r"[0-9]{1,3}(?:\.[0-9]+)?")
@@ -89,15 +90,22 @@ def parse_skus(text: str) -> list[str]:
     text = text or ""
     if len(text) > SKUS_TEXT_LENGTH:
         raise PromotionRefused(
-            f"The list of SKUs is too long: give at most {MAX_SKUS:,} products "
-            "(a category covers many products at once).",
+            _(
+                "The list of SKUs is too long: give at most %(maximum)s products "
+                "(a category covers many products at once).",
+                maximum=i18n.number(MAX_SKUS),
+            ),
             "skus",
         )
     skus = list(dict.fromkeys(s.upper() for s in _SKU_SEPARATORS.split(text) if s))
     if len(skus) > MAX_SKUS:
         raise PromotionRefused(
-            f"{len(skus):,} SKUs is too many: give at most {MAX_SKUS:,} products "
-            "(a category covers many products at once).",
+            _(
+                "%(count)s SKUs is too many: give at most %(maximum)s products "
+                "(a category covers many products at once).",
+                count=i18n.number(len(skus)),
+                maximum=i18n.number(MAX_SKUS),
+            ),
             "skus",
         )
     return skus
@@ -123,23 +131,27 @@ def clean_discount(raw, group_name: str) -> Decimal:
     if isinstance(raw, Decimal):
         raw = f"{raw:f}" if raw.is_finite() else "not a number"
     text = str(raw if raw is not None else "").strip().rstrip("%").strip().replace(",", ".")
-    not_a_number = f"The discount for {group_name} must be a number of percent, such as 12.5."
+    not_a_number = _(
+        "The discount for %(group)s must be a number of percent, such as 12.5.", group=group_name
+    )
     if not _DISCOUNT.fullmatch(text):  # no sign: "-5" is not a discount at all
         raise PromotionRefused(not_a_number)
     try:
         return numbers.decimal(
             text,
-            label=f"The discount for {group_name}",
+            label=_("The discount for %(group)s", group=group_name),
             places=2,
             minimum=Decimal(0),
             above=True,
             maximum=Decimal(100),
             not_a_number=not_a_number,
-            out_of_range=f"The discount for {group_name} must be more than 0 and less than "
-            "100 percent.",
+            out_of_range=_(
+                "The discount for %(group)s must be more than 0 and less than 100 percent.",
+                group=group_name,
+            ),
         )
     except numbers.NumberRefused as exc:
-        raise PromotionRefused(str(exc)) from None
+        raise PromotionRefused(exc.args[0]) from None
 
 
 def with_subcategories(categories: list[Category]) -> list[Category]:
@@ -237,31 +249,36 @@ def _clean(
     name = " ".join((name or "").split())
     description = (description or "").strip()
     if not name:
-        raise PromotionRefused("Give the promotion a name.", "name")
+        raise PromotionRefused(_("Give the promotion a name."), "name")
     if len(name) > NAME_LENGTH:
-        raise PromotionRefused(f"A name has at most {NAME_LENGTH} characters.", "name")
+        raise PromotionRefused(
+            _("A name has at most %(count)s characters.", count=NAME_LENGTH), "name"
+        )
     if len(description) > DESCRIPTION_LENGTH:
         raise PromotionRefused(
-            f"A description has at most {DESCRIPTION_LENGTH} characters.", "description"
+            _("A description has at most %(count)s characters.", count=DESCRIPTION_LENGTH),
+            "description",
         )
     if starts_at is None:
-        raise PromotionRefused("Enter when the promotion starts.", "starts_at")
+        raise PromotionRefused(_("Enter when the promotion starts."), "starts_at")
     if ends_at is None:
-        raise PromotionRefused("Enter when the promotion ends.", "ends_at")
+        raise PromotionRefused(_("Enter when the promotion ends."), "ends_at")
     if ends_at <= starts_at:
-        raise PromotionRefused("The promotion must end after it starts.", "ends_at")
+        raise PromotionRefused(_("The promotion must end after it starts."), "ends_at")
     if is_new and ends_at <= utcnow():
         raise PromotionRefused(
-            "This window is already over: choose an end in the future.", "ends_at"
+            _("This window is already over: choose an end in the future."), "ends_at"
         )
     if not products and not categories:
-        raise PromotionRefused("Choose at least one product or category.", "skus")
+        raise PromotionRefused(_("Choose at least one product or category."), "skus")
     if not terms:
-        raise PromotionRefused("Give at least one customer group a discount.", "terms")
+        raise PromotionRefused(_("Give at least one customer group a discount."), "terms")
     seen = set()
     for term in terms:
         if term.group.id in seen:
-            raise PromotionRefused(f"{term.group.name} has two discounts: give it one.", "terms")
+            raise PromotionRefused(
+                _("%(group)s has two discounts: give it one.", group=term.group.name), "terms"
+            )
         seen.add(term.group.id)
         clean_discount(term.discount_percent, term.group.name)
     return name, description

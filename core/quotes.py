@@ -38,8 +38,9 @@ from sqlalchemy.orm import selectinload
 
 from extensions import db
 
-from . import access, audit, delivery, events, notify, orders, tax
+from . import access, audit, delivery, events, i18n, notify, orders, tax
 from .errors import NotFound, Refused
+from .i18n import N_, _
 from .models import (
     CENT,
     Company,
@@ -63,24 +64,31 @@ MAX_NOTE = 2000
 MAX_VALIDITY_DAYS = 365
 
 STATUS_LABELS = {
-    "requested": "Requested",
-    "offered": "Offered",
-    "countered": "Countered",
-    "accepted": "Accepted",
-    "rejected": "Rejected",
-    "expired": "Expired",
-    "withdrawn": "Withdrawn",
+    "requested": _("Requested"),
+    "offered": _("Offered"),
+    "countered": _("Countered"),
+    "accepted": _("Accepted"),
+    "rejected": _("Rejected"),
+    "expired": _("Expired"),
+    "withdrawn": _("Withdrawn"),
 }
+# What a round did, after its author's name in the timeline; in English in the audit
+# log, translated where the timeline shows it (Step.label).
 ACTION_LABELS = {
-    "request": "asked for a quote",
-    "offer": "offered prices",
-    "counter": "made a counter-offer",
-    "accept": "accepted",
-    "approve": "approved; a second decision-maker must accept",
-    "reject": "rejected",
-    "withdraw": "withdrew the request",
-    "expire": "expired",
+    "request": N_("asked for a quote"),
+    "offer": N_("offered prices"),
+    "counter": N_("made a counter-offer"),
+    "accept": N_("accepted"),
+    "approve": N_("approved; a second decision-maker must accept"),
+    "reject": N_("rejected"),
+    "withdraw": N_("withdrew the request"),
+    "expire": N_("expired"),
 }
+
+
+def _noted(note: str):
+    """A mail's closing paragraph quoting the note, or nothing."""
+    return i18n.join("\n\n", _("Note: %(note)s", note=note)) if note else ""
 
 
 class QuoteRoundIsFinal(RuntimeError):
@@ -248,7 +256,7 @@ def listing(user: User, *, status: str = "", q: str = "") -> Select:
     The search matches the quote number, and for staff also the company's name.
     """
     if status and status not in FILTERS:
-        raise Refused("Unknown status filter.")
+        raise Refused(_("Unknown status filter."))
     stmt = access.company_scope(user, select(Quote).join(Quote.company), Quote.company_id)
     if status:
         stmt = stmt.where(FILTERS[status](today()))
@@ -299,7 +307,7 @@ def load(user: User, quote_id: int) -> Quote:
     stmt = access.company_scope(user, select(Quote).where(Quote.id == quote_id), Quote.company_id)
     quote = db.session.scalar(stmt)
     if quote is None:
-        raise NotFound("There is no such quote among yours.")
+        raise NotFound(_("There is no such quote among yours."))
     return quote
 
 
@@ -338,10 +346,10 @@ class Step:
     @property
     def label(self) -> str:
         if self.round.action == "reject" and self.round.side == SELLER:
-            return "declined to quote"
+            return _("declined to quote")
         if self.round.action == "accept" and self.round.side == SELLER:
-            return "gave the second approval for the customer; the order is placed"
-        return ACTION_LABELS[self.round.action]
+            return _("gave the second approval for the customer; the order is placed")
+        return _(ACTION_LABELS[self.round.action])
 
 
 def timeline(quote: Quote) -> list[Step]:
@@ -409,7 +417,7 @@ def find_products(skus: Iterable[str]) -> dict[str, Product]:
 def _note(text: str | None) -> str:
     note = (text or "").strip()
     if len(note) > MAX_NOTE:
-        raise Refused(f"A note has at most {MAX_NOTE} characters.")
+        raise Refused(_("A note has at most %(count)s characters.", count=MAX_NOTE))
     return note
 
 
@@ -444,7 +452,7 @@ def _lock(quote_id: int) -> Quote:
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        raise NotFound("There is no such quote.")
+        raise NotFound(_("There is no such quote."))
     quote = db.session.scalar(
         select(Quote)
         .where(Quote.id == quote_id)
@@ -459,7 +467,7 @@ def _lock(quote_id: int) -> Quote:
 def _check_side(quote: Quote, actor: User, side: str) -> None:
     """The actor belongs on this side of this quote (views check scope first; this is the net)."""
     if not access.may_act_on_quote(actor, quote, side):
-        raise NotFound("There is no such quote among yours.")
+        raise NotFound(_("There is no such quote among yours."))
 
 
 def _check_moment(quote: Quote, side: str | None, seen: int | None) -> None:
@@ -468,21 +476,29 @@ def _check_moment(quote: Quote, side: str | None, seen: int | None) -> None:
         latest = latest_round(quote)
         if latest is None or latest.id != seen:
             raise Refused(
-                "The quote changed while you had it open: review the latest round and try again."
+                _("The quote changed while you had it open: review the latest round and try again.")
             )
     if quote.status not in OPEN:
-        raise Refused(f"This quote is {quote.status}: nothing more can be done with it.")
+        raise Refused(
+            _(
+                "This quote is %(status)s: nothing more can be done with it.",
+                status=quote.status,
+            )
+        )
     if is_expired(quote):
         raise Refused(
-            f"This offer was valid until {quote.valid_until:%d %b %Y} and has expired: it can no "
-            "longer be accepted or countered. Ask for a new quote."
+            _(
+                "This offer was valid until %(day)s and has expired: it can no longer be "
+                "accepted or countered. Ask for a new quote.",
+                day=i18n.day(quote.valid_until),
+            )
         )
     whose = _awaits(quote)
     if side is not None and whose != side:
         raise Refused(
-            "It is the seller's turn: wait for their answer."
+            _("It is the seller's turn: wait for their answer.")
             if whose == SELLER
-            else "It is the customer's turn: wait for their answer."
+            else _("It is the customer's turn: wait for their answer.")
         )
 
 
@@ -503,7 +519,10 @@ def _customer_side(quote: Quote) -> list[User]:
 def _tell_customer(quote: Quote, subject: str, body: str, link, *, attach=None) -> None:
     where = f"\n\n{link(quote)}" if link else ""
     notify.people(
-        _customer_side(quote), f"Quote {quote.number}: {subject}", body + where, attach=attach
+        _customer_side(quote),
+        _("Quote %(number)s: %(subject)s", number=quote.number, subject=subject),
+        i18n.join(body, where),
+        attach=attach,
     )
 
 
@@ -511,8 +530,13 @@ def _tell_seller(quote: Quote, subject: str, body: str, link) -> None:
     where = f"\n\n{link(quote)}" if link else ""
     notify.reps(
         quote.company,
-        f"Quote {quote.number} ({quote.company.name}): {subject}",
-        body + where,
+        _(
+            "Quote %(number)s (%(company)s): %(subject)s",
+            number=quote.number,
+            company=quote.company.name,
+            subject=subject,
+        ),
+        i18n.join(body, where),
         permission="quotes.edit",
     )
 
@@ -521,12 +545,13 @@ def _prices_of(quote: Quote, prices: dict[int, object]) -> dict[int, Decimal]:
     """Line id → a clean unit price for every line of the quote, and nothing else."""
     ids = {line.id for line in quote.lines}
     if set(prices) != ids:
-        raise Refused("Give a unit price for every line of the quote.")
+        raise Refused(_("Give a unit price for every line of the quote."))
     clean = {}
     for line in quote.lines:
-        price = clean_price(prices[line.id], f"The unit price of {line.product.sku}")
+        sku = line.product.sku
+        price = clean_price(prices[line.id], _("The unit price of %(sku)s", sku=sku))
         if price <= 0:
-            raise Refused(f"The unit price of {line.product.sku} must be more than zero.")
+            raise Refused(_("The unit price of %(sku)s must be more than zero.", sku=sku))
         clean[line.id] = price
     return clean
 
@@ -541,19 +566,24 @@ def request(
 ) -> Quote:
     """A customer asks for prices: (product id, quantity) lines and a note; the seller's turn."""
     if not (actor.is_customer and actor.company_id == company.id):
-        raise Refused("You can only ask for quotes for your own company.")
+        raise Refused(_("You can only ask for quotes for your own company."))
     if not access.can(actor, "shop.quote"):
-        raise Refused("Your company's terms do not include quotations.")
+        raise Refused(_("Your company's terms do not include quotations."))
     if not asks:
-        raise Refused("Add at least one product with a quantity.")
+        raise Refused(_("Add at least one product with a quantity."))
     if len(asks) > MAX_LINES:
-        raise Refused(f"A quote has at most {MAX_LINES} lines.")
+        raise Refused(_("A quote has at most %(count)s lines.", count=MAX_LINES))
     quantities: dict[int, int] = {}
     for product_id, quantity in asks:
         if not isinstance(quantity, int) or not 1 <= quantity <= orders.MAX_QUANTITY:
-            raise Refused(f"Quantities are whole numbers from 1 to {orders.MAX_QUANTITY:,}.")
+            raise Refused(
+                _(
+                    "Quantities are whole numbers from 1 to %(most)s.",
+                    most=i18n.number(orders.MAX_QUANTITY),
+                )
+            )
         if product_id in quantities:
-            raise Refused("A product appears twice: put its whole quantity on one line.")
+            raise Refused(_("A product appears twice: put its whole quantity on one line."))
         quantities[product_id] = quantity
     products = {
         p.id: p
@@ -562,7 +592,7 @@ def request(
         )
     }
     if set(products) != set(quantities):
-        raise Refused("Some of these products are no longer sold.")
+        raise Refused(_("Some of these products are no longer sold."))
     note = _note(note)
     quote = Quote(
         number=_next_number(),
@@ -588,9 +618,16 @@ def request(
     lines = "\n".join(f"- {q} × {p.sku} {p.name}" for p, q in asked)
     _tell_seller(
         quote,
-        "new request",
-        f"{actor.name} of {company.name} asks for prices:\n{lines}"
-        + (f"\n\nNote: {note}" if note else ""),
+        _("new request"),
+        i18n.join(
+            _(
+                "%(name)s of %(company)s asks for prices:",
+                name=actor.name,
+                company=company.name,
+            ),
+            f"\n{lines}",
+            _noted(note),
+        ),
         link,
     )
     return quote
@@ -612,11 +649,11 @@ def answer(
     _check_moment(quote, SELLER, seen)
     clean = _prices_of(quote, prices)
     if not isinstance(valid_until, date):
-        raise Refused("Choose the date until which these prices hold.")
+        raise Refused(_("Choose the date until which these prices hold."))
     if valid_until <= today():
-        raise Refused("The offer must be valid until a date in the future.")
+        raise Refused(_("The offer must be valid until a date in the future."))
     if valid_until > today() + timedelta(days=MAX_VALIDITY_DAYS):
-        raise Refused(f"An offer holds for at most {MAX_VALIDITY_DAYS} days.")
+        raise Refused(_("An offer holds for at most %(days)s days.", days=MAX_VALIDITY_DAYS))
     note = _note(note)
     action = "offer" if quote.status == "requested" else "counter"
     before = {line.product.sku: plain_price(line.unit_price) for line in quote.lines}
@@ -640,11 +677,26 @@ def answer(
         before={"prices": before},
         after={"prices": after, "valid_until": valid_until.isoformat()},
     )
+    if action == "offer":
+        subject = _("new prices")
+        said = _(
+            "%(name)s offered prices on quote %(number)s, valid until %(day)s:",
+            name=actor.name,
+            number=quote.number,
+            day=i18n.day(valid_until),
+        )
+    else:
+        subject = _("new counter-offer")
+        said = _(
+            "%(name)s made a counter-offer on quote %(number)s, valid until %(day)s:",
+            name=actor.name,
+            number=quote.number,
+            day=i18n.day(valid_until),
+        )
     _tell_customer(
         quote,
-        "new prices" if action == "offer" else "new counter-offer",
-        f"{actor.name} {ACTION_LABELS[action]} on quote {quote.number}, valid until "
-        f"{valid_until:%d %b %Y}:\n{_price_lines(quote)}" + (f"\n\nNote: {note}" if note else ""),
+        subject,
+        i18n.join(said, "\n", _price_lines(quote), _noted(note)),
         link,
         attach=notify.Attach("quote", quote),
     )
@@ -666,7 +718,9 @@ def counter(
     _check_moment(quote, CUSTOMER, seen)
     clean = _prices_of(quote, prices)
     if all(clean[line.id] == line.unit_price for line in quote.lines):
-        raise Refused("These are the seller's prices already: change a price, or accept the offer.")
+        raise Refused(
+            _("These are the seller's prices already: change a price, or accept the offer.")
+        )
     note = _note(note)
     rnd = QuoteRound(author=actor, side=CUSTOMER, action="counter", note=note)
     rnd.lines = [
@@ -684,15 +738,26 @@ def counter(
         before={"prices": {ln.product.sku: plain_price(ln.unit_price) for ln in quote.lines}},
         after={"prices": {ln.product.sku: plain_price(clean[ln.id]) for ln in quote.lines}},
     )
-    asked = "\n".join(
-        f"- {ln.quantity} × {ln.product.sku}: "
-        f"{plain_price(ln.unit_price)} → {plain_price(clean[ln.id])}"
-        for ln in quote.lines
+    asked = i18n.join(
+        *(
+            i18n.join(
+                "- ",
+                ln.quantity,
+                " × ",
+                ln.product.sku,
+                ": ",
+                i18n.money(ln.unit_price),
+                " → ",
+                i18n.money(clean[ln.id]),
+            )
+            for ln in quote.lines
+        ),
+        sep="\n",
     )
     _tell_seller(
         quote,
-        "counter-offer",
-        f"{actor.name} asks for other prices:\n{asked}" + (f"\n\nNote: {note}" if note else ""),
+        _("counter-offer"),
+        i18n.join(_("%(name)s asks for other prices:", name=actor.name), "\n", asked, _noted(note)),
         link,
     )
     return rnd
@@ -715,16 +780,16 @@ def accept(
     quote = _lock(quote_id)
     _check_side(quote, actor, CUSTOMER)
     if not access.can(actor, "shop.order"):
-        raise Refused("Only a decision-maker of your company can accept a quote.")
+        raise Refused(_("Only a decision-maker of your company can accept a quote."))
     _check_moment(quote, CUSTOMER, seen)
     if any(line.unit_price is None for line in quote.lines):
-        raise Refused("This quote has lines without a price; it cannot be accepted.")
+        raise Refused(_("This quote has lines without a price; it cannot be accepted."))
     note = _note(note)
     first = first_approval(quote) if needs_two_approvals(quote) else None
     if needs_two_approvals(quote) and first is None:
         return _approve_first(quote, actor, note, link)
     if first is not None and first.author_id == actor.id:
-        raise Refused("You gave the first approval: a second decision-maker must accept.")
+        raise Refused(_("You gave the first approval: a second decision-maker must accept."))
     return _accepted(quote, actor, first, note, link)
 
 
@@ -744,28 +809,42 @@ def approve_for_seller(
     """
     quote = _lock(quote_id)
     if not (actor.is_staff and access.load_company(actor, quote.company_id) is not None):
-        raise NotFound("There is no such quote among yours.")
+        raise NotFound(_("There is no such quote among yours."))
     if not access.may_give_second_approval(actor, quote.company_id):
-        raise Refused("Only staff who may move orders give a customer's second approval.")
+        raise Refused(_("Only staff who may move orders give a customer's second approval."))
     _check_moment(quote, None, seen)  # closed (accepted already), expired, or out of date
     if not needs_two_approvals(quote):
         raise Refused(
-            f"Quote {quote.number} is within {quote.company.name}'s approval limit: one "
-            "decision-maker of theirs accepts it, and no second approval is needed."
+            _(
+                "Quote %(number)s is within %(company)s's approval limit: one decision-maker "
+                "of theirs accepts it, and no second approval is needed.",
+                number=quote.number,
+                company=quote.company.name,
+            )
         )
     if not waits_for_second(quote):
         raise Refused(
-            f"Quote {quote.number} does not wait for a second approval: a decision-maker of "
-            f"{quote.company.name} gives the first, the seller only the second."
+            _(
+                "Quote %(number)s does not wait for a second approval: a decision-maker of "
+                "%(company)s gives the first, the seller only the second.",
+                number=quote.number,
+                company=quote.company.name,
+            )
         )
     first = first_approval(quote)
     order = _accepted(quote, actor, first, _note(note), None)
     _tell_customer(
         quote,
-        f"second approval given, order {order.number}",
-        f"{actor.name}, of the seller's staff, gave the second approval of quote "
-        f"{quote.number} after {first.author.name}'s. Order {order.number} of {order.total} "
-        f"{order.currency} is placed at the quoted prices.",
+        _("second approval given, order %(order)s", order=order.number),
+        _(
+            "%(name)s, of the seller's staff, gave the second approval of quote %(number)s "
+            "after %(first)s's. Order %(order)s of %(total)s is placed at the quoted prices.",
+            name=actor.name,
+            number=quote.number,
+            first=first.author.name,
+            order=order.number,
+            total=i18n.money(order.total, order.currency),
+        ),
         link,
         attach=notify.Attach("order", order),
     )
@@ -820,7 +899,15 @@ def _accepted(
             before={"status": before},
             after={"first_approval": first.author.name, **after},
         )
-        what = f"{actor.name} gave {quote.company.name}'s second approval of quote"
+        what = _(
+            "%(name)s gave %(company)s's second approval of quote %(number)s. Order %(order)s "
+            "of %(total)s was placed at the quoted prices.",
+            name=actor.name,
+            company=quote.company.name,
+            number=quote.number,
+            order=order.number,
+            total=i18n.money(order.total, order.currency),
+        )
     else:
         _record(
             quote,
@@ -830,13 +917,18 @@ def _accepted(
             before={"status": before},
             after=after,
         )
-        what = f"{actor.name} accepted quote"
+        what = _(
+            "%(name)s accepted quote %(number)s. Order %(order)s of %(total)s was placed at "
+            "the quoted prices.",
+            name=actor.name,
+            number=quote.number,
+            order=order.number,
+            total=i18n.money(order.total, order.currency),
+        )
     _tell_seller(
         quote,
-        f"accepted, order {order.number}",
-        f"{what} {quote.number}. Order {order.number} of "
-        f"{order.total} {order.currency} was placed at the quoted prices."
-        + (f"\n\nNote: {note}" if note else ""),
+        _("accepted, order %(order)s", order=order.number),
+        i18n.join(what, _noted(note)),
         link,
     )
     return order
@@ -862,21 +954,40 @@ def _approve_first(
     notify.company(
         quote.company,
         "shop.approve",
-        f"Quote {quote.number}: second approval needed ({amount} EUR)",
-        f"{actor.name} accepted quote {quote.number} of {amount} EUR. It is above your "
-        f"company's approval limit of {limit} EUR, so a second decision-maker must accept it "
-        "before the order is placed: open Quotes in the portal's shop."
-        + (f"\n\nNote: {note}" if note else ""),
+        _(
+            "Quote %(number)s: second approval needed (%(amount)s)",
+            number=quote.number,
+            amount=i18n.money(amount),
+        ),
+        i18n.join(
+            _(
+                "%(name)s accepted quote %(number)s of %(amount)s. It is above your "
+                "company's approval limit of %(limit)s, so a second decision-maker must "
+                "accept it before the order is placed: open Quotes in the portal's shop.",
+                name=actor.name,
+                number=quote.number,
+                amount=i18n.money(amount),
+                limit=i18n.money(limit),
+            ),
+            _noted(note),
+        ),
         skip=actor,
     )
     if short_of_approvers(quote):
         _tell_seller(
             quote,
-            f"second approval needed ({amount} EUR)",
-            f"{actor.name} of {quote.company.name} approved quote {quote.number} of {amount} "
-            f"EUR, above the company's approval limit of {limit} EUR, and the company has no "
-            "other decision-maker to accept it. Staff who may move orders can give the "
-            "second approval on the quote's page.",
+            _("second approval needed (%(amount)s)", amount=i18n.money(amount)),
+            _(
+                "%(name)s of %(company)s approved quote %(number)s of %(amount)s, above "
+                "the company's approval limit of %(limit)s, and the company has no other "
+                "decision-maker to accept it. Staff who may move orders can give the second "
+                "approval on the quote's page.",
+                name=actor.name,
+                company=quote.company.name,
+                number=quote.number,
+                amount=i18n.money(amount),
+                limit=i18n.money(limit),
+            ),
             link,
         )
     return rnd
@@ -911,15 +1022,18 @@ def reject(
     side = SELLER if actor.is_staff else CUSTOMER
     _check_side(quote, actor, side)
     if side == CUSTOMER and not access.can(actor, "shop.order"):
-        raise Refused("Only a decision-maker of your company can reject a quote.")
+        raise Refused(_("Only a decision-maker of your company can reject a quote."))
     _check_moment(quote, side, seen)
     note = _note(note)
     _close(quote, actor, side, "reject", "rejected", note)
-    message = f"{actor.name} rejected quote {quote.number}." + (f"\n\nNote: {note}" if note else "")
+    message = i18n.join(
+        _("%(name)s rejected quote %(number)s.", name=actor.name, number=quote.number),
+        _noted(note),
+    )
     if side == SELLER:
-        _tell_customer(quote, "declined", message, link)
+        _tell_customer(quote, _("declined"), message, link)
     else:
-        _tell_seller(quote, "rejected", message, link)
+        _tell_seller(quote, _("rejected"), message, link)
     return quote.rounds[-1]
 
 
@@ -936,15 +1050,18 @@ def withdraw(
     _check_side(quote, actor, CUSTOMER)
     if not access.may_withdraw_quote(actor, quote):
         raise Refused(
-            "Only the person who asked for this quote or a decision-maker can withdraw it."
+            _("Only the person who asked for this quote or a decision-maker can withdraw it.")
         )
     _check_moment(quote, None, seen)
     note = _note(note)
     _close(quote, actor, CUSTOMER, "withdraw", "withdrawn", note)
     _tell_seller(
         quote,
-        "withdrawn",
-        f"{actor.name} withdrew quote {quote.number}." + (f"\n\nNote: {note}" if note else ""),
+        _("withdrawn"),
+        i18n.join(
+            _("%(name)s withdrew quote %(number)s.", name=actor.name, number=quote.number),
+            _noted(note),
+        ),
         link,
     )
     return quote.rounds[-1]
@@ -958,8 +1075,20 @@ def plain_price(price: Decimal | None) -> str:
     return f"{whole}.{frac.rstrip('0').ljust(2, '0')}"
 
 
-def _price_lines(quote: Quote) -> str:
-    return "\n".join(
-        f"- {ln.quantity} × {ln.product.sku} at {plain_price(ln.unit_price)} {ln.product.unit}"
-        for ln in quote.lines
+def _price_lines(quote: Quote):
+    return i18n.join(
+        *(
+            i18n.join(
+                "- ",
+                _(
+                    "%(quantity)s × %(sku)s at %(price)s %(unit)s",
+                    quantity=ln.quantity,
+                    sku=ln.product.sku,
+                    price=i18n.money(ln.unit_price),
+                    unit=ln.product.unit,
+                ),
+            )
+            for ln in quote.lines
+        ),
+        sep="\n",
     )

@@ -20,14 +20,15 @@ from sqlalchemy import Select, case, distinct, exists, func, select, type_coerce
 
 from extensions import db
 
-from . import access, billing
+from . import access, billing, i18n
 from .errors import Refused
+from .i18n import _, ngettext
 from .margins import share
 from .models import CENT, Company, Invoice, Order, OrderLine, Product, User, company_reps
 from .models.base import Money, UnitPrice
 
-GRANULARITIES = {"day": "Daily", "week": "Weekly", "month": "Monthly"}
-PERIOD_HEADINGS = {"day": "Day", "week": "Week starting", "month": "Month"}
+GRANULARITIES = {"day": _("Daily"), "week": _("Weekly"), "month": _("Monthly")}
+PERIOD_HEADINGS = {"day": _("Day"), "week": _("Week starting"), "month": _("Month")}
 # How long a range each granularity may cover: enough bars to read, never thousands.
 MAX_DAYS = {"day": 366, "week": 3 * 366, "month": 10 * 366}
 TOP_CHOICES = (5, 10, 20, 50)
@@ -38,12 +39,19 @@ _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SMALL_NUMBER = re.compile(r"[0-9]{1,3}")
 
 AGEING_BUCKETS = (
-    ("current", "Not yet due"),
-    ("1-30", "1–30 days late"),
-    ("31-60", "31–60 days late"),
-    ("61-90", "61–90 days late"),
-    ("90+", "Over 90 days late"),
+    ("current", _("Not yet due")),
+    ("1-30", _("1–30 days late")),
+    ("31-60", _("31–60 days late")),
+    ("61-90", _("61–90 days late")),
+    ("90+", _("Over 90 days late")),
 )
+
+
+def _date(value: date, pattern: str) -> str:
+    """A day in a CLDR pattern, in the reader's language ("LLL yyyy": Dec 2025, déc. 2025)."""
+    from babel.dates import format_date
+
+    return format_date(value, pattern, locale=i18n._locale())
 
 
 # --- filters ------------------------------------------------------------------------------
@@ -52,8 +60,8 @@ AGEING_BUCKETS = (
 class BadFilters(Refused):
     """Report filters that cannot be used; `errors` maps each query parameter to a message."""
 
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(" ".join(errors.values()))
+    def __init__(self, errors: dict):
+        super().__init__(" ".join(str(message) for message in errors.values()))
         self.errors = errors
 
 
@@ -98,12 +106,12 @@ def presets(today: date, top: int = DEFAULT_TOP) -> list[tuple[str, Filters]]:
     """Ranges people ask for most, each with the period size that reads best."""
     monday = today - timedelta(days=today.weekday())
     return [
-        ("Last 30 days", Filters(today - timedelta(days=29), today, "day", top)),
-        ("Last 13 weeks", Filters(monday - timedelta(weeks=12), today, "week", top)),
-        ("Last 12 months", replace(default_filters(today), top=top)),
-        ("This year", Filters(date(today.year, 1, 1), today, "month", top)),
+        (_("Last 30 days"), Filters(today - timedelta(days=29), today, "day", top)),
+        (_("Last 13 weeks"), Filters(monday - timedelta(weeks=12), today, "week", top)),
+        (_("Last 12 months"), replace(default_filters(today), top=top)),
+        (_("This year"), Filters(date(today.year, 1, 1), today, "month", top)),
         (
-            "Last year",
+            _("Last year"),
             Filters(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), "month", top),
         ),
     ]
@@ -119,12 +127,13 @@ def _parse_day(raw: str, name: str, errors: dict) -> date | None:
         day = date.fromisoformat(text)
     except ValueError:
         errors[name] = (
-            f"Enter the {'start' if name == 'from' else 'end'} date as YYYY-MM-DD, "
-            "such as 2025-01-31."
+            _("Enter the start date as YYYY-MM-DD, such as 2025-01-31.")
+            if name == "from"
+            else _("Enter the end date as YYYY-MM-DD, such as 2025-01-31.")
         )
         return None
     if day < EARLIEST:
-        errors[name] = f"Reports start on {EARLIEST:%d %b %Y}; choose a later date."
+        errors[name] = _("Reports start on %(day)s; choose a later date.", day=i18n.day(EARLIEST))
         return None
     return day
 
@@ -137,21 +146,25 @@ def parse_filters(args: Mapping[str, str], today: date) -> Filters:
     end = _parse_day(args.get("to", ""), "to", errors)
     granularity = (args.get("by") or "").strip() or default.granularity
     if granularity not in GRANULARITIES:
-        errors["by"] = "Choose daily, weekly or monthly figures."
+        errors["by"] = _("Choose daily, weekly or monthly figures.")
         granularity = default.granularity
     raw_top = (args.get("top") or "").strip()
     top = DEFAULT_TOP
     if raw_top:
         if not _SMALL_NUMBER.fullmatch(raw_top) or not 1 <= int(raw_top) <= MAX_TOP:
-            errors["top"] = f"Show between 1 and {MAX_TOP} rows in the top lists."
+            errors["top"] = _(
+                "Show between 1 and %(maximum)s rows in the top lists.", maximum=MAX_TOP
+            )
         else:
             top = int(raw_top)
     if "from" not in errors and "to" not in errors:
         end = end or today
         start = start or default_filters(end).start
         if start > end:
-            errors["to"] = (
-                f"The end date ({end:%d %b %Y}) is before the start date ({start:%d %b %Y})."
+            errors["to"] = _(
+                "The end date (%(end)s) is before the start date (%(start)s).",
+                end=i18n.day(end),
+                start=i18n.day(start),
             )
         elif "by" not in errors and (end - start).days + 1 > MAX_DAYS[granularity]:
             errors["to"] = _too_long(granularity)
@@ -160,12 +173,14 @@ def parse_filters(args: Mapping[str, str], today: date) -> Filters:
     return Filters(start, end, granularity, top)
 
 
-def _too_long(granularity: str) -> str:
+def _too_long(granularity: str):
     if granularity == "day":
-        return "Daily figures cover at most 366 days: choose a shorter range, or weekly figures."
+        return _("Daily figures cover at most 366 days: choose a shorter range, or weekly figures.")
     if granularity == "week":
-        return "Weekly figures cover at most 3 years: choose a shorter range, or monthly figures."
-    return "Monthly figures cover at most 10 years: choose a shorter range."
+        return _(
+            "Weekly figures cover at most 3 years: choose a shorter range, or monthly figures."
+        )
+    return _("Monthly figures cover at most 10 years: choose a shorter range.")
 
 
 # --- periods ------------------------------------------------------------------------------
@@ -206,12 +221,13 @@ def periods(filters: Filters) -> list[Period]:
         following = _next(first, filters.granularity)
         start, end = max(first, filters.start), min(following - timedelta(days=1), filters.end)
         if filters.granularity == "month":
-            label, short, long = f"{first:%b %Y}", f"{first:%b %y}", f"{first:%B %Y}"
+            label = _date(first, "LLL yyyy")
+            short, long = _date(first, "LLL yy"), _date(first, "LLLL yyyy")
         elif filters.granularity == "week":
-            label, short = f"{first:%d %b %Y}", f"{first:%d %b}"
-            long = f"Week starting {label}"
+            label, short = _date(first, "dd MMM yyyy"), _date(first, "dd MMM")
+            long = str(_("Week starting %(day)s", day=label))
         else:
-            label, short = f"{first:%a %d %b %Y}", f"{first:%d %b}"
+            label, short = _date(first, "EEE dd MMM yyyy"), _date(first, "dd MMM")
             long = label
         partial = start != first or end != following - timedelta(days=1)
         found.append(Period(start, end, label, short, long, partial))
@@ -349,6 +365,15 @@ class Ranking:
     quantity: int | None = None
 
 
+def _others(count: int, noun: str) -> str:
+    """ "12 other customers", "1 other product": the row of what a top list leaves out."""
+    if noun == "customer":
+        return str(ngettext("%(num)d other customer", "%(num)d other customers", count))
+    if noun == "product":
+        return str(ngettext("%(num)d other product", "%(num)d other products", count))
+    return str(ngettext("%(num)d other company", "%(num)d other companies", count))
+
+
 def _rank_rest(
     rows: list[RankRow], total: Decimal, count: int, noun: str, *, orders: int, quantity=None
 ) -> RankRow | None:
@@ -359,7 +384,7 @@ def _rank_rest(
     others = count - len(rows)
     return RankRow(
         None,
-        f"{others} other {noun}{'s' if others != 1 else ''}",
+        _others(others, noun),
         rest_revenue,
         orders,
         share(rest_revenue, total),
@@ -519,7 +544,7 @@ def sales_by_rep(user: User | None, filters: Filters) -> SalesByRep:
     unassigned = (
         RepRow(
             None,
-            "No sales rep",
+            str(_("No sales rep")),
             none_revenue,
             none_orders,
             none_customers,
@@ -573,7 +598,7 @@ def _margin_rest(rows: list[MarginRow], total: MarginRow, count: int, noun: str)
     exact_cost = total.cost - sum((r.cost for r in rows), Decimal(0))
     return MarginRow(
         None,
-        f"{others} other {noun}{'s' if others != 1 else ''}",
+        _others(others, noun),
         total.revenue - sum((r.revenue for r in rows), Decimal(0)),
         exact_cost,
         others=others,
@@ -615,7 +640,7 @@ def margins(user: User | None, filters: Filters) -> Margins:
             filters,
         )
     ).one()
-    exact_total = MarginRow(None, "Total", total_revenue, total_cost)
+    exact_total = MarginRow(None, str(_("Total")), total_revenue, total_cost)
 
     by_customer = [
         MarginRow(cid, name, r, c)
@@ -758,7 +783,7 @@ def ageing(user: User | None, on: date, top: int = DEFAULT_TOP) -> Ageing:
         others = companies - len(rows)
         rest = AgeingRow(
             None,
-            f"{others} other compan{'ies' if others != 1 else 'y'}",
+            _others(others, "company"),
             tuple(t - sum((r.amounts[i] for r in rows), Decimal(0)) for i, t in enumerate(totals)),
             invoices - sum(r.invoices for r in rows),
             others=others,

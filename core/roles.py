@@ -6,6 +6,7 @@ from extensions import db
 
 from . import access, audit, events
 from .errors import Refused
+from .i18n import _, ngettext
 from .models import Role, RolePermission, User, user_roles
 from .sessions import end_all_sessions
 
@@ -19,14 +20,14 @@ def allowed_permissions(scope: str) -> frozenset[str]:
 def _clean_name(name: str, scope: str, role: Role | None = None) -> str:
     name = " ".join((name or "").split())
     if not name:
-        raise Refused("Give the role a name.")
+        raise Refused(_("Give the role a name."))
     if len(name) > 80:
-        raise Refused("A role name has at most 80 characters.")
+        raise Refused(_("A role name has at most 80 characters."))
     clash = db.session.scalar(
         select(Role).where(func.lower(Role.name) == name.lower(), Role.scope == scope)
     )
     if clash is not None and clash is not role:
-        raise Refused(f"There is already a role called “{clash.name}”.")
+        raise Refused(_("There is already a role called “%(name)s”.", name=clash.name))
     return name
 
 
@@ -34,7 +35,12 @@ def _clean_permissions(permissions, scope: str) -> frozenset[str]:
     chosen = frozenset(permissions)
     unknown = chosen - allowed_permissions(scope)
     if unknown:
-        raise Refused("Unknown permissions for this kind of role: " + ", ".join(sorted(unknown)))
+        raise Refused(
+            _(
+                "Unknown permissions for this kind of role: %(codes)s",
+                codes=", ".join(sorted(unknown)),
+            )
+        )
     return chosen
 
 
@@ -56,15 +62,17 @@ def ensure_control() -> None:
     db.session.flush()
     if not someone_keeps_control():
         raise Refused(
-            "This change would leave nobody able to manage users and roles. "
-            "Give those permissions to another active person first."
+            _(
+                "This change would leave nobody able to manage users and roles. "
+                "Give those permissions to another active person first."
+            )
         )
 
 
 def create(name: str, scope: str, permissions, *, actor: User, ip: str = "") -> Role:
     """A new role with a unique name and permissions of its scope."""
     if scope not in ("staff", "customer"):
-        raise Refused("A role is for staff or for customer people.")
+        raise Refused(_("A role is for staff or for customer people."))
     role = Role(name=_clean_name(name, scope), scope=scope)
     chosen = _clean_permissions(permissions, scope)
     role.grants = [RolePermission(permission=p) for p in sorted(chosen)]
@@ -77,6 +85,7 @@ def create(name: str, scope: str, permissions, *, actor: User, ip: str = "") -> 
         after={"name": role.name, "scope": scope, "permissions": sorted(chosen)},
         ip=ip,
     )
+    events.record(db.session, "role_created", role.id, scope=scope)
     return role
 
 
@@ -127,12 +136,17 @@ def delete(role: Role, *, actor: User, reassign_to: Role | None = None, ip: str 
     holders = list(role.holders)
     if holders and reassign_to is None:
         raise Refused(
-            f"{len(holders)} {'person holds' if len(holders) == 1 else 'people hold'} this role. "
-            "Choose a role to give them instead, or change their roles first."
+            ngettext(
+                "%(num)d person holds this role. "
+                "Choose a role to give them instead, or change their roles first.",
+                "%(num)d people hold this role. "
+                "Choose a role to give them instead, or change their roles first.",
+                len(holders),
+            )
         )
     if reassign_to is not None:
         if reassign_to.id == role.id or reassign_to.scope != role.scope:
-            raise Refused("Choose another role of the same kind to give its holders.")
+            raise Refused(_("Choose another role of the same kind to give its holders."))
         for person in holders:
             if reassign_to not in person.roles:
                 person.roles.append(reassign_to)
@@ -152,6 +166,7 @@ def delete(role: Role, *, actor: User, reassign_to: Role | None = None, ip: str 
     )
     for person in holders:
         events.record(db.session, "user_changed", person.id)
+    events.record(db.session, "role_removed", role.id, scope=role.scope)
     if not holders:
         return
     # Everyone who lost their last role loses their sessions with it.

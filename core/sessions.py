@@ -48,6 +48,7 @@ def open_session(user: User, *, hours: int, ip: str = "", user_agent: str = "") 
     record = grant_session(user, token, hours=hours, ip=ip, user_agent=user_agent)
     user.last_login_at = record.created_at
     user.session_token = token
+    events.record(db.session, "user_signed_in", user.id)  # lists show the last sign-in
     return token
 
 

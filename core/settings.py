@@ -13,8 +13,9 @@ from flask import current_app
 
 from extensions import db
 
-from . import audit
+from . import audit, events, i18n
 from .errors import FieldRefused
+from .i18n import N_, _, ngettext
 from .models import Setting, User
 
 SELLER = "seller"
@@ -205,16 +206,28 @@ def _clean_seller_field(key: str, raw) -> str:
         value = " ".join(value.split())
     if len(value) > SELLER_LENGTHS[key]:
         raise SettingRefused(
-            f"This has at most {SELLER_LENGTHS[key]} characters; it has {len(value)}.", key
+            _(
+                "This has at most %(maximum)d characters; it has %(length)d.",
+                maximum=SELLER_LENGTHS[key],
+                length=len(value),
+            ),
+            key,
         )
     if key == "name" and not value:
-        raise SettingRefused("Enter the seller's name as invoices should print it.", key)
+        raise SettingRefused(_("Enter the seller's name as invoices should print it."), key)
     if key == "address":
         lines = [line.strip() for line in value.split("\n") if line.strip()]
         if not lines:
-            raise SettingRefused("Enter the seller's postal address.", key)
+            raise SettingRefused(_("Enter the seller's postal address."), key)
         if len(lines) > ADDRESS_LINES:
-            raise SettingRefused(f"An address has at most {ADDRESS_LINES} lines.", key)
+            raise SettingRefused(
+                ngettext(
+                    "An address has at most %(num)d line.",
+                    "An address has at most %(num)d lines.",
+                    ADDRESS_LINES,
+                ),
+                key,
+            )
         return "\n".join(lines)
     if not value:
         return value
@@ -222,7 +235,7 @@ def _clean_seller_field(key: str, raw) -> str:
         value = value.upper()
         if not _VAT.fullmatch(value) or not re.search(r"\d", value):
             raise SettingRefused(
-                "Enter the VAT number as letters and digits, such as DE123456789.", key
+                _("Enter the VAT number as letters and digits, such as DE123456789."), key
             )
     elif key == "email":
         try:
@@ -232,32 +245,40 @@ def _clean_seller_field(key: str, raw) -> str:
                 test_environment=current_app.config["PORTAL_ENV"] != "production",
             )
         except EmailNotValidError as exc:
-            raise SettingRefused(f"That email address is not valid: {exc}", key) from exc
+            raise SettingRefused(
+                _("That email address is not valid: %(reason)s", reason=str(exc)), key
+            ) from exc
         value = checked.normalized
     elif key == "phone":
         if not _PHONE.fullmatch(value) or len(re.sub(r"\D", "", value)) < 5:
             raise SettingRefused(
-                "Enter the phone number in digits, with an optional leading +, such as "
-                "+49 40 1234567.",
+                _(
+                    "Enter the phone number in digits, with an optional leading +, such as "
+                    "+49 40 1234567."
+                ),
                 key,
             )
     elif key == "iban":
         compact = re.sub(r"[\s-]", "", value).upper()
         if not _IBAN.fullmatch(compact):
             raise SettingRefused(
-                "An IBAN is a country code, two check digits and up to 30 letters or digits, "
-                "such as DE89 3704 0044 0532 0130 00.",
+                _(
+                    "An IBAN is a country code, two check digits and up to 30 letters or "
+                    "digits, such as DE89 3704 0044 0532 0130 00."
+                ),
                 key,
             )
         if not iban_is_valid(compact):
             raise SettingRefused(
-                "This IBAN's check digits do not match: look for a typing mistake.", key
+                _("This IBAN's check digits do not match: look for a typing mistake."), key
             )
         value = _grouped_iban(compact)
     elif key == "bic":
         value = value.replace(" ", "").upper()
         if not _BIC.fullmatch(value):
-            raise SettingRefused("A BIC has 8 or 11 letters and digits, such as COBADEFFXXX.", key)
+            raise SettingRefused(
+                _("A BIC has 8 or 11 letters and digits, such as COBADEFFXXX."), key
+            )
     return value
 
 
@@ -301,6 +322,7 @@ def _save(key: str, value, *, actor: User | None, ip: str, summary: str, before,
     audit.record(
         "settings.changed", actor=actor, summary=summary, before=before, after=after, ip=ip
     )
+    events.record(db.session, "settings_changed", key=key)
     db.session.flush()
     return True
 
@@ -316,7 +338,7 @@ def set_seller(raw: dict, *, actor: User | None, ip: str = "") -> bool:
         details,
         actor=actor,
         ip=ip,
-        summary="Seller details on invoices changed",
+        summary=N_("Seller details on invoices changed"),
         before=changed_from,
         after=changed_to,
     )
@@ -324,15 +346,19 @@ def set_seller(raw: dict, *, actor: User | None, ip: str = "") -> bool:
 
 def set_stock_thresholds(few_from, many_from, *, actor: User | None, ip: str = "") -> bool:
     """Save the stock levels that new customer groups start with."""
-    few = _whole_number(few_from, "Enter a whole number of units, such as 1.", "few_from")
-    many = _whole_number(many_from, "Enter a whole number of units, such as 50.", "many_from")
+    few = _whole_number(few_from, _("Enter a whole number of units, such as 1."), "few_from")
+    many = _whole_number(many_from, _("Enter a whole number of units, such as 50."), "many_from")
     if few < 0:
-        raise SettingRefused("“Few” cannot start below 0 units.", "few_from")
+        raise SettingRefused(_("“Few” cannot start below 0 units."), "few_from")
     if many > MAX_THRESHOLD:
-        raise SettingRefused(f"“Many” starts at {MAX_THRESHOLD:,} units at most.", "many_from")
+        raise SettingRefused(
+            _("“Many” starts at %(maximum)s units at most.", maximum=i18n.number(MAX_THRESHOLD)),
+            "many_from",
+        )
     if many <= few:
         raise SettingRefused(
-            f"“Many” must start above where “Few” starts ({few} units).", "many_from"
+            _("“Many” must start above where “Few” starts (%(few)s units).", few=i18n.number(few)),
+            "many_from",
         )
     old_few, old_many = stock_thresholds()
     return _save(
@@ -340,7 +366,7 @@ def set_stock_thresholds(few_from, many_from, *, actor: User | None, ip: str = "
         {"few_from": few, "many_from": many},
         actor=actor,
         ip=ip,
-        summary="Default stock levels for new customer groups changed",
+        summary=N_("Default stock levels for new customer groups changed"),
         before={"few_from": old_few, "many_from": old_many},
         after={"few_from": few, "many_from": many},
     )
@@ -348,17 +374,21 @@ def set_stock_thresholds(few_from, many_from, *, actor: User | None, ip: str = "
 
 def set_payment_terms(days, *, actor: User | None, ip: str = "") -> bool:
     """Save the days to pay that new customer companies start with."""
-    value = _whole_number(days, "Enter a whole number of days, such as 30.", "days")
+    value = _whole_number(days, _("Enter a whole number of days, such as 30."), "days")
     if not 0 <= value <= MAX_PAYMENT_DAYS:
         raise SettingRefused(
-            f"Payment terms are from 0 (on receipt) to {MAX_PAYMENT_DAYS} days.", "days"
+            _(
+                "Payment terms are from 0 (on receipt) to %(maximum)d days.",
+                maximum=MAX_PAYMENT_DAYS,
+            ),
+            "days",
         )
     return _save(
         PAYMENT_TERMS,
         value,
         actor=actor,
         ip=ip,
-        summary="Default payment terms for new customers changed",
+        summary=N_("Default payment terms for new customers changed"),
         before={"days": payment_terms_days()},
         after={"days": value},
     )
@@ -369,12 +399,12 @@ def set_vat(country: str, standard, reduced, *, actor: User | None, ip: str = ""
     from . import countries, numbers  # numbers and countries import nothing of ours
 
     if country not in countries.names():
-        raise SettingRefused("Choose the seller's country from the list.", "country")
+        raise SettingRefused(_("Choose the seller's country from the list."), "country")
     rates = {}
     for key, raw in (("standard", standard), ("reduced", reduced)):
         rates[key] = numbers.decimal(
             raw,
-            label="A VAT rate",
+            label=_("A VAT rate"),
             places=2,
             maximum=MAX_VAT_RATE,
             example="19",
@@ -388,7 +418,7 @@ def set_vat(country: str, standard, reduced, *, actor: User | None, ip: str = ""
         value,
         actor=actor,
         ip=ip,
-        summary="Seller's country and VAT rates changed",
+        summary=N_("Seller's country and VAT rates changed"),
         before=before,
         after=value,
     )
@@ -413,10 +443,13 @@ def set_timezone(zone: str, *, actor: User | None, ip: str = "") -> bool:
 
 def set_invitation_hours(hours, *, actor: User | None, ip: str = "") -> bool:
     """Save how long new invitation links stay valid (links already sent keep theirs)."""
-    value = _whole_number(hours, "Enter a whole number of hours, such as 72.", "hours")
+    value = _whole_number(hours, _("Enter a whole number of hours, such as 72."), "hours")
     if not 1 <= value <= MAX_INVITATION_HOURS:
         raise SettingRefused(
-            f"An invitation stays valid from 1 to {MAX_INVITATION_HOURS} hours (30 days).",
+            _(
+                "An invitation stays valid from 1 to %(maximum)d hours (30 days).",
+                maximum=MAX_INVITATION_HOURS,
+            ),
             "hours",
         )
     return _save(
@@ -424,7 +457,7 @@ def set_invitation_hours(hours, *, actor: User | None, ip: str = "") -> bool:
         value,
         actor=actor,
         ip=ip,
-        summary="Invitation lifetime changed",
+        summary=N_("Invitation lifetime changed"),
         before={"hours": invitation_hours()},
         after={"hours": value},
     )

@@ -23,9 +23,10 @@ from sqlalchemy import case, func, select
 
 from extensions import db
 
-from . import access, audit, events, notify, numbers, orders
+from . import access, audit, events, i18n, notify, numbers, orders
 from .carriers import tracking_link
 from .errors import FieldRefused, Refused
+from .i18n import _
 from .models import (
     Carrier,
     Order,
@@ -36,7 +37,11 @@ from .models import (
     utcnow,
 )
 
-STATUS_LABELS = {"prepared": "Being prepared", "shipped": "Shipped", "delivered": "Delivered"}
+STATUS_LABELS = {
+    "prepared": _("Being prepared"),
+    "shipped": _("Shipped"),
+    "delivered": _("Delivered"),
+}
 LEFT = ("shipped", "delivered")  # shipments whose goods have left
 SHIPPABLE_ORDERS = ("placed", "confirmed", "partly_shipped")
 TRACKING_LENGTH = 80
@@ -142,11 +147,12 @@ def clean_tracking(raw: str | None) -> str:
         return ""
     if len(text) > TRACKING_LENGTH:
         raise ShipmentRefused(
-            f"A tracking number has at most {TRACKING_LENGTH} characters.", "tracking_number"
+            _("A tracking number has at most %(count)s characters.", count=TRACKING_LENGTH),
+            "tracking_number",
         )
     if not _TRACKING.fullmatch(text):
         raise ShipmentRefused(
-            "A tracking number is written in letters, digits and signs such as - or /.",
+            _("A tracking number is written in letters, digits and signs such as - or /."),
             "tracking_number",
         )
     return text
@@ -160,7 +166,7 @@ def clean_carrier(carrier_id: int | None, *, current: Carrier | None = None) -> 
         return current
     carrier = db.session.get(Carrier, carrier_id)
     if carrier is None or not carrier.is_active:
-        raise ShipmentRefused("Choose one of the active carriers.", "carrier")
+        raise ShipmentRefused(_("Choose one of the active carriers."), "carrier")
     return carrier
 
 
@@ -190,13 +196,13 @@ def create(
     """
     order = _lock(order)
     if order.status == "cancelled":
-        raise Refused(f"Order {order.number} is cancelled: nothing of it ships.")
+        raise Refused(_("Order %(number)s is cancelled: nothing of it ships.", number=order.number))
     if order.status not in SHIPPABLE_ORDERS:
-        raise Refused(f"Everything of order {order.number} has shipped already.")
+        raise Refused(_("Everything of order %(number)s has shipped already.", number=order.number))
     lines = {item.line.id: item for item in open_lines(order)}
     unknown = set(quantities) - set(lines)
     if unknown:
-        raise Refused("A shipment takes lines of its own order only.")
+        raise Refused(_("A shipment takes lines of its own order only."))
     chosen: list[tuple[OrderLine, int]] = []
     for line_id, item in lines.items():
         raw = quantities.get(line_id, 0)
@@ -205,20 +211,30 @@ def create(
             raw if raw is not None and str(raw).strip() != "" else 0,
             minimum=0,
             maximum=orders.MAX_QUANTITY,
-            message=f"The quantity of {sku} is a whole number from 0 to {item.shippable:,}.",
+            message=_(
+                "The quantity of %(sku)s is a whole number from 0 to %(most)s.",
+                sku=sku,
+                most=i18n.number(item.shippable),
+            ),
             field=f"quantity-{line_id}",
         )
         if quantity > item.shippable:
             raise ShipmentRefused(
-                f"{quantity:,} of {sku} is more than is open to ship: at most "
-                f"{item.shippable:,} (ordered {item.line.quantity:,}, {item.in_shipments:,} "
-                "already in shipments).",
+                _(
+                    "%(quantity)s of %(sku)s is more than is open to ship: at most %(most)s "
+                    "(ordered %(ordered)s, %(in_shipments)s already in shipments).",
+                    quantity=i18n.number(quantity),
+                    sku=sku,
+                    most=i18n.number(item.shippable),
+                    ordered=i18n.number(item.line.quantity),
+                    in_shipments=i18n.number(item.in_shipments),
+                ),
                 f"quantity-{line_id}",
             )
         if quantity:
             chosen.append((item.line, quantity))
     if not chosen:
-        raise Refused("A shipment needs at least one line: enter a quantity above 0.")
+        raise Refused(_("A shipment needs at least one line: enter a quantity above 0."))
     carrier = clean_carrier(carrier_id)
     shipment = Shipment(
         number=f"TMP-{secrets.token_hex(8)}",  # numbered from its id once flushed
@@ -259,12 +275,21 @@ def update(
     """Change a shipment's carrier or tracking number (not once it is delivered)."""
     order = _lock(shipment.order)
     if shipment.status == "delivered":
-        raise Refused(f"Shipment {shipment.number} is delivered: its tracking stays as it was.")
+        raise Refused(
+            _(
+                "Shipment %(number)s is delivered: its tracking stays as it was.",
+                number=shipment.number,
+            )
+        )
     carrier = clean_carrier(carrier_id, current=shipment.carrier)
     tracking = clean_tracking(tracking_number)
     if shipment.status == "shipped" and _needs_tracking(carrier) and not tracking:
         raise ShipmentRefused(
-            f"Shipment {shipment.number} has left with {carrier.name}: it keeps a tracking number.",
+            _(
+                "Shipment %(number)s has left with %(carrier)s: it keeps a tracking number.",
+                number=shipment.number,
+                carrier=carrier.name,
+            ),
             "tracking_number",
         )
     before = {
@@ -294,16 +319,29 @@ def mark_shipped(
     """The shipment has left: with a tracking number when its carrier has a tracking link."""
     order = _lock(shipment.order)
     if shipment.status != "prepared":
-        raise Refused(f"Shipment {shipment.number} is {STATUS_LABELS[shipment.status].lower()}.")
+        if shipment.status == "shipped":
+            raise Refused(_("Shipment %(number)s is shipped.", number=shipment.number))
+        raise Refused(_("Shipment %(number)s is delivered.", number=shipment.number))
     if order.status not in SHIPPABLE_ORDERS:
-        raise Refused(f"Order {order.number} is {order.status}: shipment {shipment.number} stays.")
+        raise Refused(
+            _(
+                "Order %(number)s is %(status)s: shipment %(shipment)s stays.",
+                number=order.number,
+                status=order.status,
+                shipment=shipment.number,
+            )
+        )
     typed = clean_tracking(tracking_number)
     if typed:
         shipment.tracking_number = typed
     if _needs_tracking(shipment.carrier) and not shipment.tracking_number:
         raise ShipmentRefused(
-            f"Enter the tracking number {shipment.carrier.name} gave shipment "
-            f"{shipment.number} before marking it shipped.",
+            _(
+                "Enter the tracking number %(carrier)s gave shipment %(number)s "
+                "before marking it shipped.",
+                carrier=shipment.carrier.name,
+                number=shipment.number,
+            ),
             "tracking_number",
         )
     shipment.status, shipment.shipped_at = "shipped", utcnow()
@@ -326,22 +364,38 @@ def mark_shipped(
 def _tell_the_buyer(shipment: Shipment, order: Order) -> None:
     """Mail the company's decision-makers that a parcel left, with its tracking and its
     delivery note (sent once the change commits, never for one rolled back)."""
-    carrier = shipment.carrier.name if shipment.carrier else "no carrier"
+    carrier = shipment.carrier.name if shipment.carrier else _("no carrier")
     lines = [
-        f"Shipment {shipment.number} of order {order.number} left on "
-        f"{shipment.shipped_at:%d %b %Y} with {carrier}."
+        _(
+            "Shipment %(number)s of order %(order)s left on %(day)s with %(carrier)s.",
+            number=shipment.number,
+            order=order.number,
+            day=i18n.day(shipment.shipped_at),
+            carrier=carrier,
+        )
     ]
     if shipment.tracking_number:
         link = link_of(shipment)
-        lines.append(
-            f"Tracking number: {shipment.tracking_number}" + (f" ({link})" if link else "")
-        )
-    lines.append("Its delivery note is attached; the order's page shows every shipment.")
+        if link:
+            lines.append(
+                _(
+                    "Tracking number: %(tracking)s (%(link)s)",
+                    tracking=shipment.tracking_number,
+                    link=link,
+                )
+            )
+        else:
+            lines.append(_("Tracking number: %(tracking)s", tracking=shipment.tracking_number))
+    lines.append(_("Its delivery note is attached; the order's page shows every shipment."))
     notify.company(
         order.company,
         "shop.order",
-        f"Order {order.number}: shipment {shipment.number} is on its way",
-        "\n".join(lines),
+        _(
+            "Order %(number)s: shipment %(shipment)s is on its way",
+            number=order.number,
+            shipment=shipment.number,
+        ),
+        i18n.join(*lines, sep="\n"),
         attach=notify.Attach("delivery_note", shipment),
     )
 
@@ -350,9 +404,18 @@ def mark_delivered(shipment: Shipment, *, actor: User, ip: str = "") -> None:
     """The shipment has arrived."""
     order = _lock(shipment.order)
     if shipment.status != "shipped":
+        if shipment.status == "prepared":
+            raise Refused(
+                _(
+                    "Shipment %(number)s is being prepared: only a shipped one is delivered.",
+                    number=shipment.number,
+                )
+            )
         raise Refused(
-            f"Shipment {shipment.number} is {STATUS_LABELS[shipment.status].lower()}: only a "
-            "shipped one is delivered."
+            _(
+                "Shipment %(number)s is delivered: only a shipped one is delivered.",
+                number=shipment.number,
+            )
         )
     shipment.status, shipment.delivered_at = "delivered", utcnow()
     audit.record(
@@ -371,7 +434,10 @@ def remove(shipment: Shipment, *, actor: User, ip: str = "") -> None:
     order = _lock(shipment.order)
     if shipment.status != "prepared":
         raise Refused(
-            f"Shipment {shipment.number} has left: it stays on the order with its tracking."
+            _(
+                "Shipment %(number)s has left: it stays on the order with its tracking.",
+                number=shipment.number,
+            )
         )
     audit.record(
         "shipment.removed",

@@ -16,6 +16,7 @@ from extensions import db
 
 from . import audit, events, numbers
 from .errors import FieldRefused
+from .i18n import _
 from .models import CustomerGroup, Order, ShippingMethod, User, shipping_method_groups
 
 NAME_LENGTH = 80
@@ -73,7 +74,7 @@ def used_by_orders(method: ShippingMethod) -> bool:
     return bool(db.session.scalar(select(exists().where(Order.shipping_method_id == method.id))))
 
 
-def _money(raw, label: str, field_name: str) -> Decimal:
+def _money(raw, label, field_name: str) -> Decimal:
     return numbers.decimal(
         raw,
         label=label,
@@ -88,33 +89,40 @@ def _clean(details: MethodDetails, method: ShippingMethod | None) -> dict:
     """The column values of a valid method, or MethodRefused naming the first wrong field."""
     name = " ".join((details.name or "").split())
     if not name:
-        raise MethodRefused("Give the shipping method a name, such as “Parcel”.", "name")
+        raise MethodRefused(_("Give the shipping method a name, such as “Parcel”."), "name")
     if len(name) > NAME_LENGTH:
-        raise MethodRefused(f"A name has at most {NAME_LENGTH} characters.", "name")
+        raise MethodRefused(
+            _("A name has at most %(count)s characters.", count=NAME_LENGTH), "name"
+        )
     same = select(ShippingMethod.id).where(func.lower(ShippingMethod.name) == name.lower())
     if method is not None:
         same = same.where(ShippingMethod.id != method.id)
     if db.session.scalar(same) is not None:
-        raise MethodRefused(f"There is already a shipping method named “{name}”.", "name")
+        raise MethodRefused(
+            _("There is already a shipping method named “%(name)s”.", name=name), "name"
+        )
     if not str(details.price or "").strip():
-        raise MethodRefused("Enter the price, such as 6.90 (0 for free shipping).", "price")
-    price = _money(details.price, "The price", "price")
+        raise MethodRefused(_("Enter the price, such as 6.90 (0 for free shipping)."), "price")
+    price = _money(details.price, _("The price"), "price")
     free_above = None
     if str(details.free_above or "").strip():
-        free_above = _money(details.free_above, "“Free above”", "free_above")
+        free_above = _money(details.free_above, _("“Free above”"), "free_above")
     if not str(details.lead_days or "").strip():
-        raise MethodRefused("Enter the lead time in working days, such as 2.", "lead_days")
+        raise MethodRefused(_("Enter the lead time in working days, such as 2."), "lead_days")
     lead_days = numbers.whole(
         details.lead_days,
         minimum=0,
         maximum=MAX_LEAD_DAYS,
-        message=f"The lead time is a whole number of working days from 0 to {MAX_LEAD_DAYS}.",
+        message=_(
+            "The lead time is a whole number of working days from 0 to %(maximum)s.",
+            maximum=MAX_LEAD_DAYS,
+        ),
         field="lead_days",
     )
     ids = sorted(set(details.group_ids))
     groups = list(db.session.scalars(select(CustomerGroup).where(CustomerGroup.id.in_(ids))))
     if len(groups) != len(ids):
-        raise MethodRefused("Choose customer groups from the list.", "groups")
+        raise MethodRefused(_("Choose customer groups from the list."), "groups")
     return {
         "name": name,
         "price": price,

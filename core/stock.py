@@ -14,8 +14,9 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 
-from . import access, audit, events, notify, numbers, orders
+from . import access, audit, events, i18n, notify, numbers, orders
 from .errors import Refused
+from .i18n import _
 from .models import Order, OrderLine, Product, StockMovement, User
 from .pagination import Page, paginate
 
@@ -27,11 +28,16 @@ def set_level(product_id: int, counted: int, *, reason: str, actor) -> StockMove
     """Set a product's stock to a counted level (an adjustment), under a row lock."""
     reason = " ".join((reason or "").split())
     if not reason:
-        raise Refused("Say why the stock changes (for example: stocktake, damaged, found).")
+        raise Refused(_("Say why the stock changes (for example: stocktake, damaged, found)."))
     if counted < 0:
-        raise Refused("Stock cannot be negative.")
+        raise Refused(_("Stock cannot be negative."))
     if counted > MAX_STOCK:
-        raise Refused(f"Stock above {MAX_STOCK:,} is not plausible; check the number.")
+        raise Refused(
+            _(
+                "Stock above %(maximum)s is not plausible; check the number.",
+                maximum=i18n.number(MAX_STOCK),
+            )
+        )
     product = db.session.scalar(
         select(Product)
         .where(Product.id == product_id)
@@ -39,7 +45,7 @@ def set_level(product_id: int, counted: int, *, reason: str, actor) -> StockMove
         .execution_options(populate_existing=True)
     )
     if product is None:
-        raise Refused("There is no such product.")
+        raise Refused(_("There is no such product."))
     before = product.stock
     if counted == before:
         return None
@@ -127,11 +133,11 @@ def receive(product_id: int, quantity: int, *, reference: str, actor) -> Receipt
     """
     reference = " ".join((reference or "").split())
     if not reference:
-        raise Refused("Give the supplier's delivery note (or another reference) of the goods.")
+        raise Refused(_("Give the supplier's delivery note (or another reference) of the goods."))
     if len(reference) > REFERENCE_LENGTH:
-        raise Refused(f"A reference has at most {REFERENCE_LENGTH} characters.")
+        raise Refused(_("A reference has at most %(count)s characters.", count=REFERENCE_LENGTH))
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-        raise Refused("Enter how many came in: a whole number from 1.")
+        raise Refused(_("Enter how many came in: a whole number from 1."))
     product = db.session.scalar(
         select(Product)
         .where(Product.id == product_id)
@@ -139,9 +145,14 @@ def receive(product_id: int, quantity: int, *, reference: str, actor) -> Receipt
         .execution_options(populate_existing=True)
     )
     if product is None:
-        raise Refused("There is no such product.")
+        raise Refused(_("There is no such product."))
     if product.stock + quantity > MAX_STOCK:
-        raise Refused(f"Stock above {MAX_STOCK:,} is not plausible; check the number.")
+        raise Refused(
+            _(
+                "Stock above %(maximum)s is not plausible; check the number.",
+                maximum=i18n.number(MAX_STOCK),
+            )
+        )
     # Oldest order first: order ids follow placement. No join, so only the lines are
     # locked (a cancellation holds its order's row, then waits for the product's).
     waiting = db.session.scalars(
@@ -217,25 +228,38 @@ def _tell_buyer(order: Order, product: Product) -> None:
         return
     line = next(ln for ln in order.lines if ln.product_id == product.id)
     done = line.backordered == 0
+    # The note (what is still back-ordered, "" when nothing is) starts on a paragraph of
+    # its own: a value of the message, so the mail stays one lazy message to translate.
+    values = {
+        "sku": product.sku,
+        "name": product.name,
+        "number": order.number,
+        "note": orders.backorder_note(order, buyer),
+    }
     if done:
-        news = "its back-order is complete and ships with the next delivery."
+        body = _(
+            "Goods of %(sku)s %(name)s came in for your order %(number)s: its back-order "
+            "is complete and ships with the next delivery.%(note)s",
+            **values,
+        )
     else:
-        news = "part of its back-order is served; the rest follows with the next goods in."
-    body = f"Goods of {product.sku} {product.name} came in for your order {order.number}: {news}"
+        body = _(
+            "Goods of %(sku)s %(name)s came in for your order %(number)s: part of its "
+            "back-order is served; the rest follows with the next goods in.%(note)s",
+            **values,
+        )
     notify.people(
-        [buyer],
-        f"Order {order.number}: back-ordered goods came in",
-        body + orders.backorder_note(order, buyer),
+        [buyer], _("Order %(number)s: back-ordered goods came in", number=order.number), body
     )
 
 
 KIND_LABELS = {
-    "initial": "Opening stock",
-    "order": "Order",
-    "cancellation": "Order cancelled",
-    "adjustment": "Adjustment",
-    "import": "Import",
-    "receipt": "Goods received",
+    "initial": _("Opening stock"),
+    "order": _("Order"),
+    "cancellation": _("Order cancelled"),
+    "adjustment": _("Adjustment"),
+    "import": _("Import"),
+    "receipt": _("Goods received"),
 }
 LOW_STOCK_MAX = 1_000_000
 
@@ -249,8 +273,8 @@ class MovementRow:
     hidden_order: bool  # an order of a customer outside the viewer's scope
 
     @property
-    def kind_label(self) -> str:
-        return KIND_LABELS.get(self.movement.kind, self.movement.kind.capitalize())
+    def kind_label(self):
+        return KIND_LABELS.get(self.movement.kind) or self.movement.kind.capitalize()
 
 
 def history(product_id: int, viewer, page: int, per_page: int = 25) -> Page:
@@ -290,7 +314,10 @@ def parse_threshold(raw: str | None, default: int) -> int:
     """The low-stock view's "below" value: a whole number from 1; else Refused."""
     if raw is None or raw.strip() == "":
         return default
-    message = f"Show products below a whole number of units, from 1 to {LOW_STOCK_MAX:,}."
+    message = _(
+        "Show products below a whole number of units, from 1 to %(maximum)s.",
+        maximum=i18n.number(LOW_STOCK_MAX),
+    )
     return numbers.whole(raw, minimum=1, maximum=LOW_STOCK_MAX, message=message)
 
 

@@ -23,7 +23,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError
 
+from . import i18n
 from .errors import FieldRefused
+from .i18n import _
 from .models import CENT
 
 # The 27 member states by ISO 3166 code (Greece's VAT IDs start EL, its country code GR).
@@ -35,26 +37,28 @@ EU = frozenset(
 )  # fmt: skip
 VAT_PREFIX = {"GR": "EL"}
 TAX_CLASSES = {
-    "standard": "Standard rate",
-    "reduced": "Reduced rate",
-    "zero": "Zero rate",
+    "standard": _("Standard rate"),
+    "reduced": _("Reduced rate"),
+    "zero": _("Zero rate"),
 }
 DOMESTIC, REVERSE_CHARGE, NO_VAT_ID, EXPORT = "domestic", "reverse_charge", "no_vat_id", "export"
 MENTIONS = {
     DOMESTIC: "",
     NO_VAT_ID: "",
-    REVERSE_CHARGE: (
+    REVERSE_CHARGE: _(
         "Reverse charge: intra-Community supply exempt from VAT (Article 138 of Council "
         "Directive 2006/112/EC); VAT is due by the buyer."
     ),
-    EXPORT: "Export: supply outside the EU exempt from VAT (Article 146 of Council "
-    "Directive 2006/112/EC).",
+    EXPORT: _(
+        "Export: supply outside the EU exempt from VAT (Article 146 of Council "
+        "Directive 2006/112/EC)."
+    ),
 }
 LABELS = {
-    DOMESTIC: "Domestic sale: the seller's VAT rates",
-    NO_VAT_ID: "EU buyer without a valid VAT ID: the seller's VAT rates",
-    REVERSE_CHARGE: "EU buyer with a valid VAT ID: 0 %, reverse charge",
-    EXPORT: "Buyer outside the EU: 0 %, export",
+    DOMESTIC: _("Domestic sale: the seller's VAT rates"),
+    NO_VAT_ID: _("EU buyer without a valid VAT ID: the seller's VAT rates"),
+    REVERSE_CHARGE: _("EU buyer with a valid VAT ID: 0 %, reverse charge"),
+    EXPORT: _("Buyer outside the EU: 0 %, export"),
 }
 
 
@@ -80,15 +84,23 @@ def clean_vat_id(raw: str, country: str, field: str = "vat_number") -> str:
     prefix = VAT_PREFIX.get(country, country)
     if country not in EU:
         raise FieldRefused(
-            "A VAT ID is checked for EU countries only: leave it empty for a buyer outside the EU.",
+            _(
+                "A VAT ID is checked for EU countries only: leave it empty for a buyer "
+                "outside the EU."
+            ),
             field,
         )
     compact = eu_vat.compact(text if text[:2].isalpha() else prefix + text)
     if compact[:2] != prefix:
-        raise FieldRefused(f"A VAT ID of this country starts with {prefix}.", field)
+        raise FieldRefused(
+            _("A VAT ID of this country starts with %(prefix)s.", prefix=prefix), field
+        )
     if not vat_id_valid(compact, country):
         raise FieldRefused(
-            f"{compact} is not a valid VAT ID: check its digits (format and check digit).",
+            _(
+                "%(number)s is not a valid VAT ID: check its digits (format and check digit).",
+                number=compact,
+            ),
             field,
         )
     return compact
@@ -265,6 +277,5 @@ def net_of(gross: Decimal, rate: Decimal) -> Decimal:
 
 
 def rate_label(rate: Decimal) -> str:
-    """A rate as documents print it: "19 %", "7 %", "0 %", "5.5 %"."""
-    text = f"{Decimal(rate).normalize():f}"
-    return f"{text} %"
+    """A rate as documents print it: "19 %", "7 %", "0 %", "5.5 %" ("5,5 %" in Polish)."""
+    return f"{i18n.format_number(Decimal(rate).normalize())} %"

@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, select
 
 from extensions import db
 
+from .i18n import ngettext
 from .models import LoginAttempt, utcnow
 
 
@@ -131,6 +132,55 @@ def note_company(kind: str, company_id: int, ip: str = "") -> None:
     )
 
 
-def wait_message(minutes: int, what: str = "sign-in attempts") -> str:
-    """What a throttled person reads: how long to wait."""
-    return f"Too many {what}. Wait {minutes} minute{'s' if minutes != 1 else ''} and try again."
+# What a throttled person reads, by what was counted: one whole sentence each, so that
+# every language words it its own way (and its plural follows the minutes).
+_WAIT_MESSAGES = {
+    "sign-in attempts": lambda n: ngettext(
+        "Too many sign-in attempts. Wait %(num)d minute and try again.",
+        "Too many sign-in attempts. Wait %(num)d minutes and try again.",
+        n,
+    ),
+    "two-factor codes": lambda n: ngettext(
+        "Too many two-factor codes. Wait %(num)d minute and try again.",
+        "Too many two-factor codes. Wait %(num)d minutes and try again.",
+        n,
+    ),
+    "wrong passwords": lambda n: ngettext(
+        "Too many wrong passwords. Wait %(num)d minute and try again.",
+        "Too many wrong passwords. Wait %(num)d minutes and try again.",
+        n,
+    ),
+    "wrong current passwords": lambda n: ngettext(
+        "Too many wrong current passwords. Wait %(num)d minute and try again.",
+        "Too many wrong current passwords. Wait %(num)d minutes and try again.",
+        n,
+    ),
+    "reset requests from your network": lambda n: ngettext(
+        "Too many reset requests from your network. Wait %(num)d minute and try again.",
+        "Too many reset requests from your network. Wait %(num)d minutes and try again.",
+        n,
+    ),
+    "orders refused for want of stock at your company": lambda n: ngettext(
+        "Too many orders refused for want of stock at your company. "
+        "Wait %(num)d minute and try again.",
+        "Too many orders refused for want of stock at your company. "
+        "Wait %(num)d minutes and try again.",
+        n,
+    ),
+}
+
+
+def wait_message(minutes: int, what: str = "sign-in attempts"):
+    """What a throttled person reads: how long to wait (lazy, in the reader's language).
+
+    `what` names what was counted, one of _WAIT_MESSAGES' keys; any other gets a
+    general sentence.
+    """
+    message = _WAIT_MESSAGES.get(what)
+    if message is not None:
+        return message(minutes)
+    return ngettext(
+        "Too many attempts. Wait %(num)d minute and try again.",
+        "Too many attempts. Wait %(num)d minutes and try again.",
+        minutes,
+    )

@@ -30,6 +30,7 @@ from extensions import db
 
 from . import access, audit, events
 from .errors import FieldRefused, Refused
+from .i18n import _
 from .models import RecoveryCode, User, utcnow
 from .sessions import end_all_sessions
 
@@ -77,7 +78,7 @@ def _new_recovery_codes(user: User) -> list[str]:
     """Ten fresh recovery codes replace any earlier ones; returned once, as shown."""
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = []
-    for _ in range(RECOVERY_CODES):
+    for _unused in range(RECOVERY_CODES):
         raw = base64.b32encode(secrets.token_bytes(10)).decode()
         codes.append("-".join(raw[i : i + 4] for i in range(0, 16, 4)))
         db.session.add(RecoveryCode(user_id=user.id, code_hash=_code_hash(raw)))
@@ -102,7 +103,7 @@ def start(user: User) -> str:
     """A new secret to scan, kept (sealed) until a code confirms it; two-factor stays as it
     was until then. Returns the secret, to show as a QR code and as text."""
     if is_enrolled(user):
-        raise Refused("Two-factor sign-in is already on. Turn it off first to use a new device.")
+        raise Refused(_("Two-factor sign-in is already on. Turn it off first to use a new device."))
     secret = pyotp.random_base32()
     user.totp_secret = _seal(secret)
     user.totp_last_step = None
@@ -142,11 +143,11 @@ def confirm(user: User, code: str, *, ip: str = "") -> list[str]:
     """Turn two-factor on with the first code from the app; returns the recovery codes."""
     secret = pending_secret(user)
     if secret is None:
-        raise Refused("Start again: scan the new QR code, then type the code it shows.")
+        raise Refused(_("Start again: scan the new QR code, then type the code it shows."))
     step = _matching_step(secret, code, None)
     if step is None:
         raise FieldRefused(
-            "That code does not match. Type the six digits your app shows now.", "code"
+            _("That code does not match. Type the six digits your app shows now."), "code"
         )
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
@@ -200,7 +201,7 @@ def verify(user: User, code: str) -> bool:
 def regenerate_codes(user: User, *, ip: str = "") -> list[str]:
     """Ten new recovery codes; the old ones stop working."""
     if not is_enrolled(user):
-        raise Refused("Turn two-factor sign-in on first.")
+        raise Refused(_("Turn two-factor sign-in on first."))
     codes = _new_recovery_codes(user)
     audit.record(
         "auth.recovery_codes_renewed",
@@ -222,11 +223,13 @@ def _clear(user: User) -> None:
 def turn_off(user: User, *, ip: str = "") -> None:
     """Turn one's own two-factor sign-in off, unless a role of theirs requires it."""
     if not is_enrolled(user):
-        raise Refused("Two-factor sign-in is not on.")
+        raise Refused(_("Two-factor sign-in is not on."))
     if access.must_use_two_factor(user):
         raise Refused(
-            "Your role requires two-factor sign-in: it cannot be turned off. To use another "
-            "device, ask an administrator to reset it, then enrol at your next sign-in."
+            _(
+                "Your role requires two-factor sign-in: it cannot be turned off. To use another "
+                "device, ask an administrator to reset it, then enrol at your next sign-in."
+            )
         )
     _clear(user)
     audit.record(
@@ -242,11 +245,11 @@ def reset(person: User, *, actor: User, ip: str = "") -> None:
     """Another person's second factor, reset (a lost phone): their sessions end, and they
     enrol again at their next sign-in if a role of theirs requires it."""
     if not access.may_reset_second_factor(actor, person):
-        raise Refused("You may not reset this person's two-factor sign-in.")
+        raise Refused(_("You may not reset this person's two-factor sign-in."))
     if person.id == actor.id:
-        raise Refused("Reset your own two-factor sign-in from your account page.")
+        raise Refused(_("Reset your own two-factor sign-in from your account page."))
     if not is_enrolled(person) and not person.totp_secret:
-        raise Refused(f"{person.name} has no two-factor sign-in to reset.")
+        raise Refused(_("%(name)s has no two-factor sign-in to reset.", name=person.name))
     _clear(person)
     end_all_sessions(person)
     audit.record(

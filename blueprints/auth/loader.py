@@ -1,14 +1,17 @@
 """Flask-Login wiring: the cookie's id is a server-side session token."""
 
 from flask import Flask, current_app, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import LoginManager
 
 from core import sessions
+from core.i18n import N_
 
 
 def configure_login(app: Flask, manager: LoginManager) -> None:
     manager.login_view = "auth.login"
-    manager.login_message = "Please sign in to continue."
+    manager.login_message = N_("Please sign in to continue.")
+    manager.localize_callback = gettext  # flashed in the language of the request
     manager.login_message_category = "info"
     # The server-side session already binds the token; Flask-Login's own
     # "strong" protection would sign people out on every address change.

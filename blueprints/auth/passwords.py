@@ -1,11 +1,13 @@
 """Passwords: a reset link for who forgot theirs, and changing one's own."""
 
 from flask import current_app, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from blueprints.boundary import attempt
 from blueprints.common import client_ip, external_url, render
 from core import people, throttle
+from core.i18n import N_
 
 from . import bp, signing
 from .forms import ChangePasswordForm, ForgotPasswordForm, SetPasswordForm
@@ -49,7 +51,10 @@ def reset_password(token: str):
     if form.validate_on_submit():
         done = attempt(lambda: people.reset_password(reset, form.password.data, ip=client_ip()))
         if not done.refused:
-            flash("Your password is changed and every session of yours has ended: sign in.", "info")
+            flash(
+                _("Your password is changed and every session of yours has ended: sign in."),
+                "info",
+            )
             return redirect(url_for("auth.login"))
         form.refuse(done.refusal)
     code = 422 if form.errors or form.form_errors else 200
@@ -80,9 +85,9 @@ def change_password():
     )
     if not changed.refused:
         throttle.note("password_change", email, ip, succeeded=True)
-        flash("Your password is changed. Your other sessions have been signed out.", "info")
+        flash(_("Your password is changed. Your other sessions have been signed out."), "info")
         return redirect(signing.home_for(current_user))
     form.refuse(changed.refusal)
     if getattr(changed.refusal, "field", None) == "current":
-        signing.wrong_password("Wrong current password")
+        signing.wrong_password(N_("Wrong current password"))
     return render("auth/password.html", form=form, code=422)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from blueprints.boundary import keep_changes
@@ -75,13 +76,14 @@ def held(*, enrol: bool) -> User | None:
 
 def start_again():
     """The sign-in waiting for this step has expired (or never began): back to the start."""
-    flash("Sign in again: the first step has expired.", "info")
+    flash(_("Sign in again: the first step has expired."), "info")
     return redirect(url_for("auth.login"))
 
 
 def wrong_password(summary: str) -> None:
     """A wrong password of the signed-in person's own (changing it, turning two-factor
-    off): counted like a sign-in failure and audited, although the answer is an error."""
+    off): counted like a sign-in failure and audited, although the answer is an error.
+    `summary` is a constant marked N_ (the audit log translates it where it shows it)."""
     throttle.note("password_change", current_user.email, client_ip(), succeeded=False)
     audit.record(
         "auth.password_change_failed",

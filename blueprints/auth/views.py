@@ -2,6 +2,8 @@
 out, and activation links."""
 
 from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from blueprints.boundary import attempt, keep_changes
@@ -9,11 +11,12 @@ from blueprints.common import client_ip, or_404, render
 from blueprints.headers import CLEAR_SITE_DATA
 from core import accounts, audit, people, sessions, throttle, two_factor
 from core.access import must_use_two_factor
+from core.i18n import N_
 
 from . import bp, signing
 from .forms import CodeForm, LoginForm, SetPasswordForm
 
-GENERIC_FAILURE = "The email or password is not correct."
+GENERIC_FAILURE = _l("The email or password is not correct.")
 
 
 @bp.route("/")
@@ -67,7 +70,7 @@ def login():
             actor=None,
             actor_email=email[:254],
             ip=ip,
-            summary="Wrong email or password",
+            summary=N_("Wrong email or password"),
         )
         form.password.errors.append(GENERIC_FAILURE)
         return render("auth/login.html", form=form)
@@ -100,10 +103,10 @@ def second_factor():
             actor_email=user.email,
             target=user,
             ip=client_ip(),
-            summary="Wrong or used two-factor code",
+            summary=N_("Wrong or used two-factor code"),
         )
         keep_changes()  # the failure counts although the answer is an error
-        form.code.errors.append("That code is not right, or it was used already.")
+        form.code.errors.append(_("That code is not right, or it was used already."))
         return render("auth/two_factor.html", form=form, code=422)
     throttle.note("second_factor", user.email, client_ip(), succeeded=True)
     return redirect(signing.open_session(user, how=" with two-factor"))
@@ -161,9 +164,9 @@ def accept_invitation(token: str):
     or_404(invitation)
     if status != "pending":
         messages = {
-            "accepted": "This link has already been used. Sign in with your password.",
-            "revoked": "This invitation was withdrawn. Ask for a new one if you need access.",
-            "expired": "This invitation has expired. Ask for a new one.",
+            "accepted": _("This link has already been used. Sign in with your password."),
+            "revoked": _("This invitation was withdrawn. Ask for a new one if you need access."),
+            "expired": _("This invitation has expired. Ask for a new one."),
         }
         return render("auth/invitation_closed.html", message=messages[status], code=410)
     form = SetPasswordForm()
@@ -172,7 +175,10 @@ def accept_invitation(token: str):
         if not accepted.refused:
             logout_user()
             session.clear()
-            flash(f"Welcome, {accepted.value.name}. Your account is ready: sign in.", "info")
+            flash(
+                _("Welcome, %(name)s. Your account is ready: sign in.", name=accepted.value.name),
+                "info",
+            )
             return redirect(url_for("auth.login"))
         form.password.errors.append(accepted.message)
     return render("auth/accept.html", form=form, person=invitation.user)

@@ -10,24 +10,32 @@ engine (blueprints/live) reaches the areas only through `registry`.
 - `quotes`: quotes, with the quote document of both faces
 - `billing`: invoices and balances, with the invoice document of both faces
 - `shipments`: an order's shipments and their tracking, with the delivery note of both faces
-- `customers`: companies, their terms and accounts, customer groups
+- `customers`: companies, their terms and accounts, customer groups and their price lists
 - `delivery`: a company's address book (both faces), the shipping methods list
-- `imports`: the progress of CSV imports
+- `imports`: the progress of CSV imports, and one's list of them
+- `explain`: the price explainer's result
+- `people`: the staff users, the roles, a company's own people
+- `administration`: the settings page's sections, the audit log
 - `reports`: the financial reports' figures and charts
 - `navigation`: the module navigation
+- `work_queue`: the overview's counts of what waits (orders, quotes, invoices, stock)
 
 Importing this package registers every kind (the application factory does).
 """
 
 from . import (  # noqa: F401  (each area registers its region kinds on import)
+    administration,
     billing,
     catalog,
     customers,
     delivery,
+    explain,
     imports,
     navigation,
     orders,
+    people,
     quotes,
     reports,
     shipments,
+    work_queue,
 )

@@ -4,6 +4,8 @@
   through the viewer's own scope (a company out of scope renders as nothing).
 - `customer-account-<id>`: a company's balance and credit notes (a list: it re-fetches).
 - `customers-table` and `groups-table`: lists of companies and of customer groups.
+- `group-prices-<group>`: one group's price list (a list: it re-fetches, and its view
+  answers 204 while what it shows is unchanged; portal.js keeps rows being edited).
 
 A group's policy change (`group_changed`) and a company's move to another group
 (`company_changed`) re-render their customers' open pages through the live engine's
@@ -13,11 +15,13 @@ access path: those viewers are reloaded and resynced.
 import re
 
 from flask import render_template
+from sqlalchemy import select
 
 from core import access, billing, credit_notes, customers, groups
 from core.events import Event
-from core.models import Company
+from core.models import Company, CustomerGroup
 from core.pagination import paginate
+from extensions import db
 
 from .registry import RegionKind, affects, register, rendering_as
 
@@ -64,6 +68,7 @@ for _name, _pattern in (
     ("customer-account", r"customer-account-\d+"),
     ("customers-table", r"customers-table"),
     ("groups-table", r"groups-table"),
+    ("group-prices", r"group-prices-\d+"),
 ):
     register(RegionKind(_name, re.compile(_pattern), is_list=True))
 
@@ -90,6 +95,21 @@ def _customer_lists(event: Event) -> set[str]:
 @affects("group_created", "group_changed", "group_removed")
 def _group_lists(event: Event) -> set[str]:
     return {"groups-table"}
+
+
+@affects("group_changed")
+def _group_price_list(event: Event) -> set[str]:
+    # A group's prices saved in bulk (or its name changed): its own list.
+    return {f"group-prices-{event.id}"}
+
+
+@affects(
+    "price_changed", "product_changed", "product_created", "product_removed", "catalogue_changed"
+)
+def _every_price_list(event: Event) -> set[str]:
+    # Every group's list shows each product with its base price: all of them may change.
+    # Those whose page shows nothing new answer 204 to their re-fetch.
+    return {f"group-prices-{gid}" for gid in db.session.scalars(select(CustomerGroup.id))}
 
 
 @affects("invoice_changed", "credit_note_issued")

@@ -3,6 +3,10 @@
 The job component (a progress bar while it runs, then its report) is rendered with the
 same partial and context the job page uses, only for the person who started the import
 and only while they may still run that kind of import.
+
+`imports-recent-<person>`, the import page's list of one's own imports, is a list: it
+re-fetches itself as their imports move on. It carries its person in its id, and a page
+asking for someone else's gets nothing of it (core.access: `own`).
 """
 
 import re
@@ -44,8 +48,15 @@ def _render_jobs(connection, job_ids: list[int]) -> dict:
 
 
 register(RegionKind("import", re.compile(r"import-(\d+)"), _render_jobs))
+register(RegionKind("imports-recent", re.compile(r"imports-recent-\d+"), is_list=True))
 
 
 @affects("import_progress")
 def _job_region(event: Event) -> set[str]:
     return {f"import-{event.id}"}
+
+
+@affects("import_progress")
+def _recent_imports(event: Event) -> set[str]:
+    owner = db.session.scalar(select(ImportJob.user_id).where(ImportJob.id == event.id))
+    return {f"imports-recent-{owner}"} if owner is not None else set()

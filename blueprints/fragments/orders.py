@@ -15,6 +15,7 @@
 import re
 
 from flask import current_app, render_template, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -88,7 +89,11 @@ def list_context(user, *, status: str, q: str, page: int) -> dict:
         "q": q,
         "endpoint": f"{face}.orders",
         "region": "orders-table" if face == "office" else f"shop-orders-{user.company_id}",
-        "search_label": "Search by order number" + (" or company" if face == "office" else ""),
+        "search_label": (
+            _("Search by order number or company")
+            if face == "office"
+            else _("Search by order number")
+        ),
     }
 
 

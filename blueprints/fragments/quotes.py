@@ -11,6 +11,8 @@
 import re
 
 from flask import render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from core import access, quotes
@@ -28,26 +30,26 @@ PER_PAGE = 25
 # The status filter of each face's list, in that face's words.
 FILTERS = {
     "office": {
-        "": "Any status",
-        "seller": "Waiting for us",
-        "customer": "Waiting for the customer",
+        "": _l("Any status"),
+        "seller": _l("Waiting for us"),
+        "customer": _l("Waiting for the customer"),
     },
     "shop": {
-        "": "Any status",
-        "customer": "Waiting for you",
-        "seller": "Waiting for the seller",
+        "": _l("Any status"),
+        "customer": _l("Waiting for you"),
+        "seller": _l("Waiting for the seller"),
     },
 }
 for _face_filters in FILTERS.values():
     _face_filters.update(
         {
-            "requested": "Requested",
-            "offered": "Offered",
-            "countered": "Countered",
-            "accepted": "Accepted",
-            "rejected": "Rejected",
-            "withdrawn": "Withdrawn",
-            "expired": "Expired",
+            "requested": _l("Requested"),
+            "offered": _l("Offered"),
+            "countered": _l("Countered"),
+            "accepted": _l("Accepted"),
+            "rejected": _l("Rejected"),
+            "withdrawn": _l("Withdrawn"),
+            "expired": _l("Expired"),
         }
     )
 
@@ -100,7 +102,11 @@ def list_context(user, *, status: str, q: str, page: int) -> dict:
         "total": quotes.total,
         "labels": quotes.STATUS_LABELS,
         "region": "quotes-table" if face == "office" else "shop-quotes",
-        "search_label": "Search by quote number" + (" or company" if face == "office" else ""),
+        "search_label": (
+            _("Search by quote number or company")
+            if face == "office"
+            else _("Search by quote number")
+        ),
     }
     if face == "office":
         context["waiting"] = waiting_for_seller(user)

@@ -19,13 +19,17 @@ below are what that view renders with.
 
 import re
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
+from markupsafe import escape
 
 from blueprints.filters import money, percent
-from core import billing, charts, reports
+from core import billing, charts, i18n, reports
 from core.events import Event
 
-from .registry import RegionKind, affects, register
+from .registry import RegionKind, affects, register, rendering_as
 
 CURRENCY = "EUR"
 UNIT = "€"
@@ -33,14 +37,93 @@ UNIT = "€"
 HALF_WIDTH, FULL_WIDTH = 560, 1100
 
 
-def plural(count: int, noun: str) -> str:
+def orders_text(count: int) -> str:
     """'1 order', '3 orders'."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    return ngettext("%(num)d order", "%(num)d orders", count)
+
+
+def customers_text(count: int) -> str:
+    """'1 customer', '3 customers'."""
+    return ngettext("%(num)d customer", "%(num)d customers", count)
 
 
 def span_text(filters: reports.Filters) -> str:
     """The range in words, both days included."""
-    return f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}"
+    return _(
+        "%(start)s to %(end)s",
+        start=i18n.format_day(filters.start),
+        end=i18n.format_day(filters.end),
+    )
+
+
+def revenue_label() -> str:
+    return _("Revenue (%(unit)s)", unit=UNIT)
+
+
+# Words that depend on the period size of a report (day, week, month).
+SCALE_AXIS = {"day": _l("Day"), "week": _l("Week"), "month": _l("Month")}
+SALES_TITLE = {
+    "day": _l("Revenue per day"),
+    "week": _l("Revenue per week"),
+    "month": _l("Revenue per month"),
+}
+MARGIN_TITLE = {
+    "day": _l("Margin per day"),
+    "week": _l("Margin per week"),
+    "month": _l("Margin per month"),
+}
+
+
+def _sales_desc(filters: reports.Filters, sales) -> str:
+    """What the sales chart shows, in words (for screen readers)."""
+    scale, span = filters.granularity, span_text(filters)
+    if scale == "day":
+        first = _("One bar per day from %(span)s.", span=span)
+    elif scale == "week":
+        first = _("One bar per week from %(span)s.", span=span)
+    else:
+        first = _("One bar per month from %(span)s.", span=span)
+    revenue, best = money(sales.revenue, CURRENCY), sales.best
+    if best is None:
+        rest = ngettext(
+            "In all %(revenue)s from %(num)d order.",
+            "In all %(revenue)s from %(num)d orders.",
+            sales.orders,
+            revenue=revenue,
+        )
+    else:
+        values = {
+            "revenue": revenue,
+            "period": best.period.long,
+            "best": money(best.revenue, CURRENCY),
+        }
+        if scale == "day":
+            rest = ngettext(
+                "In all %(revenue)s from %(num)d order; the best day was %(period)s with %(best)s.",
+                "In all %(revenue)s from %(num)d orders; the best day was %(period)s with "
+                "%(best)s.",
+                sales.orders,
+                **values,
+            )
+        elif scale == "week":
+            rest = ngettext(
+                "In all %(revenue)s from %(num)d order; the best week was %(period)s with "
+                "%(best)s.",
+                "In all %(revenue)s from %(num)d orders; the best week was %(period)s with "
+                "%(best)s.",
+                sales.orders,
+                **values,
+            )
+        else:
+            rest = ngettext(
+                "In all %(revenue)s from %(num)d order; the best month was %(period)s with "
+                "%(best)s.",
+                "In all %(revenue)s from %(num)d orders; the best month was %(period)s with "
+                "%(best)s.",
+                sales.orders,
+                **values,
+            )
+    return f"{first} {rest}"
 
 
 # --- the reports' figures and charts --------------------------------------------------
@@ -54,55 +137,93 @@ def sales_context(filters: reports.Filters) -> dict:
         charts.Bar(
             row.period.long,
             row.revenue,
-            f"{row.period.long}: {money(row.revenue, CURRENCY)} from {plural(row.orders, 'order')}",
+            ngettext(
+                "%(period)s: %(revenue)s from %(num)d order",
+                "%(period)s: %(revenue)s from %(num)d orders",
+                row.orders,
+                period=row.period.long,
+                revenue=money(row.revenue, CURRENCY),
+            ),
             row.period.short,
         )
         for row in sales.rows
     ]
-    best = sales.best
-    desc = (
-        f"One bar per {scale} from {span_text(filters)}. In all "
-        f"{money(sales.revenue, CURRENCY)} from {plural(sales.orders, 'order')}"
-        + (
-            f"; the best {scale} was {best.period.long} with {money(best.revenue, CURRENCY)}."
-            if best
-            else "."
-        )
-    )
     chart = charts.bar_chart(
         "chart-sales",
         bars,
-        title=f"Revenue per {scale}",
-        desc=desc,
-        x_label=scale.capitalize(),
-        y_label=f"Revenue ({UNIT})",
+        title=str(SALES_TITLE[scale]),
+        desc=_sales_desc(filters, sales),
+        x_label=str(SCALE_AXIS[scale]),
+        y_label=revenue_label(),
         unit=UNIT,
     )
     return {"sales": sales, "sales_chart": chart}
 
 
-def ranking_chart(chart_id: str, ranking: reports.Ranking, what: str, filters) -> object:
-    """Horizontal bars of a top list (the rest is in the table only: it would dwarf them)."""
-    bars = [
-        charts.Bar(
-            row.label,
-            row.revenue,
-            f"{row.label}{f' ({row.detail})' if row.detail else ''}: "
-            f"{money(row.revenue, CURRENCY)}, {percent(row.share)} of sales",
-            row.detail,
-        )
-        for row in ranking.rows
-    ]
+def _bar_detail(row: reports.RankRow) -> str:
+    values = {
+        "label": row.label,
+        "detail": row.detail,
+        "revenue": money(row.revenue, CURRENCY),
+        "share": percent(row.share),
+    }
+    if row.detail:
+        return _("%(label)s (%(detail)s): %(revenue)s, %(share)s of sales", **values)
+    return _("%(label)s: %(revenue)s, %(share)s of sales", **values)
+
+
+def _ranking_desc(ranking: reports.Ranking, what: str, filters) -> str:
+    """What a top list's chart shows, in words (for screen readers)."""
+    count, span = len(ranking.rows), span_text(filters)
     lead = ranking.rows[0] if ranking.rows else None
-    desc = f"The {len(ranking.rows)} {what} with the highest revenue from {span_text(filters)}" + (
-        f"; first is {lead.label} with {money(lead.revenue, CURRENCY)}." if lead else "."
+    if lead is None:
+        if what == "customers":
+            return ngettext(
+                "The %(num)d customer with the highest revenue from %(span)s.",
+                "The %(num)d customers with the highest revenue from %(span)s.",
+                count,
+                span=span,
+            )
+        return ngettext(
+            "The %(num)d product with the highest revenue from %(span)s.",
+            "The %(num)d products with the highest revenue from %(span)s.",
+            count,
+            span=span,
+        )
+    values = {"span": span, "lead": lead.label, "revenue": money(lead.revenue, CURRENCY)}
+    if what == "customers":
+        return ngettext(
+            "The %(num)d customer with the highest revenue from %(span)s; first is %(lead)s "
+            "with %(revenue)s.",
+            "The %(num)d customers with the highest revenue from %(span)s; first is %(lead)s "
+            "with %(revenue)s.",
+            count,
+            **values,
+        )
+    return ngettext(
+        "The %(num)d product with the highest revenue from %(span)s; first is %(lead)s "
+        "with %(revenue)s.",
+        "The %(num)d products with the highest revenue from %(span)s; first is %(lead)s "
+        "with %(revenue)s.",
+        count,
+        **values,
     )
+
+
+def ranking_chart(chart_id: str, ranking: reports.Ranking, what: str, filters) -> object:
+    """Horizontal bars of a top list (the rest is in the table only: it would dwarf them).
+    `what`: "customers" or "products"."""
+    bars = [
+        charts.Bar(row.label, row.revenue, _bar_detail(row), row.detail) for row in ranking.rows
+    ]
     return charts.hbar_chart(
         chart_id,
         bars,
-        title=f"Top {what} by revenue",
-        desc=desc,
-        x_label=f"Revenue ({UNIT})",
+        title=_("Top customers by revenue")
+        if what == "customers"
+        else _("Top products by revenue"),
+        desc=_ranking_desc(ranking, what, filters),
+        x_label=revenue_label(),
         unit=UNIT,
         width=HALF_WIDTH,
     )
@@ -134,18 +255,26 @@ def reps_context(filters: reports.Filters) -> dict:
         charts.Bar(
             row.name,
             row.revenue,
-            f"{row.name}: {money(row.revenue, CURRENCY)} from {plural(row.orders, 'order')} "
-            f"of {plural(row.customers, 'customer')}",
+            _(
+                "%(name)s: %(revenue)s from %(orders)s of %(customers)s",
+                name=row.name,
+                revenue=money(row.revenue, CURRENCY),
+                orders=orders_text(row.orders),
+                customers=customers_text(row.customers),
+            ),
         )
         for row in rows
     ]
     chart = charts.hbar_chart(
         "chart-reps",
         bars,
-        title="Revenue by sales rep",
-        desc=f"Revenue of each sales rep's customers from {span_text(filters)}; a customer "
-        "with several reps counts in full for each.",
-        x_label=f"Revenue ({UNIT})",
+        title=_("Revenue by sales rep"),
+        desc=_(
+            "Revenue of each sales rep's customers from %(span)s; a customer "
+            "with several reps counts in full for each.",
+            span=span_text(filters),
+        ),
+        x_label=revenue_label(),
         unit=UNIT,
     )
     return {"reps": found, "rep_rows": rows, "reps_chart": chart}
@@ -159,21 +288,48 @@ def margins_context(filters: reports.Filters) -> dict:
         charts.Bar(
             row.key.long,
             row.margin,
-            f"{row.key.long}: margin {money(row.margin, CURRENCY)} "
-            f"({percent(row.percent)}) on {money(row.revenue, CURRENCY)} of sales",
+            _(
+                "%(period)s: margin %(margin)s (%(percent)s) on %(revenue)s of sales",
+                period=row.key.long,
+                margin=money(row.margin, CURRENCY),
+                percent=percent(row.percent),
+                revenue=money(row.revenue, CURRENCY),
+            ),
             row.detail,
         )
         for row in found.by_period
     ]
+    values = {
+        "span": span_text(filters),
+        "margin": money(found.total.margin, CURRENCY),
+        "percent": percent(found.total.percent),
+        "revenue": money(found.total.revenue, CURRENCY),
+    }
+    if scale == "day":
+        desc = _(
+            "One bar per day from %(span)s: revenue less cost. In all %(margin)s, %(percent)s "
+            "of %(revenue)s. Negative margins are drawn below the axis.",
+            **values,
+        )
+    elif scale == "week":
+        desc = _(
+            "One bar per week from %(span)s: revenue less cost. In all %(margin)s, %(percent)s "
+            "of %(revenue)s. Negative margins are drawn below the axis.",
+            **values,
+        )
+    else:
+        desc = _(
+            "One bar per month from %(span)s: revenue less cost. In all %(margin)s, "
+            "%(percent)s of %(revenue)s. Negative margins are drawn below the axis.",
+            **values,
+        )
     chart = charts.bar_chart(
         "chart-margins",
         bars,
-        title=f"Margin per {scale}",
-        desc=f"One bar per {scale} from {span_text(filters)}: revenue less cost. In all "
-        f"{money(found.total.margin, CURRENCY)}, {percent(found.total.percent)} of "
-        f"{money(found.total.revenue, CURRENCY)}. Negative margins are drawn below the axis.",
-        x_label=scale.capitalize(),
-        y_label=f"Margin ({UNIT})",
+        title=str(MARGIN_TITLE[scale]),
+        desc=desc,
+        x_label=str(SCALE_AXIS[scale]),
+        y_label=_("Margin (%(unit)s)", unit=UNIT),
         unit=UNIT,
     )
     return {"margins": found, "margins_chart": chart}
@@ -182,30 +338,41 @@ def margins_context(filters: reports.Filters) -> dict:
 def ageing_context(filters: reports.Filters) -> dict:
     """Open invoices by days overdue, per company and in total, as of today."""
     found = reports.ageing(current_user, billing.today(), filters.top)
-    names = [label for _, label in reports.AGEING_BUCKETS]
+    names = [str(label) for __, label in reports.AGEING_BUCKETS]
 
     def stack(label: str, amounts) -> charts.StackRow:
         return charts.StackRow(
             label,
             amounts,
             [
-                f"{label}, {name}: {money(a, CURRENCY)}"
+                _(
+                    "%(label)s, %(bucket)s: %(amount)s",
+                    label=label,
+                    bucket=name,
+                    amount=money(a, CURRENCY),
+                )
                 for name, a in zip(names, amounts, strict=True)
             ],
             charts.compact(float(sum(amounts)), UNIT),
         )
 
-    rows = [stack("All companies", found.totals)] if found.invoices else []
+    rows = [stack(_("All companies"), found.totals)] if found.invoices else []
     rows += [stack(r.name, r.amounts) for r in found.rows]
     chart = charts.stacked_bars(
         "chart-ageing",
         rows,
         names,
-        title=f"Receivables by days overdue on {found.on:%d %b %Y}",
-        desc=f"{money(found.total, CURRENCY)} is owed on {plural(found.invoices, 'open invoice')}, "
-        f"of which {money(found.overdue, CURRENCY)} is overdue. The first bar is every company; "
-        "then one per company, the latest payers first.",
-        x_label=f"Owed ({UNIT})",
+        title=_("Receivables by days overdue on %(day)s", day=i18n.format_day(found.on)),
+        desc=ngettext(
+            "%(total)s is owed on %(num)d open invoice, of which %(overdue)s is overdue. "
+            "The first bar is every company; then one per company, the latest payers first.",
+            "%(total)s is owed on %(num)d open invoices, of which %(overdue)s is overdue. "
+            "The first bar is every company; then one per company, the latest payers first.",
+            found.invoices,
+            total=money(found.total, CURRENCY),
+            overdue=money(found.overdue, CURRENCY),
+        ),
+        x_label=_("Owed (%(unit)s)", unit=UNIT),
         unit=UNIT,
         width=FULL_WIDTH,
     )
@@ -214,12 +381,12 @@ def ageing_context(filters: reports.Filters) -> dict:
 
 # name -> (endpoint, heading, context builder); who may see each is core.access.REPORTS.
 REPORTS = {
-    "sales": ("office.report_sales", "Sales by period", sales_context),
-    "customers": ("office.report_customers", "Sales by customer", customers_context),
-    "products": ("office.report_products", "Sales by product", products_context),
-    "reps": ("office.report_reps", "Sales by sales rep", reps_context),
-    "margins": ("office.report_margins", "Margins", margins_context),
-    "ageing": ("office.report_ageing", "Receivables ageing", ageing_context),
+    "sales": ("office.report_sales", _l("Sales by period"), sales_context),
+    "customers": ("office.report_customers", _l("Sales by customer"), customers_context),
+    "products": ("office.report_products", _l("Sales by product"), products_context),
+    "reps": ("office.report_reps", _l("Sales by sales rep"), reps_context),
+    "margins": ("office.report_margins", _l("Margins"), margins_context),
+    "ageing": ("office.report_ageing", _l("Receivables ageing"), ageing_context),
 }
 
 
@@ -227,13 +394,15 @@ REPORTS = {
 
 COSTS_WITHDRAWN = (
     '<div id="report-costs" class="report report--wide" data-live>'
-    '<p class="empty">Margins are no longer shown: your role does not include costs.</p></div>'
+    '<p class="empty">{message}</p></div>'
 )
 SALES_REGIONS = frozenset({"report-sales", "report-customers", "report-products", "report-reps"})
 
 
 def _render_withdrawn(connection, keys) -> dict:
-    return dict.fromkeys(keys, COSTS_WITHDRAWN)
+    with rendering_as(connection):  # in the viewer's language
+        message = escape(_("Margins are no longer shown: your role does not include costs."))
+    return dict.fromkeys(keys, COSTS_WITHDRAWN.format(message=message))
 
 
 register(

@@ -14,6 +14,7 @@ Quantities shown are what was shipped of an order, never a stock figure.
 import re
 
 from flask import render_template, url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -141,13 +142,14 @@ def note_context(shipment: Shipment, user, **extra) -> dict:
     order = shipment.order
     standing = standing_context(shipment, user)
     when = shipment.shipped_at or shipment.created_at
+    # Lazy labels: a note may be drawn for a reader other than the request's (a mail's PDF).
     facts = [
-        ("Date", day(when)),
-        ("Order", order.number),
-        ("Your reference", order.customer_reference),
-        ("Carrier", shipment.carrier.name if shipment.carrier else ""),
-        ("Tracking", shipment.tracking_number),
-        ("Status", shipments.STATUS_LABELS[shipment.status]),
+        (_l("Date"), day(when)),
+        (_l("Order"), order.number),
+        (_l("Your reference"), order.customer_reference),
+        (_l("Carrier"), shipment.carrier.name if shipment.carrier else ""),
+        (_l("Tracking"), shipment.tracking_number),
+        (_l("Status"), shipments.STATUS_LABELS[shipment.status]),
     ]
     lines = [(sl.order_line, sl.quantity) for sl in shipment.lines]
     return {
@@ -157,7 +159,7 @@ def note_context(shipment: Shipment, user, **extra) -> dict:
         "facts": [(label, value) for label, value in facts if value],
         "deliver_to": deliver_to(order),
         "lines": lines,
-        "items": sum(quantity for _, quantity in lines),
+        "items": sum(quantity for __, quantity in lines),
         "order_url": url_for(f"{face}.order", order_id=order.id),
         "pdf_url": note_url(face, shipment, pdf=True),
         **extra,

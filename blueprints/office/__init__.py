@@ -24,6 +24,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     quotes,
     reports,
     roles,
+    search,
     settings,
     shipments,
     shipping_methods,

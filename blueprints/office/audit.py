@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import abort, current_app, request
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
 from blueprints.common import page_arg, permission_required, render
-from core.audit import ACTIONS, changes
+from core.audit import ACTIONS, action_label, changes, summary_text
+from core.i18n import to_utc
 from core.models import AuditEntry
 from core.pagination import paginate
 
@@ -38,13 +40,14 @@ class AuditFilters:
             stmt = stmt.where(func.lower(AuditEntry.actor_email).contains(needle, autoescape=True))
         if self.action:
             stmt = stmt.where(AuditEntry.action == self.action)
-        if self.start:
-            stmt = stmt.where(AuditEntry.created_at >= datetime.combine(self.start, time.min))
-        if self.end and self.end < date.max:
+        # Days are the viewer's: someone filtering "12 March" means their 12 March, from
+        # their midnight to the next (the stored times are UTC).
+        if self.start and (since := _midnight(self.start)):
+            stmt = stmt.where(AuditEntry.created_at >= since)
+        if self.end and self.end < date.max and (before := _midnight(self.end + timedelta(days=1))):
             # Inclusive: everything before the start of the next day (there is none after
             # 9999-12-31, which therefore limits nothing).
-            next_day = datetime.combine(self.end + timedelta(days=1), time.min)
-            stmt = stmt.where(AuditEntry.created_at < next_day)
+            stmt = stmt.where(AuditEntry.created_at < before)
         return stmt
 
     @property
@@ -63,6 +66,16 @@ class AuditFilters:
         return bool(self.query_args)
 
 
+def _midnight(day: date) -> datetime | None:
+    """The start of `day` in the viewer's zone, as a stored (UTC) time; None when that
+    falls before the first representable moment (1 January of year 1 east of UTC), which
+    then limits nothing."""
+    try:
+        return to_utc(datetime.combine(day, time.min))
+    except OverflowError:
+        return None
+
+
 def _day(name: str, raw: str | None) -> date | None:
     raw = (raw or "").strip()
     if not raw:
@@ -72,7 +85,10 @@ def _day(name: str, raw: str | None) -> date | None:
             raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
-        abort(400, description=f"The “{name}” date must be a real date written YYYY-MM-DD.")
+        abort(
+            400,
+            description=_("The “%(name)s” date must be a real date written YYYY-MM-DD.", name=name),
+        )
 
 
 def filters_arg() -> AuditFilters:
@@ -80,13 +96,18 @@ def filters_arg() -> AuditFilters:
     limit = current_app.config["MAX_QUERY_LENGTH"]
     person = (request.args.get("person") or "").strip()
     if len(person) > limit:
-        abort(400, description=f"The person filter is too long: at most {limit} characters.")
+        abort(
+            400,
+            description=_(
+                "The person filter is too long: at most %(limit)s characters.", limit=limit
+            ),
+        )
     action = (request.args.get("action") or "").strip()
     if action and action not in ACTIONS:
-        abort(400, description="Unknown action. Choose one from the list of actions.")
+        abort(400, description=_("Unknown action. Choose one from the list of actions."))
     start, end = _day("from", request.args.get("from")), _day("to", request.args.get("to"))
     if start and end and start > end:
-        abort(400, description="The “from” date is after the “to” date.")
+        abort(400, description=_("The “from” date is after the “to” date."))
     return AuditFilters(person=person, action=action, start=start, end=end)
 
 
@@ -105,6 +126,7 @@ def audit():
         "office/audit/_results.html",
         listing=listing,
         filters=filters,
-        actions=ACTIONS,
+        actions={key: action_label(key) for key in ACTIONS},
         changes=changes,
+        summary_text=summary_text,
     )

@@ -1,6 +1,7 @@
 """Carriers: the companies shipments go with, each with its tracking link template."""
 
 from flask import flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -51,7 +52,7 @@ def carrier_create():
             lambda: service.create(form.details(), actor=current_user, ip=client_ip())
         )
         if not created.refused:
-            flash(f"Carrier “{created.value.name}” added.", "info")
+            flash(_("Carrier “%(name)s” added.", name=created.value.name), "info")
             return redirect(url_for("office.carriers"))
         form.refuse(created.refusal)
     return render("office/carriers/index.html", code=422, **list_context(form))
@@ -90,7 +91,7 @@ def carrier_save(carrier_id: int):
             lambda: service.update(found, form.details(), actor=current_user, ip=client_ip())
         )
         if not saved.refused:
-            flash("Carrier saved." if saved.value else "Nothing to change.", "info")
+            flash(_("Carrier saved.") if saved.value else _("Nothing to change."), "info")
             return redirect(url_for("office.carrier", carrier_id=carrier_id))
         form.refuse(saved.refusal)
         found = load_carrier(carrier_id)
@@ -107,11 +108,14 @@ def carrier_delete(carrier_id: int):
     outcome = apply(lambda: service.delete(found, actor=current_user, ip=client_ip()))
     if outcome == "deactivated":
         flash(
-            f"“{name}” is named by shipments, so it is kept and deactivated: new shipments "
-            "cannot use it.",
+            _(
+                "“%(name)s” is named by shipments, so it is kept and deactivated: new shipments "
+                "cannot use it.",
+                name=name,
+            ),
             "info",
         )
     else:
-        flash(f"Carrier “{name}” deleted.", "info")
+        flash(_("Carrier “%(name)s” deleted.", name=name), "info")
     # The confirm dialog posts through htmx: it loads the list whole, not into the form.
     return go(url_for("office.carriers"))

@@ -1,6 +1,7 @@
 """Issuing a credit note, from a company's page or an invoice's: the same form, the same
 refusals, the same words afterwards."""
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.boundary import attempt
@@ -33,9 +34,18 @@ def issue_credit(company: Company, form: CreditNoteForm, invoice: Invoice | None
 
 def credit_notice(note, invoice: Invoice | None) -> str:
     """What the person reads after issuing a credit note."""
-    text = f"Credit note {note.display_number} of {money(note.amount, note.currency)} issued"
+    amount = money(note.amount, note.currency)
     if invoice is None:
-        return text + ": it stays to the company's credit."
-    return (
-        f"{text} against invoice {invoice.display_number}: {money(invoice.balance)} remains open."
+        return _(
+            "Credit note %(number)s of %(amount)s issued: it stays to the company's credit.",
+            number=note.display_number,
+            amount=amount,
+        )
+    return _(
+        "Credit note %(number)s of %(amount)s issued against invoice %(invoice)s: "
+        "%(balance)s remains open.",
+        number=note.display_number,
+        amount=amount,
+        invoice=invoice.display_number,
+        balance=money(invoice.balance),
     )

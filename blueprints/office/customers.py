@@ -2,6 +2,9 @@
 their reps, their people's access, and credit notes."""
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -23,7 +26,7 @@ from blueprints.common import (
 from blueprints.fragments.customers import ACCOUNT, account_context, terms_context
 from blueprints.fragments.delivery import book_context
 from blueprints.fragments.orders import second_approvals_context
-from core import access, billing, credit_notes, people, settings, two_factor
+from core import access, billing, credit_notes, i18n, people, settings, two_factor
 from core import customers as company_service
 from core.models import Company, CustomerGroup, Invoice, User
 from core.pagination import paginate
@@ -35,7 +38,8 @@ from .customers_forms import CompanyForm, CreditNoteForm
 from .people_forms import RepsForm, RolesForm
 from .people_pages import checked_form, invite_page, role_choices
 
-STATUSES = {"active": "Active", "inactive": "Inactive"}
+STATUSES = {"active": _l("Active"), "inactive": _l("Inactive")}
+PERSON_STATUSES = {"active": _l("active"), "invited": _l("invited"), "blocked": _l("blocked")}
 
 
 def scoped_company(company_id: int) -> Company:
@@ -62,7 +66,16 @@ def reps_context(company: Company, **extra) -> dict:
     candidates = rep_candidates(company)
     form = RepsForm(formdata=None, reps=[r.id for r in company.reps])
     form.reps.choices = [(u.id, u.name) for u in candidates]
-    notes = {u.id: u.email + ("" if u.status == "active" else f" ({u.status})") for u in candidates}
+    notes = {
+        u.id: u.email
+        if u.status == "active"
+        else _(
+            "%(email)s (%(status)s)",
+            email=u.email,
+            status=PERSON_STATUSES.get(u.status, u.status),
+        )
+        for u in candidates
+    }
     return {"company": company, "reps_form": form, "rep_notes": notes, **extra}
 
 
@@ -130,13 +143,13 @@ def run(company: Company, part: str, change, notice: str):
     changed = attempt(change)
     if changed.refused:
         return answer(company, part, error=changed.message)
-    notice = notice if changed.value is not False else "Nothing to change."
+    notice = notice if changed.value is not False else _("Nothing to change.")
     return answer(company, part, notice=notice)
 
 
 def status_arg() -> str:
     """The `status` filter of the list (active or inactive companies); else a clear 400."""
-    return choice_arg("status", STATUSES, "There is no customer status “{value}”.")
+    return choice_arg("status", STATUSES, _("There is no customer status “{value}”."))
 
 
 @bp.route("/customers")
@@ -192,12 +205,15 @@ def limit_warning(company: Company) -> str | None:
     deciders = company_service.decision_makers(company)
     if not deciders.short:
         return None
-    who = ", ".join(p.name for p in deciders.people) or "none yet"
-    return (
-        f"{company.name} has fewer than two decision-makers (active: {who}). Orders and "
-        f"quote acceptances above its approval limit of {company.approval_limit:,.2f} EUR "
+    who = ", ".join(p.name for p in deciders.people) or _("none yet")
+    return _(
+        "%(name)s has fewer than two decision-makers (active: %(who)s). Orders and "
+        "quote acceptances above its approval limit of %(limit)s "
         "will wait at “1 of 2”: invite a second decision-maker, or give the second approval "
-        "from Orders, Waiting for a second approval (staff who may move orders)."
+        "from Orders, Waiting for a second approval (staff who may move orders).",
+        name=company.name,
+        who=who,
+        limit=i18n.format_money(company.approval_limit),
     )
 
 
@@ -225,7 +241,7 @@ def customer_create():
         form.refuse(created.refusal)
         return form_page(form, None, 422)
     company = created.value
-    flash(f"{company.name} created. Invite its people to give them access.", "info")
+    flash(_("%(name)s created. Invite its people to give them access.", name=company.name), "info")
     warning = limit_warning(company)
     if warning:
         flash(warning, "warning")
@@ -255,15 +271,20 @@ def customer_edit(company_id: int):
         form.refuse(edited.refusal)
         return form_page(form, scoped_company(company_id), 422)
     if not edited.value:
-        flash("Nothing to change.", "info")
+        flash(_("Nothing to change."), "info")
     elif company.group_id != old_group.id:
         flash(
-            f"{company.name} moved from {old_group.name} to {company.group.name}: its people "
-            "now see that group's prices, promotions and stock.",
+            _(
+                "%(name)s moved from %(old)s to %(new)s: its people "
+                "now see that group's prices, promotions and stock.",
+                name=company.name,
+                old=old_group.name,
+                new=company.group.name,
+            ),
             "info",
         )
     else:
-        flash(f"{company.name} saved.", "info")
+        flash(_("%(name)s saved.", name=company.name), "info")
     warning = limit_warning(company)
     if warning:
         flash(warning, "warning")
@@ -305,7 +326,7 @@ def customer_reps(company_id: int):
         company,
         "reps",
         lambda: people.set_reps(company, chosen, actor=current_user, ip=client_ip()),
-        "Sales reps saved.",
+        _("Sales reps saved."),
     )
 
 
@@ -328,17 +349,21 @@ def customer_invite(company_id: int):
 
 def inactive_refusal(company: Company, part: str | None = None):
     """Nobody of an inactive company gets access: say so, and change nothing."""
-    message = f"{company.name} is inactive: reactivate the company before giving its people access."
+    message = _(
+        "%(name)s is inactive: reactivate the company before giving its people access.",
+        name=company.name,
+    )
     if part is not None:
         return answer(company, part, error=message)
     flash(message, "error")
     return redirect(url_for("office.customer", company_id=company.id))
 
 
-def person_action(company_id: int, user_id: int, change, notice: str, *, grants=False):
+def person_action(company_id: int, user_id: int, change, notice, *, grants=False):
     """A bare POST button (block, unblock, resend, revoke) on one of a company's people.
 
-    `grants`: the action gives access, which an inactive company's people never get.
+    `notice(name)`: what to say once done. `grants`: the action gives access, which an
+    inactive company's people never get.
     """
     company = scoped_company(company_id)
     person = person_of(company, user_id)
@@ -347,7 +372,7 @@ def person_action(company_id: int, user_id: int, change, notice: str, *, grants=
     checked_csrf()
     if grants and not company.is_active:
         return inactive_refusal(company, "people")
-    return run(company, "people", lambda: change(person), notice.format(name=person.name))
+    return run(company, "people", lambda: change(person), notice(person.name))
 
 
 @bp.route("/customers/<int:company_id>/people/<int:user_id>/roles", methods=["POST"])
@@ -357,7 +382,7 @@ def customer_person_roles(company_id: int, user_id: int):
     """Give one of the company's people exactly the checked roles."""
     company = scoped_company(company_id)
     person = person_of(company, user_id)
-    offered, _ = role_choices(person)
+    offered, __ = role_choices(person)
     form, error = checked_form(RolesForm, "roles", [(r.id, r.name) for r in offered])
     if error:
         return answer(company, "people", error=error)
@@ -366,9 +391,9 @@ def customer_person_roles(company_id: int, user_id: int):
         company,
         "people",
         lambda: people.set_roles(person, chosen, actor=current_user, ip=client_ip()),
-        f"Roles of {person.name} saved."
+        _("Roles of %(name)s saved.", name=person.name)
         if chosen
-        else f"{person.name} has no role left and can no longer sign in.",
+        else _("%(name)s has no role left and can no longer sign in.", name=person.name),
     )
 
 
@@ -381,7 +406,7 @@ def customer_person_block(company_id: int, user_id: int):
         company_id,
         user_id,
         lambda p: people.block(p, actor=current_user, ip=client_ip()),
-        "{name} is blocked: every session of theirs has ended.",
+        lambda name: _("%(name)s is blocked: every session of theirs has ended.", name=name),
     )
 
 
@@ -394,7 +419,7 @@ def customer_person_unblock(company_id: int, user_id: int):
         company_id,
         user_id,
         lambda p: people.unblock(p, actor=current_user, ip=client_ip()),
-        "{name} is unblocked.",
+        lambda name: _("%(name)s is unblocked.", name=name),
         grants=True,
     )
 
@@ -408,7 +433,9 @@ def customer_person_resend(company_id: int, user_id: int):
         company_id,
         user_id,
         lambda p: people.resend(p, actor=current_user, link=invitation_link, ip=client_ip()),
-        "A new invitation was sent to {name}; older links no longer work.",
+        lambda name: _(
+            "A new invitation was sent to %(name)s; older links no longer work.", name=name
+        ),
         grants=True,
     )
 
@@ -422,7 +449,9 @@ def customer_person_revoke(company_id: int, user_id: int):
         company_id,
         user_id,
         lambda p: people.revoke(p, actor=current_user, ip=client_ip()),
-        "The invitation of {name} is revoked: the link no longer works.",
+        lambda name: _(
+            "The invitation of %(name)s is revoked: the link no longer works.", name=name
+        ),
     )
 
 
@@ -435,7 +464,9 @@ def customer_person_two_factor_reset(company_id: int, user_id: int):
         company_id,
         user_id,
         lambda p: two_factor.reset(p, actor=current_user, ip=client_ip()),
-        "The two-factor sign-in of {name} is reset: their sessions have ended.",
+        lambda name: _(
+            "The two-factor sign-in of %(name)s is reset: their sessions have ended.", name=name
+        ),
     )
 
 
@@ -461,11 +492,6 @@ def lifecycle(company_id: int, change, notice):
     return go(target, htmx_status=204)
 
 
-def _people(n: int) -> str:
-    """How many people, in words: 1 person, 3 people."""
-    return f"{n} {'person' if n == 1 else 'people'}"
-
-
 @bp.route("/customers/<int:company_id>/deactivate", methods=["POST"])
 @permission_required("customers.delete")
 def customer_deactivate(company_id: int):
@@ -473,7 +499,12 @@ def customer_deactivate(company_id: int):
     return lifecycle(
         company_id,
         lambda c: company_service.deactivate(c, actor=current_user, ip=client_ip()),
-        lambda name, n: f"{name} is inactive: {_people(n)} blocked and signed out.",
+        lambda name, n: ngettext(
+            "%(name)s is inactive: %(num)d person blocked and signed out.",
+            "%(name)s is inactive: %(num)d people blocked and signed out.",
+            n,
+            name=name,
+        ),
     )
 
 
@@ -484,7 +515,12 @@ def customer_reactivate(company_id: int):
     return lifecycle(
         company_id,
         lambda c: company_service.reactivate(c, actor=current_user, ip=client_ip()),
-        lambda name, n: f"{name} is active again: {_people(n)} unblocked.",
+        lambda name, n: ngettext(
+            "%(name)s is active again: %(num)d person unblocked.",
+            "%(name)s is active again: %(num)d people unblocked.",
+            n,
+            name=name,
+        ),
     )
 
 
@@ -495,7 +531,7 @@ def customer_delete(company_id: int):
     return lifecycle(
         company_id,
         lambda c: company_service.delete_company(c, actor=current_user, ip=client_ip()),
-        lambda name, _: f"{name} was deleted, with its people's accounts.",
+        lambda name, __: _("%(name)s was deleted, with its people's accounts.", name=name),
     )
 
 
@@ -539,7 +575,7 @@ def customer_credit_note(company_id: int):
             )
         )
         if invoice is None:
-            form.invoice.errors.append("Choose one of this company's open invoices.")
+            form.invoice.errors.append(_("Choose one of this company's open invoices."))
             return credit_answer(company, form, status=422)
     note = issue_credit(company, form, invoice)
     company = scoped_company(company_id)

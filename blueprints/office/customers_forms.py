@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -14,7 +16,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from blueprints.forms import RefusalMixin, WholeField, strip
-from core import billing, countries, credit_notes, customers, numbers
+from core import billing, countries, credit_notes, customers, i18n, numbers
 from core.customers import CompanyDetails
 
 
@@ -33,107 +35,127 @@ class CompanyForm(RefusalMixin, FlaskForm):
     """A customer company's details; core.customers checks every rule again."""
 
     name = StringField(
-        "Company name",
+        _l("Company name"),
         filters=[strip],
         validators=[
-            InputRequired("Give the company a name."),
+            InputRequired(_l("Give the company a name.")),
             Length(
                 max=customers.NAME_LENGTH,
-                message=f"A name has at most {customers.NAME_LENGTH} characters.",
+                message=_l(
+                    "A name has at most %(maximum)s characters.", maximum=customers.NAME_LENGTH
+                ),
             ),
         ],
     )
     group_id = SelectField(
-        "Customer group",
+        _l("Customer group"),
         coerce=_choice_id,
-        validators=[InputRequired("Choose the company's customer group.")],
-        invalid_choice_message="Choose one of the listed groups.",
-        description="Decides prices, promotions, quotes and how stock shows.",
+        validators=[InputRequired(_l("Choose the company's customer group."))],
+        invalid_choice_message=_l("Choose one of the listed groups."),
+        description=_l("Decides prices, promotions, quotes and how stock shows."),
     )
     email = StringField(
-        "Email",
+        _l("Email"),
         filters=[strip],
-        validators=[Length(max=254, message="An email address has at most 254 characters.")],
-        description="The company's general address (invoices go to its decision-makers).",
+        validators=[Length(max=254, message=_l("An email address has at most 254 characters."))],
+        description=_l("The company's general address (invoices go to its decision-makers)."),
     )
     phone = StringField(
-        "Phone",
+        _l("Phone"),
         filters=[strip],
         validators=[
             Length(
                 max=customers.PHONE_LENGTH,
-                message=f"A phone number has at most {customers.PHONE_LENGTH} characters.",
+                message=_l(
+                    "A phone number has at most %(maximum)s characters.",
+                    maximum=customers.PHONE_LENGTH,
+                ),
             )
         ],
     )
     vat_number = StringField(
-        "VAT ID",
+        _l("VAT ID"),
         filters=[strip],
-        description="Checked offline: format and check digits (such as DE811907980).",
+        description=_l("Checked offline: format and check digits (such as DE811907980)."),
         validators=[
             Length(
                 max=customers.VAT_LENGTH,
-                message=f"A VAT number has at most {customers.VAT_LENGTH} characters.",
+                message=_l(
+                    "A VAT number has at most %(maximum)s characters.",
+                    maximum=customers.VAT_LENGTH,
+                ),
             )
         ],
     )
     address = TextAreaField(
-        "Billing address",
+        _l("Billing address"),
         validators=[
             Length(
                 max=customers.ADDRESS_LENGTH,
-                message=f"An address has at most {customers.ADDRESS_LENGTH} characters.",
+                message=_l(
+                    "An address has at most %(maximum)s characters.",
+                    maximum=customers.ADDRESS_LENGTH,
+                ),
             )
         ],
-        description="As printed on invoices, one line per line.",
+        description=_l("As printed on invoices, one line per line."),
     )
     payment_terms_days = WholeField(
-        "Payment terms (days)",
+        _l("Payment terms (days)"),
         minimum=0,
         maximum=customers.MAX_TERMS_DAYS,
-        message="Payment terms are a whole number of days from 0 to "
-        f"{customers.MAX_TERMS_DAYS}, such as 30.",
-        validators=[InputRequired("Enter the payment terms in days.")],
+        message=_l(
+            "Payment terms are a whole number of days from 0 to %(maximum)s, such as 30.",
+            maximum=customers.MAX_TERMS_DAYS,
+        ),
+        validators=[InputRequired(_l("Enter the payment terms in days."))],
     )
     postcode = StringField(
-        "Postcode",
+        _l("Postcode"),
         filters=[strip],
         validators=[
             Length(
                 max=customers.POSTCODE_LENGTH,
-                message=f"A postcode has at most {customers.POSTCODE_LENGTH} characters.",
+                message=_l(
+                    "A postcode has at most %(maximum)s characters.",
+                    maximum=customers.POSTCODE_LENGTH,
+                ),
             )
         ],
     )
     city = StringField(
-        "City",
+        _l("City"),
         filters=[strip],
         validators=[
             Length(
                 max=customers.CITY_LENGTH,
-                message=f"A city has at most {customers.CITY_LENGTH} characters.",
+                message=_l(
+                    "A city has at most %(maximum)s characters.", maximum=customers.CITY_LENGTH
+                ),
             )
         ],
     )
     country = SelectField(
-        "Country",
-        validators=[InputRequired("Choose the company's country: it decides the VAT rule.")],
-        invalid_choice_message="Choose one of the listed countries.",
-        description="With the VAT ID, it decides the VAT: same country as the seller, "
-        "another EU country with or without a valid VAT ID, or outside the EU.",
+        _l("Country"),
+        validators=[InputRequired(_l("Choose the company's country: it decides the VAT rule."))],
+        invalid_choice_message=_l("Choose one of the listed countries."),
+        description=_l(
+            "With the VAT ID, it decides the VAT: same country as the seller, "
+            "another EU country with or without a valid VAT ID, or outside the EU."
+        ),
     )
     reference_required = BooleanField(
-        "Its orders need the customer's own reference (purchase-order number)",
+        _l("Its orders need the customer's own reference (purchase-order number)"),
         default=False,
     )
     approval_limit = StringField(
-        "Approval limit (EUR)",
+        _l("Approval limit (EUR)"),
         filters=[strip],
-        validators=[Optional(), Length(max=30, message="Enter the limit as an amount.")],
-        description="Orders above it need a second decision-maker. Empty: never.",
+        validators=[Optional(), Length(max=30, message=_l("Enter the limit as an amount."))],
+        description=_l("Orders above it need a second decision-maker. Empty: never."),
     )
     manages_own_users = BooleanField(
-        "Its decision-makers manage their colleagues' access",
+        _l("Its decision-makers manage their colleagues' access"),
         default=True,
     )
 
@@ -141,10 +163,10 @@ class CompanyForm(RefusalMixin, FlaskForm):
 
     def __init__(self, *args, groups=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.group_id.choices = [SelectChoice("", "Choose a group…")] + [
+        self.group_id.choices = [SelectChoice("", _("Choose a group…"))] + [
             SelectChoice(g.id, g.name) for g in groups
         ]
-        self.country.choices = [SelectChoice("", "Choose a country…")] + [
+        self.country.choices = [SelectChoice("", _("Choose a country…"))] + [
             SelectChoice(code, name) for code, name in countries.choices()
         ]
 
@@ -155,7 +177,7 @@ class CompanyForm(RefusalMixin, FlaskForm):
         try:
             self.limit = billing.parse_amount(field.data)
         except billing.PaymentRefused as exc:
-            raise ValidationError("Enter the limit as an amount, such as 5000.") from exc
+            raise ValidationError(_("Enter the limit as an amount, such as 5000.")) from exc
 
     def details(self) -> CompanyDetails:
         """The typed details, for core.customers to check and apply."""
@@ -180,29 +202,34 @@ class CreditNoteForm(RefusalMixin, FlaskForm):
     """A credit note: the amount is parsed here, every rule is checked by core.credit_notes."""
 
     amount = StringField(
-        "Amount (EUR)",
+        _l("Amount (EUR)"),
         filters=[strip],
         validators=[
-            InputRequired("Enter the amount to credit."),
-            Length(max=30, message="Enter the amount as a number, such as 120.50."),
+            InputRequired(_l("Enter the amount to credit.")),
+            Length(max=30, message=_l("Enter the amount as a number, such as 120.50.")),
         ],
     )
     reason = TextAreaField(
-        "Reason",
+        _l("Reason"),
         filters=[strip],
         validators=[
-            InputRequired("Say why the company is credited."),
+            InputRequired(_l("Say why the company is credited.")),
             Length(
                 max=credit_notes.REASON_LENGTH,
-                message=f"A reason has at most {credit_notes.REASON_LENGTH} characters.",
+                message=_l(
+                    "A reason has at most %(maximum)s characters.",
+                    maximum=credit_notes.REASON_LENGTH,
+                ),
             ),
         ],
-        description="Printed on the credit note: a return, a price correction, a goodwill gesture.",
+        description=_l(
+            "Printed on the credit note: a return, a price correction, a goodwill gesture."
+        ),
     )
     invoice = SelectField(
-        "Against invoice",
+        _l("Against invoice"),
         coerce=_choice_id,
-        invalid_choice_message="Choose one of this company's open invoices.",
+        invalid_choice_message=_l("Choose one of this company's open invoices."),
     )
 
     value: Decimal | None = None  # the parsed amount, once validated
@@ -213,8 +240,16 @@ class CreditNoteForm(RefusalMixin, FlaskForm):
             self.invoice.choices = [SelectChoice(fixed_invoice.id, fixed_invoice.display_number)]
             self.invoice.data = fixed_invoice.id
         else:
-            self.invoice.choices = [SelectChoice("", "None: credit the company's account")] + [
-                SelectChoice(i.id, f"{i.display_number} · {i.balance:,.2f} {i.currency} open")
+            self.invoice.choices = [SelectChoice("", _("None: credit the company's account"))] + [
+                SelectChoice(
+                    i.id,
+                    _(
+                        "%(number)s · %(balance)s %(currency)s open",
+                        number=i.display_number,
+                        balance=i18n.format_number(i.balance, 2),
+                        currency=i.currency,
+                    ),
+                )
                 for i in invoices
             ]
 

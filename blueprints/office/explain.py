@@ -1,6 +1,8 @@
 """The price explainer: how a customer's price and stock form for a product were built."""
 
 from flask import abort, current_app, request
+from flask_babel import get_timezone
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -19,7 +21,7 @@ def sku_arg() -> str:
     """The typed SKU; too long is a clear 400."""
     sku = (request.args.get("sku") or "").strip()
     if len(sku) > current_app.config["MAX_QUERY_LENGTH"]:
-        abort(400, description="The SKU is too long.")
+        abort(400, description=_("The SKU is too long."))
     return sku
 
 
@@ -67,7 +69,7 @@ def open_quotes(company: Company, product: Product) -> list[tuple[Quote, QuoteLi
 def explain():
     """For a chosen customer and product: base price, group price, the promotions
     considered, the final price, open quotes, and the stock form the customer sees."""
-    company, sku = company_arg("The company is chosen by its number."), sku_arg()
+    company, sku = company_arg(_("The company is chosen by its number.")), sku_arg()
     product, suggestions = find_product(sku)
     companies = db.session.execute(
         access.company_scope(
@@ -81,6 +83,7 @@ def explain():
         "suggestions": suggestions,
         "companies": companies,
         "show_costs": access.can(current_user, "finance.costs"),
+        "zone": str(get_timezone()),
     }
     if company is not None and product is not None:
         context["explanation"] = offer.explain(company.group, product)
@@ -89,6 +92,7 @@ def explain():
         context["seller_country"] = settings.vat()[0]
         context["tax_classes"] = tax.TAX_CLASSES
         context["quotes"] = open_quotes(company, product)
+        context["quote_labels"] = quotes.STATUS_LABELS
         if context["show_costs"]:
             context["unit_margin"] = margins.of_unit(
                 context["explanation"].offer.price, product.cost

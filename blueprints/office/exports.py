@@ -1,6 +1,7 @@
 """CSV exports of products, orders and invoices, within the viewer's field and record rights."""
 
 from flask import Response
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.common import (
@@ -17,7 +18,8 @@ from . import bp
 
 
 def audited_csv(what: str, header: list[str], rows, filters: dict) -> Response:
-    """The export as a dated CSV, recording who took it out and with which filters.
+    """The export as a dated CSV, recording who took it out and with which filters (the
+    audit summary is kept in English, as data).
 
     The boundary commits the record before the file streams (after_request runs first).
     """
@@ -39,7 +41,9 @@ def audited_csv(what: str, header: list[str], rows, filters: dict) -> Response:
 @permission_required("products.view")
 def export_products():
     """The product list as CSV, searched like the list; cost only with finance.costs."""
-    status = choice_arg("status", exports.PRODUCT_STATUSES, "There is no product status “{value}”.")
+    status = choice_arg(
+        "status", exports.PRODUCT_STATUSES, _("There is no product status “{value}”.")
+    )
     q = search_arg()
     header, rows = exports.product_rows(current_user, q=q, status=status)
     return audited_csv("Products", header, rows, {"status": status, "search": q})
@@ -49,7 +53,7 @@ def export_products():
 @permission_required("orders.view")
 def export_orders():
     """The orders of one's customers as CSV, filtered like the list; margins for finance."""
-    status = choice_arg("status", orders.STATUS_LABELS, "There is no order status “{value}”.")
+    status = choice_arg("status", orders.STATUS_LABELS, _("There is no order status “{value}”."))
     q = search_arg()
     header, rows = exports.order_rows(current_user, status=status, q=q)
     return audited_csv("Orders", header, rows, {"status": status, "search": q})
@@ -59,7 +63,9 @@ def export_orders():
 @permission_required("invoices.view")
 def export_invoices():
     """The invoices of one's customers as CSV, filtered like the list, with balances."""
-    status = choice_arg("status", billing.STATUS_FILTERS, "There is no invoice status “{value}”.")
+    status = choice_arg(
+        "status", billing.STATUS_FILTERS, _("There is no invoice status “{value}”.")
+    )
     q, company = search_arg(), company_arg()
     header, rows = exports.invoice_rows(
         current_user,

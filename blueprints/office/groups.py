@@ -1,5 +1,7 @@
 """Customer groups and their policy, and group prices with bulk editing."""
 
+import hashlib
+
 from flask import (
     abort,
     current_app,
@@ -8,6 +10,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -21,8 +25,9 @@ from blueprints.common import (
     page_arg,
     permission_required,
     render,
+    unchanged,
 )
-from core import access, catalog, groups, numbers
+from core import access, catalog, groups, i18n, numbers
 from core.models import Category, Company, CustomerGroup, Product
 from extensions import db
 
@@ -92,7 +97,13 @@ def group_create():
         form.refuse(created.refusal)
         return group_page(None, form, 422)
     group = created.value
-    flash(f"Group “{group.name}” created. Give it prices and move companies into it.", "info")
+    flash(
+        _(
+            "Group “%(name)s” created. Give it prices and move companies into it.",
+            name=group.name,
+        ),
+        "info",
+    )
     return redirect(url_for("office.group", group_id=group.id))
 
 
@@ -117,9 +128,9 @@ def group_update(group_id: int):
         form.refuse(edited.refusal)
         return group_page(load_group(group_id), form, 422)
     flash(
-        f"Group “{found.name}” saved: its customers see the change now."
+        _("Group “%(name)s” saved: its customers see the change now.", name=found.name)
         if edited.value
-        else "Nothing to change.",
+        else _("Nothing to change."),
         "info",
     )
     return redirect(url_for("office.group", group_id=found.id))
@@ -137,7 +148,7 @@ def group_delete(group_id: int):
         flash(deleted.message, "error")
         target = url_for("office.group", group_id=group_id)
     else:
-        flash(f"Group “{name}” deleted.", "info")
+        flash(_("Group “%(name)s” deleted.", name=name), "info")
         target = url_for("office.groups")
     return go(target, htmx_status=204)
 
@@ -151,19 +162,19 @@ def price_filter() -> groups.PriceFilter:
     args = request.args if request.method == "GET" else request.form
     q = (args.get("q") or "").strip()
     if len(q) > current_app.config["MAX_QUERY_LENGTH"]:
-        abort(400, description="Search text is too long.")
+        abort(400, description=_("Search text is too long."))
     priced = args.get("priced", "")
     if priced and priced not in groups.PRICE_FILTERS:
-        abort(400, description=f"There is no price filter “{priced[:40]}”.")
+        abort(400, description=_("There is no price filter “%(value)s”.", value=priced[:40]))
     raw = args.get("category", "")
     category = None
     if raw:
         found = numbers.record_id(raw)
         if found is None and not (raw.isascii() and raw.isdigit()):
-            abort(400, description="The category filter is a category number.")
+            abort(400, description=_("The category filter is a category number."))
         category = db.session.get(Category, found) if found is not None else None
         if category is None:
-            abort(400, description="There is no such category.")
+            abort(400, description=_("There is no such category."))
     return groups.PriceFilter(q=q, category=category, priced=priced)
 
 
@@ -179,14 +190,28 @@ def plain(price) -> str:
     """A price as typed into its input: 5.20, 0.1234 (no currency sign, no thousands)."""
     if price is None:
         return ""
-    whole, _, fraction = f"{price:.4f}".rstrip("0").partition(".")
+    whole, __, fraction = f"{price:.4f}".rstrip("0").partition(".")
     return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+def drawn(group: CustomerGroup, listing, may_edit: bool) -> str:
+    """A fingerprint of what the price list component shows from the database. Its live
+    re-fetch sends it back and is answered 204 while it is the same: a change to another
+    group, or one the person just saved themselves, leaves their page (and its notice)
+    as it is."""
+    rows = [
+        (p.id, p.sku, p.name, p.category.name if p.category else "", str(p.base_price), str(price))
+        for p, price in listing.items
+    ]
+    shown = repr((group.name, listing.total, listing.page, listing.pages, may_edit, rows))
+    return hashlib.blake2b(shown.encode(), digest_size=12).hexdigest()
 
 
 def prices_context(group: CustomerGroup, flt: groups.PriceFilter, page: int, **extra) -> dict:
     """What the price list component shows: one page of rows, the filter, the bulk forms."""
     listing = groups.price_page(group, flt, page, PER_PAGE)
     categories = list(db.session.scalars(select(Category).order_by(Category.position)))
+    may_edit = access.can(current_user, "groups.edit")
     return {
         "group": group,
         "flt": flt,
@@ -197,7 +222,8 @@ def prices_context(group: CustomerGroup, flt: groups.PriceFilter, page: int, **e
         "errors": {},
         "selected": set(),
         "discount_form": DiscountForm(formdata=None),
-        "may_edit": access.can(current_user, "groups.edit"),
+        "may_edit": may_edit,
+        "drawn": drawn(group, listing, may_edit),
         **extra,
     }
 
@@ -229,11 +255,10 @@ def group_prices(group_id: int):
     a time, searchable by SKU or name, by category, with or without a group price."""
     found = load_group(group_id)
     flt, page = price_filter(), page_arg()
-    return render(
-        "office/groups/prices.html",
-        "office/groups/_prices.html",
-        **prices_context(found, flt, page),
-    )
+    context = prices_context(found, flt, page)
+    if is_htmx() and request.args.get("shown") == context["drawn"]:
+        return unchanged()  # the live re-fetch of a list that shows nothing new
+    return render("office/groups/prices.html", "office/groups/_prices.html", **context)
 
 
 @bp.route("/groups/<int:group_id>/prices", methods=["POST"])
@@ -249,25 +274,27 @@ def group_prices_save(group_id: int):
         if pid is not None:  # no product has any other number
             rows[pid] = (value[:40], request.form.get(f"was-{pid}", "")[:40])
     if len(rows) > MAX_ROWS:
-        abort(400, description=f"At most {MAX_ROWS} rows are saved at once.")
+        abort(400, description=_("At most %(count)s rows are saved at once.", count=MAX_ROWS))
     saved = attempt(lambda: groups.save_prices(found, rows, actor=current_user, ip=client_ip()))
     if isinstance(saved.refusal, groups.PriceRowsRefused):
         exc = saved.refusal
-        typed = {pid: typed for pid, (typed, _) in rows.items()}
+        # Plain text in the reader's language (a lazy message would be taken for safe HTML).
+        row_errors = {pid: str(message) for pid, message in exc.errors.items()}
+        typed = {pid: typed for pid, (typed, __) in rows.items()}
         skus = dict(
             db.session.execute(
                 select(Product.id, Product.sku).where(Product.id.in_(list(exc.errors)))
             ).all()
         )
         # Listed above the table too: a long page need not be searched for its marked rows.
-        summary = sorted((skus.get(pid, f"#{pid}"), message) for pid, message in exc.errors.items())
+        summary = sorted((skus.get(pid, f"#{pid}"), message) for pid, message in row_errors.items())
         return prices_answer(
             found,
             flt,
             page,
             status=422,
             error=str(exc),
-            errors=exc.errors,
+            errors=row_errors,
             error_rows=summary,
             typed=typed,
         )
@@ -275,9 +302,9 @@ def group_prices_save(group_id: int):
         return prices_answer(found, flt, page, status=422, error=saved.message)
     count = saved.value
     notice = (
-        f"{count} group price{'s' if count != 1 else ''} saved."
+        ngettext("%(num)d group price saved.", "%(num)d group prices saved.", count)
         if count
-        else "Nothing to change: no price was edited."
+        else _("Nothing to change: no price was edited.")
     )
     return prices_answer(found, flt, page, notice=notice)
 
@@ -291,7 +318,7 @@ def group_prices_discount(group_id: int):
     form = DiscountForm()
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
-            abort(400, description="The form has expired. Reload the page and try again.")
+            abort(400, description=_("The form has expired. Reload the page and try again."))
         return prices_answer(found, flt, page, status=422, discount_form=form)
     discounted = attempt(
         lambda: groups.discount_from_base(
@@ -306,12 +333,21 @@ def group_prices_discount(group_id: int):
             found, flt, page, status=422, discount_form=form, error=discounted.message
         )
     count = discounted.value
-    percent = f"{form.value.normalize():f}"
+    percent = i18n.format_number(form.value)
     notice = (
-        f"{count} group price{'s' if count != 1 else ''} set to the base price less {percent} % "
-        f"({flt.describe()})."
+        ngettext(
+            "%(num)d group price set to the base price less %(percent)s %% (%(filter)s).",
+            "%(num)d group prices set to the base price less %(percent)s %% (%(filter)s).",
+            count,
+            percent=percent,
+            filter=flt.describe(),
+        )
         if count
-        else f"Nothing to change: every product of the filter already costs base less {percent} %."
+        else _(
+            "Nothing to change: every product of the filter already costs base less "
+            "%(percent)s %%.",
+            percent=percent,
+        )
     )
     return prices_answer(found, flt, page, notice=notice)
 
@@ -325,17 +361,26 @@ def group_prices_remove(group_id: int):
     flt, page = price_filter(), posted_page()
     chosen = [numbers.record_id(r) for r in request.form.getlist("selected")]
     if None in chosen:
-        abort(400, description="The selection is a list of product numbers.")
+        abort(400, description=_("The selection is a list of product numbers."))
     ids = sorted(set(chosen))
     if len(ids) > MAX_ROWS:
-        abort(400, description=f"At most {MAX_ROWS} products are changed at once this way.")
+        abort(
+            400,
+            description=_(
+                "At most %(count)s products are changed at once this way.", count=MAX_ROWS
+            ),
+        )
     removed = attempt(lambda: groups.remove_prices(found, ids, actor=current_user, ip=client_ip()))
     if removed.refused:
         return prices_answer(found, flt, page, status=422, error=removed.message)
     count = removed.value
     notice = (
-        f"{count} group price{'s' if count != 1 else ''} removed: the base price applies."
+        ngettext(
+            "%(num)d group price removed: the base price applies.",
+            "%(num)d group prices removed: the base price applies.",
+            count,
+        )
         if count
-        else "None of the ticked products had a group price: nothing to remove."
+        else _("None of the ticked products had a group price: nothing to remove.")
     )
     return prices_answer(found, flt, page, notice=notice)

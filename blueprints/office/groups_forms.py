@@ -1,5 +1,7 @@
 """Forms of the groups module: a group's policy and the bulk actions on its price list."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -11,18 +13,21 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length
 
 from blueprints.forms import RefusalMixin, WholeField, strip
-from core import groups
+from core import groups, i18n
 from core.groups import GroupDetails
 from core.models import LEVELS
 
 
-def _threshold(label: str) -> WholeField:
+def _threshold(label, required: str) -> WholeField:
     return WholeField(
         label,
         minimum=0,
         maximum=groups.MAX_THRESHOLD,
-        message=f"A threshold is a whole number from 0 to {groups.MAX_THRESHOLD:,}.",
-        validators=[InputRequired(f"Enter where “{label.split(' ')[0]}” starts.")],
+        message=_l(
+            "A threshold is a whole number from 0 to %(maximum)s.",
+            maximum=i18n.number(groups.MAX_THRESHOLD),
+        ),
+        validators=[InputRequired(required)],
     )
 
 
@@ -30,45 +35,52 @@ class GroupForm(RefusalMixin, FlaskForm):
     """A customer group's policy; core.groups checks every rule again."""
 
     name = StringField(
-        "Name",
+        _l("Name"),
         filters=[strip],
         validators=[
-            InputRequired("Give the group a name."),
+            InputRequired(_l("Give the group a name.")),
             Length(
                 max=groups.NAME_LENGTH,
-                message=f"A group name has at most {groups.NAME_LENGTH} characters.",
+                message=_l(
+                    "A group name has at most %(count)s characters.", count=groups.NAME_LENGTH
+                ),
             ),
         ],
     )
     description = StringField(
-        "Description",
+        _l("Description"),
         filters=[strip],
         validators=[
             Length(
                 max=groups.DESCRIPTION_LENGTH,
-                message=f"A description has at most {groups.DESCRIPTION_LENGTH} characters.",
+                message=_l(
+                    "A description has at most %(count)s characters.",
+                    count=groups.DESCRIPTION_LENGTH,
+                ),
             )
         ],
     )
     stock_display = RadioField(
-        "Stock shown to its customers",
+        _l("Stock shown to its customers"),
         # SelectChoice, not tuples: WTForms 3.3 deprecates tuples and warnings are errors.
         choices=[SelectChoice(key, label) for key, label in groups.STOCK_DISPLAYS.items()],
         default=LEVELS,
-        invalid_choice_message="Choose how the group sees stock.",
+        invalid_choice_message=_l("Choose how the group sees stock."),
     )
-    few_from = _threshold("Few from")
-    many_from = _threshold("Many from")
-    shows_promotions = BooleanField("Sees promotions, with their discount")
-    quotes_allowed = BooleanField("May request quotations and negotiate")
+    few_from = _threshold(_l("Few from"), _l("Enter where “Few” starts."))
+    many_from = _threshold(_l("Many from"), _l("Enter where “Many” starts."))
+    shows_promotions = BooleanField(_l("Sees promotions, with their discount"))
+    quotes_allowed = BooleanField(_l("May request quotations and negotiate"))
     backorders_allowed = BooleanField(
-        "Accepts back-orders: what is ordered beyond stock waits for goods in"
+        _l("Accepts back-orders: what is ordered beyond stock waits for goods in")
     )
 
     def validate_many_from(self, field):
         few = self.few_from.data
         if isinstance(few, int) and isinstance(field.data, int) and field.data <= few:
-            raise ValidationError(f"“Many” must start above “Few” (which starts at {few}).")
+            raise ValidationError(
+                _("“Many” must start above “Few” (which starts at %(few)s).", few=few)
+            )
 
     def details(self) -> GroupDetails:
         return GroupDetails(
@@ -87,11 +99,11 @@ class DiscountForm(RefusalMixin, FlaskForm):
     """Bulk: group price = base price less a percentage, for every product of the filter."""
 
     percent = StringField(
-        "Base price less (%)",
+        _l("Base price less (%)"),
         filters=[strip],
         validators=[
-            InputRequired("Enter the discount in percent."),
-            Length(max=10, message="Enter the discount as a number, such as 12.5."),
+            InputRequired(_l("Enter the discount in percent.")),
+            Length(max=10, message=_l("Enter the discount as a number, such as 12.5.")),
         ],
     )
 

@@ -9,11 +9,13 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.common import csv_download, or_404, page_arg, render
 from blueprints.fragments.imports import JOB, job_context
-from core import access, imports
+from core import access, i18n, imports
 from core.models import ImportJob
 from extensions import db
 
@@ -55,9 +57,11 @@ def _upload_limit(endpoint, values):
     if request.content_length is not None and request.content_length > allowed:
         abort(
             413,
-            description=f"The file is larger than "
-            f"{imports.megabytes(current_app.config['IMPORT_MAX_BYTES'])}: split it into "
-            "smaller files and import them one after the other.",
+            description=_(
+                "The file is larger than %(size)s: split it into smaller files and import "
+                "them one after the other.",
+                size=imports.megabytes(current_app.config["IMPORT_MAX_BYTES"]),
+            ),
         )
     request.max_content_length = allowed
 
@@ -78,7 +82,7 @@ def page_context(form: ImportForm) -> dict:
         "limits": limits(),
         "recent": imports.recent_jobs(current_user, page_arg()),
         "progress_of": imports.progress_of,
-        "kind_labels": {k.key: k.label for k in imports.KINDS.values()},
+        "kind_labels": {k.key: k.title for k in imports.KINDS.values()},
     }
 
 
@@ -114,6 +118,7 @@ def import_start():
         form.content,
         limits(),
         inline=current_app.config["IMPORT_INLINE"],
+        language=str(get_locale()),  # its report is written in the language of this page
     )
     return redirect(url_for("office.import_job", job_id=job.id), 303)
 
@@ -138,7 +143,17 @@ def import_errors(job_id: int):
     rows = [(e["line"], e["column"], e["message"]) for e in job.errors or []]
     if job.error_count > len(rows):
         more = job.error_count - len(rows)
-        rows.append(("", "", f"… and {more:,} more errors: only the first {len(rows):,} are kept."))
+        rows.append(
+            (
+                "",
+                "",
+                _(
+                    "… and %(more)s more errors: only the first %(kept)s are kept.",
+                    more=i18n.format_number(more),
+                    kept=i18n.format_number(len(rows)),
+                ),
+            )
+        )
     return csv_download(f"import-{job.id}-errors", ["line", "column", "message"], rows)
 
 

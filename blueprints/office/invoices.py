@@ -6,6 +6,7 @@ from flask import (
     redirect,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -44,7 +45,9 @@ PAYMENT = "office/invoices/_payment.html"
 
 def status_arg() -> str:
     """The `status` filter of the list; an unknown one is a clear 400."""
-    return choice_arg("status", billing.STATUS_FILTERS, "There is no invoice status “{value}”.")
+    return choice_arg(
+        "status", billing.STATUS_FILTERS, _("There is no invoice status “%(value)s”.")
+    )
 
 
 def scoped_invoice(invoice_id: int) -> Invoice:
@@ -155,11 +158,12 @@ def invoice_payment(invoice_id: int):
     payment = recorded.value
     found = scoped_invoice(invoice_id)
     left = found.balance
-    notice = f"Payment of {money(payment.amount, found.currency)} recorded. " + (
-        f"{money(left, found.currency)} remains open."
-        if left > 0
-        else "The invoice is paid in full."
-    )
+    recorded = _("Payment of %(amount)s recorded.", amount=money(payment.amount, found.currency))
+    if left > 0:
+        rest = _("%(amount)s remains open.", amount=money(left, found.currency))
+    else:
+        rest = _("The invoice is paid in full.")
+    notice = f"{recorded} {rest}"
     return payment_answer(found, payment_form(), notice=notice)
 
 

@@ -1,5 +1,6 @@
 """Forms of the invoices module: recording a payment."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length
@@ -12,35 +13,38 @@ class PaymentForm(RefusalMixin, FlaskForm):
     """Money received: the amount is parsed here, every rule is checked by core.billing."""
 
     amount = StringField(
-        "Amount received (EUR)",
+        _l("Amount received (EUR)"),
         filters=[strip],
         validators=[
-            InputRequired("Enter the amount received."),
-            Length(max=30, message="Enter the amount as a number, such as 120.50."),
+            InputRequired(_l("Enter the amount received.")),
+            Length(max=30, message=_l("Enter the amount as a number, such as 120.50.")),
         ],
     )
     received_on = DateField(
-        "Received on",
-        validators=[InputRequired("Enter the day the money was received.")],
-        invalid_value_message="Enter the day as a date, such as 2026-03-31.",
+        _l("Received on"),
+        validators=[InputRequired(_l("Enter the day the money was received."))],
+        invalid_value_message=_l("Enter the day as a date, such as 2026-03-31."),
     )
     method = SelectField(
-        "Method",
+        _l("Method"),
         # SelectChoice, not tuples: WTForms 3.3 deprecates tuples and warnings are errors.
         choices=[SelectChoice(key, label) for key, label in billing.PAYMENT_METHODS.items()],
         default="transfer",
-        invalid_choice_message="Choose how the money was paid.",
+        invalid_choice_message=_l("Choose how the money was paid."),
     )
     reference = StringField(
-        "Reference",
+        _l("Reference"),
         filters=[strip],
         validators=[
             Length(
                 max=billing.REFERENCE_LENGTH,
-                message=f"A reference has at most {billing.REFERENCE_LENGTH} characters.",
+                message=_l(
+                    "A reference has at most %(count)s characters.",
+                    count=billing.REFERENCE_LENGTH,
+                ),
             )
         ],
-        description="The bank's reference or the cheque number, to find it again.",
+        description=_l("The bank's reference or the cheque number, to find it again."),
     )
 
     value: object = None  # the parsed amount, once validated

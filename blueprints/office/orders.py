@@ -3,6 +3,7 @@ the carts of one's customers waiting for a second approval, which staff who may 
 orders give in the company's stead."""
 
 from flask import flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.boundary import attempt
@@ -35,7 +36,7 @@ from .orders_forms import MoveForm, SecondApprovalForm
 
 def status_arg() -> str:
     """The `status` filter of the list; an unknown one is a clear 400."""
-    return choice_arg("status", orders.STATUS_LABELS, "There is no order status “{value}”.")
+    return choice_arg("status", orders.STATUS_LABELS, _("There is no order status “%(value)s”."))
 
 
 def order_or_404(order_id: int) -> Order:
@@ -89,11 +90,15 @@ def order_move(order_id: int):
         error = move.message
         if not move.refused:
             moved = move.value
-            notice = f"Order {moved.number} is {orders.STATUS_LABELS[moved.status].lower()}."
+            notice = _(
+                "Order %(number)s is %(status)s.",
+                number=moved.number,
+                status=str(orders.STATUS_LABELS[moved.status]).lower(),
+            )
             if moved.status == "cancelled":
-                notice += " Its stock is back on the shelf."
+                notice += " " + _("Its stock is back on the shelf.")
     else:
-        error = next(iter(form.errors.values()))[0]
+        error = str(next(iter(form.errors.values()))[0])
     if is_htmx():
         found = order_or_404(order_id)
         return render(

@@ -2,6 +2,8 @@
 given, the invitation form, and checking a posted choice against what was offered."""
 
 from flask import flash, redirect
+from flask_babel import gettext as _
+from flask_babel import gettext as translated
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -41,14 +43,20 @@ def role_choices(person: User) -> tuple[list[Role], set[int]]:
     return offered, locked
 
 
+def role_notes(roles) -> dict[int, str]:
+    """Each role's description, in the reader's language where it is a preset's (those
+    are in the catalogue); a description someone wrote stays as written."""
+    return {r.id: translated(r.description) if r.description else r.description for r in roles}
+
+
 def checked_form(form_class, field: str, choices) -> tuple:
     """A posted form validated against the choices it offered; (form, error message)."""
     form = form_class()
     getattr(form, field).choices = choices
     if form.validate_on_submit():
         return form, None
-    errors = [e for errors in form.errors.values() for e in errors]
-    return form, " ".join(errors) or "The form was not valid."
+    errors = [str(e) for errors in form.errors.values() for e in errors]
+    return form, " ".join(errors) or _("The form was not valid.")
 
 
 def invite_page(kind: str, for_company, template: str, done, **context):
@@ -71,10 +79,10 @@ def invite_page(kind: str, for_company, template: str, done, **context):
             )
         )
         if not invited.refused:
-            flash(f"Invitation sent to {invited.value.email}.", "info")
+            flash(_("Invitation sent to %(email)s.", email=invited.value.email), "info")
             return redirect(done(invited.value))
-        target = field_for(form, invited.message)
+        target = field_for(form, invited.refusal)
         (target.errors if target else form.form_errors).append(invited.message)
     status = 422 if form.errors or form.form_errors else 200
-    notes = {r.id: r.description for r in roles}
+    notes = role_notes(roles)
     return render(template, form=form, notes=notes, code=status, **context)

@@ -9,6 +9,9 @@ made for someone without them has no such field at all.
 from decimal import Decimal
 
 from flask import abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -34,7 +37,7 @@ from extensions import db
 from . import bp
 from .products_forms import MoveForm, PhotosForm, ProductForm, product_form_class
 
-STATUSES = {"": "On sale", "archived": "Archived"}
+STATUSES = {"": _l("On sale"), "archived": _l("Archived")}
 MOVEMENTS_ON_PAGE = 10
 
 
@@ -69,7 +72,7 @@ def _plain(value) -> str:
     if value is None:
         return ""
     text = f"{Decimal(value):.4f}".rstrip("0")
-    whole, _, frac = text.partition(".")
+    whole, __, frac = text.partition(".")
     return f"{whole}.{frac.ljust(2, '0')}"
 
 
@@ -146,7 +149,9 @@ def uploads_of(field_name: str = "photos") -> list[photos.Upload]:
     """The files chosen in a file input (a browser sends an empty part for none)."""
     chosen = [f for f in request.files.getlist(field_name) if f and f.filename]
     if len(chosen) > photos.MAX_FILES:
-        raise photos.PhotoRefused(f"Upload at most {photos.MAX_FILES} pictures at a time.")
+        raise photos.PhotoRefused(
+            _("Upload at most %(count)s pictures at a time.", count=photos.MAX_FILES)
+        )
     limit = current_app.config["PHOTO_MAX_BYTES"]
     return [photos.read(f.stream, f.filename, limit) for f in chosen]
 
@@ -159,7 +164,7 @@ def uploads_of(field_name: str = "photos") -> list[photos.Upload]:
 def products():
     """Products on sale (or archived ones) with exact stock; cost and margin with the right."""
     q, sort, page = listing_args()
-    status = choice_arg("status", STATUSES, "There is no product status “{value}”.")
+    status = choice_arg("status", STATUSES, _("There is no product status “{value}”."))
     if status == "archived":
         found = products_service.archived(q, page)
         listing = catalog.Listing(
@@ -246,7 +251,7 @@ def product_new():
     if outcome.refused:
         refuse_on(form, outcome.refusal)
         return form_page(form, None, 422)
-    flash(f"{outcome.value.sku} is created and on sale.", "info")
+    flash(_("%(sku)s is created and on sale.", sku=outcome.value.sku), "info")
     return go(url_for("office.product", product_id=outcome.value.id))
 
 
@@ -295,7 +300,9 @@ def product_edit(product_id: int):
     if saved.refused:
         form.refuse(saved.refusal)
         return form_page(form, load_product(product_id), 422)
-    flash(f"{found.sku} is saved." if saved.value else "Nothing was changed.", "info")
+    flash(
+        _("%(sku)s is saved.", sku=found.sku) if saved.value else _("Nothing was changed."), "info"
+    )
     return go(url_for("office.product", product_id=found.id))
 
 
@@ -328,7 +335,10 @@ def product_archive(product_id: int):
     def archive(found):
         products_service.archive(found, actor=current_user)
         return (
-            f"{found.sku} is archived: customers no longer see it. Restore it to sell it again.",
+            _(
+                "%(sku)s is archived: customers no longer see it. Restore it to sell it again.",
+                sku=found.sku,
+            ),
             url_for("office.product", product_id=found.id),
         )
 
@@ -342,7 +352,10 @@ def product_restore(product_id: int):
 
     def restore(found):
         products_service.restore(found, actor=current_user)
-        return f"{found.sku} is on sale again.", url_for("office.product", product_id=found.id)
+        return (
+            _("%(sku)s is on sale again.", sku=found.sku),
+            url_for("office.product", product_id=found.id),
+        )
 
     return lifecycle(product_id, restore)
 
@@ -358,10 +371,14 @@ def product_delete(product_id: int):
             found, actor=current_user, folder=current_app.config["UPLOAD_DIR"]
         )
         if outcome == "deleted":
-            return f"{sku} is deleted.", url_for("office.products")
+            return _("%(sku)s is deleted.", sku=sku), url_for("office.products")
         return (
-            f"{sku} appears in {products_service.joined(references)}, so it is archived "
-            "instead of deleted: customers no longer see it and its history stays intact.",
+            _(
+                "%(sku)s appears in %(references)s, so it is archived instead of deleted: "
+                "customers no longer see it and its history stays intact.",
+                sku=sku,
+                references=products_service.joined(references),
+            ),
             url_for("office.product", product_id=product_id),
         )
 
@@ -399,7 +416,7 @@ def product_photos_add(product_id: int):
     """Add pictures: each is checked by decoding it; all are stored, or none."""
     found = load_product(product_id, lock=True)
     if not PhotosForm().validate_on_submit():
-        abort(400, description="The form has expired. Reload the page and try again.")
+        abort(400, description=_("The form has expired. Reload the page and try again."))
     added = attempt(
         lambda: photos.add(
             found,
@@ -412,7 +429,7 @@ def product_photos_add(product_id: int):
     if added.refused:
         return photos_answer(found, error=added.message, status=422)
     count = len(added.value)
-    return photos_answer(found, notice="Photo added." if count == 1 else f"{count} photos added.")
+    return photos_answer(found, notice=ngettext("Photo added.", "%(num)d photos added.", count))
 
 
 @bp.post("/products/<int:product_id>/photos/<int:photo_id>/delete")
@@ -427,7 +444,7 @@ def product_photo_delete(product_id: int, photo_id: int):
             photo, actor=current_user, upload_dir=current_app.config["UPLOAD_DIR"]
         )
     )
-    return photos_answer(found, notice="Photo removed.")
+    return photos_answer(found, notice=_("Photo removed."))
 
 
 @bp.post("/products/<int:product_id>/photos/<int:photo_id>/move")
@@ -438,9 +455,9 @@ def product_photo_move(product_id: int, photo_id: int):
     photo = load_photo(found, photo_id)
     form = MoveForm()
     if not form.validate_on_submit():
-        return photos_answer(found, error="Move a photo earlier or later.", status=422)
+        return photos_answer(found, error=_("Move a photo earlier or later."), status=422)
     moved = apply(lambda: photos.move(photo, int(form.step.data), actor=current_user))
-    return photos_answer(found, notice="Order saved." if moved else "It is already there.")
+    return photos_answer(found, notice=_("Order saved.") if moved else _("It is already there."))
 
 
 @bp.get("/photos/<name>")

@@ -6,6 +6,8 @@ The cost field exists only for people with `finance.costs`, group prices only fo
 who may change them: a form without those fields can neither show nor change them.
 """
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     Field,
@@ -19,7 +21,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from blueprints.forms import RefusalMixin, WholeField, strip
-from core import products, tax
+from core import i18n, products, tax
 from core.errors import Refused
 from core.models import Category, CustomerGroup
 
@@ -49,7 +51,9 @@ class SpecsField(Field):
 
     def pre_validate(self, form):
         if len(self.data) > products.MAX_SPECS * 2:
-            raise ValidationError(f"A product has at most {products.MAX_SPECS} specifications.")
+            raise ValidationError(
+                _("A product has at most %(count)s specifications.", count=products.MAX_SPECS)
+            )
         try:
             self.cleaned = products.clean_specs(self.data)
         except Refused as exc:
@@ -60,89 +64,95 @@ class ProductForm(RefusalMixin, FlaskForm):
     """A product's details, base price, and (with the right permissions) cost and group prices."""
 
     sku = StringField(
-        "SKU",
+        _l("SKU"),
         filters=[strip],
         validators=[
-            InputRequired("Give the product a SKU."),
+            InputRequired(_l("Give the product a SKU.")),
             Length(
                 max=products.SKU_LENGTH,
-                message=f"A SKU has at most {products.SKU_LENGTH} characters.",
+                message=_l("A SKU has at most %(count)s characters.", count=products.SKU_LENGTH),
             ),
         ],
-        description="Letters, digits and - _ . / +; stored in capitals.",
+        description=_l("Letters, digits and - _ . / +; stored in capitals."),
     )
     name = StringField(
-        "Name",
+        _l("Name"),
         filters=[strip],
         validators=[
-            InputRequired("Give the product a name."),
+            InputRequired(_l("Give the product a name.")),
             Length(
                 max=products.NAME_LENGTH,
-                message=f"A name has at most {products.NAME_LENGTH} characters.",
+                message=_l("A name has at most %(count)s characters.", count=products.NAME_LENGTH),
             ),
         ],
     )
     category = SelectField(
-        "Category", coerce=str, invalid_choice_message="Choose one of the categories."
+        _l("Category"), coerce=str, invalid_choice_message=_l("Choose one of the categories.")
     )
     unit = StringField(
-        "Unit",
+        _l("Unit"),
         filters=[strip],
         default="pcs",
         validators=[
-            InputRequired("Say how the product is counted, such as pcs or reel."),
+            InputRequired(_l("Say how the product is counted, such as pcs or reel.")),
             Length(
                 max=products.UNIT_LENGTH,
-                message=f"A unit has at most {products.UNIT_LENGTH} characters.",
+                message=_l("A unit has at most %(count)s characters.", count=products.UNIT_LENGTH),
             ),
         ],
     )
     tax_class = SelectField(
-        "VAT class",
+        _l("VAT class"),
         choices=[SelectChoice(key, label) for key, label in tax.TAX_CLASSES.items()],
         default="standard",
-        invalid_choice_message="Choose the product's VAT class from the list.",
-        description="Which of the seller's VAT rates applies (Settings).",
+        invalid_choice_message=_l("Choose the product's VAT class from the list."),
+        description=_l("Which of the seller's VAT rates applies (Settings)."),
     )
     description = TextAreaField(
-        "Description",
+        _l("Description"),
         validators=[
             Length(
                 max=products.DESCRIPTION_LENGTH,
-                message=f"A description has at most {products.DESCRIPTION_LENGTH:,} characters.",
+                message=_l(
+                    "A description has at most %(count)s characters.",
+                    count=i18n.number(products.DESCRIPTION_LENGTH),
+                ),
             )
         ],
     )
-    specs = SpecsField("Specifications")
+    specs = SpecsField(_l("Specifications"))
     base_price = StringField(
-        "Base price (EUR)",
+        _l("Base price (EUR)"),
         filters=[strip],
         validators=[
-            InputRequired("Enter the base price, such as 12.50."),
-            Length(max=30, message="Enter the price as a number, such as 12.50."),
+            InputRequired(_l("Enter the base price, such as 12.50.")),
+            Length(max=30, message=_l("Enter the price as a number, such as 12.50.")),
         ],
-        description="What customers pay when their group has no price of its own.",
+        description=_l("What customers pay when their group has no price of its own."),
     )
     cost = StringField(
-        "Cost (EUR)",
+        _l("Cost (EUR)"),
         filters=[strip],
         default="0",
         validators=[
-            InputRequired("Enter the cost, such as 3.90 (0 if unknown)."),
-            Length(max=30, message="Enter the cost as a number, such as 3.90."),
+            InputRequired(_l("Enter the cost, such as 3.90 (0 if unknown).")),
+            Length(max=30, message=_l("Enter the cost as a number, such as 3.90.")),
         ],
-        description="What one unit costs us; only people with the costs permission see it.",
+        description=_l("What one unit costs us; only people with the costs permission see it."),
     )
     stock = WholeField(
-        "Opening stock",
+        _l("Opening stock"),
         default=0,
         minimum=0,
         maximum=products.MAX_OPENING_STOCK,
-        message=f"Enter a whole number from 0 to {products.MAX_OPENING_STOCK:,}.",
-        validators=[InputRequired("Enter the stock on hand (0 if none).")],
-        description="Recorded as the first stock movement.",
+        message=_l(
+            "Enter a whole number from 0 to %(maximum)s.",
+            maximum=i18n.number(products.MAX_OPENING_STOCK),
+        ),
+        validators=[InputRequired(_l("Enter the stock on hand (0 if none)."))],
+        description=_l("Recorded as the first stock movement."),
     )
-    photos = MultipleFileField("Photos")
+    photos = MultipleFileField(_l("Photos"))
 
     product_id: int | None = None
     group_fields: list[tuple[CustomerGroup, StringField]] = []
@@ -159,7 +169,7 @@ class ProductForm(RefusalMixin, FlaskForm):
         """Fit the form to the person and the product: choices, and which fields exist."""
         self.product_id = product_id
         names = {c.id: c.name for c in categories}
-        self.category.choices = [SelectChoice("", "— No category —")] + [
+        self.category.choices = [SelectChoice("", _("— No category —"))] + [
             SelectChoice(
                 str(c.id), f"{names[c.parent_id]} › {c.name}" if c.parent_id in names else c.name
             )
@@ -172,7 +182,7 @@ class ProductForm(RefusalMixin, FlaskForm):
             del self.photos
         self.group_fields = [(g, getattr(self, f"group_{g.id}")) for g in groups]
         if not edit_group_prices:
-            for group, _ in self.group_fields:
+            for group, __ in self.group_fields:
                 delattr(self, f"group_{group.id}")
             self.group_fields = []
         return self
@@ -183,20 +193,20 @@ class ProductForm(RefusalMixin, FlaskForm):
         except Refused as exc:
             raise ValidationError(str(exc)) from exc
         if products.sku_taken(sku, other_than=self.product_id):
-            raise ValidationError(f"There is already a product with SKU {sku}.")
+            raise ValidationError(_("There is already a product with SKU %(sku)s.", sku=sku))
 
     def validate_base_price(self, field):
-        _price(field.data, "The base price")
+        _price(field.data, _("The base price"))
 
     def validate_cost(self, field):
-        _price(field.data, "The cost")
+        _price(field.data, _("The cost"))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         for group, field in self.group_fields:
             if field.data:
                 try:
-                    _price(field.data, f"The {group.name} price")
+                    _price(field.data, _("The %(group)s price", group=group.name))
                 except ValidationError as exc:
                     field.errors = [*field.errors, str(exc)]
                     valid = False
@@ -207,7 +217,7 @@ class ProductForm(RefusalMixin, FlaskForm):
         return {group.id: (field.data or None) for group, field in self.group_fields}
 
 
-def _price(raw, label: str):
+def _price(raw, label):
     """A price checked by core.products' rule, its refusal as a field error."""
     try:
         return products.clean_price(raw, label)
@@ -216,16 +226,20 @@ def _price(raw, label: str):
 
 
 def product_form_class(groups: list[CustomerGroup]) -> type[ProductForm]:
-    """The product form with one optional price field per customer group."""
+    """The product form with one optional price field per customer group.
+
+    Made per request: the labels name the groups in words of the reader's language, as
+    plain text (a lazy string would be taken for safe HTML, the group's name unescaped).
+    """
     fields = {
         f"group_{g.id}": StringField(
-            f"{g.name} price (EUR)",
+            _("%(group)s price (EUR)", group=g.name),
             filters=[strip],
             validators=[
                 Optional(),
-                Length(max=30, message="Enter the price as a number, such as 12.50."),
+                Length(max=30, message=_l("Enter the price as a number, such as 12.50.")),
             ],
-            description=f"Empty: {g.name} pays the base price.",
+            description=_("Empty: %(group)s pays the base price.", group=g.name),
         )
         for g in groups
     }
@@ -235,14 +249,14 @@ def product_form_class(groups: list[CustomerGroup]) -> type[ProductForm]:
 class PhotosForm(FlaskForm):
     """One or more pictures to add to a product (checked by core.photos, not here)."""
 
-    photos = MultipleFileField("Add photos")
+    photos = MultipleFileField(_l("Add photos"))
 
 
 class MoveForm(FlaskForm):
     """Move a photo one place earlier or later."""
 
     step = SelectField(
-        "Move",
-        choices=[SelectChoice("-1", "Earlier"), SelectChoice("1", "Later")],
-        invalid_choice_message="Move a photo earlier or later.",
+        _l("Move"),
+        choices=[SelectChoice("-1", _l("Earlier")), SelectChoice("1", _l("Later"))],
+        invalid_choice_message=_l("Move a photo earlier or later."),
     )

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import get_timezone
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -73,7 +75,7 @@ def all_categories() -> list[Category]:
 
 def status_arg() -> str:
     """The `status` filter of the list; an unknown one is a clear 400."""
-    return choice_arg("status", service.STATUSES, "There is no promotion status “{value}”.")
+    return choice_arg("status", service.STATUSES, _("There is no promotion status “{value}”."))
 
 
 def _percent(value) -> str:
@@ -82,7 +84,8 @@ def _percent(value) -> str:
 
 
 def form_data(promotion: Promotion) -> dict:
-    """A promotion as its edit form shows it."""
+    """A promotion as its edit form shows it (its times in UTC: the form shows them in the
+    person's zone)."""
     data = {
         "name": promotion.name,
         "description": promotion.description,
@@ -134,6 +137,7 @@ def page_context(form: PromotionForm, promotion: Promotion | None = None) -> dic
         "categories": all_categories(),
         "now": utcnow(),
         "statuses": service.STATUSES,
+        "zone": str(get_timezone()),
     }
     if promotion is not None:
         covered = service.covered_product_ids(promotion.id)
@@ -177,6 +181,7 @@ def promotions():
         status_of=lambda p: service.status_of(p, now),
         counts=service.counts([p.id for p in listing.items]),
         percent=_percent,
+        zone=str(get_timezone()),
     )
 
 
@@ -205,7 +210,7 @@ def promotion_new():
             )
         )
         if not created.refused:
-            flash(f"Promotion “{created.value.name}” created.", "info")
+            flash(_("Promotion “%(name)s” created.", name=created.value.name), "info")
             return redirect(url_for("office.promotion", promotion_id=created.value.id))
         form.refuse(created.refusal)
     return render("office/promotions/new.html", code=422, **page_context(form), groups=groups)
@@ -244,7 +249,7 @@ def promotion_save(promotion_id: int):
             )
         )
         if not saved.refused:
-            flash("Promotion saved." if saved.value else "Nothing to change.", "info")
+            flash(_("Promotion saved.") if saved.value else _("Nothing to change."), "info")
             return redirect(url_for("office.promotion", promotion_id=promotion_id))
         form.refuse(saved.refusal)
         found = load_promotion(promotion_id)
@@ -261,15 +266,19 @@ def promotion_switch(promotion_id: int):
     wanted = request.form.get("on", "")
     checked_csrf()
     if wanted not in ("0", "1"):
-        abort(400, description="Choose whether to switch the promotion on or off.")
+        abort(400, description=_("Choose whether to switch the promotion on or off."))
     on = wanted == "1"
     changed = apply(lambda: service.switch(found, on, actor=current_user, ip=client_ip()))
-    if not changed:
-        flash(f"“{found.name}” was already switched {'on' if on else 'off'}.", "info")
+    if not changed and on:
+        flash(_("“%(name)s” was already switched on.", name=found.name), "info")
+    elif not changed:
+        flash(_("“%(name)s” was already switched off.", name=found.name), "info")
     elif on and service.status_of(found) == "ended":
-        flash(f"“{found.name}” is switched on, but its window has ended.", "info")
+        flash(_("“%(name)s” is switched on, but its window has ended.", name=found.name), "info")
+    elif on:
+        flash(_("“%(name)s” is switched on.", name=found.name), "info")
     else:
-        flash(f"“{found.name}” is switched {'on' if on else 'off'}.", "info")
+        flash(_("“%(name)s” is switched off.", name=found.name), "info")
     return redirect(url_for("office.promotion", promotion_id=promotion_id))
 
 
@@ -281,6 +290,6 @@ def promotion_delete(promotion_id: int):
     checked_csrf()
     name = found.name
     apply(lambda: service.delete(found, actor=current_user, ip=client_ip()))
-    flash(f"Promotion “{name}” deleted.", "info")
+    flash(_("Promotion “%(name)s” deleted.", name=name), "info")
     # The confirm dialog posts through htmx: it loads the list whole, not into the form.
     return go(url_for("office.promotions"))

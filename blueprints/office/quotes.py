@@ -4,6 +4,7 @@ and a customer's second approval, given in its stead by staff who may move order
 from datetime import timedelta
 
 from flask import request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.boundary import attempt
@@ -32,7 +33,7 @@ DEFAULT_VALIDITY_DAYS = 14
 def status_arg() -> str:
     """The `status` filter of the list; an unknown one is a clear 400."""
     return choice_arg(
-        "status", FILTERS["office"], "Unknown status filter: choose one from the list."
+        "status", FILTERS["office"], _("Unknown status filter: choose one from the list.")
     )
 
 
@@ -129,7 +130,7 @@ def quote_offer(quote_id: int):
     if not form.matches(found) or form.seen.errors:
         return PAGES.answer(quote_id, error=STALE_FORM)
     if not valid:
-        return PAGES.answer(quote_id, error="Check the fields marked below.", form=form)
+        return PAGES.answer(quote_id, error=_("Check the fields marked below."), form=form)
     return PAGES.run(
         quote_id,
         lambda: quotes.answer(
@@ -141,7 +142,7 @@ def quote_offer(quote_id: int):
             note=form.note.data,
             link=customer_link,
         ),
-        "Your prices are with the customer.",
+        _("Your prices are with the customer."),
     )
 
 
@@ -162,7 +163,7 @@ def quote_reject(quote_id: int):
             note=form.note.data,
             link=customer_link,
         ),
-        "The quote is declined; the customer has been told.",
+        _("The quote is declined; the customer has been told."),
     )
 
 
@@ -199,7 +200,8 @@ def quote_second_approval(quote_id: int):
     return PAGES.run(
         quote_id,
         give,
-        lambda order: (
-            f"Second approval given: order {order.number} is placed at the quoted prices."
+        lambda order: _(
+            "Second approval given: order %(number)s is placed at the quoted prices.",
+            number=order.number,
         ),
     )

@@ -6,7 +6,9 @@ with the page's filters when orders or payments change) and a page of its own
 otherwise. Figures are scoped by core.access; margins need `finance.costs` (403).
 """
 
+from babel.dates import format_date
 from flask import abort, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 from blueprints.common import is_htmx, permission_required, render
@@ -32,6 +34,14 @@ def read_filters() -> tuple[reports.Filters | None, dict]:
         return None, exc.errors
 
 
+def period_start(period: reports.Period) -> str:
+    """Where a period cut by the range starts: its day, and its month when it ends in
+    another one ("28", "28 Nov")."""
+    if period.start.month != period.end.month:
+        return format_date(period.start, "d MMM", locale=get_locale())
+    return str(period.start.day)
+
+
 def page_context(filters: reports.Filters | None, errors: dict, names: list[str]) -> dict:
     """What every reports page needs around the reports themselves."""
     if filters is not None:
@@ -52,6 +62,7 @@ def page_context(filters: reports.Filters | None, errors: dict, names: list[str]
         "reports": {name: REPORTS[name] for name in names},
         "currency": CURRENCY,
         "span": span_text(filters) if filters else "",
+        "period_start": period_start,
         "presets": [
             (label, preset.query)
             for label, preset in reports.presets(

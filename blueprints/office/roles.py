@@ -1,6 +1,8 @@
 """Back-office roles: named permission sets for staff and for customer people."""
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -10,14 +12,17 @@ from blueprints.common import client_ip, go, is_htmx, or_404, permission_require
 from blueprints.forms import EmptyForm
 from core import access
 from core import roles as role_service
-from core.audit import changes
+from core.audit import changes, summary_text
 from core.models import AuditEntry, Role, User, user_roles
 from extensions import db
 
 from . import bp
+from .people_pages import translated
 from .roles_forms import RoleCreateForm, RoleDeleteForm, RoleRenameForm
 
-SCOPE_TITLES = {"staff": "Staff roles", "customer": "Customer roles"}
+SCOPE_TITLES = {"staff": _l("Staff roles"), "customer": _l("Customer roles")}
+# "No staff roles yet." / "No customer roles yet."
+SCOPE_EMPTY = {"staff": _l("No staff roles yet."), "customer": _l("No customer roles yet.")}
 
 
 def modules_for(role: Role) -> list[access.Module]:
@@ -70,7 +75,13 @@ def refuse(message: str, to: str, navigate=redirect):
 
 
 def form_errors(form) -> str:
-    return " ".join(error for errors in form.errors.values() for error in errors)
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
+def description_of(role: Role) -> str:
+    """A role's description in the reader's language where it is a preset's (those are in
+    the catalogue); one someone wrote stays as written."""
+    return translated(role.description) if role.description else ""
 
 
 def permissions_fragment(role: Role, *, checked=None, saved=None, error=None, status=200):
@@ -105,8 +116,11 @@ def roles():
         sections[role.scope].append((role, holders))
     return render(
         "office/roles/index.html",
+        "office/roles/_table.html",
         sections=sections,
         titles=SCOPE_TITLES,
+        empty=SCOPE_EMPTY,
+        description_of=description_of,
         totals={
             "staff": len(access.STAFF_PERMISSIONS),
             "customer": len(access.CUSTOMER_PERMISSIONS),
@@ -130,7 +144,7 @@ def role_create():
     if created.refused:
         return refuse(created.message, url_for("office.roles"))
     role = created.value
-    flash(f"Role “{role.name}” created. Choose what it allows.", "info")
+    flash(_("Role “%(name)s” created. Choose what it allows.", name=role.name), "info")
     return redirect(url_for("office.role", role_id=role.id))
 
 
@@ -150,6 +164,8 @@ def role(role_id: int):
         holders=holders,
         history=history_of(role) if access.can(current_user, "audit.view") else [],
         changes=changes,
+        summary_text=summary_text,
+        description_of=description_of,
         rename_form=rename_form,
         delete_form=delete_form,
         saved=None,
@@ -173,7 +189,9 @@ def role_rename(role_id: int):
     if renamed.refused:
         return refuse(renamed.message, back)
     if role.name != before:
-        flash(f"Role “{before}” is now called “{role.name}”.", "info")
+        flash(
+            _("Role “%(before)s” is now called “%(name)s”.", before=before, name=role.name), "info"
+        )
     return redirect(back)
 
 
@@ -184,7 +202,7 @@ def role_two_factor(role_id: int):
     role = load_role(role_id)
     back = url_for("office.role", role_id=role.id)
     if not EmptyForm().validate_on_submit():
-        return refuse("The form has expired. Reload the page and try again.", back)
+        return refuse(_("The form has expired. Reload the page and try again."), back)
     required = request.form.get("required") == "1"
     changed = attempt(
         lambda: role_service.set_two_factor(role, required, actor=current_user, ip=client_ip())
@@ -193,10 +211,13 @@ def role_two_factor(role_id: int):
         return refuse(changed.message, back)
     if changed.value:
         flash(
-            f"Holders of “{role.name}” now sign in with two-factor; those without it set it "
-            "up at their next sign-in."
+            _(
+                "Holders of “%(name)s” now sign in with two-factor; those without it set it "
+                "up at their next sign-in.",
+                name=role.name,
+            )
             if required
-            else f"Holders of “{role.name}” may sign in with a password alone.",
+            else _("Holders of “%(name)s” may sign in with a password alone.", name=role.name),
             "info",
         )
     return redirect(back)
@@ -211,7 +232,7 @@ def role_permissions(role_id: int):
     # The grid is a list of checkbox codes, so the form only carries the CSRF check;
     # core.roles refuses codes outside the catalogue for this kind of role.
     if not EmptyForm().validate_on_submit():
-        return refuse("The form has expired. Reload the page and try again.", back)
+        return refuse(_("The form has expired. Reload the page and try again."), back)
     chosen = request.form.getlist("permissions")
     saved = attempt(
         lambda: role_service.set_permissions(role, chosen, actor=current_user, ip=client_ip())
@@ -223,10 +244,16 @@ def role_permissions(role_id: int):
         # says that nothing was saved.
         known = frozenset(chosen) & role_service.allowed_permissions(role.scope)
         return permissions_fragment(role, checked=known, error=saved.message, status=422)
-    note = "Saved." if saved.value else "No changes to save."
     if is_htmx():
-        return permissions_fragment(role, saved=note)
-    flash(f"Permissions of “{role.name}”: {note.lower()}", "info")
+        return permissions_fragment(
+            role, saved=_("Saved.") if saved.value else _("No changes to save.")
+        )
+    flash(
+        _("Permissions of “%(name)s”: saved.", name=role.name)
+        if saved.value
+        else _("Permissions of “%(name)s”: no changes to save.", name=role.name),
+        "info",
+    )
     return redirect(back)
 
 
@@ -249,6 +276,14 @@ def role_delete(role_id: int):
     )
     if deleted.refused:
         return refuse(deleted.message, back, go)
-    moved = f" Its holders now have “{reassign_to.name}”." if reassign_to else ""
-    flash(f"Role “{name}” deleted.{moved}", "info")
+    flash(
+        _(
+            "Role “%(name)s” deleted. Its holders now have “%(other)s”.",
+            name=name,
+            other=reassign_to.name,
+        )
+        if reassign_to
+        else _("Role “%(name)s” deleted.", name=name),
+        "info",
+    )
     return go(url_for("office.roles"))

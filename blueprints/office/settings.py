@@ -1,14 +1,25 @@
-"""Portal settings: seller details on invoices, default thresholds and terms, invitations."""
+"""Portal settings: seller details on invoices, default thresholds and terms, invitations,
+VAT and the seller's time zone."""
 
 from flask import flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from blueprints.boundary import attempt
-from blueprints.common import client_ip, is_htmx, permission_required, render
+from blueprints.common import choice_arg, client_ip, is_htmx, permission_required, render
+from blueprints.fragments import administration
 from core import settings
 
 from . import bp
-from .settings_forms import InvitationsForm, SellerForm, TermsForm, ThresholdsForm, VatForm
+from .settings_forms import (
+    InvitationsForm,
+    SellerForm,
+    TermsForm,
+    ThresholdsForm,
+    TimezoneForm,
+    VatForm,
+)
 
 
 def saved_forms() -> dict:
@@ -31,6 +42,7 @@ def saved_forms() -> dict:
                 "reduced": f"{rates['reduced'].normalize():f}",
             },
         ),
+        "timezone": TimezoneForm(formdata=None, data={"timezone": settings.timezone()}),
     }
 
 
@@ -67,7 +79,7 @@ def save(section: str, form, change, notice: str):
     if form.validate_on_submit():
         saved = attempt(lambda: change(form))
         if not saved.refused:
-            return answer(section, notice=notice if saved.value else "Nothing to change.")
+            return answer(section, notice=notice if saved.value else _("Nothing to change."))
         form.refuse(saved.refusal)
     return answer(section, form=form, status=422)
 
@@ -75,8 +87,12 @@ def save(section: str, form, change, notice: str):
 @bp.route("/settings", endpoint="settings")  # `settings` is the module core.settings here
 @permission_required("settings.view")
 def settings_page():
-    """The portal's settings, each section with its own form for those who may edit."""
-    return render("office/settings/index.html", **page_context())
+    """The portal's settings, each section with its own form for those who may edit; for
+    htmx, one `section` alone (what a section re-fetches when someone else saved it)."""
+    sections = administration.SECTIONS.values()  # each a live region of its own
+    section = choice_arg("section", sections, _l("There is no settings section “%(value)s”."))
+    fragment = f"office/settings/_{section}.html" if section else None
+    return render("office/settings/index.html", fragment, **page_context())
 
 
 @bp.post("/settings/seller")
@@ -87,7 +103,7 @@ def settings_seller():
         "seller",
         SellerForm(),
         lambda f: settings.set_seller(f.values(), actor=current_user, ip=client_ip()),
-        "Seller details saved. Invoices show them from now on.",
+        _("Seller details saved. Invoices show them from now on."),
     )
 
 
@@ -101,7 +117,7 @@ def settings_thresholds():
         lambda f: settings.set_stock_thresholds(
             f.few_from.data, f.many_from.data, actor=current_user, ip=client_ip()
         ),
-        "Stock levels saved. New customer groups start with them; existing ones keep theirs.",
+        _("Stock levels saved. New customer groups start with them; existing ones keep theirs."),
     )
 
 
@@ -113,7 +129,7 @@ def settings_terms():
         "terms",
         TermsForm(),
         lambda f: settings.set_payment_terms(f.days.data, actor=current_user, ip=client_ip()),
-        "Payment terms saved. New customers start with them; existing ones keep theirs.",
+        _("Payment terms saved. New customers start with them; existing ones keep theirs."),
     )
 
 
@@ -125,7 +141,10 @@ def settings_invitations():
         "invitations",
         InvitationsForm(),
         lambda f: settings.set_invitation_hours(f.hours.data, actor=current_user, ip=client_ip()),
-        "Invitation lifetime saved. Links sent from now on use it; links already sent keep theirs.",
+        _(
+            "Invitation lifetime saved. Links sent from now on use it; "
+            "links already sent keep theirs."
+        ),
     )
 
 
@@ -139,5 +158,17 @@ def settings_vat():
         lambda f: settings.set_vat(
             f.country.data, f.standard.data, f.reduced.data, actor=current_user, ip=client_ip()
         ),
-        "VAT saved. Orders placed from now on take these rates; placed orders keep theirs.",
+        _("VAT saved. Orders placed from now on take these rates; placed orders keep theirs."),
+    )
+
+
+@bp.post("/settings/timezone")
+@permission_required("settings.edit")
+def settings_timezone():
+    """Save the seller's time zone: times are shown in it to whoever has not picked one."""
+    return save(
+        "timezone",
+        TimezoneForm(),
+        lambda f: settings.set_timezone(f.timezone.data, actor=current_user, ip=client_ip()),
+        _("Time zone saved. Times are shown in it to everyone who has not chosen their own."),
     )

@@ -4,6 +4,7 @@ The rules (lengths, the IBAN check, ranges) live in core.settings; the forms par
 was typed and put each of core.settings' messages next to the field it is about.
 """
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
@@ -12,7 +13,7 @@ from blueprints.forms import RefusalMixin, WholeField, strip
 from core import countries, numbers, settings
 
 
-def _whole(label: str, *, required: str, message: str) -> WholeField:
+def _whole(label, *, required, message) -> WholeField:
     """A whole number; how large it may be is core.settings' rule, with its own message."""
     return WholeField(
         label,
@@ -30,20 +31,20 @@ class SectionForm(RefusalMixin, FlaskForm):
 class SellerForm(SectionForm):
     """The seller's details printed on every invoice."""
 
-    name = StringField("Company name", filters=[strip])
+    name = StringField(_l("Company name"), filters=[strip])
     address = TextAreaField(
-        "Postal address", filters=[strip], description="As printed: one line per line."
+        _l("Postal address"), filters=[strip], description=_l("As printed: one line per line.")
     )
-    vat_number = StringField("VAT number", filters=[strip])
-    email = EmailField("Email for invoices", filters=[strip])
-    phone = StringField("Phone", filters=[strip])
-    bank_name = StringField("Bank", filters=[strip])
-    iban = StringField("IBAN", filters=[strip])
-    bic = StringField("BIC", filters=[strip])
+    vat_number = StringField(_l("VAT number"), filters=[strip])
+    email = EmailField(_l("Email for invoices"), filters=[strip])
+    phone = StringField(_l("Phone"), filters=[strip])
+    bank_name = StringField(_l("Bank"), filters=[strip])
+    iban = StringField(_l("IBAN"), filters=[strip])
+    bic = StringField(_l("BIC"), filters=[strip])
     footer = TextAreaField(
-        "Invoice footer",
+        _l("Invoice footer"),
         filters=[strip],
-        description="Printed at the foot of every invoice: registration, court, directors.",
+        description=_l("Printed at the foot of every invoice: registration, court, directors."),
     )
 
     def validate(self, extra_validators=None) -> bool:
@@ -61,14 +62,14 @@ class ThresholdsForm(SectionForm):
     """Where "Few" and "Many" start for customer groups created from now on."""
 
     few_from = _whole(
-        "“Few” from (units)",
-        required="Enter where “Few” starts, such as 1.",
-        message="Enter a whole number of units, such as 1.",
+        _l("“Few” from (units)"),
+        required=_l("Enter where “Few” starts, such as 1."),
+        message=_l("Enter a whole number of units, such as 1."),
     )
     many_from = _whole(
-        "“Many” from (units)",
-        required="Enter where “Many” starts, such as 50.",
-        message="Enter a whole number of units, such as 50.",
+        _l("“Many” from (units)"),
+        required=_l("Enter where “Many” starts, such as 50."),
+        message=_l("Enter a whole number of units, such as 50."),
     )
 
 
@@ -76,9 +77,9 @@ class TermsForm(SectionForm):
     """The days to pay that customer companies created from now on start with."""
 
     days = _whole(
-        "Days to pay",
-        required="Enter a number of days, such as 30.",
-        message="Enter a whole number of days, such as 30.",
+        _l("Days to pay"),
+        required=_l("Enter a number of days, such as 30."),
+        message=_l("Enter a whole number of days, such as 30."),
     )
 
 
@@ -86,9 +87,9 @@ class InvitationsForm(SectionForm):
     """How long invitation links sent from now on stay valid."""
 
     hours = _whole(
-        "Valid for (hours)",
-        required="Enter a number of hours, such as 72.",
-        message="Enter a whole number of hours, such as 72.",
+        _l("Valid for (hours)"),
+        required=_l("Enter a number of hours, such as 72."),
+        message=_l("Enter a whole number of hours, such as 72."),
     )
 
 
@@ -96,21 +97,39 @@ class VatForm(SectionForm):
     """The seller's country and its VAT rates, which every order from now on takes."""
 
     country = SelectField(
-        "Seller's country",
-        validators=[InputRequired("Choose the seller's country.")],
-        invalid_choice_message="Choose the seller's country from the list.",
+        _l("Seller's country"),
+        validators=[InputRequired(_l("Choose the seller's country."))],
+        invalid_choice_message=_l("Choose the seller's country from the list."),
     )
     standard = StringField(
-        "Standard rate (%)",
+        _l("Standard rate (%)"),
         filters=[strip],
-        validators=[InputRequired("Enter the standard rate, such as 19.")],
+        validators=[InputRequired(_l("Enter the standard rate, such as 19."))],
     )
     reduced = StringField(
-        "Reduced rate (%)",
+        _l("Reduced rate (%)"),
         filters=[strip],
-        validators=[InputRequired("Enter the reduced rate, such as 7 (0 if there is none).")],
+        validators=[InputRequired(_l("Enter the reduced rate, such as 7 (0 if there is none)."))],
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.country.choices = [SelectChoice(code, name) for code, name in countries.choices()]
+
+
+class TimezoneForm(SectionForm):
+    """The seller's time zone: times are shown in it to whoever has not picked their own."""
+
+    timezone = SelectField(
+        _l("Time zone"),
+        validators=[InputRequired(_l("Choose a time zone."))],
+        invalid_choice_message=_l("Choose a time zone from the list."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        zones = settings.timezones()
+        saved = settings.timezone()
+        if saved not in zones:  # UTC is a zone too, though not among those offered
+            zones = [saved, *zones]
+        self.timezone.choices = [SelectChoice(zone, zone) for zone in zones]

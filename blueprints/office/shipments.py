@@ -3,6 +3,7 @@ delivered, each with its delivery note (page and PDF); the list of one's custome
 shipments."""
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.boundary import attempt
@@ -37,7 +38,9 @@ from .shipments_forms import ShipForm, TrackingForm, carrier_choices
 
 def status_arg() -> str:
     """The `status` filter of the list; an unknown one is a clear 400."""
-    return choice_arg("status", shipments.STATUS_LABELS, "There is no shipment status “{value}”.")
+    return choice_arg(
+        "status", shipments.STATUS_LABELS, _("There is no shipment status “{value}”.")
+    )
 
 
 def shipment_or_404(shipment_id: int) -> Shipment:
@@ -105,7 +108,13 @@ def shipment_new(order_id: int):
         created = attempt(work, replay=True)
         if not created.refused:
             shipment = created.value
-            flash(f"Shipment {shipment.number} created: mark it shipped when it leaves.", "info")
+            flash(
+                _(
+                    "Shipment %(number)s created: mark it shipped when it leaves.",
+                    number=shipment.number,
+                ),
+                "info",
+            )
             if access.can(current_user, "orders.view"):
                 return redirect(url_for("office.order", order_id=order_id))
             return redirect(url_for("office.shipment", shipment_id=shipment.id))
@@ -173,10 +182,15 @@ def step(shipment_id: int, change) -> tuple[Shipment, object]:
 def moved_on(found: Shipment, change, done: str):
     """Run a step that moves the shipment on, and answer "Shipment N is <done>." or why not."""
     shipment_id, order_id, number = found.id, found.order_id, found.number
-    _, moved = step(shipment_id, change)
+    __, moved = step(shipment_id, change)
     if moved.refused:
         return answer(shipment_id, order_id, error=moved.message)
-    return answer(shipment_id, order_id, notice=f"Shipment {number} is {done}.")
+    notices = {
+        "shipped": _("Shipment %(number)s is shipped.", number=number),
+        "delivered": _("Shipment %(number)s is delivered.", number=number),
+        "removed": _("Shipment %(number)s is removed.", number=number),
+    }
+    return answer(shipment_id, order_id, notice=notices[done])
 
 
 @bp.post("/shipments/<int:shipment_id>")
@@ -187,8 +201,8 @@ def shipment_save(shipment_id: int):
     order_id = found.order_id
     form = TrackingForm(choices=carrier_choices(carriers.active_carriers(), found.carrier))
     if not form.validate_on_submit():
-        return answer(shipment_id, order_id, error=next(iter(form.errors.values()))[0])
-    _, saved = step(
+        return answer(shipment_id, order_id, error=str(next(iter(form.errors.values()))[0]))
+    __, saved = step(
         shipment_id,
         lambda s: shipments.update(
             s,
@@ -200,7 +214,7 @@ def shipment_save(shipment_id: int):
     )
     if saved.refused:
         return answer(shipment_id, order_id, error=saved.message)
-    notice = "Carrier and tracking saved." if saved.value else "Nothing to change."
+    notice = _("Carrier and tracking saved.") if saved.value else _("Nothing to change.")
     return answer(shipment_id, order_id, notice=notice)
 
 
@@ -211,7 +225,7 @@ def shipment_ship(shipment_id: int):
     found = shipment_or_404(shipment_id)
     form = ShipForm()
     if not form.validate_on_submit():
-        return answer(shipment_id, found.order_id, error=next(iter(form.errors.values()))[0])
+        return answer(shipment_id, found.order_id, error=str(next(iter(form.errors.values()))[0]))
     return moved_on(
         found,
         lambda s: shipments.mark_shipped(

@@ -1,5 +1,7 @@
 """Forms of shipments and carriers: core.shipments and core.carriers check every rule."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, URLField
 from wtforms.validators import Length
@@ -25,19 +27,23 @@ def carrier_choices(active: list[Carrier], current: Carrier | None = None) -> li
     listed = list(active)
     if current is not None and current not in listed:
         listed.append(current)
-    return [SelectChoice("", "No carrier (collected, own delivery)")] + [
-        SelectChoice(c.id, c.name if c.is_active else f"{c.name} (inactive)") for c in listed
+    return [SelectChoice("", _("No carrier (collected, own delivery)"))] + [
+        SelectChoice(c.id, c.name if c.is_active else _("%(name)s (inactive)", name=c.name))
+        for c in listed
     ]
 
 
 def _tracking_field():
     return StringField(
-        "Tracking number",
+        _l("Tracking number"),
         filters=[strip],
         validators=[
             Length(
                 max=shipments.TRACKING_LENGTH,
-                message=f"A tracking number has at most {shipments.TRACKING_LENGTH} characters.",
+                message=_l(
+                    "A tracking number has at most %(count)s characters.",
+                    count=shipments.TRACKING_LENGTH,
+                ),
             )
         ],
     )
@@ -47,7 +53,9 @@ class TrackingForm(RefusalMixin, FlaskForm):
     """A shipment's carrier and tracking number (at creation, or corrected later)."""
 
     carrier = SelectField(
-        "Carrier", coerce=_choice_id, invalid_choice_message="Choose one of the active carriers."
+        _l("Carrier"),
+        coerce=_choice_id,
+        invalid_choice_message=_l("Choose one of the active carriers."),
     )
     tracking_number = _tracking_field()
 
@@ -66,31 +74,36 @@ class CarrierForm(RefusalMixin, FlaskForm):
     """A carrier: its name, its tracking link template, and whether new shipments use it."""
 
     name = StringField(
-        "Name",
+        _l("Name"),
         filters=[strip],
         validators=[
             Length(
                 max=carriers.NAME_LENGTH,
-                message=f"A carrier's name has at most {carriers.NAME_LENGTH} characters.",
+                message=_l(
+                    "A carrier's name has at most %(count)s characters.",
+                    count=carriers.NAME_LENGTH,
+                ),
             )
         ],
     )
     tracking_url = URLField(
-        "Tracking link",
+        _l("Tracking link"),
         filters=[strip],
         validators=[
             Length(
                 max=carriers.URL_LENGTH,
-                message=f"A tracking link has at most {carriers.URL_LENGTH} characters.",
+                message=_l(
+                    "A tracking link has at most %(count)s characters.", count=carriers.URL_LENGTH
+                ),
             )
         ],
-        description=(
+        description=_l(
             "An https address with {tracking} where the tracking number goes, e.g. "
             "https://www.ups.com/track?tracknum={tracking}. Leave it empty for a carrier "
             "without tracking (a freight forwarder)."
         ),
     )
-    is_active = BooleanField("Active: new shipments may use it", default=True)
+    is_active = BooleanField(_l("Active: new shipments may use it"), default=True)
 
     def details(self) -> carriers.CarrierDetails:
         return carriers.CarrierDetails(

@@ -6,6 +6,7 @@ rather than deleted.
 """
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -88,7 +89,7 @@ def shipping_method_create():
         form.refuse(created.refusal)
         return method_page(None, form, 422)
     method = created.value
-    flash(f"Shipping method “{method.name}” created.", "info")
+    flash(_("Shipping method “%(name)s” created.", name=method.name), "info")
     return redirect(url_for("office.shipping_methods"))
 
 
@@ -126,7 +127,10 @@ def shipping_method_update(method_id: int):
     if edited.refused:
         form.refuse(edited.refusal)
         return method_page(load_method(method_id), form, 422)
-    flash(f"“{method.name}” saved." if edited.value else "Nothing to change.", "info")
+    flash(
+        _("“%(name)s” saved.", name=method.name) if edited.value else _("Nothing to change."),
+        "info",
+    )
     return redirect(url_for("office.shipping_method", method_id=method.id))
 
 
@@ -138,7 +142,7 @@ def shipping_method_active(method_id: int):
     checked_csrf()
     wanted = request.form.get("active", "")
     if wanted not in ("0", "1"):
-        flash("Say whether the method is offered (1) or not (0).", "error")
+        flash(_("Say whether the method is offered (1) or not (0)."), "error")
         return go(url_for("office.shipping_method", method_id=method.id), htmx_status=204)
     active = wanted == "1"
     switched = attempt(
@@ -146,13 +150,18 @@ def shipping_method_active(method_id: int):
     )
     if switched.refused:
         flash(switched.message, "error")
+    elif not switched.value and active:
+        flash(_("“%(name)s” already is offered.", name=method.name), "info")
     elif not switched.value:
-        flash(f"“{method.name}” already is {'offered' if active else 'not offered'}.", "info")
+        flash(_("“%(name)s” already is not offered.", name=method.name), "info")
     elif active:
-        flash(f"“{method.name}” is offered at checkout again.", "info")
+        flash(_("“%(name)s” is offered at checkout again.", name=method.name), "info")
     else:
         flash(
-            f"“{method.name}” is no longer offered at checkout; orders placed with it keep it.",
+            _(
+                "“%(name)s” is no longer offered at checkout; orders placed with it keep it.",
+                name=method.name,
+            ),
             "info",
         )
     return go(url_for("office.shipping_method", method_id=method.id), htmx_status=204)
@@ -170,11 +179,14 @@ def shipping_method_delete(method_id: int):
         flash(deleted.message, "error")
         return go(url_for("office.shipping_method", method_id=method_id), htmx_status=204)
     if deleted.value:
-        flash(f"Shipping method “{name}” deleted.", "info")
+        flash(_("Shipping method “%(name)s” deleted.", name=name), "info")
         return go(url_for("office.shipping_methods"), htmx_status=204)
     flash(
-        f"“{name}” was used by orders, so it is kept for them and deactivated: it is no "
-        "longer offered at checkout.",
+        _(
+            "“%(name)s” was used by orders, so it is kept for them and deactivated: it is no "
+            "longer offered at checkout.",
+            name=name,
+        ),
         "info",
     )
     return go(url_for("office.shipping_method", method_id=method_id), htmx_status=204)

@@ -1,5 +1,6 @@
 """The shipping method form (core.shipping_methods reads the numbers and checks every rule)."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length
@@ -10,51 +11,57 @@ from core.models import CustomerGroup
 from core.shipping_methods import MethodDetails
 
 NUMBER_LENGTH = 40  # no number we accept is longer (core.numbers.MAX_CHARS)
-GROUPS_MESSAGE = "Choose customer groups from the list."
+GROUPS_MESSAGE = _l("Choose customer groups from the list.")
 
 
 class MethodForm(RefusalMixin, FlaskForm):
     """A shipping method: name, price, free above, lead time, active, groups."""
 
     name = StringField(
-        "Name",
+        _l("Name"),
         filters=[strip],
         validators=[
-            InputRequired("Give the shipping method a name, such as “Parcel”."),
+            InputRequired(_l("Give the shipping method a name, such as “Parcel”.")),
             Length(
                 max=shipping_methods.NAME_LENGTH,
-                message=f"A name has at most {shipping_methods.NAME_LENGTH} characters.",
+                message=_l(
+                    "A name has at most %(count)s characters.", count=shipping_methods.NAME_LENGTH
+                ),
             ),
         ],
     )
     price = StringField(
-        "Price (EUR, net)",
+        _l("Price (EUR, net)"),
         filters=[strip],
         validators=[
-            InputRequired("Enter the price, such as 6.90 (0 for free shipping)."),
-            Length(max=NUMBER_LENGTH, message="Enter the price as a number, such as 6.90."),
+            InputRequired(_l("Enter the price, such as 6.90 (0 for free shipping).")),
+            Length(max=NUMBER_LENGTH, message=_l("Enter the price as a number, such as 6.90.")),
         ],
     )
     free_above = StringField(
-        "Free from an order value of (EUR, net)",
+        _l("Free from an order value of (EUR, net)"),
         filters=[strip],
-        validators=[Length(max=NUMBER_LENGTH, message="Enter the value as a number, such as 250.")],
-        description="Orders whose goods reach this value ship free. Empty: never free.",
+        validators=[
+            Length(max=NUMBER_LENGTH, message=_l("Enter the value as a number, such as 250."))
+        ],
+        description=_l("Orders whose goods reach this value ship free. Empty: never free."),
     )
     lead_days = StringField(
-        "Lead time (working days)",
+        _l("Lead time (working days)"),
         filters=[strip],
         default="1",
         validators=[
-            InputRequired("Enter the lead time in working days, such as 2."),
-            Length(max=NUMBER_LENGTH, message="Enter the lead time as a whole number."),
+            InputRequired(_l("Enter the lead time in working days, such as 2.")),
+            Length(max=NUMBER_LENGTH, message=_l("Enter the lead time as a whole number.")),
         ],
-        description="Monday to Friday. A customer may ask for delivery no earlier than "
-        "today plus this many working days.",
+        description=_l(
+            "Monday to Friday. A customer may ask for delivery no earlier than "
+            "today plus this many working days."
+        ),
     )
-    is_active = BooleanField("Offered at checkout", default=True)
+    is_active = BooleanField(_l("Offered at checkout"), default=True)
     groups = SelectMultipleField(
-        "Customer groups that may use it",
+        _l("Customer groups that may use it"),
         coerce=numbers.id_choice,
         invalid_value_message=GROUPS_MESSAGE,
         invalid_choice_message=GROUPS_MESSAGE,

@@ -2,6 +2,9 @@
 back-orders first), each product's movement history and the low-stock list."""
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -18,7 +21,7 @@ from blueprints.common import (
     search_arg,
 )
 from blueprints.forms import WholeField
-from core import access, catalog, orders, settings, stock
+from core import access, catalog, i18n, orders, settings, stock
 from core.errors import Refused
 from core.models import Order, Product
 from extensions import db
@@ -30,14 +33,17 @@ class AdjustForm(FlaskForm):
     """Set a product's stock to what was counted, and say why."""
 
     counted = WholeField(
-        "Counted stock",
+        _l("Counted stock"),
         minimum=0,
         maximum=stock.MAX_STOCK,
-        message=f"Enter a whole number from 0 to {stock.MAX_STOCK:,}.",
-        validators=[InputRequired("Enter the counted stock.")],  # 0 is a count too
+        message=_l(
+            "Enter a whole number from 0 to %(maximum)s.", maximum=i18n.number(stock.MAX_STOCK)
+        ),
+        validators=[InputRequired(_l("Enter the counted stock."))],  # 0 is a count too
     )
     reason = StringField(
-        "Reason", validators=[DataRequired("Say why the stock changes."), Length(max=500)]
+        _l("Reason"),
+        validators=[DataRequired(_l("Say why the stock changes.")), Length(max=500)],
     )
 
 
@@ -45,19 +51,24 @@ class ReceiptForm(FlaskForm):
     """Goods in: how many came, and the supplier's delivery note they came with."""
 
     quantity = WholeField(
-        "Quantity received",
+        _l("Quantity received"),
         minimum=1,
         maximum=stock.MAX_STOCK,
-        message=f"Enter how many came in: a whole number from 1 to {stock.MAX_STOCK:,}.",
-        validators=[InputRequired("Enter how many came in.")],
+        message=_l(
+            "Enter how many came in: a whole number from 1 to %(maximum)s.",
+            maximum=i18n.number(stock.MAX_STOCK),
+        ),
+        validators=[InputRequired(_l("Enter how many came in."))],
     )
     reference = StringField(
-        "Delivery note",
+        _l("Delivery note"),
         validators=[
-            DataRequired("Give the supplier's delivery note (or another reference)."),
+            DataRequired(_l("Give the supplier's delivery note (or another reference).")),
             Length(
                 max=stock.REFERENCE_LENGTH,
-                message=f"A reference has at most {stock.REFERENCE_LENGTH} characters.",
+                message=_l(
+                    "A reference has at most %(count)s characters.", count=stock.REFERENCE_LENGTH
+                ),
             ),
         ],
     )
@@ -78,15 +89,36 @@ def receipt_notice(receipt: stock.Receipt) -> str:
         visible = set(
             db.session.scalars(orders.visible_orders(current_user).where(Order.id.in_(ids)))
         )
+    number = i18n.format_number
     told = [
-        f"{s.order.number} ({s.quantity:,})" if s.order in visible else f"another ({s.quantity:,})"
+        f"{s.order.number} ({number(s.quantity)})"
+        if s.order in visible
+        else _("another (%(quantity)s)", quantity=number(s.quantity))
         for s in served
     ]
-    text = f"Received {receipt.quantity:,} × {receipt.product.sku} ({receipt.reference}): "
-    if served:
-        text += f"{receipt.to_backorders:,} to back-orders of {len(served)} order"
-        text += f"{'s' if len(served) != 1 else ''} ({', '.join(told)}), "
-    return text + f"{receipt.to_stock:,} to stock, now {receipt.product.stock:,}."
+    values = {
+        "quantity": number(receipt.quantity),
+        "sku": receipt.product.sku,
+        "reference": receipt.reference,
+        "to_stock": number(receipt.to_stock),
+        "stock": number(receipt.product.stock),
+    }
+    if not served:
+        return _(
+            "Received %(quantity)s × %(sku)s (%(reference)s): %(to_stock)s to stock, "
+            "now %(stock)s.",
+            **values,
+        )
+    return ngettext(
+        "Received %(quantity)s × %(sku)s (%(reference)s): %(to_backorders)s to back-orders "
+        "of %(num)d order (%(orders)s), %(to_stock)s to stock, now %(stock)s.",
+        "Received %(quantity)s × %(sku)s (%(reference)s): %(to_backorders)s to back-orders "
+        "of %(num)d orders (%(orders)s), %(to_stock)s to stock, now %(stock)s.",
+        len(served),
+        to_backorders=number(receipt.to_backorders),
+        orders=", ".join(told),
+        **values,
+    )
 
 
 @bp.route("/stock/<int:product_id>/receipt", methods=["POST"])
@@ -108,7 +140,7 @@ def stock_receive(product_id: int):
         if not received.refused:
             notice = receipt_notice(received.value)
     else:
-        error = " ".join(e for errors in form.errors.values() for e in errors)
+        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
     if is_htmx():
         fresh = or_404(db.session.get(Product, product_id))
         return render(
@@ -152,7 +184,7 @@ def stock_adjust(product_id: int):
         )
         error = adjusted.message or None
     else:
-        error = " ".join(e for errors in form.errors.values() for e in errors)
+        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
     if is_htmx():
         return render(
             "office/stock/_row.html",
@@ -164,7 +196,10 @@ def stock_adjust(product_id: int):
             low=request.form.get("from") == "low",
             from_page="product" if request.form.get("from") == "product" else None,
         )
-    flash(error or f"Stock of {product.sku} is now {product.stock}.", "error" if error else "info")
+    flash(
+        error or _("Stock of %(sku)s is now %(stock)s.", sku=product.sku, stock=product.stock),
+        "error" if error else "info",
+    )
     if request.form.get("from") == "product":
         return redirect(url_for("office.stock_product", product_id=product.id))
     if request.form.get("from") == "low":

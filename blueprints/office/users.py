@@ -1,6 +1,8 @@
 """Back-office staff users: list, invite, roles, blocking, invitations and assigned customers."""
 
 from flask import flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -25,9 +27,17 @@ from extensions import db
 
 from . import bp
 from .people_forms import AssignmentsForm, RolesForm
-from .people_pages import checked_form, invite_page, role_choices
+from .people_pages import checked_form, invite_page, role_choices, role_notes
 
 STATUSES = ("all", "active", "invited", "blocked")
+# How each status filter reads: in the select, and (lower case) in the count of the list.
+STATUS_LABELS = {
+    "all": _l("Every status"),
+    "active": _l("Active"),
+    "invited": _l("Invited"),
+    "blocked": _l("Blocked"),
+}
+STATUS_WORDS = {"active": _l("active"), "invited": _l("invited"), "blocked": _l("blocked")}
 
 
 def status_arg() -> str:
@@ -35,7 +45,7 @@ def status_arg() -> str:
     return choice_arg(
         "status",
         STATUSES,
-        "Unknown status filter. Choose one of: " + ", ".join(STATUSES) + ".",
+        _("Unknown status filter. Choose one of: %(choices)s.", choices=", ".join(STATUSES)),
         default="all",
     )
 
@@ -72,12 +82,12 @@ def person_context(person: User, **extra) -> dict:
     return {
         "person": person,
         "roles_form": roles_form,
-        "role_notes": {r.id: r.description for r in offered},
+        "role_notes": role_notes(offered),
         "locked_roles": locked,
         "assignments_form": assignments_form,
         "assigned": [c for c in person.assigned_companies if c.id in visible_ids],
         "invitations": invitations,
-        "has_pending": any(status == "pending" for _, status in invitations),
+        "has_pending": any(status == "pending" for __, status in invitations),
         "is_self": person.id == current_user.id,
         **extra,
     }
@@ -100,7 +110,7 @@ def run(person: User, change, notice: str):
     changed = attempt(change)
     if changed.refused:
         return answer(person, error=changed.message)
-    return answer(person, notice=notice if changed.value is not False else "Nothing to change.")
+    return answer(person, notice=notice if changed.value is not False else _("Nothing to change."))
 
 
 @bp.route("/users")
@@ -135,6 +145,8 @@ def users():
         q=q,
         status=status,
         statuses=STATUSES,
+        status_labels=STATUS_LABELS,
+        status_words=STATUS_WORDS,
         counts=counts,
     )
 
@@ -164,7 +176,7 @@ def user(user_id: int):
 def user_roles(user_id: int):
     """Give a staff person exactly the checked roles."""
     person = load_staff(user_id)
-    offered, _ = role_choices(person)
+    offered, __ = role_choices(person)
     form, error = checked_form(RolesForm, "roles", [(r.id, r.name) for r in offered])
     if error:
         return answer(person, error=error)
@@ -172,7 +184,7 @@ def user_roles(user_id: int):
     return run(
         person,
         lambda: people.set_roles(person, chosen, actor=current_user, ip=client_ip()),
-        "Roles saved." if chosen else "Roles removed: this person can no longer sign in.",
+        _("Roles saved.") if chosen else _("Roles removed: this person can no longer sign in."),
     )
 
 
@@ -189,7 +201,7 @@ def user_customers(user_id: int):
     return run(
         person,
         lambda: people.set_assignments(person, chosen, actor=current_user, ip=client_ip()),
-        "Assigned customers saved.",
+        _("Assigned customers saved."),
     )
 
 
@@ -207,7 +219,7 @@ def user_block(user_id: int):
     return simple_action(
         user_id,
         lambda p: people.block(p, actor=current_user, ip=client_ip()),
-        "Blocked: every session of this person has ended.",
+        _("Blocked: every session of this person has ended."),
     )
 
 
@@ -218,7 +230,7 @@ def user_unblock(user_id: int):
     return simple_action(
         user_id,
         lambda p: people.unblock(p, actor=current_user, ip=client_ip()),
-        "Unblocked.",
+        _("Unblocked."),
     )
 
 
@@ -229,7 +241,7 @@ def user_resend(user_id: int):
     return simple_action(
         user_id,
         lambda p: people.resend(p, actor=current_user, link=invitation_link, ip=client_ip()),
-        "A new invitation was sent; older links no longer work.",
+        _("A new invitation was sent; older links no longer work."),
     )
 
 
@@ -240,7 +252,7 @@ def user_revoke(user_id: int):
     return simple_action(
         user_id,
         lambda p: people.revoke(p, actor=current_user, ip=client_ip()),
-        "Invitation revoked: the link no longer works.",
+        _("Invitation revoked: the link no longer works."),
     )
 
 
@@ -251,5 +263,5 @@ def user_two_factor_reset(user_id: int):
     return simple_action(
         user_id,
         lambda p: two_factor.reset(p, actor=current_user, ip=client_ip()),
-        "Two-factor sign-in reset: they set it up again at their next sign-in.",
+        _("Two-factor sign-in reset: they set it up again at their next sign-in."),
     )

@@ -1,6 +1,8 @@
 """Storefront cart: building it, checking out, and the approval of colleagues' requests."""
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -17,25 +19,25 @@ from blueprints.common import (
     unchanged,
 )
 from blueprints.forms import EmptyForm
-from core import access, carts
+from core import access, carts, i18n
 from core.models import Cart, Order, Product
 from core.pagination import paginate
 from extensions import db
 
 from . import bp, stock_refusals
-from .checkout import delivery_choice, field_errors, refusal_errors
+from .checkout import delivery_choice, field_errors, person_today, refusal_errors
 from .orders_forms import AddToCartForm, CheckoutForm, NoteForm, QuantityForm, RejectForm
 
 PER_PAGE = 25
-SHOWS = {"pending": "Waiting for a decision", "decided": "Decided"}
+SHOWS = {"pending": _l("Waiting for a decision"), "decided": _l("Decided")}
 
 
 def first_error(form) -> str:
     """The first validation message of a form, for a one-line answer."""
     for errors in form.errors.values():
         if errors:
-            return errors[0]
-    return "The form was not sent correctly. Reload the page and try again."
+            return str(errors[0])
+    return _("The form was not sent correctly. Reload the page and try again.")
 
 
 def pending_count() -> int:
@@ -140,7 +142,7 @@ def cart_add():
     form = AddToCartForm()
     product_id = form.product_id.data if not form.product_id.errors else None
     if not isinstance(product_id, int):
-        abort(400, description="Choose a product to add to your cart.")
+        abort(400, description=_("Choose a product to add to your cart."))
     product = or_404(
         db.session.scalar(select(Product).where(Product.id == product_id, Product.sold()))
     )
@@ -150,7 +152,11 @@ def cart_add():
         added = attempt(lambda: carts.add(current_user, product.id, quantity))
         error = added.message
         if not added.refused:
-            notice = f"{quantity:,} × {product.sku} added to your cart."
+            notice = _(
+                "%(quantity)s × %(sku)s added to your cart.",
+                quantity=i18n.format_number(quantity),
+                sku=product.sku,
+            )
     else:
         error = first_error(form)
     if is_htmx():
@@ -180,7 +186,9 @@ def cart_line(line_id: int):
     quantity = form.quantity.data
     return change_cart(
         lambda: carts.set_quantity(current_user, line_id, quantity),
-        f"{sku}: quantity {quantity:,}." if quantity else f"{sku} is out of your cart.",
+        _("%(sku)s: quantity %(quantity)s.", sku=sku, quantity=i18n.format_number(quantity))
+        if quantity
+        else _("%(sku)s is out of your cart.", sku=sku),
     )
 
 
@@ -190,8 +198,10 @@ def cart_remove(line_id: int):
     """Take a product out of the cart."""
     sku = own_line(line_id).product.sku
     if not EmptyForm().validate_on_submit():
-        abort(400, description="The form was not sent correctly. Reload the page and try again.")
-    return change_cart(lambda: carts.remove(current_user, line_id), f"{sku} is out of your cart.")
+        abort(400, description=_("The form was not sent correctly. Reload the page and try again."))
+    return change_cart(
+        lambda: carts.remove(current_user, line_id), _("%(sku)s is out of your cart.", sku=sku)
+    )
 
 
 @bp.route("/cart/choices", methods=["POST"])
@@ -202,7 +212,7 @@ def cart_choices():
     form = CheckoutForm()
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
-            abort(400, description="The form has expired. Reload the page and try again.")
+            abort(400, description=_("The form has expired. Reload the page and try again."))
         for name in form.errors:  # keep what reads well, leave the rest as it was
             getattr(form, name).data = ""
     kept = attempt(lambda: carts.keep_choices(current_user, form.choices()))
@@ -222,11 +232,13 @@ def cart_submit():
     form = CheckoutForm()
     if not form.validate_on_submit():
         return cart_answer(error=first_error(form), form=form)
-    submitted = attempt(lambda: carts.submit(current_user, form.note.data, form.choices()))
+    submitted = attempt(
+        lambda: carts.submit(current_user, form.note.data, form.choices(), today=person_today())
+    )
     if submitted.refused:
         return cart_answer(error=submitted.message, form=form, refusal=submitted.refusal)
     return cart_answer(
-        notice="Your cart is sent for approval. Your company's decision-makers have been told."
+        notice=_("Your cart is sent for approval. Your company's decision-makers have been told.")
     )
 
 
@@ -242,21 +254,30 @@ def checkout():
     if too_many is not None:
         return too_many
     checked_out = attempt(
-        lambda: carts.checkout(current_user, form.note.data, form.choices()), replay=True
+        lambda: carts.checkout(current_user, form.note.data, form.choices(), today=person_today()),
+        replay=True,
     )
     if checked_out.refused:
         stock_refusals.count(checked_out.refusal)
         return cart_answer(error=checked_out.message, form=form, refusal=checked_out.refusal)
     result = checked_out.value
     if isinstance(result, Order):
-        flash(f"Order {result.number} is placed: {result.total:,} {result.currency}.", "info")
+        flash(
+            _(
+                "Order %(number)s is placed: %(total)s %(currency)s.",
+                number=result.number,
+                total=i18n.format_number(result.total, 2),
+                currency=result.currency,
+            ),
+            "info",
+        )
         return go(url_for("shop.order", order_id=result.id))
-    notice = (
+    notice = _(
         "Your order is above your company's approval limit: it now waits for a second "
         "decision-maker to approve it."
     )
     if carts.short_of_approvers(result, carts.priced(result).total):
-        notice = (
+        notice = _(
             "Your order is above your company's approval limit and nobody else at your "
             "company can give the second approval: the seller's staff have been asked to give "
             "it, and the order is placed as soon as they do."
@@ -271,7 +292,7 @@ def show_arg() -> str:
     """Which requests the approvals list shows; anything unknown is a clear 400."""
     show = request.args.get("show") or "pending"
     if show not in SHOWS:
-        abort(400, description="Show either the requests waiting for a decision, or decided.")
+        abort(400, description=_("Show either the requests waiting for a decision, or decided."))
     return show
 
 
@@ -376,7 +397,8 @@ def approve(cart_id: int):
         return too_many
     choices = form.choices() if form.sent_choices() else None
     approved = attempt(
-        lambda: carts.approve(current_user, cart_id, form.note.data, choices), replay=True
+        lambda: carts.approve(current_user, cart_id, form.note.data, choices, today=person_today()),
+        replay=True,
     )
     if approved.refused:
         stock_refusals.count(approved.refusal)
@@ -385,16 +407,27 @@ def approve(cart_id: int):
     if order is None:
         waiting = carts.load_request(current_user, cart_id)
         flash(
-            "Your approval is recorded. The order is above your company's approval limit and "
-            "nobody else at your company can give the second approval: the seller's staff "
-            "have been asked to give it."
+            _(
+                "Your approval is recorded. The order is above your company's approval limit "
+                "and nobody else at your company can give the second approval: the seller's "
+                "staff have been asked to give it."
+            )
             if carts.short_of_approvers(waiting, carts.priced(waiting).total)
-            else "Your approval is recorded. The order is above your company's approval limit: "
-            "a second decision-maker must approve it too.",
+            else _(
+                "Your approval is recorded. The order is above your company's approval limit: "
+                "a second decision-maker must approve it too."
+            ),
             "info",
         )
         return go(url_for("shop.approvals"))
-    flash(f"Approved: order {order.number} is placed for {order.placed_by.name}.", "info")
+    flash(
+        _(
+            "Approved: order %(number)s is placed for %(name)s.",
+            number=order.number,
+            name=order.placed_by.name,
+        ),
+        "info",
+    )
     return go(url_for("shop.order", order_id=order.id))
 
 
@@ -409,5 +442,8 @@ def reject(cart_id: int):
     rejected = attempt(lambda: carts.reject(current_user, cart_id, form.note.data))
     if rejected.refused:
         return decision_refused(request_or_404(cart_id), rejected.message)
-    flash(f"The request of {cart.owner.name} is rejected; they have been told why.", "info")
+    flash(
+        _("The request of %(name)s is rejected; they have been told why.", name=cart.owner.name),
+        "info",
+    )
     return go(url_for("shop.approvals"))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from core import addresses, carts, delivery, shipping_methods, tax
+from core import addresses, carts, delivery, i18n, shipping_methods, tax
 from core.models import Cart, Company, DeliveryAddress, ShippingMethod
 
 
@@ -68,6 +68,12 @@ class DeliveryChoice:
         return tax.of_lines(self.company, [*self.goods_lines, *shipping])
 
 
+def person_today() -> date:
+    """Today where the signed-in person is, which the lead time counts from: the requested
+    date they enter is a day in their own time zone (theirs, else the seller's)."""
+    return i18n.to_local(delivery.now()).date()
+
+
 def delivery_choice(
     cart: Cart,
     pricing: carts.PricedCart,
@@ -86,7 +92,7 @@ def delivery_choice(
         "requested_date": start.requested_date.isoformat() if start.requested_date else "",
         **(typed or {}),
     }
-    today = delivery.today()
+    today = person_today()
     offers = [
         MethodOffer(m, shipping_methods.price_for(m, goods), delivery.earliest(m, today))
         for m in shipping_methods.allowed_for(cart.company.group_id)

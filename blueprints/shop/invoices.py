@@ -1,6 +1,7 @@
 """Storefront invoices: the company's balance, its invoices, one printable invoice, and
 the credit notes it was given; each document also as a PDF."""
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.common import choice_arg, or_404, page_arg, permission_required, render
@@ -19,7 +20,7 @@ from . import bp
 
 def status_arg() -> str:
     """The `status` filter of the list; an unknown one is a clear 400."""
-    return choice_arg("status", billing.STATUS_FILTERS, "There is no invoice status “{value}”.")
+    return choice_arg("status", billing.STATUS_FILTERS, _("There is no invoice status “{value}”."))
 
 
 @bp.route("/invoices")

@@ -1,5 +1,6 @@
 """Storefront orders: the company's own orders, each with its lines and history."""
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.common import choice_arg, or_404, page_arg, reader_required, render, search_arg
@@ -13,7 +14,7 @@ from . import bp
 
 def status_arg() -> str:
     """The `status` filter of the list; an unknown one is a clear 400."""
-    return choice_arg("status", orders.STATUS_LABELS, "There is no order status “{value}”.")
+    return choice_arg("status", orders.STATUS_LABELS, _("There is no order status “{value}”."))
 
 
 @bp.route("/orders", endpoint="orders")

@@ -1,31 +1,40 @@
 """Forms of the storefront's cart, checkout and approvals."""
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from blueprints.forms import WholeField, strip
-from core import carts, delivery, numbers
+from core import carts, delivery, i18n, numbers
 from core.orders import MAX_QUANTITY
 
-QUANTITY_MESSAGE = f"Enter a whole number from 1 to {MAX_QUANTITY:,}."
-LINE_MESSAGE = f"Enter a whole number from 0 to {MAX_QUANTITY:,} (0 takes the product out)."
+QUANTITY_MESSAGE = _l(
+    "Enter a whole number from 1 to %(maximum)s.", maximum=i18n.number(MAX_QUANTITY)
+)
+LINE_MESSAGE = _l(
+    "Enter a whole number from 0 to %(maximum)s (0 takes the product out).",
+    maximum=i18n.number(MAX_QUANTITY),
+)
+NOTE_MESSAGE = _l(
+    "A note has at most %(maximum)s characters.", maximum=i18n.number(carts.NOTE_LENGTH)
+)
 
 
 class AddToCartForm(FlaskForm):
     """A product and how many to add to the cart."""
 
     product_id = WholeField(
-        "Product",
+        _l("Product"),
         minimum=1,
         maximum=numbers.MAX_ID,
-        message="Choose a product.",
-        validators=[InputRequired("Choose a product.")],
+        message=_l("Choose a product."),
+        validators=[InputRequired(_l("Choose a product."))],
         render_kw={"hidden": True},
     )
     quantity = WholeField(
-        "Quantity",
+        _l("Quantity"),
         default=1,
         minimum=1,
         maximum=MAX_QUANTITY,
@@ -38,7 +47,7 @@ class QuantityForm(FlaskForm):
     """A cart line's new quantity; 0 takes the product out."""
 
     quantity = WholeField(
-        "Quantity",
+        _l("Quantity"),
         minimum=0,
         maximum=MAX_QUANTITY,
         message=LINE_MESSAGE,
@@ -50,13 +59,8 @@ class NoteForm(FlaskForm):
     """Checkout, submitting or approving: an optional note."""
 
     note = TextAreaField(
-        "Note",
-        validators=[
-            Length(
-                max=carts.NOTE_LENGTH,
-                message=f"A note has at most {carts.NOTE_LENGTH:,} characters.",
-            )
-        ],
+        _l("Note"),
+        validators=[Length(max=carts.NOTE_LENGTH, message=NOTE_MESSAGE)],
     )
 
 
@@ -64,13 +68,10 @@ class RejectForm(FlaskForm):
     """Rejecting a request: the requester reads why."""
 
     note = TextAreaField(
-        "Why",
+        _l("Why"),
         validators=[
-            DataRequired("Say why you reject the request: the requester reads it."),
-            Length(
-                max=carts.NOTE_LENGTH,
-                message=f"A note has at most {carts.NOTE_LENGTH:,} characters.",
-            ),
+            DataRequired(_l("Say why you reject the request: the requester reads it.")),
+            Length(max=carts.NOTE_LENGTH, message=NOTE_MESSAGE),
         ],
     )
 
@@ -78,7 +79,7 @@ class RejectForm(FlaskForm):
 CHOICE_FIELDS = ("delivery_address", "shipping_method", "customer_reference", "requested_date")
 
 
-def _listed_id(message: str):
+def _listed_id(message):
     """A choice from a list sent as a record id: empty is None, anything else not an id is
     `message` (core.delivery checks that the record is one of the list)."""
 
@@ -98,26 +99,29 @@ class CheckoutForm(NoteForm):
     """
 
     delivery_address = StringField(
-        "Deliver to",
+        _l("Deliver to"),
         filters=[strip],
-        validators=[_listed_id("Choose the delivery address from the list.")],
+        validators=[_listed_id(_l("Choose the delivery address from the list."))],
     )
     shipping_method = StringField(
-        "Shipping",
+        _l("Shipping"),
         filters=[strip],
-        validators=[_listed_id("Choose how the goods are shipped from the list.")],
+        validators=[_listed_id(_l("Choose how the goods are shipped from the list."))],
     )
     customer_reference = StringField(
-        "Your reference",
+        _l("Your reference"),
         filters=[strip],
         validators=[
             Length(
                 max=delivery.REFERENCE_LENGTH,
-                message=f"Your reference has at most {delivery.REFERENCE_LENGTH} characters.",
+                message=_l(
+                    "Your reference has at most %(maximum)s characters.",
+                    maximum=delivery.REFERENCE_LENGTH,
+                ),
             )
         ],
     )
-    requested_date = StringField("Requested delivery date", filters=[strip])
+    requested_date = StringField(_l("Requested delivery date"), filters=[strip])
 
     def validate_requested_date(self, field):
         try:

@@ -4,11 +4,11 @@ from itertools import zip_longest
 
 from flask import (
     abort,
-    flash,
     redirect,
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.boundary import attempt
@@ -41,7 +41,9 @@ MORE_LINES = 5
 
 def status_arg() -> str:
     """The `status` filter of the list; an unknown one is a clear 400."""
-    return choice_arg("status", FILTERS["shop"], "Unknown status filter: choose one from the list.")
+    return choice_arg(
+        "status", FILTERS["shop"], _("Unknown status filter: choose one from the list.")
+    )
 
 
 def seller_link(quote: Quote) -> str:
@@ -123,7 +125,7 @@ def _prefill() -> list[dict]:
     if source:
         quote_id = numbers.record_id(source)
         if quote_id is None:
-            abort(400, description="Unknown quote to copy.")
+            abort(400, description=_("Unknown quote to copy."))
         earlier = PAGES.load(quote_id)
         return [{"sku": ln.product.sku, "quantity": str(ln.quantity)} for ln in earlier.lines]
     pairs = zip_longest(request.args.getlist("sku"), request.args.getlist("qty"), fillvalue="")
@@ -156,14 +158,14 @@ def quote_new():
     form = RequestForm()
     action = request.form.get("action", "send")
     if action == "more":
-        for _ in range(MORE_LINES):
+        for _more in range(MORE_LINES):
             if len(form.lines) < quotes.MAX_LINES:
                 form.lines.append_entry()
         return new_page(form, {})
     valid = form.validate_on_submit()
     asks = form.resolve()
     if action == "send" and not form.ok and not form.form_errors:
-        form.form_errors.append("Nothing was sent: correct the lines marked below.")
+        form.form_errors.append(_("Nothing was sent: correct the lines marked below."))
     if valid and form.ok and action == "send":
         sent = attempt(
             lambda: quotes.request(
@@ -176,9 +178,9 @@ def quote_new():
             replay=True,
         )
         if not sent.refused:
-            quote = sent.value
-            flash(f"Your request {quote.number} is with the seller; you will hear back.", "info")
-            return redirect(url_for("shop.quote", quote_id=quote.id))
+            # No flash: the quote page says where the request is for as long as it is
+            # there (its actions panel, live), and stops saying it once the seller answers.
+            return redirect(url_for("shop.quote", quote_id=sent.value.id))
         form.form_errors.append(sent.message)
     resolved = [e.form.product for e in form.lines if e.form.product is not None]
     offers = offers_for(current_user.company.group, resolved) if resolved else {}
@@ -209,7 +211,7 @@ def quote_counter(quote_id: int):
     if not form.matches(found) or form.seen.errors:
         return PAGES.answer(quote_id, error=STALE_FORM)
     if not valid:
-        return PAGES.answer(quote_id, error="Check the prices marked below.", form=form)
+        return PAGES.answer(quote_id, error=_("Check the prices marked below."), form=form)
     return PAGES.run(
         quote_id,
         lambda: quotes.counter(
@@ -220,23 +222,25 @@ def quote_counter(quote_id: int):
             note=form.note.data,
             link=seller_link,
         ),
-        "Your counter-offer is with the seller.",
+        "",  # the panel says it, for as long as it is so (_actions.html)
     )
 
 
 def accepted(result) -> str:
     """What accepting did: an order, or (above the approval limit) the first approval."""
     if isinstance(result, Order):
-        return (
-            f"Order {result.number} is placed at the quoted prices, {money(result.total)} in all."
+        return _(
+            "Order %(number)s is placed at the quoted prices, %(total)s in all.",
+            number=result.number,
+            total=money(result.total),
         )
     if quotes.short_of_approvers(result.quote):
-        return (
+        return _(
             "Your approval is recorded. The quote is above your company's approval limit and "
             "nobody else at your company can accept it: the seller's staff have been asked to "
             "give the second approval, and the order is placed when they do."
         )
-    return (
+    return _(
         "Your approval is recorded. The quote is above your company's approval limit: the "
         "order is placed when a second decision-maker accepts it."
     )
@@ -282,11 +286,13 @@ def quote_accept(quote_id: int):
 @permission_required("shop.order")
 def quote_reject(quote_id: int):
     """Turn the seller's offer down; the quote is closed."""
-    return decide(quote_id, quotes.reject, "You rejected the offer; the seller has been told.")
+    return decide(quote_id, quotes.reject, _("You rejected the offer; the seller has been told."))
 
 
 @bp.route("/quotes/<int:quote_id>/withdraw", methods=["POST"])
 @permission_required("shop.quote")
 def quote_withdraw(quote_id: int):
     """Take the request back (its requester or a decision-maker); the quote is closed."""
-    return decide(quote_id, quotes.withdraw, "The request is withdrawn; the seller has been told.")
+    return decide(
+        quote_id, quotes.withdraw, _("The request is withdrawn; the seller has been told.")
+    )

@@ -3,6 +3,7 @@
 from collections.abc import Callable, Iterable
 
 from flask import abort, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -93,7 +94,7 @@ def answer(person: User, *, notice: str = "", error: str = ""):
 def act(person: User, change: Callable[[], object], notice: Callable[[], str]):
     """Run one service call; a refusal is undone and said."""
     if not EmptyForm().validate_on_submit():
-        abort(400, description="The form was not sent correctly. Reload the page and try again.")
+        abort(400, description=_("The form was not sent correctly. Reload the page and try again."))
     changed = attempt(change)
     if changed.refused:
         return answer(person, error=changed.message)
@@ -150,8 +151,11 @@ def user_invite():
         if not invited.refused:
             hours = settings.invitation_hours()
             flash(
-                f"Invitation sent to {invited.value.email}. The link works once, for {hours} "
-                "hours.",
+                _(
+                    "Invitation sent to %(email)s. The link works once, for %(hours)s hours.",
+                    email=invited.value.email,
+                    hours=hours,
+                ),
                 "info",
             )
             return redirect(url_for("shop.users"))
@@ -167,14 +171,14 @@ def user_roles(user_id: int):
     person = colleague(user_id)
     form = RoleChoiceForm()
     if not form.validate_on_submit():
-        return answer(person, error="Choose one of the roles offered.")
+        return answer(person, error=_("Choose one of the roles offered."))
     chosen = customer_role(form.role.data)
     if chosen is None:
-        return answer(person, error="Choose one of the roles offered.")
+        return answer(person, error=_("Choose one of the roles offered."))
     return act(
         person,
         lambda: people.set_roles(person, [chosen], actor=current_user, ip=client_ip()),
-        lambda: f"{person.name} now has the role “{chosen.name}”.",
+        lambda: _("%(name)s now has the role “%(role)s”.", name=person.name, role=chosen.name),
     )
 
 
@@ -186,7 +190,7 @@ def user_block(user_id: int):
     return act(
         person,
         lambda: people.block(person, actor=current_user, ip=client_ip()),
-        lambda: f"{person.name} is blocked and signed out everywhere.",
+        lambda: _("%(name)s is blocked and signed out everywhere.", name=person.name),
     )
 
 
@@ -199,10 +203,10 @@ def user_unblock(user_id: int):
         person,
         lambda: people.unblock(person, actor=current_user, ip=client_ip()),
         lambda: (
-            f"{person.name} can sign in again."
+            _("%(name)s can sign in again.", name=person.name)
             if person.status == "active"
             # Never activated: blocking withdrew their link, so they need a new one.
-            else f"{person.name} is unblocked. Send them a new invitation link."
+            else _("%(name)s is unblocked. Send them a new invitation link.", name=person.name)
         ),
     )
 
@@ -215,7 +219,10 @@ def user_resend(user_id: int):
     return act(
         person,
         lambda: people.resend(person, actor=current_user, link=invitation_link, ip=client_ip()),
-        lambda: f"A new link is on its way to {person.email}; older links no longer work.",
+        lambda: _(
+            "A new link is on its way to %(email)s; older links no longer work.",
+            email=person.email,
+        ),
     )
 
 
@@ -227,5 +234,8 @@ def user_revoke(user_id: int):
     return act(
         person,
         lambda: people.revoke(person, actor=current_user, ip=client_ip()),
-        lambda: f"The invitation of {person.email} is withdrawn; its link no longer works.",
+        lambda: _(
+            "The invitation of %(email)s is withdrawn; its link no longer works.",
+            email=person.email,
+        ),
     )

@@ -1,5 +1,6 @@
 """Forms of the storefront's people page: inviting a colleague and changing a role."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import DataRequired
@@ -15,11 +16,11 @@ class RoleChoiceForm(FlaskForm):
     # role and core.people refuses one above the giver's rights with a clear
     # message, instead of WTForms' bare "Not a valid choice".
     role = SelectField(
-        "Role",
+        _l("Role"),
         coerce=numbers.id_choice,
         validate_choice=False,
-        validators=[DataRequired("Choose a role.")],
-        invalid_value_message="Choose a role.",
+        validators=[DataRequired(_l("Choose a role."))],
+        invalid_value_message=_l("Choose a role."),
     )
 
 

@@ -4,8 +4,9 @@ import csv
 from collections.abc import Callable
 from decimal import Decimal
 
-from .. import numbers, tax
+from .. import i18n, numbers, tax
 from ..errors import Refused
+from ..i18n import _
 from ..products import DESCRIPTION_LENGTH, NAME_LENGTH, UNIT_LENGTH, clean_price, clean_sku
 from ..stock import MAX_STOCK
 from .kinds import KINDS
@@ -32,12 +33,17 @@ def _shown(value: str) -> str:
     return value if len(value) <= 40 else value[:39] + "…"
 
 
-def _price(value: str, label: str) -> Decimal:
+def _found(message, value: str):
+    """A message about a cell, with the cell quoted after it."""
+    return _("%(text)s Found “%(value)s”.", text=message, value=_shown(value))
+
+
+def _price(value: str, label) -> Decimal:
     """clean_price's rules (core.products), with the cell quoted in the message."""
     try:
         return clean_price(value, label)
     except Refused as exc:
-        raise Refused(f"{exc} Found “{_shown(value)}”.") from None
+        raise Refused(_found(str(exc), value)) from None
 
 
 def _products_checker(index: dict[str, int], lookups: Lookups, checked: Checked):
@@ -55,15 +61,21 @@ def _products_checker(index: dict[str, int], lookups: Lookups, checked: Checked)
         sku = raw.upper()
         product_id = lookups.skus.get(sku)
         if not raw:
-            checked.add(line, "sku", "Give the SKU.")
+            checked.add(line, "sku", _("Give the SKU."))
         elif product_id is None:
             try:
                 sku = clean_sku(raw)
             except Refused as exc:
-                checked.add(line, "sku", f"{exc} Found “{_shown(raw)}”.")
+                checked.add(line, "sku", _found(str(exc), raw))
         if sku and sku in seen:
             checked.add(
-                line, "sku", f"SKU {_shown(sku)} is already on line {seen[sku]}: one line per SKU."
+                line,
+                "sku",
+                _(
+                    "SKU %(sku)s is already on line %(line)s: one line per SKU.",
+                    sku=_shown(sku),
+                    line=seen[sku],
+                ),
             )
         elif sku:
             seen[sku] = line
@@ -76,10 +88,14 @@ def _products_checker(index: dict[str, int], lookups: Lookups, checked: Checked)
                 checked.add(
                     line,
                     "name",
-                    f"A name has at most {NAME_LENGTH} characters; this has {len(name)}.",
+                    _(
+                        "A name has at most %(maximum)s characters; this has %(length)s.",
+                        maximum=NAME_LENGTH,
+                        length=len(name),
+                    ),
                 )
         if new and name is None:
-            checked.add(line, "name", "A new product needs a name.")
+            checked.add(line, "name", _("A new product needs a name."))
 
         category_id = None
         if i_cat is not None and (value := cells[i_cat].strip()):
@@ -88,11 +104,16 @@ def _products_checker(index: dict[str, int], lookups: Lookups, checked: Checked)
                 checked.add(
                     line,
                     "category",
-                    f"There is no category “{_shown(value)}”: use a category's name or slug.",
+                    _(
+                        "There is no category “%(value)s”: use a category's name or slug.",
+                        value=_shown(value),
+                    ),
                 )
             elif len(found) > 1:
                 checked.add(
-                    line, "category", f"“{_shown(value)}” names several categories: use the slug."
+                    line,
+                    "category",
+                    _("“%(value)s” names several categories: use the slug.", value=_shown(value)),
                 )
             else:
                 category_id = found[0]
@@ -100,16 +121,16 @@ def _products_checker(index: dict[str, int], lookups: Lookups, checked: Checked)
         base_price = None
         if i_base is not None and (value := cells[i_base].strip()):
             try:
-                base_price = _price(value, "The base price")
+                base_price = _price(value, _("The base price"))
             except Refused as exc:
                 checked.add(line, "base_price", str(exc))
         elif new:
-            checked.add(line, "base_price", "A new product needs a base price.")
+            checked.add(line, "base_price", _("A new product needs a base price."))
 
         cost = None
         if i_cost is not None and (value := cells[i_cost].strip()):
             try:
-                cost = _price(value, "The cost")
+                cost = _price(value, _("The cost"))
             except Refused as exc:
                 checked.add(line, "cost", str(exc))
 
@@ -120,15 +141,22 @@ def _products_checker(index: dict[str, int], lookups: Lookups, checked: Checked)
                 checked.add(
                     line,
                     "description",
-                    f"A description has at most {DESCRIPTION_LENGTH:,} characters; "
-                    f"this has {len(description):,}.",
+                    _(
+                        "A description has at most %(maximum)s characters; this has %(length)s.",
+                        maximum=i18n.format_number(DESCRIPTION_LENGTH),
+                        length=i18n.format_number(len(description)),
+                    ),
                 )
 
         unit = None
         if i_unit is not None and (value := cells[i_unit]).strip():
             unit = " ".join(value.split())
             if len(unit) > UNIT_LENGTH:
-                checked.add(line, "unit", f"A unit has at most {UNIT_LENGTH} characters.")
+                checked.add(
+                    line,
+                    "unit",
+                    _("A unit has at most %(maximum)s characters.", maximum=UNIT_LENGTH),
+                )
 
         tax_class = None
         if i_tax is not None and (value := cells[i_tax].strip()):
@@ -137,7 +165,10 @@ def _products_checker(index: dict[str, int], lookups: Lookups, checked: Checked)
                 checked.add(
                     line,
                     "tax_class",
-                    f"The VAT class is standard, reduced or zero, not “{_shown(value)}”.",
+                    _(
+                        "The VAT class is standard, reduced or zero, not “%(value)s”.",
+                        value=_shown(value),
+                    ),
                 )
 
         if checked.error_count == errors:
@@ -163,11 +194,11 @@ def _product_of(lookups: Lookups, checked: Checked, line: int, raw: str) -> int 
     """The id of an existing product named by a SKU cell, or None with the error noted."""
     sku = raw.strip().upper()
     if not sku:
-        checked.add(line, "sku", "Give the SKU.")
+        checked.add(line, "sku", _("Give the SKU."))
         return None
     product_id = lookups.skus.get(sku)
     if product_id is None:
-        checked.add(line, "sku", f"There is no product with SKU {_shown(sku)}.")
+        checked.add(line, "sku", _("There is no product with SKU %(sku)s.", sku=_shown(sku)))
     return product_id
 
 
@@ -184,22 +215,28 @@ def _stock_checker(index: dict[str, int], lookups: Lookups, checked: Checked):
                 checked.add(
                     line,
                     "sku",
-                    f"SKU {_shown(cells[i_sku].strip().upper())} is already on line "
-                    f"{seen[product_id]}: one line per SKU.",
+                    _(
+                        "SKU %(sku)s is already on line %(line)s: one line per SKU.",
+                        sku=_shown(cells[i_sku].strip().upper()),
+                        line=seen[product_id],
+                    ),
                 )
             else:
                 seen[product_id] = line
         value = cells[i_stock].strip()
         counted = None
         if not value:
-            checked.add(line, "stock", "Give the counted stock: a whole number from 0.")
+            checked.add(line, "stock", _("Give the counted stock: a whole number from 0."))
         else:
-            whole = f"Stock must be a whole number, such as 120. Found “{_shown(value)}”."
-            implausible = f"Stock above {MAX_STOCK:,} is not plausible; check the number."
+            whole = _found(_("Stock must be a whole number, such as 120."), value)
+            implausible = _(
+                "Stock above %(maximum)s is not plausible; check the number.",
+                maximum=i18n.number(MAX_STOCK),
+            )
             try:  # "5.0" is how some spreadsheets write 5
                 number = numbers.decimal(
                     value,
-                    label="Stock",
+                    label=_("Stock"),
                     places=0,
                     minimum=-_STOCK_READ,
                     maximum=_STOCK_READ,
@@ -211,9 +248,7 @@ def _stock_checker(index: dict[str, int], lookups: Lookups, checked: Checked):
                 checked.add(line, "stock", str(exc))
             else:
                 if number < 0:
-                    checked.add(
-                        line, "stock", f"Stock cannot be negative. Found “{_shown(value)}”."
-                    )
+                    checked.add(line, "stock", _found(_("Stock cannot be negative."), value))
                 elif number > MAX_STOCK:
                     checked.add(line, "stock", implausible)
                 else:
@@ -222,7 +257,11 @@ def _stock_checker(index: dict[str, int], lookups: Lookups, checked: Checked):
         if i_reason is not None and (raw := cells[i_reason]).strip():
             reason = " ".join(raw.split())
             if len(reason) > REASON_LENGTH:
-                checked.add(line, "reason", f"A reason has at most {REASON_LENGTH} characters.")
+                checked.add(
+                    line,
+                    "reason",
+                    _("A reason has at most %(maximum)s characters.", maximum=REASON_LENGTH),
+                )
         if checked.error_count == errors:
             checked.rows.append((line, product_id, counted, reason))
 
@@ -241,14 +280,18 @@ def _group_prices_checker(index: dict[str, int], lookups: Lookups, checked: Chec
         raw = " ".join(cells[i_group].split())
         group_id = None
         if not raw:
-            checked.add(line, "group", f"Give the customer group: {names}.")
+            checked.add(line, "group", _("Give the customer group: %(names)s.", names=names))
         else:
             group_id = lookups.groups.get(raw.casefold())
             if group_id is None:
                 checked.add(
                     line,
                     "group",
-                    f"There is no customer group “{_shown(raw)}”; the groups are {names}.",
+                    _(
+                        "There is no customer group “%(group)s”; the groups are %(names)s.",
+                        group=_shown(raw),
+                        names=names,
+                    ),
                 )
         if product_id is not None and group_id is not None:
             pair = (product_id, group_id)
@@ -256,8 +299,13 @@ def _group_prices_checker(index: dict[str, int], lookups: Lookups, checked: Chec
                 checked.add(
                     line,
                     "sku",
-                    f"The {_shown(raw)} price of {_shown(cells[i_sku].strip().upper())} is "
-                    f"already on line {seen[pair]}: one line per product and group.",
+                    _(
+                        "The %(group)s price of %(sku)s is already on line %(line)s: "
+                        "one line per product and group.",
+                        group=_shown(raw),
+                        sku=_shown(cells[i_sku].strip().upper()),
+                        line=seen[pair],
+                    ),
                 )
             else:
                 seen[pair] = line
@@ -265,7 +313,7 @@ def _group_prices_checker(index: dict[str, int], lookups: Lookups, checked: Chec
         price = None
         if value:
             try:
-                price = _price(value, "The price")
+                price = _price(value, _("The price"))
             except Refused as exc:
                 checked.add(line, "price", str(exc))
         if checked.error_count == errors:
@@ -308,12 +356,14 @@ def check(
         if not any(cell.strip() for cell in header):
             raise FileProblem(
                 1,
-                "The first line must name the columns (for example "
-                f"{','.join(kind.required)}); it is empty.",
+                _(
+                    "The first line must name the columns (for example %(names)s); it is empty.",
+                    names=",".join(kind.required),
+                ),
             )
         index = read_header(kind, header, lookups)
     except csv.Error:
-        return checked.stop(1, "", "The first line cannot be read as CSV: check its quotes.")
+        return checked.stop(1, "", _("The first line cannot be read as CSV: check its quotes."))
     except FileProblem as exc:
         return checked.stop(exc.line, exc.column, exc.message)
     except HeaderProblems as exc:
@@ -338,17 +388,23 @@ def check(
                 return checked.stop(
                     line,
                     "",
-                    f"A cell from line {line} on runs on for more than "
-                    f'{csv.field_size_limit():,} characters: a quote (") opened and never '
-                    "closed? Nothing after it can be read.",
+                    _(
+                        "A cell from line %(line)s on runs on for more than %(maximum)s "
+                        'characters: a quote (") opened and never closed? Nothing after it '
+                        "can be read.",
+                        line=line,
+                        maximum=i18n.format_number(csv.field_size_limit()),
+                    ),
                 )
             checked.lines += 1
             checked.bad_lines += 1
             checked.add(
                 line,
                 "",
-                "This line's quotes are not balanced: a cell with a quote (\") in it must be "
-                'in quotes, with the quote doubled ("").',
+                _(
+                    "This line's quotes are not balanced: a cell with a quote (\") in it must "
+                    'be in quotes, with the quote doubled ("").'
+                ),
             )
             continue
         if not any(cell.strip() for cell in cells):
@@ -357,8 +413,11 @@ def check(
             return checked.stop(
                 None,
                 "",
-                f"The file has more than {limits.max_lines:,} lines: split it into files of "
-                f"at most {limits.max_lines:,} lines and import them one after the other.",
+                _(
+                    "The file has more than %(maximum)s lines: split it into files of "
+                    "at most %(maximum)s lines and import them one after the other.",
+                    maximum=i18n.format_number(limits.max_lines),
+                ),
             )
         checked.lines += 1
         errors = checked.error_count
@@ -367,8 +426,12 @@ def check(
                 checked.add(
                     line,
                     "",
-                    f"This line has {len(cells)} cells but the header names {width} columns: "
-                    "a value with a comma in it must be in double quotes.",
+                    _(
+                        "This line has %(cells)s cells but the header names %(width)s columns: "
+                        "a value with a comma in it must be in double quotes.",
+                        cells=len(cells),
+                        width=width,
+                    ),
                 )
                 checked.bad_lines += 1
                 continue
@@ -380,8 +443,11 @@ def check(
                 checked.add(
                     line,
                     letter(i),
-                    f"A value in column {letter(i)}, which has no name in the header: "
-                    "name the column or empty it.",
+                    _(
+                        "A value in column %(column)s, which has no name in the header: "
+                        "name the column or empty it.",
+                        column=letter(i),
+                    ),
                 )
         if checked.error_count == errors:
             check_line(line, cells)
@@ -390,5 +456,5 @@ def check(
         if progress is not None and checked.lines % every == 0:
             progress(checked.lines)
     if checked.lines == 0:
-        return checked.stop(None, "", "The file has a header but no lines to import.")
+        return checked.stop(None, "", _("The file has a header but no lines to import."))
     return checked

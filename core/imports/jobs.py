@@ -7,7 +7,9 @@ from sqlalchemy import select
 
 from extensions import db
 
+from .. import i18n
 from ..errors import Refused
+from ..i18n import _
 from ..models import ImportJob, User, utcnow
 from ..pagination import Page, paginate
 from .kinds import may_import
@@ -27,7 +29,7 @@ def clean_filename(raw: str | None) -> str:
 def create_job(actor: User, kind: str, filename: str, *, apply_valid: bool) -> ImportJob:
     """A queued import of `kind` by `actor`; the caller commits, then calls start()."""
     if not may_import(actor, kind):
-        raise Refused("Your role does not include this import.")
+        raise Refused(_("Your role does not include this import."))
     job = ImportJob(
         kind=kind,
         user_id=actor.id,
@@ -71,20 +73,20 @@ class Progress:
     """Where a job stands, as its page shows it."""
 
     state: str  # a status, or "stalled" for a job whose process died
-    title: str
+    title: str  # these two are read in the viewer's language
     detail: str
     percent: int | None  # None: under way, but how far cannot be told
     running: bool
 
 
 TITLES = {
-    "queued": "Waiting to start",
-    "validating": "Checking lines",
-    "applying": "Applying",
-    "done": "Applied",
-    "rejected": "Nothing applied",
-    "failed": "Failed",
-    "stalled": "Stopped",
+    "queued": _("Waiting to start"),
+    "validating": _("Checking lines"),
+    "applying": _("Applying"),
+    "done": _("Applied"),
+    "rejected": _("Nothing applied"),
+    "failed": _("Failed"),
+    "stalled": _("Stopped"),
 }
 
 
@@ -96,25 +98,38 @@ def progress_of(job: ImportJob, now=None) -> Progress:
         return Progress(
             "stalled",
             TITLES["stalled"],
-            "This import stopped before it finished (the server may have restarted). "
-            "Nothing was applied: upload the file again.",
+            _(
+                "This import stopped before it finished (the server may have restarted). "
+                "Nothing was applied: upload the file again."
+            ),
             0,
             False,
         )
     total = max(job.total_lines or 0, 1)
     if status == "queued":
-        return Progress(status, TITLES[status], "The file is waiting to be read.", None, True)
+        return Progress(status, TITLES[status], _("The file is waiting to be read."), None, True)
     if status == "validating":
         done = job.processed_lines or 0
         percent = min(99, done * 100 // total)
-        detail = f"Checked {done:,} of about {job.total_lines:,} lines."
+        detail = _(
+            "Checked %(done)s of about %(total)s lines.",
+            done=i18n.number(done),
+            total=i18n.number(job.total_lines),
+        )
         return Progress(status, TITLES[status], detail, percent, True)
     if status == "applying":
         # While applying, total_lines is the number of lines to apply.
         done = job.applied_lines or 0
         if not done:
-            detail = f"Applying {job.total_lines:,} lines: nothing is final until all are."
+            detail = _(
+                "Applying %(total)s lines: nothing is final until all are.",
+                total=i18n.number(job.total_lines),
+            )
             return Progress(status, TITLES[status], detail, None, True)
-        detail = f"Applied {done:,} of {job.total_lines:,} lines: nothing is final until all are."
+        detail = _(
+            "Applied %(done)s of %(total)s lines: nothing is final until all are.",
+            done=i18n.number(done),
+            total=i18n.number(job.total_lines),
+        )
         return Progress(status, TITLES[status], detail, min(99, done * 100 // total), True)
     return Progress(status, TITLES[status], job.message or "", 100, False)

@@ -3,14 +3,17 @@
 from dataclasses import dataclass, field
 
 from .. import access
+from ..i18n import N_, _
 from ..models import User
+
+translate = _  # a label kept in English (N_), shown in the reader's language
 
 
 @dataclass(frozen=True)
 class Column:
     """One column a kind of import understands."""
 
-    name: str
+    name: str  # the column's key in the file: the same in every language
     required: bool
     help: str
     costs: bool = False  # only for people who may see costs
@@ -22,9 +25,14 @@ class Kind:
     core.access's to say)."""
 
     key: str
-    label: str
+    label: str  # in English, as the audit log records it; `title` is the label as shown
     columns: tuple[Column, ...]
-    hints: dict[str, str] = field(default_factory=dict)
+    hints: dict[str, str] = field(default_factory=dict)  # lazy messages, by column key
+
+    @property
+    def title(self):
+        """The kind's label in the reader's language."""
+        return translate(self.label)
 
     def columns_for(self, may_see_costs: bool) -> tuple[Column, ...]:
         """The columns this person may use (no cost column without `finance.costs`)."""
@@ -47,57 +55,65 @@ _PRODUCT_COLUMNS = (
 KINDS: dict[str, Kind] = {
     "products": Kind(
         "products",
-        "Products",
+        N_("Products"),
         (
-            Column("sku", True, "Finds the product; a new SKU creates a product."),
-            Column("name", False, "Needed for a new product; at most 200 characters."),
-            Column("category", False, "A category's name or slug, such as capacitors."),
-            Column("base_price", False, "Needed for a new product: 12.50 or 0.0125."),
-            Column("cost", False, "What the product costs you; new products get 0.", costs=True),
-            Column("description", False, "At most 5,000 characters."),
-            Column("unit", False, "pcs, reel, m…; new products get pcs."),
-            Column("tax_class", False, "VAT class: standard, reduced or zero; new: standard."),
+            Column("sku", True, _("Finds the product; a new SKU creates a product.")),
+            Column("name", False, _("Needed for a new product; at most 200 characters.")),
+            Column("category", False, _("A category's name or slug, such as capacitors.")),
+            Column("base_price", False, _("Needed for a new product: 12.50 or 0.0125.")),
+            Column("cost", False, _("What the product costs you; new products get 0."), costs=True),
+            Column("description", False, _("At most 5,000 characters.")),
+            Column("unit", False, _("pcs, reel, m…; new products get pcs.")),
+            Column("tax_class", False, _("VAT class: standard, reduced or zero; new: standard.")),
         ),
         {
-            "stock": "Stock is set by a stock-levels import (sku, stock, reason): "
-            "remove this column here.",
-            "group": "Group prices have their own import (sku, group, price).",
-            "price": "Name the column base_price; group prices have their own import "
-            "(sku, group, price).",
-            "id": "Products are found by their SKU: remove the id column.",
-            "specs": "Specifications are edited on the product page, not imported.",
+            "stock": _(
+                "Stock is set by a stock-levels import (sku, stock, reason): "
+                "remove this column here."
+            ),
+            "group": _("Group prices have their own import (sku, group, price)."),
+            "price": _(
+                "Name the column base_price; group prices have their own import "
+                "(sku, group, price)."
+            ),
+            "id": _("Products are found by their SKU: remove the id column."),
+            "specs": _("Specifications are edited on the product page, not imported."),
         },
     ),
     "stock": Kind(
         "stock",
-        "Stock levels",
+        N_("Stock levels"),
         (
-            Column("sku", True, "The product whose stock was counted."),
-            Column("stock", True, "The counted stock: a whole number from 0."),
-            Column("reason", False, "Why, such as “stocktake May”; the file name otherwise."),
+            Column("sku", True, _("The product whose stock was counted.")),
+            Column("stock", True, _("The counted stock: a whole number from 0.")),
+            Column("reason", False, _("Why, such as “stocktake May”; the file name otherwise.")),
         ),
         {
             **dict.fromkeys(
                 _PRODUCT_COLUMNS,
-                "A stock-levels file sets stock only (sku, stock, reason): remove this column, "
-                "or import it with products.",
+                _(
+                    "A stock-levels file sets stock only (sku, stock, reason): remove this "
+                    "column, or import it with products."
+                ),
             ),
-            **dict.fromkeys(("quantity", "qty", "level", "counted"), "Name the column stock."),
+            **dict.fromkeys(("quantity", "qty", "level", "counted"), _("Name the column stock.")),
         },
     ),
     "group_prices": Kind(
         "group_prices",
-        "Group prices",
+        N_("Group prices"),
         (
-            Column("sku", True, "The product."),
-            Column("group", True, "The customer group's name, such as Wholesale."),
-            Column("price", True, "The group's price; an empty cell removes the group price."),
+            Column("sku", True, _("The product.")),
+            Column("group", True, _("The customer group's name, such as Wholesale.")),
+            Column("price", True, _("The group's price; an empty cell removes the group price.")),
         ),
         {
-            "base_price": "Base prices are set by a products import: remove this column.",
-            "group_price": "Name the column price.",
-            "customer_group": "Name the column group.",
-            "name": "A group-prices file has the columns sku, group and price: remove this column.",
+            "base_price": _("Base prices are set by a products import: remove this column."),
+            "group_price": _("Name the column price."),
+            "customer_group": _("Name the column group."),
+            "name": _(
+                "A group-prices file has the columns sku, group and price: remove this column."
+            ),
         },
     ),
 }

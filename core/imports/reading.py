@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from extensions import db
 
-from .. import access
+from .. import access, i18n
+from ..i18n import _, ngettext
 from ..models import Category, CustomerGroup, Product, User
 from .kinds import Kind
 
@@ -56,7 +57,7 @@ class Lookups:
                 select(CustomerGroup.id, CustomerGroup.name).order_by(CustomerGroup.name)
             ).all()
             found.groups = {name.casefold(): gid for gid, name in rows}
-            found.group_names = tuple(name for _, name in rows)
+            found.group_names = tuple(name for __, name in rows)
         return found
 
 
@@ -72,13 +73,14 @@ class Checked:
     lines: int = 0  # lines with content after the header
     fatal: bool = False  # the file itself is wrong: no line can be applied
 
-    def add(self, line: int | None, column: str, message: str) -> None:
-        """Count an error and keep it while there is room."""
+    def add(self, line: int | None, column: str, message) -> None:
+        """Count an error and keep it while there is room (its text, as read now: the
+        report is kept in the language of the person who imports)."""
         self.error_count += 1
         if len(self.errors) < self.max_errors:
-            self.errors.append({"line": line, "column": column, "message": message})
+            self.errors.append({"line": line, "column": column, "message": str(message)})
 
-    def stop(self, line: int | None, column: str, message: str) -> "Checked":
+    def stop(self, line: int | None, column: str, message) -> "Checked":
         """A problem with the whole file: nothing of it will be applied."""
         self.add(line, column, message)
         self.fatal = True
@@ -89,7 +91,7 @@ class Checked:
 class FileProblem(Exception):
     """The file as a whole cannot be read as this kind of import."""
 
-    def __init__(self, line: int | None, message: str, column: str = ""):
+    def __init__(self, line: int | None, message, column: str = ""):
         super().__init__(message)
         self.line, self.column, self.message = line, column, message
 
@@ -97,19 +99,22 @@ class FileProblem(Exception):
 # --- reading the file -------------------------------------------------------------------------
 
 _NOT_CSV = (
-    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip file"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
-    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", _("an Excel workbook (.xlsx) or another zip file")),
+    (b"\xd0\xcf\x11\xe0", _("an old Excel workbook (.xls)")),
+    (b"%PDF", _("a PDF document")),
 )
-_SAVE_AS = "In your spreadsheet choose File › Save As › “CSV UTF-8 (Comma delimited)”"
-_SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars"))
+_SAVE_AS = _("In your spreadsheet choose File › Save As › “CSV UTF-8 (Comma delimited)”")
+_SEPARATORS = ((";", _("semicolons")), ("\t", _("tabs")), ("|", _("vertical bars")))
 
 
 def megabytes(size: int) -> str:
-    """A limit in bytes as people say it: 30 MB, 64 KB, 900 bytes."""
+    """A limit in bytes as people say it: 30 MB, 64 KB, 900 bytes (in the reader's
+    language and number format)."""
     if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):,.0f} MB"
-    return f"{size / 1024:,.0f} KB" if size >= 1024 else f"{size:,} bytes"
+        return str(_("%(size)s MB", size=i18n.format_number(round(size / (1024 * 1024)))))
+    if size >= 1024:
+        return str(_("%(size)s KB", size=i18n.format_number(round(size / 1024))))
+    return str(ngettext("%(size)s byte", "%(size)s bytes", size, size=i18n.format_number(size)))
 
 
 def decode(data: bytes, limits: Limits) -> str:
@@ -117,31 +122,56 @@ def decode(data: bytes, limits: Limits) -> str:
     if len(data) > limits.max_bytes:
         raise FileProblem(
             None,
-            f"The file is larger than {megabytes(limits.max_bytes)}: split it into smaller "
-            "files and import them one after the other.",
+            _(
+                "The file is larger than %(size)s: split it into smaller "
+                "files and import them one after the other.",
+                size=megabytes(limits.max_bytes),
+            ),
         )
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise FileProblem(1, f"The file is UTF-16 text, not UTF-8. {_SAVE_AS} and upload it again.")
+        raise FileProblem(
+            1,
+            _(
+                "The file is UTF-16 text, not UTF-8. %(save_as)s and upload it again.",
+                save_as=_SAVE_AS,
+            ),
+        )
     data = data.removeprefix(codecs.BOM_UTF8)
     if not data.strip():
-        raise FileProblem(None, "The file is empty: there is nothing to import.")
+        raise FileProblem(None, _("The file is empty: there is nothing to import."))
     for magic, what in _NOT_CSV:
         if data.startswith(magic):
-            raise FileProblem(None, f"This is {what}, not a CSV file. {_SAVE_AS} and upload that.")
+            raise FileProblem(
+                None,
+                _(
+                    "This is %(what)s, not a CSV file. %(save_as)s and upload that.",
+                    what=what,
+                    save_as=_SAVE_AS,
+                ),
+            )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        hint = ""
         try:
             data.decode("cp1252")
-            hint = " It looks like a Windows (ANSI) file."
+            windows = True
         except UnicodeDecodeError:
-            pass
+            windows = False
+        values = {"byte": f"0x{data[exc.start]:02X}", "line": line, "save_as": _SAVE_AS}
         raise FileProblem(
             line,
-            f"The file is not UTF-8: byte 0x{data[exc.start]:02X} on line {line} cannot be "
-            f"read.{hint} {_SAVE_AS} and upload it again.",
+            _(
+                "The file is not UTF-8: byte %(byte)s on line %(line)s cannot be read. "
+                "It looks like a Windows (ANSI) file. %(save_as)s and upload it again.",
+                **values,
+            )
+            if windows
+            else _(
+                "The file is not UTF-8: byte %(byte)s on line %(line)s cannot be read. "
+                "%(save_as)s and upload it again.",
+                **values,
+            ),
         ) from None
     if "\n" not in text and "\r" in text:
         text = text.replace("\r", "\n")  # old Mac line ends: one per line, as csv reads them
@@ -149,8 +179,11 @@ def decode(data: bytes, limits: Limits) -> str:
     if nul >= 0:
         raise FileProblem(
             text.count("\n", 0, nul) + 1,
-            f"The file contains NUL characters: it is not plain CSV text (UTF-16, or a "
-            f"binary file?). {_SAVE_AS} and upload it again.",
+            _(
+                "The file contains NUL characters: it is not plain CSV text (UTF-16, or a "
+                "binary file?). %(save_as)s and upload it again.",
+                save_as=_SAVE_AS,
+            ),
         )
     return text
 
@@ -192,8 +225,12 @@ def read_header(kind: Kind, cells: list[str], lookups: Lookups) -> dict[str, int
             if separator in cells[0]:
                 raise FileProblem(
                     1,
-                    f"The columns are separated by {name}, not commas. {_SAVE_AS}, or "
-                    f"replace the {name} with commas.",
+                    _(
+                        "The columns are separated by %(name)s, not commas. %(save_as)s, or "
+                        "replace the %(name)s with commas.",
+                        name=name,
+                        save_as=_SAVE_AS,
+                    ),
                 )
     known = {c.name: c for c in kind.columns}
     index: dict[str, int] = {}
@@ -208,21 +245,34 @@ def read_header(kind: Kind, cells: list[str], lookups: Lookups) -> dict[str, int
             problems.append(
                 (
                     shown,
-                    f"The column “{shown}” appears twice (columns {letter(index[key])} and "
-                    f"{letter(i)}): keep one.",
+                    _(
+                        "The column “%(name)s” appears twice (columns %(first)s and "
+                        "%(second)s): keep one.",
+                        name=shown,
+                        first=letter(index[key]),
+                        second=letter(i),
+                    ),
                 )
             )
         elif key not in known:
             unknown += 1
             names = ", ".join(c.name for c in kind.columns_for(lookups.may_see_costs))
-            hint = kind.hints.get(key) or f"A {kind.label.lower()} file has the columns {names}."
-            problems.append((shown, f"Unknown column “{shown}”. {hint}"))
+            hint = kind.hints.get(key) or _(
+                "A %(kind)s file has the columns %(names)s.",
+                kind=str(kind.title).lower(),
+                names=names,
+            )
+            problems.append(
+                (shown, _("Unknown column “%(name)s”. %(hint)s", name=shown, hint=hint))
+            )
         elif known[key].costs and not lookups.may_see_costs:
             problems.append(
                 (
                     key,
-                    "The file has a cost column, but your role does not include costs and "
-                    "margins: remove the column and upload the file again.",
+                    _(
+                        "The file has a cost column, but your role does not include costs and "
+                        "margins: remove the column and upload the file again."
+                    ),
                 )
             )
         else:
@@ -231,9 +281,12 @@ def read_header(kind: Kind, cells: list[str], lookups: Lookups) -> dict[str, int
         names = ",".join(kind.required)
         raise FileProblem(
             1,
-            f"The first line must name the columns (for example {names}); this file has "
-            "none that a "
-            f"{kind.label.lower()} import knows. Does it start with data instead?",
+            _(
+                "The first line must name the columns (for example %(names)s); this file has "
+                "none that a %(kind)s import knows. Does it start with data instead?",
+                names=names,
+                kind=str(kind.title).lower(),
+            ),
         )
     reported = {column_key(p[0]) for p in problems}
     for name in kind.required:
@@ -241,13 +294,17 @@ def read_header(kind: Kind, cells: list[str], lookups: Lookups) -> dict[str, int
             problems.append(
                 (
                     name,
-                    f"The column “{name}” is missing: a {kind.label.lower()} file needs "
-                    f"{', '.join(kind.required)}.",
+                    _(
+                        "The column “%(name)s” is missing: a %(kind)s file needs %(required)s.",
+                        name=name,
+                        kind=str(kind.title).lower(),
+                        required=", ".join(kind.required),
+                    ),
                 )
             )
     if not problems and kind.key == "products" and set(index) == {"sku"}:
         problems.append(
-            ("", "Besides sku, the file needs a column to set, such as name or base_price.")
+            ("", _("Besides sku, the file needs a column to set, such as name or base_price."))
         )
     if problems:
         raise HeaderProblems(problems)
@@ -257,6 +314,6 @@ def read_header(kind: Kind, cells: list[str], lookups: Lookups) -> dict[str, int
 class HeaderProblems(Exception):
     """Several problems with the header line, reported together."""
 
-    def __init__(self, problems: list[tuple[str, str]]):
+    def __init__(self, problems: list[tuple]):
         super().__init__(problems[0][1])
         self.problems = problems

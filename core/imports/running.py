@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from extensions import db
 
-from .. import audit, events
+from .. import audit, events, i18n
+from ..i18n import N_, _, ngettext
 from ..models import GroupPrice, ImportJob, Product, StockMovement, User, search_key_of, utcnow
 from ..transaction import is_deadlock
 from .checking import REASON_LENGTH, check, estimate_lines
@@ -90,13 +91,21 @@ _threads: dict[int, threading.Thread] = {}
 _threads_lock = threading.Lock()
 
 
-def start(app, job_id: int, data: bytes, limits: Limits, *, inline: bool = False) -> None:
-    """Run a committed job: in a background thread with its own app context, or right here."""
+def start(
+    app, job_id: int, data: bytes, limits: Limits, *, inline: bool = False, language=None
+) -> None:
+    """Run a committed job: in a background thread with its own app context, or right here.
+
+    `language`: the language of the person who started it, which its report is written in
+    (a thread has no request to tell); right here, the request's own.
+    """
     if inline:
         run(job_id, data, limits)
         return
     thread = threading.Thread(
-        target=_run_in_context, args=(app, job_id, data, limits), name=f"import-{job_id}"
+        target=_run_in_context,
+        args=(app, job_id, data, limits, language),
+        name=f"import-{job_id}",
     )
     thread.daemon = True  # an interrupted import applies nothing: its transaction never commits
     with _threads_lock:
@@ -104,9 +113,9 @@ def start(app, job_id: int, data: bytes, limits: Limits, *, inline: bool = False
     thread.start()
 
 
-def _run_in_context(app, job_id: int, data: bytes, limits: Limits) -> None:
+def _run_in_context(app, job_id: int, data: bytes, limits: Limits, language=None) -> None:
     try:
-        with app.app_context():
+        with app.app_context(), i18n.in_language(language):
             run(job_id, data, limits)
     finally:
         with _threads_lock:
@@ -135,7 +144,7 @@ def run(job_id: int, data: bytes, limits: Limits) -> None:
     reporter = Reporter(job_id, limits.progress_every)
     try:
         if actor is None or not may_import(actor, job.kind):
-            checked = Checked().stop(None, "", "Your role no longer includes this import.")
+            checked = Checked().stop(None, "", _("Your role no longer includes this import."))
         else:
             lookups = Lookups.load(job.kind, actor)
             db.session.commit()  # end the reading transaction before the long check
@@ -150,7 +159,7 @@ def run(job_id: int, data: bytes, limits: Limits) -> None:
     except Exception:
         db.session.rollback()
         log.exception("import %s failed", job_id)
-        _fail(job_id, "The import stopped on an unexpected error. Nothing was applied.")
+        _fail(job_id, _("The import stopped on an unexpected error. Nothing was applied."))
 
 
 def _fresh_job(job_id: int) -> ImportJob:
@@ -180,22 +189,50 @@ def _apply_retrying(job_id, actor, kind, checked, reporter, limits) -> None:
             log.warning("import %s deadlocked, applying again (attempt %d)", job_id, attempt)
         except (Changed, IntegrityError) as exc:
             db.session.rollback()
-            detail = str(exc) if isinstance(exc, Changed) else ""
             _fail(
                 job_id,
-                "Someone changed the catalogue while the import ran"
-                + (f" ({detail})" if detail else "")
-                + ". Nothing was applied: upload the file again.",
+                _(
+                    "Someone changed the catalogue while the import ran (%(detail)s). "
+                    "Nothing was applied: upload the file again.",
+                    detail=str(exc),
+                )
+                if isinstance(exc, Changed)
+                else _(
+                    "Someone changed the catalogue while the import ran. "
+                    "Nothing was applied: upload the file again."
+                ),
             )
             return
 
 
 def _plural(count: int, word: str) -> str:
+    """For the audit log's summaries, which are kept in English."""
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
+# How each count of an applied import reads in its report (the counts' keys stay as they
+# are in the audit entry).
+COUNT_WORDS = {
+    "created": N_("%(count)s created"),
+    "updated": N_("%(count)s updated"),
+    "unchanged": N_("%(count)s unchanged"),
+    "changed": N_("%(count)s changed"),
+    "added": N_("%(count)s added"),
+    "removed": N_("%(count)s removed"),
+}
+translate = _  # a message of COUNT_WORDS, in the reader's language
+
+
+def _count(count: int) -> str:
+    return i18n.format_number(count)
+
+
 def _summary(counts: dict[str, int]) -> str:
-    return ", ".join(f"{value:,} {name}" for name, value in counts.items() if value)
+    return ", ".join(
+        str(translate(COUNT_WORDS[name])) % {"count": _count(value)}
+        for name, value in counts.items()
+        if value
+    )
 
 
 def _record_errors(job: ImportJob, checked: Checked) -> None:
@@ -212,17 +249,25 @@ def _reject(job: ImportJob, actor: User | None, kind: Kind, checked: Checked) ->
     job.status = "rejected"
     job.applied_lines = 0
     if checked.fatal:
-        job.message = "Nothing was applied: " + checked.errors[0]["message"]
+        message = _("Nothing was applied: %(reason)s", reason=checked.errors[0]["message"])
     elif not checked.rows:
-        job.message = (
-            f"Nothing was applied: every line has errors ({_plural(checked.bad_lines, 'line')})."
+        message = ngettext(
+            "Nothing was applied: every line has errors (%(count)s line).",
+            "Nothing was applied: every line has errors (%(count)s lines).",
+            checked.bad_lines,
+            count=_count(checked.bad_lines),
         )
     else:
-        job.message = (
-            f"Nothing was applied: {checked.bad_lines:,} of {_plural(checked.lines, 'line')} "
-            "have errors. Correct them and upload the file again, or tick “Apply the valid "
-            "lines” to leave them out."
+        message = ngettext(
+            "Nothing was applied: %(bad)s of %(count)s line have errors. Correct them and "
+            "upload the file again, or tick “Apply the valid lines” to leave them out.",
+            "Nothing was applied: %(bad)s of %(count)s lines have errors. Correct them and "
+            "upload the file again, or tick “Apply the valid lines” to leave them out.",
+            checked.lines,
+            bad=_count(checked.bad_lines),
+            count=_count(checked.lines),
         )
+    job.message = str(message)  # kept with the job, in the language it was run in
     audit.record(
         "import.rejected",
         actor=actor,
@@ -248,9 +293,25 @@ def _finish(job: ImportJob, actor: User, kind: Kind, checked: Checked, counts: d
     _record_errors(job, checked)
     job.status = "done"
     job.applied_lines = len(checked.rows)
-    job.message = f"{_plural(len(checked.rows), 'line')} applied: {_summary(counts)}."
+    applied = len(checked.rows)
+    message = str(
+        ngettext(
+            "%(count)s line applied: %(summary)s.",
+            "%(count)s lines applied: %(summary)s.",
+            applied,
+            count=_count(applied),
+            summary=_summary(counts),
+        )
+    )
     if checked.bad_lines:
-        job.message += f" {_plural(checked.bad_lines, 'line')} with errors left out."
+        left_out = ngettext(
+            "%(count)s line with errors left out.",
+            "%(count)s lines with errors left out.",
+            checked.bad_lines,
+            count=_count(checked.bad_lines),
+        )
+        message += f" {left_out}"
+    job.message = message  # kept with the job, in the language it was run in
     audit.record(
         "import.applied",
         actor=actor,
@@ -269,12 +330,12 @@ def _finish(job: ImportJob, actor: User, kind: Kind, checked: Checked, counts: d
     events.record(db.session, "import_progress", job.id)
 
 
-def _fail(job_id: int, message: str) -> None:
+def _fail(job_id: int, message) -> None:
     """The import could not finish: nothing of it was applied; record that and say so."""
     try:
         job = _fresh_job(job_id)
         job.status = "failed"
-        job.message = message
+        job.message = str(message)
         job.finished_at = utcnow()
         events.record(db.session, "import_progress", job_id)
         db.session.commit()
@@ -355,7 +416,7 @@ def _apply_products(job, actor, rows, reporter: Reporter, limits: Limits) -> dic
         for _line, sku, product_id, *given in chunk:
             old = current.get(product_id)
             if old is None:
-                raise Changed(f"{sku} was deleted")
+                raise Changed(_("%(sku)s was deleted", sku=sku))
             new = {
                 name: value if value is not None else getattr(old, name)
                 for name, value in zip(_UPDATED, given, strict=True)
@@ -412,7 +473,7 @@ def _apply_stock(job, actor, rows, reporter: Reporter, limits: Limits) -> dict[s
     for _line, product_id, counted, reason in rows:
         before = levels.get(product_id)
         if before is None:
-            raise Changed("a product was deleted")
+            raise Changed(_("a product was deleted"))
         if before == counted:
             continue
         updates.append({"_id": product_id, "stock": counted, "updated_at": now})

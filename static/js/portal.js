@@ -1,9 +1,33 @@
 // The portal's only script: error toasts for htmx requests that fail (htmx 2 does
 // not swap 4xx/5xx responses; base.html's htmx-config marks them as errors), and the
-// page's side of live updates (which regions it shows, list refreshes, and why the
-// live channel closed: signed out, blocked, too many pages).
+// page's side of live updates (which regions it shows, list refreshes that keep what
+// someone is editing, whether the live channel is connected, and why it closed: signed
+// out, blocked, too many pages). Its words come from the page, translated.
 (function () {
   "use strict";
+
+  // --- words ---------------------------------------------------------------------
+  // What this script says comes from the page, in the person's language: the data-*
+  // attributes of base.html's <template id="portal-texts">, whose %(name)s holes are
+  // filled here. The English below stands in only on a page without that element.
+  var ENGLISH = {
+    failed: "Something went wrong (%(status)s).",
+    unreachable: "The portal could not be reached. Check your connection and try again.",
+    blocked: "Your access was blocked and you were signed out.",
+    signedOut: "You were signed out.",
+    tooMany: "This page is not live: too many pages of the portal are open in this " +
+      "browser. Close some of them, then reload this page.",
+    paused: "Live updates paused: reconnecting\u2026",
+    back: "Live updates are back."
+  };
+
+  function words(key, values) {
+    var texts = document.getElementById("portal-texts");
+    var said = (texts && texts.dataset[key]) || ENGLISH[key];
+    return said.replace(/%\((\w+)\)s/g, function (hole, name) {
+      return values && values[name] !== undefined ? String(values[name]) : hole;
+    });
+  }
 
   function toast(message) {
     var box = document.getElementById("toasts");
@@ -18,7 +42,7 @@
 
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
-    var text = "Something went wrong (" + xhr.status + ").";
+    var text = words("failed", { status: xhr.status });
     if (xhr.responseText) {
       var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
       var message = doc.querySelector(".error-message");
@@ -28,7 +52,7 @@
   });
 
   document.addEventListener("htmx:sendError", function () {
-    toast("The portal could not be reached. Check your connection and try again.");
+    toast(words("unreachable"));
   });
 
   // Print buttons (invoices): the CSP forbids inline handlers, so the click is bound here.
@@ -71,14 +95,9 @@
   // them). The server pushes the page's notice just before its close frame; these
   // words stand in should it be missing.
   function closedFor(closed) {
-    if (closed.code === 1008 && closed.reason === "blocked") {
-      return "Your access was blocked and you were signed out.";
-    }
-    if (closed.code === 1008) { return "You were signed out."; }
-    if (closed.code === 4429) {
-      return "This page is not live: too many pages of the portal are open in this " +
-        "browser. Close some of them, then reload this page.";
-    }
+    if (closed.code === 1008 && closed.reason === "blocked") { return words("blocked"); }
+    if (closed.code === 1008) { return words("signedOut"); }
+    if (closed.code === 4429) { return words("tooMany"); }
     return null;
   }
 
@@ -107,6 +126,292 @@
     var target = event.target;
     if (!target || target.id !== "live-signal") { return; }
     var region = document.getElementById(target.getAttribute("data-refresh") || "");
-    if (region) { htmx.trigger(region, "live:refresh"); }
+    if (!region) { return; }
+    if (region.classList.contains("htmx-added")) {
+      // Swapped in a moment ago (the answer to this person's own change, say) and not
+      // yet set up by htmx: it would not hear the signal. It listens once it is.
+      region.addEventListener("htmx:load", function loaded(loadEvent) {
+        if (loadEvent.target !== region) { return; }
+        region.removeEventListener("htmx:load", loaded);
+        htmx.trigger(region, "live:refresh");
+      });
+      return;
+    }
+    htmx.trigger(region, "live:refresh");
+  });
+
+  // --- the connection indicator ------------------------------------------------
+  // A banner (base.html's #live-connection, role=status) says when the live channel is
+  // lost and being reconnected, then, for a moment, that it is back. Only for the closes
+  // htmx's ws extension retries (1006, 1011, 1012, 1013): the server's closes for good
+  // (signed out or blocked 1008, too many pages 4429) are told by #live-status, and a
+  // page being left says nothing.
+  function connectionIndicator() {
+    var RETRIED = [1006, 1011, 1012, 1013];
+    var BACK_FOR = 4000;  // ms that "back" stays
+    var state = { lost: false, leaving: false, timer: null };
+
+    function banner() { return document.getElementById("live-connection"); }
+
+    function hide() {
+      var el = banner();
+      clearTimeout(state.timer);
+      if (!el) { return; }
+      el.hidden = true;
+      el.textContent = "";
+      delete el.dataset.state;
+    }
+
+    function show(key) {
+      var el = banner();
+      if (!el || el.dataset.state === key) { return; }
+      clearTimeout(state.timer);
+      el.dataset.state = key;
+      function fill() {
+        el.textContent = words(key);
+        if (key === "back") { state.timer = setTimeout(hide, BACK_FOR); }
+      }
+      if (el.hidden) {
+        // Shown empty, then filled: screen readers announce text that arrives in a live
+        // region already on the page more surely than a region appearing with its text.
+        el.textContent = "";
+        el.hidden = false;
+        state.timer = setTimeout(fill, 50);
+      } else {
+        fill();
+      }
+    }
+
+    function lost() {
+      if (state.leaving) { return; }
+      state.lost = true;
+      show("paused");
+    }
+
+    window.addEventListener("pagehide", function () { state.leaving = true; });
+    window.addEventListener("pageshow", function () { state.leaving = false; });
+    document.addEventListener("htmx:wsError", lost);
+    document.addEventListener("htmx:wsClose", function (event) {
+      var closed = event.detail.event;
+      if (closed && RETRIED.indexOf(closed.code) >= 0) {
+        lost();
+      } else {
+        state.lost = false;  // closed for good, or on purpose: nothing to reconnect
+        hide();
+      }
+    });
+    document.addEventListener("htmx:wsOpen", function () {
+      if (state.lost) {
+        state.lost = false;
+        show("back");
+      }
+    });
+  }
+
+  // --- live refreshes keep what a person is doing ---------------------------------
+  // A list region marked data-keep-edits re-fetches itself on a live signal like any
+  // other, but what someone is busy with in it survives the swap. Its units are the
+  // elements matching the attribute's selector (rows: "tr[id]"), or the region itself
+  // when it names none. A unit is busy while it holds a field changed and not saved (a
+  // field's saved value is its data-saved, else the value it was drawn with), a request
+  // in flight, the focus (rows only), or a notice answering the person's own last action
+  // (kept through one refresh). A busy region is not swapped; busy rows stay as they are
+  // (htmx's hx-preserve) while the others take the fresh markup. Only live refreshes do
+  // this: a search or a save is answered with what it asked for.
+  function keepEditsThroughRefresh() {
+    function changed(field) {
+      if (field.type === "checkbox" || field.type === "radio") {
+        return field.checked !== field.defaultChecked;
+      }
+      if (field.tagName === "SELECT") {
+        return Array.prototype.some.call(field.options, function (option) {
+          return option.selected !== option.defaultSelected;
+        });
+      }
+      if (/^(hidden|submit|button|reset|image)$/.test(field.type)) { return false; }
+      var saved = field.getAttribute("data-saved");
+      return field.value !== (saved === null ? field.defaultValue : saved);
+    }
+
+    function busy(unit, whole) {
+      var fields = unit.querySelectorAll("input, select, textarea");
+      for (var i = 0; i < fields.length; i += 1) {
+        if (changed(fields[i])) { return true; }
+      }
+      // The region's own re-fetch is in flight too: only what is inside it counts.
+      if (unit.querySelector(".htmx-request")) { return true; }
+      if (!whole && (unit.classList.contains("htmx-request") ||
+          unit.contains(document.activeElement))) { return true; }
+      var notices = unit.querySelectorAll(
+        "[role=status]:not([data-seen]), [role=alert]:not([data-seen])"
+      );
+      Array.prototype.forEach.call(notices, function (notice) {
+        notice.setAttribute("data-seen", "");
+      });
+      return notices.length > 0;
+    }
+
+    document.addEventListener("htmx:beforeSwap", function (event) {
+      var detail = event.detail;
+      var config = detail.requestConfig || {};
+      var region = config.elt;
+      var trigger = config.triggeringEvent;
+      if (!detail.shouldSwap || !region || !region.hasAttribute("data-keep-edits") ||
+          !trigger || trigger.type !== "live:refresh") { return; }
+      var units = region.getAttribute("data-keep-edits");
+      if (!units) {
+        if (busy(region, true)) { detail.shouldSwap = false; }
+        return;
+      }
+      // A request of the whole (a form around the rows) answers for all of them.
+      var pending = region.querySelectorAll(".htmx-request");
+      for (var i = 0; i < pending.length; i += 1) {
+        if (!pending[i].closest(units)) {
+          detail.shouldSwap = false;
+          return;
+        }
+      }
+      var html = detail.serverResponse;
+      Array.prototype.forEach.call(region.querySelectorAll(units), function (unit) {
+        if (unit.id && busy(unit, false)) {
+          var drawn = 'id="' + unit.id + '"';
+          html = html.replace(drawn, drawn + " hx-preserve");
+        }
+      });
+      detail.serverResponse = html;
+    });
+  }
+
+  connectionIndicator();
+  keepEditsThroughRefresh();
+})();
+
+// Layout and accessibility, apart from the live code above: the menu button of narrow
+// screens, folded filters, scrolling tables a keyboard can reach, and focus on the first
+// field in error.
+(function () {
+  "use strict";
+
+  var NARROW = "(max-width: 60em)";  // as the stylesheet's folding of the navigation
+  var WIDE_FILTERS = "(min-width: 48.01em)";  // as the stylesheet's catalogue columns
+
+  function ready(fn) {
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", fn);
+    } else {
+      fn();
+    }
+  }
+
+  // --- the menu button ----------------------------------------------------------
+  // A disclosure: the button tells its state in aria-expanded; body[data-menu] lets the
+  // stylesheet fold the navigation on narrow screens. Without this script the button
+  // stays hidden and the navigation open.
+  function setMenu(button, open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    document.body.dataset.menu = open ? "open" : "closed";
+  }
+
+  function setupMenu() {
+    var button = document.getElementById("menu-toggle");
+    if (!button) { return; }
+    setMenu(button, false);
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      setMenu(button, button.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      var open = button.getAttribute("aria-expanded") === "true";
+      if (event.key === "Escape" && open && window.matchMedia(NARROW).matches) {
+        setMenu(button, false);
+        button.focus();
+      }
+    });
+  }
+
+  // --- folded filters -----------------------------------------------------------
+  // <details data-fold>: a button to open on narrow screens, always open on wide ones.
+  function setupFolds() {
+    var wide = window.matchMedia(WIDE_FILTERS);
+    function sync() {
+      Array.prototype.forEach.call(document.querySelectorAll("details[data-fold]"), function (d) {
+        d.open = wide.matches;
+      });
+    }
+    sync();
+    wide.addEventListener("change", sync);
+  }
+
+  // --- focus on the first field in error ----------------------------------------
+  // After a page answered with errors, or a form swapped in with them (a 422), the
+  // keyboard and screen reader land on the first field to correct.
+  var IN_ERROR = [
+    "[aria-invalid='true']",
+    ".field--error input", ".field--error select", ".field--error textarea",
+    ".checks--error input", ".row--error input"
+  ].join(", ");
+
+  function focusFirstError(root) {
+    var fields = (root || document).querySelectorAll(IN_ERROR);
+    for (var i = 0; i < fields.length; i += 1) {
+      var field = fields[i];
+      if (!field.disabled && field.type !== "hidden" && field.getClientRects().length) {
+        field.focus();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // --- boxes that scroll, reachable by keyboard ------------------------------------
+  // On narrow screens a wide table scrolls inside itself (the stylesheet): one without a
+  // link or field inside takes the focus, so the arrow keys can scroll it.
+  var SCROLLERS = ".main table, .report__table";
+
+  function scrollsItself(box) {
+    var style = window.getComputedStyle(box);
+    var x = /auto|scroll/.test(style.overflowX) && box.scrollWidth > box.clientWidth + 1;
+    var y = /auto|scroll/.test(style.overflowY) && box.scrollHeight > box.clientHeight + 1;
+    return x || y;
+  }
+
+  function focusableScrollers() {
+    Array.prototype.forEach.call(document.querySelectorAll(SCROLLERS), function (box) {
+      var ours = box.hasAttribute("data-scroll-focus");
+      if (scrollsItself(box)) {
+        if (!box.hasAttribute("tabindex")) {
+          box.setAttribute("tabindex", "0");
+          box.setAttribute("data-scroll-focus", "");
+        }
+      } else if (ours) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+
+  var resized = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resized);
+    resized = setTimeout(focusableScrollers, 150);
+  });
+  document.addEventListener("htmx:afterSettle", focusableScrollers);
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || xhr.status !== 422) { return; }
+    // An outerHTML swap replaces the target: look in its successor (same id), if any.
+    var target = event.detail.target;
+    if (target && !document.body.contains(target)) {
+      target = target.id ? document.getElementById(target.id) : null;
+    }
+    focusFirstError(target || document);
+  });
+
+  ready(function () {
+    setupMenu();
+    setupFolds();
+    focusableScrollers();
+    focusFirstError(document.getElementById("main"));
   });
 })();

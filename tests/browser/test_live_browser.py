@@ -26,7 +26,7 @@ def test_stock_change_reaches_each_group_in_its_own_form(sign_in):
     open_catalogue(wholesale, "MCU-STM32F401")
     open_catalogue(partner, "MCU-STM32F401")
     offer = '[data-sku="MCU-STM32F401"] .stock'
-    assert wholesale.locator(offer).inner_text() == "4217 in stock"
+    assert wholesale.locator(offer).inner_text() == "4,217 in stock"
     assert partner.locator(offer).inner_text() == "Many"
 
     warehouse.goto("/office/stock?q=MCU-STM32F401")

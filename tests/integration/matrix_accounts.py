@@ -25,6 +25,8 @@ ROWS = {
         "/account/two-factor/off",
         everyone(422, anon=302),
     ),
+    # Sent without a choice, both are the defaults (the browser's language, the seller's zone).
+    ("auth.account_preferences", "POST"): ("/account/preferences", everyone(302)),
     ("office.role_two_factor", "POST"): ("/office/roles/{role}/two-factor", office((ADMIN,))),
     ("office.user_two_factor_reset", "POST"): (
         "/office/users/{staff}/two-factor/reset",

@@ -41,7 +41,7 @@ ROWS = {
     ("office.settings", "GET"): ("/office/settings", office(SETTINGS_READERS, ok=200)),
     **{
         (f"office.settings_{section}", "POST"): (f"/office/settings/{section}", office((ADMIN,)))
-        for section in ("seller", "thresholds", "terms", "invitations", "vat")
+        for section in ("seller", "thresholds", "terms", "invitations", "vat", "timezone")
     },
 }
 

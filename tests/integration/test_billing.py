@@ -242,6 +242,9 @@ def test_partial_then_full_payment_moves_open_to_partially_paid_to_paid(ctx):
     )
     assert [r[0] for r in receipts] == ["orders@carpathia.test"] * 2
     assert "remains open" in receipts[0][1] and "paid in full" in receipts[1][1]
+    # Amounts as the reader's language writes them (English: the sign first).
+    assert "We received €10.00 on" in receipts[0][1]
+    assert f"€{total - Decimal('10.00'):,.2f} remains open, due on" in receipts[0][1]
 
 
 def test_a_recorded_payment_is_published_only_after_commit(ctx):
@@ -308,7 +311,7 @@ def test_overpayment_message_names_the_open_balance(ctx):
         billing.record_payment(
             invoice, invoice.total, billing.today(), "transfer", "", actor=user(FINANCE)
         )
-    assert f"open balance of {invoice.balance:.2f} EUR" in str(refused.value)
+    assert f"open balance of €{invoice.balance:.2f}" in str(refused.value)
     assert refused.value.field == "amount"
 
 

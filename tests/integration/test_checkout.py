@@ -6,7 +6,7 @@ travel with an approval request (and the seller's second approval) to the order,
 on the order page of both faces and in the confirmation mail.
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -71,8 +71,8 @@ def second_address(slug: str) -> int:
 
 @pytest.fixture
 def thursday(monkeypatch):
-    """Checkout counts working days from a Thursday."""
-    monkeypatch.setattr(delivery, "today", lambda: THURSDAY)
+    """Checkout counts working days from a Thursday (noon UTC: Thursday in Berlin too)."""
+    monkeypatch.setattr(delivery, "now", lambda: datetime(2026, 12, 3, 12, 0))
     return THURSDAY
 
 
@@ -176,8 +176,25 @@ def test_checkout_places_the_order_with_its_delivery(as_user, ctx, thursday):
     # The confirmation mail says where, how, under which reference and when.
     body = next(m.body for m in mails_to("orders@acme.test") if order.number in m.subject)
     assert "Assembly hall Esslingen" in body and "Fabrikstraße 21" in body
-    assert "Shipping: Express, 19.50 EUR" in body and "PO-4711" in body
+    assert "Shipping: Express, €19.50" in body and "PO-4711" in body
+    assert f"Your order {order.number} of €78.90 including VAT (€46.80 net goods)" in body
     assert "Tue 8 Dec 2026" in body
+
+
+def test_the_confirmation_mail_prints_amounts_in_its_readers_language(as_user, ctx, thursday):
+    buyer = user("orders@acme.test")
+    buyer.language = "fr"
+    db.session.commit()
+    c = as_user("orders@acme.test")
+    add(c, MCU, 10)  # 46.80 net goods, Express 19.50
+    data = delivery_form("acme", "Express", customer_reference="PO-4711")
+    assert c.send("POST", "/shop/cart/checkout", data=data).status_code == 302
+    order = latest_order()
+    mail = next(m for m in mails_to("orders@acme.test") if order.number in m.subject)
+    # French amounts: a comma for the cents, the sign after a no-break space.
+    assert "19,50\u00a0€" in mail.body and "46,80\u00a0€" in mail.body
+    assert "78,90\u00a0€" in mail.body
+    assert "EUR" not in mail.body and "€19.50" not in mail.body
 
 
 def test_shipping_is_free_once_the_goods_reach_the_value(as_user, ctx):
@@ -340,6 +357,46 @@ def test_the_working_day_rule_at_its_edges(as_user, ctx, thursday):
     assert "Pallet freight delivers in 4 working days: the earliest date is Wed 9 Dec 2026" in text
 
 
+# Friday 4 December 2026, 05:00 UTC: still Thursday evening in Los Angeles (UTC-8), already
+# Friday evening in Auckland (UTC+13), whatever the server's own date.
+MOMENT = datetime(2026, 12, 4, 5, 0)
+
+
+def test_the_earliest_date_counts_from_the_buyers_own_today(as_user, ctx, monkeypatch):
+    """A requested date is a day where the buyer is: the lead time counts from their today,
+    on the page and when the order is checked, so Auckland's first day is a day later."""
+    monkeypatch.setattr(delivery, "now", lambda: MOMENT)
+    buyer = user("orders@acme.test")
+    c = as_user("orders@acme.test")
+    add(c, MCU, 1)
+
+    def shown_in(zone: str) -> tuple[str, str]:
+        """The Parcel's first day as the cart says it, and the date input's minimum."""
+        buyer.timezone = zone
+        db.session.commit()
+        html = c.get("/shop/cart").get_data(as_text=True)
+        parcel = find(html, class_="check__label", data_method="Parcel")
+        minimum = html.split('name="requested_date"', 1)[1].split('min="', 1)[1][:10]
+        return parcel.text, minimum
+
+    parcel_la, min_la = shown_in("America/Los_Angeles")  # Thursday + 2 working days
+    assert "delivery from 07 Dec 2026" in parcel_la
+    assert min_la == "2026-12-04"  # Express, 1 working day: Friday
+    parcel_nz, min_nz = shown_in("Pacific/Auckland")  # Friday + 2 working days
+    assert "delivery from 08 Dec 2026" in parcel_nz
+    assert min_nz == "2026-12-07"  # Express from Friday: Monday
+
+    # The check at checkout counts from the same day: Monday is too early in Auckland...
+    monday = delivery_form("acme", requested_date="2026-12-07")
+    refused = c.send("POST", "/shop/cart/checkout", data=monday, htmx=True)
+    assert refused.status_code == 422
+    assert "the earliest date is Tue 8 Dec 2026" in refused.get_data(as_text=True)
+    # ... and the first day in Los Angeles, where it is still Thursday.
+    shown_in("America/Los_Angeles")
+    assert c.send("POST", "/shop/cart/checkout", data=monday).status_code == 302
+    assert latest_order().requested_date == date(2026, 12, 7)
+
+
 # --- choices kept on the cart ------------------------------------------------------------
 
 
@@ -390,7 +447,7 @@ def test_a_requesters_choices_travel_through_approval_to_the_order(as_user, ctx,
     assert request.shipping_method_id == method_id("Express")
     assert request.customer_reference == "PO-777"
     asked = [m for m in mails_to("orders@acme.test") if m.subject.startswith("Approval requested")]
-    assert "Shipping: Express, 19.50 EUR" in asked[-1].body
+    assert "Shipping: Express, €19.50" in asked[-1].body
     assert "Assembly hall Esslingen" in asked[-1].body
     entry = db.session.scalar(
         select(AuditEntry)

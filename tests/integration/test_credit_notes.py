@@ -130,6 +130,11 @@ def test_finance_credits_part_of_an_invoice_from_its_page(as_user, ctx):
         select(OutboxMail.to_addr).where(OutboxMail.subject == f"Credit note {expected}")
     ).all()
     assert mailed == ["orders@carpathia.test"]  # the decision-maker (shop.invoices)
+    body = db.session.scalar(
+        select(OutboxMail.body).where(OutboxMail.subject == f"Credit note {expected}")
+    )
+    assert f"We have credited €10.50 to {invoice.company.name} against invoice" in body
+    assert f"€{after.balance:,.2f} remains open on the invoice." in body
 
 
 def test_the_credit_note_shows_on_the_invoice_of_both_faces(as_user, ctx):

@@ -51,7 +51,7 @@ def test_the_explanation_agrees_with_compute_offer(ctx, group_name, sku):
 @pytest.mark.parametrize(
     ("group_name", "sku", "expected"),
     [
-        ("Wholesale", "MCU-STM32F401", ("€6.40", "€5.20", "€4.68", "4217 in stock")),
+        ("Wholesale", "MCU-STM32F401", ("€6.40", "€5.20", "€4.68", "4,217 in stock")),
         ("Partner", "MCU-STM32F401", ("€6.40", "€6.00", "€5.70", "Level: Many")),
         ("Standard", "MCU-STM32F401", ("€6.40", "None: base price applies", "€6.40", "Many")),
         ("Wholesale", "CAP-1206-10U", ("€0.18", "€0.12", "€0.12", "36 in stock")),

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from core.audit import ACTIONS
-from core.models import AuditEntry, Role
+from core.models import AuditEntry, Role, User
 from extensions import db
 from tests.html import find, find_all
 
@@ -111,27 +111,29 @@ def test_action_filter(as_user, state):
 
 
 def test_date_filters_are_inclusive_and_combine_with_the_others(as_user, state):
+    # Stored in UTC; the days filtered are the viewer's (the seller's zone, Europe/Berlin,
+    # UTC+1 in March 2020): each entry sits on one side of a Berlin midnight.
     add_entries(
         state,
         {
             "action": "user.invited",
             "actor_email": "d@x.test",
-            "created_at": datetime(2020, 3, 9, 23, 59),
+            "created_at": datetime(2020, 3, 9, 22, 59),  # 9 Mar 23:59 in Berlin
         },
         {
             "action": "user.invited",
             "actor_email": "d@x.test",
-            "created_at": datetime(2020, 3, 10, 0, 0),
+            "created_at": datetime(2020, 3, 9, 23, 0),  # 10 Mar 00:00 in Berlin
         },
         {
             "action": "user.invited",
             "actor_email": "d@x.test",
-            "created_at": datetime(2020, 3, 12, 23, 59, 59),
+            "created_at": datetime(2020, 3, 12, 22, 59, 59),  # 12 Mar 23:59:59 in Berlin
         },
         {
             "action": "user.invited",
             "actor_email": "d@x.test",
-            "created_at": datetime(2020, 3, 13, 0, 0),
+            "created_at": datetime(2020, 3, 12, 23, 0),  # 13 Mar 00:00 in Berlin
         },
         {
             "action": "user.blocked",
@@ -154,6 +156,42 @@ def test_date_filters_are_inclusive_and_combine_with_the_others(as_user, state):
     assert len(entry_rows(html)) == 1
     html = c.get("/office/audit?from=2020-03-13&to=9999-12-31&person=d@x").get_data(as_text=True)
     assert len(entry_rows(html)) == 1  # the last possible day is a bound, not an error
+
+
+def test_date_filters_take_the_days_of_the_viewers_own_zone(as_user, state):
+    # 23:30 UTC on 12 March: still 12 March in UTC, already 13 March in Berlin.
+    add_entries(
+        state,
+        {
+            "action": "user.invited",
+            "actor_email": "late@x.test",
+            "created_at": datetime(2020, 3, 12, 23, 30),
+        },
+    )
+    c = as_user(ADMIN)
+
+    def rows(day):
+        html = c.get(f"/office/audit?from={day}&to={day}&person=late@x").get_data(as_text=True)
+        return [r.text for r in entry_rows(html)]
+
+    assert rows("2020-03-12") == []
+    assert len(found := rows("2020-03-13")) == 1 and "13 Mar 2020 00:30" in found[0]
+
+    def in_utc():
+        db.session.scalar(select(User).where(User.email == ADMIN)).timezone = "UTC"
+        db.session.commit()
+
+    state(in_utc)
+    assert rows("2020-03-13") == []
+    assert len(found := rows("2020-03-12")) == 1 and "12 Mar 2020 23:30" in found[0]
+
+
+def test_a_from_date_of_year_one_limits_nothing(as_user, state):
+    # Midnight of 1 January of year 1 in Berlin is before the first moment a UTC time can
+    # hold: the bound is then no bound rather than an error.
+    add_entries(state, {"action": "user.invited", "actor_email": "early@x.test"})
+    html = as_user(ADMIN).get("/office/audit?from=0001-01-01&person=early@x").get_data(as_text=True)
+    assert len(entry_rows(html)) == 1
 
 
 def test_no_match_has_an_empty_state(as_user):
@@ -228,8 +266,9 @@ def test_htmx_gets_the_results_fragment_only(as_user):
 
 def test_the_filter_form_targets_the_results_and_pushes_the_url(as_user):
     html = as_user(ADMIN).get("/office/audit").get_data(as_text=True)
-    form = find(html, role="search")
-    assert form.attrs["hx-get"] == "/office/audit"
+    # The page's own filter form (the layout's global search is another search form).
+    form = find(html, role="search", hx_get="/office/audit")
+    assert form is not None
     assert form.attrs["hx-target"] == "#audit-results"
     assert form.attrs["hx-push-url"] == "true"
     options = [o.attrs.get("value") for o in find_all(form.inner_html) if o.tag == "option"]

@@ -264,7 +264,7 @@ def test_moving_a_company_changes_what_its_people_are_offered(as_user, ctx):
     entry = audit("customer.changed")[-1]
     assert (entry.before, entry.after) == ({"group": "Partner"}, {"group": "Wholesale"})
     after = shop.get("/shop/?q=MCU-STM32F401").get_data(as_text=True)
-    assert "€4.68" in after and "4217 in stock" in after
+    assert "€4.68" in after and "4,217 in stock" in after
 
 
 def test_a_company_moved_to_another_group_sees_it_live(connect, ctx):
@@ -295,7 +295,7 @@ def test_a_company_moved_to_another_group_sees_it_live(connect, ctx):
     )
     db.session.commit()
     pushed = "".join(drain(baltic, 2.0))
-    assert f'id="offer-{mcu}"' in pushed and "€4.68" in pushed and "4217 in stock" in pushed
+    assert f'id="offer-{mcu}"' in pushed and "€4.68" in pushed and "4,217 in stock" in pushed
     assert f'id="offer-{cap}"' in pushed and "€0.12" in pushed and "36 in stock" in pushed
     assert 'data-refresh="catalog-results"' in pushed  # the list re-fetches with the new group
     assert drain(delft, 0.5) == []

@@ -279,7 +279,7 @@ def test_the_price_list_searches_filters_and_pages(as_user, ctx):
     total = db.session.scalar(select(func.count(Product.id)).where(Product.sold()))
     assert f"{total} products" in everything and "Page 1 of" in everything
     priced = client.htmx(f"/office/groups/{wholesale}/prices?priced=yes").get_data(as_text=True)
-    assert priced.lstrip().startswith('<div id="group-prices"')
+    assert priced.lstrip().startswith(f'<div id="group-prices-{wholesale}"')
     with_price = db.session.scalar(
         select(func.count(GroupPrice.id))
         .join(Product, Product.id == GroupPrice.product_id)
@@ -336,7 +336,7 @@ def test_many_rows_are_saved_in_one_submit(as_user, ctx):
     assert entry.target_type == "customer_groups" and entry.target_id == wholesale
     assert entry.before == {"CAP-1206-10U": "0.1200", "MCU-STM32F401": "5.2000"}
     assert entry.after == {"CAP-1206-10U": None, "MCU-STM32F401": "5.1000"}
-    changed = {(e.topic, e.id) for e in received}
+    changed = {(e.topic, e.id) for e in received if e.topic != "audit_logged"}
     assert changed == {("price_changed", mcu.id), ("price_changed", cap.id)}
     assert offer_for(group("Wholesale"), product("MCU-STM32F401")).price == Decimal("4.59")
 
@@ -483,7 +483,8 @@ def test_thousands_of_changes_emit_a_bounded_set_of_events(as_user, ctx, monkeyp
         )
         == total
     )
-    assert [(e.topic, e.id) for e in received] == [("group_changed", standard.id)]
+    topics = [(e.topic, e.id) for e in received if e.topic != "audit_logged"]
+    assert topics == [("group_changed", standard.id)]  # and one for the open audit logs
     entries = [e for e in audit("price.changed") if e.target_id == standard.id]
     assert len(entries) == -(-total // 40)
     assert sum(len(e.after) for e in entries) == total

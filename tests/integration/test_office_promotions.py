@@ -2,7 +2,7 @@
 
 import re
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from html import unescape
 
@@ -17,8 +17,10 @@ from core.models import (
     Product,
     Promotion,
     PromotionGroup,
+    User,
     utcnow,
 )
+from core.offer import offer_for
 from extensions import db
 from tests.html import find, offer_of
 from tests.sockets import drain, watch
@@ -128,6 +130,21 @@ _clients = {}
 
 def _as(email):
     return _clients[email]
+
+
+@pytest.fixture(autouse=True)
+def _staff_in_utc(app):
+    """The staff type and read promotion windows in their own time zone: these tests give
+    them UTC, the zone the stored times are in (the seller's is Europe/Berlin), so a time
+    typed is the time stored. test_a_window_is_typed_and_read_in_the_persons_zone moves one
+    of them to Rome."""
+    with app.app_context():
+        for person in db.session.scalars(select(User).where(User.email.in_(STAFF))):
+            person.timezone = "UTC"
+        db.session.commit()
+
+
+STAFF = (ADMIN, MANAGER, VIEWER)
 
 
 @pytest.fixture(autouse=True)
@@ -508,6 +525,55 @@ def test_an_edit_with_bad_input_keeps_the_promotion_as_it_was(ctx):
     assert "The promotion must end after it starts." in errors(html)
     assert 'value="Renamed"' in html  # kept on screen, not saved
     assert snapshot() == before
+
+
+def test_a_window_is_typed_and_read_in_the_persons_zone(ctx):
+    """Midnight of 1 July typed in Rome (summer time, UTC+2) is stored as 22:00 UTC the day
+    before, is midnight again on the form, and opens the discount at that very moment."""
+    manager = db.session.scalar(select(User).where(User.email == MANAGER))
+    manager.timezone = "Europe/Rome"
+    db.session.commit()
+    response = create(
+        _as(MANAGER),
+        name="Roman midsummer",
+        starts_at="2026-07-01T00:00",
+        ends_at="2030-01-01T00:00",
+    )
+    assert response.status_code == 302
+    promotion = promotion_named("Roman midsummer")
+    assert promotion.starts_at == datetime(2026, 6, 30, 22, 0)
+    assert promotion.ends_at == datetime(2029, 12, 31, 23, 0)  # winter time: UTC+1
+
+    html = _as(MANAGER).get(f"/office/promotions/{promotion.id}").get_data(as_text=True)
+    assert re.search(r'name="starts_at"[^>]*value="2026-07-01T00:00"', html)
+    assert re.search(r'name="ends_at"[^>]*value="2030-01-01T00:00"', html)
+    assert "Starts (Europe/Rome)" in html and "Ends (Europe/Rome)" in html
+    # Posted back as shown, the window stays where it is.
+    response = _as(MANAGER).send(
+        "POST",
+        f"/office/promotions/{promotion.id}",
+        data=edit_form(promotion, starts_at="2026-07-01T00:00", ends_at="2030-01-01T00:00"),
+    )
+    assert response.status_code == 302
+    assert "Nothing to change." in flashes(
+        _as(MANAGER).get(response.headers["Location"]).get_data(as_text=True)
+    )
+    # Someone in UTC sees the same moment in their zone.
+    admin_html = _as(ADMIN).get(f"/office/promotions/{promotion.id}").get_data(as_text=True)
+    assert re.search(r'name="starts_at"[^>]*value="2026-06-30T22:00"', admin_html)
+
+    # The offer compares the stored window with UTC: the discount opens at 22:00 UTC.
+    partner = db.session.get(CustomerGroup, group_id("Partner"))
+    cap = db.session.get(Product, product_id("CAP-1206-10U"))
+    promotion = promotion_named("Roman midsummer")
+    before = datetime(2026, 6, 30, 21, 59)
+    at_start = datetime(2026, 6, 30, 22, 0)
+    assert service.status_of(promotion, before) == "scheduled"
+    assert service.status_of(promotion, at_start) == "running"
+    earlier = offer_for(partner, cap, at=before).promotion
+    assert earlier is None or earlier.promotion_id != promotion.id
+    assert offer_for(partner, cap, at=at_start).promotion.promotion_id == promotion.id
+    assert service.status_of(promotion) == "running"  # now, by utcnow()
 
 
 def test_an_ended_promotion_can_still_be_edited(ctx):

@@ -277,7 +277,7 @@ def test_an_order_paid_in_part_is_not_cancelled_and_nothing_changes(as_user, ctx
     response = move(anna, order.id, "cancelled", htmx=True)
     text = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "cannot be cancelled: 10.00 EUR was already paid or credited" in text
+    assert "cannot be cancelled: €10.00 was already paid or credited" in text
     assert "credit note on the customer" in text
     db.session.expire_all()
     assert fresh_order(order.id).status == "confirmed" and stock_of(mcu) == stock

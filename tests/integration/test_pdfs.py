@@ -16,6 +16,7 @@ from email import message_from_bytes, policy
 from html import unescape
 
 import pytest
+from flask_babel import force_locale, gettext
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -120,6 +121,43 @@ def test_an_invoice_pdf_prints_what_its_page_shows_in_both_faces(ctx, as_user):
         terms = (invoice.due_on - invoice.issued_at.date()).days
         assert f"Payment terms {terms} days" in printed
         assert "VOID" not in printed
+
+
+def test_the_shipping_line_of_an_invoice_is_read_in_its_readers_language(ctx, as_user):
+    carpathia = company("carpathia")
+    order = orders.place(
+        carpathia,
+        [orders.LineRequest(product("MCU-STM32F401").id, 3)],
+        placed_by=user("orders@carpathia.test"),
+        delivery=delivery.defaults_for(carpathia),  # its cheapest method, not free for 3
+    )
+    orders.move(order, "confirmed", actor=user(ADMIN))
+    db.session.commit()
+    invoice = invoice_of(order)
+    shipping = [line for line in invoice.lines if not line.sku]
+    method = invoice.order.shipping_name
+    assert method and invoice.order.shipping_price > 0
+    # Stored as it always was, in English: the line has no kind of its own.
+    assert [line.description for line in shipping] == [f"Shipping: {method}"]
+    url = f"/shop/invoices/{invoice.id}"
+    buyer = as_user("orders@carpathia.test")
+    english = (
+        page_text(buyer.get(url)),
+        pdf_of(buyer, f"{url}.pdf", f"{invoice.display_number}.pdf"),
+    )
+    for words in english:
+        assert f"Shipping: {method}" in words
+    user("orders@carpathia.test").language = "pl"
+    db.session.commit()
+    with force_locale("pl"):  # the catalogue's words ("Wysyłka: Parcel")
+        said = gettext("Shipping: %(method)s", method=method)
+    assert not said.startswith("Shipping")
+    polish = page_text(buyer.get(url)), pdf_of(buyer, f"{url}.pdf", f"{invoice.display_number}.pdf")
+    for words in polish:
+        assert said in words and "Shipping" not in words
+        for line in invoice.lines:
+            if line.sku:  # a product's name is its own, in any language
+                assert line.description in words
 
 
 def test_a_voided_invoice_is_stamped_void(ctx, as_user):

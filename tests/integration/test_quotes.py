@@ -720,11 +720,14 @@ def test_answers_reach_the_requester_and_decision_makers_and_moves_reach_the_rep
     assert len(mails_to("browse@acme.test")) == sizes["browse@acme.test"]
     mail = mails_to("orders@acme.test")[-1]
     assert "new prices" in mail.subject and f"/shop/quotes/{quote_id}" in mail.body
+    assert f"150 × {MCU} at €5.00 pcs" in mail.body and f"30 × {CAP} at €0.12 pcs" in mail.body
     anna = len(mails_to("anna.sales@portal.test"))
     counter(as_user("orders@acme.test"), quote_id, ["4.90", "0.11"])
     mail = mails_to("anna.sales@portal.test")[-1]
     assert len(mails_to("anna.sales@portal.test")) == anna + 1
     assert "counter-offer" in mail.subject and f"/office/quotes/{quote_id}" in mail.body
+    assert f"- 150 × {MCU}: €5.00 → €4.90" in mail.body
+    assert f"- 30 × {CAP}: €0.12 → €0.11" in mail.body
 
 
 # --- lists ---------------------------------------------------------------------------------------
@@ -854,7 +857,7 @@ def test_above_the_approval_limit_a_quote_takes_two_decision_makers(as_user, ctx
     assert [r.action for r in found.rounds] == ["request", "offer", "approve"]
     assert found.rounds[-1].author.email == "orders@acme.test"
     assert counts()["Order"] == orders_before and product(MCU).stock == stock
-    assert any("second approval needed" in m.subject for m in mails_to(SECOND))
+    assert any("second approval needed (€6,000.00)" in m.subject for m in mails_to(SECOND))
     assert not any("second approval needed" in m.subject for m in mails_to("orders@acme.test"))
     assert "quote.approved" in set(
         db.session.scalars(select(AuditEntry.action).where(AuditEntry.target_id == quote_id))

@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 from flask_babel import force_locale
 
-from app import create_app
 from blueprints.i18n import as_person
 from core import i18n
 
@@ -19,34 +18,6 @@ NBSP = "\u00a0"  # no-break space
 NNBSP = "\u202f"  # narrow no-break space
 MINUS = "\u2212"  # minus sign
 ZONE = "Europe/Rome"
-
-
-@pytest.fixture(scope="module")
-def i18n_app():
-    """A bare portal (no database needed): formats read only the locale and the zone.
-
-    Not named `app`: conftest's `app` is the demo database, restored after each test.
-    """
-    return create_app(
-        {
-            "PORTAL_ENV": "testing",
-            "DATABASE_URL": "sqlite://",
-            "SECRET_KEY": "test-secret-key",
-            "SERVER_NAME": None,
-        }
-    )
-
-
-@pytest.fixture
-def in_app(i18n_app):
-    with i18n_app.app_context():
-        yield
-
-
-@pytest.fixture
-def in_request(i18n_app):
-    with i18n_app.test_request_context():
-        yield
 
 
 def test_the_six_languages_are_offered():

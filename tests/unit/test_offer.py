@@ -55,7 +55,7 @@ def offer(policy, sku):
             "5.20",
             "MCU spring sale",
             "10",
-            "4217 in stock",
+            "4,217 in stock",
             4217,
         ),
         (PARTNER, "MCU-STM32F401", "5.70", "6.00", "MCU spring sale", "5", "Many", None),

@@ -1,0 +1,47 @@
+"""Live regions of the portal's administration: the settings page and the audit log.
+
+- `settings-<section>` (`settings-seller`, `settings-vat`, ...): one section of the
+  settings page. Each holds an editor's form, with its CSRF token and what they may have
+  typed, so it is never rendered here: a saved change signals the section, which
+  re-fetches itself through the settings view (and portal.js leaves a section alone
+  while someone is editing it: `data-keep-edits`).
+- `audit-results`: the audit log's page of entries, refreshed whenever an entry is
+  written (one signal per transaction, however many entries it wrote).
+"""
+
+import re
+
+from core import settings
+from core.events import Event
+
+from .registry import RegionKind, affects, register
+
+# The section of the page that shows each setting (core.settings' keys).
+SECTIONS = {
+    settings.SELLER: "seller",
+    settings.STOCK_THRESHOLDS: "thresholds",
+    settings.PAYMENT_TERMS: "terms",
+    settings.VAT: "vat",
+    settings.TIMEZONE: "timezone",
+    settings.INVITATION_HOURS: "invitations",
+}
+
+register(
+    RegionKind(
+        "settings",
+        re.compile("settings-(?:" + "|".join(SECTIONS.values()) + ")"),
+        is_list=True,
+    )
+)
+register(RegionKind("audit-results", re.compile(r"audit-results"), is_list=True))
+
+
+@affects("settings_changed")
+def _settings_section(event: Event) -> set[str]:
+    section = SECTIONS.get(dict(event.data).get("key"))
+    return {f"settings-{section}"} if section else set()
+
+
+@affects("audit_logged")
+def _audit_log(event: Event) -> set[str]:
+    return {"audit-results"}
