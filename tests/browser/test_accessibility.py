@@ -13,7 +13,8 @@ import pytest
 from tests.browser.personas import route_ids, signed_in_context, wait_settled
 from tests.matrix_base import ADMIN
 
-pytestmark = pytest.mark.browser
+# The layout is the same on any database: .ci/run runs these on its SQLite pass only.
+pytestmark = [pytest.mark.browser, pytest.mark.layout]
 
 VENDOR = Path(__file__).resolve().parents[2] / "static" / "vendor"
 (AXE,) = VENDOR.glob("axe-core-4.*.min.js")

@@ -10,7 +10,8 @@ import pytest
 from tests.browser.personas import full_pages, route_ids, signed_in_context, wait_settled
 from tests.matrix_base import PERSONAS
 
-pytestmark = pytest.mark.browser
+# The layout is the same on any database: .ci/run runs these on its SQLite pass only.
+pytestmark = [pytest.mark.browser, pytest.mark.layout]
 
 PHONE = {"width": 390, "height": 844}
 
