@@ -98,7 +98,7 @@ def init_i18n(app: Flask) -> None:
     from core import i18n as formats
 
     app.jinja_env.globals.update(
-        current_language=lambda: str(formats._locale()),
+        current_language=formats.current_locale,
         languages=i18n.LANGUAGES,
     )
 

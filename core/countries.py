@@ -16,9 +16,9 @@ def _current(locale: str | None) -> str:
     """The locale asked for, else the one of the moment (the request's, a mail's)."""
     if locale:
         return str(locale)
-    from flask_babel import get_locale
+    from . import i18n
 
-    return str(get_locale() or "en")
+    return i18n.current_locale()
 
 
 def names(locale: str | None = None) -> dict[str, str]:

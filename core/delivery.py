@@ -106,9 +106,7 @@ def earliest(method: ShippingMethod, on: date | None = None) -> date:
 
 def spoken(day: date) -> str:
     """A date as a message says it: Tue 8 Dec 2026 (mar. 8 déc. 2026 in French)."""
-    from babel.dates import format_date
-
-    return format_date(day, "EEE d MMM yyyy", locale=i18n._locale())
+    return i18n.format_pattern(day, "EEE d MMM yyyy")
 
 
 class _Spoken:

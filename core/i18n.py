@@ -56,10 +56,19 @@ def N_(message: str) -> str:
 MINUS = "\u2212"  # a true minus sign (U+2212) reads better than a hyphen
 
 
-def _locale():
+def current_locale() -> str:
+    """The language of the moment: the request's, a push's or a mail's ("en" outside)."""
     from flask_babel import get_locale
 
-    return get_locale() or DEFAULT_LANGUAGE
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+def format_pattern(day, pattern: str) -> str:
+    """A day in a CLDR pattern in the current language ("EEE d MMM yyyy": Tue 8 Dec 2026,
+    mar. 8 déc. 2026), for the places that name a day their own way."""
+    from babel.dates import format_date
+
+    return format_date(day, pattern, locale=current_locale())
 
 
 def format_money(value, currency: str = "EUR") -> str:
@@ -73,11 +82,11 @@ def format_money(value, currency: str = "EUR") -> str:
         return "—"
     amount = Decimal(value).quantize(Decimal("0.0001")).normalize()
     text = format_currency(
-        amount, currency, locale=_locale(), currency_digits=False, decimal_quantization=False
+        amount, currency, locale=current_locale(), currency_digits=False, decimal_quantization=False
     )
     # At least the cents, whatever the value's own digits ("€5.00", not "€5").
     if amount == amount.to_integral_value():
-        text = format_currency(amount, currency, locale=_locale())
+        text = format_currency(amount, currency, locale=current_locale())
     return text.replace("-", MINUS, 1) if amount < 0 else text
 
 
@@ -90,11 +99,11 @@ def format_number(value, digits: int | None = None) -> str:
     if value is None:
         return "—"
     if digits is None:
-        return format_decimal(value, locale=_locale(), decimal_quantization=False)
+        return format_decimal(value, locale=current_locale(), decimal_quantization=False)
     return format_decimal(
         Decimal(value).quantize(Decimal(1).scaleb(-digits)),
         format="#,##0." + "0" * digits if digits else "#,##0",
-        locale=_locale(),
+        locale=current_locale(),
     )
 
 
@@ -106,7 +115,7 @@ def format_percent(value) -> str:
 
     if value is None:
         return "—"
-    return babel_percent(Decimal(value) / 100, locale=_locale(), decimal_quantization=False)
+    return babel_percent(Decimal(value) / 100, locale=current_locale(), decimal_quantization=False)
 
 
 def format_day(value) -> str:
@@ -121,7 +130,7 @@ def format_day(value) -> str:
         value = to_local(value).date()
     if not isinstance(value, date):
         return str(value)
-    return format_date(value, "dd MMM yyyy", locale=_locale())
+    return format_date(value, "dd MMM yyyy", locale=current_locale())
 
 
 def format_moment(value) -> str:
@@ -130,7 +139,7 @@ def format_moment(value) -> str:
 
     if value is None:
         return "—"
-    return format_datetime(to_local(value), "dd MMM yyyy HH:mm", locale=_locale())
+    return format_datetime(to_local(value), "dd MMM yyyy HH:mm", locale=current_locale())
 
 
 def _zone():

@@ -135,9 +135,9 @@ def _one_line(text: str) -> str:
 
 def _language() -> str:
     """The document's language tag: the locale it is drawn in ("en" outside a request)."""
-    from flask_babel import get_locale
+    from . import i18n
 
-    return str(get_locale() or "en").replace("_", "-")
+    return i18n.current_locale().replace("_", "-")
 
 
 class _Sheet(FPDF):

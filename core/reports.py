@@ -49,9 +49,7 @@ AGEING_BUCKETS = (
 
 def _date(value: date, pattern: str) -> str:
     """A day in a CLDR pattern, in the reader's language ("LLL yyyy": Dec 2025, déc. 2025)."""
-    from babel.dates import format_date
-
-    return format_date(value, pattern, locale=i18n._locale())
+    return i18n.format_pattern(value, pattern)
 
 
 # --- filters ------------------------------------------------------------------------------

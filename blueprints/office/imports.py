@@ -9,7 +9,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -118,7 +117,7 @@ def import_start():
         form.content,
         limits(),
         inline=current_app.config["IMPORT_INLINE"],
-        language=str(get_locale()),  # its report is written in the language of this page
+        language=i18n.current_locale(),  # its report is written in the language of this page
     )
     return redirect(url_for("office.import_job", job_id=job.id), 303)
 

@@ -6,14 +6,12 @@ with the page's filters when orders or payments change) and a page of its own
 otherwise. Figures are scoped by core.access; margins need `finance.costs` (403).
 """
 
-from babel.dates import format_date
 from flask import abort, request
-from flask_babel import get_locale
 from flask_login import current_user
 
 from blueprints.common import is_htmx, permission_required, render
 from blueprints.fragments.reports import CURRENCY, REPORTS, span_text
-from core import access, billing, reports
+from core import access, billing, i18n, reports
 
 from . import bp
 
@@ -38,7 +36,7 @@ def period_start(period: reports.Period) -> str:
     """Where a period cut by the range starts: its day, and its month when it ends in
     another one ("28", "28 Nov")."""
     if period.start.month != period.end.month:
-        return format_date(period.start, "d MMM", locale=get_locale())
+        return i18n.format_pattern(period.start, "d MMM")
     return str(period.start.day)
 
 
