@@ -48,13 +48,16 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(build_config(Path(app.instance_path), config))
-    register_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_acting(app)  # after the request boundary: see blueprints/acting.init_acting
     register_template_helpers(app)
     register_commands(app)
+    register_jobs(app)
     register_security_headers(app)
+    register_admission(app)
+    register_proxies(app)  # outermost: the others see the client ProxyFix names
     logging.getLogger("portal").setLevel(logging.INFO)
     if app.config["PORTAL_ENV"] == "production":
         # What start-up built (modules, the app, templates) lives as long as the process:
@@ -75,6 +78,20 @@ def register_proxies(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_acting(app: Flask) -> None:
+    """Staff opening the storefront as a customer person, checked on every request."""
+    from blueprints.acting import init_acting
+
+    init_acting(app)
+
+
+def register_admission(app: Flask) -> None:
+    """At most ADMISSION_LIMIT requests at once per process; past a bounded wait, 503."""
+    from blueprints.admission import init_admission
+
+    init_admission(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -108,6 +125,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     import blueprints.fragments  # noqa: F401  (every live region kind registers)
+    from blueprints.api import init_api
     from blueprints.auth import bp as auth_bp
     from blueprints.common import IdConverter
     from blueprints.live import bp as live_bp
@@ -117,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
 
     # Before any route is added: every <int:...> is an id the database can hold, else 404.
     app.url_map.converters["int"] = IdConverter
+    init_api(app)  # first: its token guard runs before every other request hook
     app.register_blueprint(auth_bp)
     app.register_blueprint(office_bp, url_prefix="/office")
     app.register_blueprint(shop_bp, url_prefix="/shop")
@@ -130,11 +149,17 @@ def register_errorhandlers(app: Flask) -> None:
     The request boundary commits or rolls back each request and turns the domain's
     refusals into 422 and 404 answers rendered here.
     """
+    from blueprints.api.problems import answer as api_problem
+    from blueprints.api.problems import is_api_request
     from blueprints.boundary import fixed_description, init_boundary
 
     def render_error(error: HTTPException):
+        if request_ctx.url_adapter is not None and is_api_request():
+            return api_problem(error)  # the API answers problems (RFC 9457), never pages
         code = error.code or 500
-        description = fixed_description(code, error.description)
+        description = error.description
+        if not getattr(error, "keeps_description", False):  # a refusal that says why
+            description = fixed_description(code, error.description)
         if isinstance(error, RequestEntityTooLarge) and (
             error.description == RequestEntityTooLarge.description
         ):
@@ -173,6 +198,19 @@ def register_commands(app: Flask) -> None:
     from cli import register
 
     register(app)
+
+
+def register_jobs(app: Flask) -> None:
+    """Background jobs (core.jobs). Without Redis, threads of this process run them: they
+    start with the first request and take up what an earlier process left undone."""
+    if app.config["JOBS_INLINE"] or app.config.get("REDIS_URL"):
+        return  # run as they are handed over, or by `flask --app app worker`
+    from core import jobs
+
+    @app.before_request
+    def start_jobs() -> None:
+        if "jobs" not in app.extensions:
+            jobs.queue_of(app)
 
 
 def register_security_headers(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""Command-line tasks: `flask --app app demo`, `create-admin`, `outbox`, `translations`."""
+"""Command-line tasks: `flask --app app demo`, `create-admin`, `outbox`, `search-index`,
+`translations`, `worker`."""
 
 import click
 from flask import Flask
@@ -6,6 +7,8 @@ from flask_migrate import upgrade
 
 
 def register(app: Flask) -> None:
+    register_tokens(app)
+
     @app.cli.command("demo")
     def demo_command():
         """Create or upgrade the schema, then load the demo data (idempotent)."""
@@ -47,6 +50,33 @@ def register(app: Flask) -> None:
             f"{activation}"
         )
 
+    @app.cli.command("search-index")
+    def search_index_command():
+        """Rebuild the catalogue's search index and choose its name buckets afresh.
+
+        Searches stay correct without it; a broad search in name order reads only its
+        first buckets once they fit the catalogue. Run it after loading a catalogue in
+        bulk, and now and then as the catalogue grows. The catalogue filters' index of
+        specifications (core.specs_index) is rebuilt too.
+        """
+        from sqlalchemy import func, select
+
+        from core import search_index, specs_index
+        from core.models.catalog import product_specs, product_trigrams, search_buckets
+        from extensions import db
+
+        upgrade()
+        with db.engine.begin() as conn:
+            search_index.rebuild(conn)
+            buckets = conn.scalar(select(func.count()).select_from(search_buckets))
+            entries = conn.scalar(select(func.count()).select_from(product_trigrams))
+        click.echo(f"Search index rebuilt: {entries:,} entries in {buckets:,} name buckets.")
+        # The filters' index too: a bulk load by Core statements leaves it behind as well.
+        with db.engine.begin() as conn:
+            specs_index.rebuild(conn)
+            specs = conn.scalar(select(func.count()).select_from(product_specs))
+        click.echo(f"Specification index rebuilt: {specs:,} specifications.")
+
     @app.cli.command("translations")
     def translations_command():
         """Extract the marked messages and bring the five catalogues up to date."""
@@ -80,3 +110,83 @@ def register(app: Flask) -> None:
             for attachment in mail.attachments:
                 size = len(attachment.content) / 1024
                 click.echo(f"Attached: {attachment.filename} ({size:.0f} KiB)")
+
+    @app.cli.command("worker")
+    @click.option(
+        "--threads",
+        type=click.IntRange(1, 64),
+        default=None,
+        help="Jobs run at once (default: JOB_THREADS).",
+    )
+    def worker_command(threads: int | None):
+        """Run background jobs (mail delivery, imports) from Redis until stopped.
+
+        Needs REDIS_URL; run as many as the work needs, on any host sharing the database
+        and Redis. SIGTERM or Ctrl-C stops it gracefully.
+        """
+        import signal
+        import threading
+
+        from core.jobs.worker import serve
+
+        if not app.config.get("REDIS_URL"):
+            raise click.ClickException(
+                "The worker runs jobs from Redis: set REDIS_URL. Without it, the web "
+                "process runs its jobs itself and needs no worker."
+            )
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        serve(app, threads=threads or app.config["JOB_THREADS"], stop=stop, say=click.echo)
+
+
+def register_tokens(app: Flask) -> None:
+    """`flask --app app token create EMAIL --name NAME`: an API token, printed once."""
+
+    @app.cli.group("token")
+    def token_group():
+        """Personal access tokens of the integration API (/api/v1)."""
+
+    @token_group.command("create")
+    @click.argument("email")
+    @click.option("--name", required=True, help="Which system uses the token.")
+    @click.option("--read-only", is_flag=True, help="The token may only read.")
+    @click.option(
+        "--expires-days",
+        type=click.IntRange(1, 3650),
+        default=None,
+        help="Days until it expires (default: never).",
+    )
+    def token_create_command(email: str, name: str, read_only: bool, expires_days: int | None):
+        """Make a token for the person with this email; it is printed once, never kept."""
+        from sqlalchemy import func, select
+
+        from core import tokens
+        from core.errors import Refused
+        from core.models import User
+        from core.transaction import committed
+        from extensions import db
+
+        address = email.strip().lower()
+        owner = db.session.scalar(select(User).where(func.lower(User.email) == address))
+        if owner is None:
+            raise click.ClickException(f"There is no account with the email address {email}.")
+        try:
+            token, raw = committed(
+                lambda: tokens.create(
+                    owner,
+                    name,
+                    read_only=read_only,
+                    expires_days=expires_days,
+                    actor=None,
+                    actor_email="(command line)",
+                )
+            )
+        except Refused as exc:
+            raise click.ClickException(str(exc)) from exc
+        access = "read-only" if read_only else "read and write"
+        until = f"until {token.expires_at:%Y-%m-%d}" if token.expires_at else "without expiry"
+        click.echo(
+            f"API token “{token.name}” for {owner.email} ({access}, {until}). It is shown "
+            f"only now: store it safely.\n{raw}"
+        )

@@ -49,6 +49,11 @@ def _upload_dir(env_name: str, instance_path: Path) -> str:
     return str(instance_path / "uploads")
 
 
+def _no_tls(url: str) -> dict:
+    """Each driver's own words for a plain connection (mysqlclient: `mysql+mysqldb://`)."""
+    return {"ssl_mode": "DISABLED"} if url.startswith("mysql+mysqldb") else {"ssl_disabled": True}
+
+
 def engine_options(url: str) -> dict:
     """Connection settings per backend: MariaDB gets liveness checks and timeouts."""
     if url.startswith("mysql"):
@@ -68,7 +73,7 @@ def engine_options(url: str) -> dict:
                 **(
                     {"ssl": {"ca": os.environ["DB_SSL_CA"]}}
                     if os.environ.get("DB_SSL_CA")
-                    else {"ssl_disabled": True}
+                    else _no_tls(url)
                 ),
             },
             "isolation_level": "READ COMMITTED",
@@ -78,6 +83,14 @@ def engine_options(url: str) -> dict:
         # file from several threads; each connection serialises its own use.
         return {"connect_args": {"check_same_thread": False, "timeout": 15}}
     return {"pool_pre_ping": True}
+
+
+def _admission_default(url: str) -> int:
+    """Below the pool, so that an admitted request never waits for a connection: the rest
+    of the pool serves the live sockets' handshakes and renders."""
+    if url.startswith("mysql"):
+        return max(1, min(16, (_int("DB_POOL_SIZE", 10) + _int("DB_MAX_OVERFLOW", 20)) // 2))
+    return 16
 
 
 def _public_address(production: bool, overrides: dict) -> tuple[str, list[str] | None]:
@@ -187,13 +200,42 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # The Redis bus's channel is "<REDIS_NAMESPACE>:events"; without it, the
         # database's name (blueprints/live/bus.py), so portals sharing a Redis stay apart.
         "REDIS_NAMESPACE": os.environ.get("REDIS_NAMESPACE") or None,
-        # CSV imports: the largest file and the most lines one upload may hold, how often a
-        # running import reports progress, and whether it runs in the request (tests: a
-        # deterministic finish) instead of a background thread.
+        # CSV imports: the largest file and the most lines one upload may hold, and how
+        # often a running import reports progress. Imports run as background jobs.
         "IMPORT_MAX_BYTES": _int("IMPORT_MAX_BYTES", 30 * 1024 * 1024),
         "IMPORT_MAX_LINES": _int("IMPORT_MAX_LINES", 200_000),
         "IMPORT_PROGRESS_LINES": _int("IMPORT_PROGRESS_LINES", 2_000),
-        "IMPORT_INLINE": env_name == "testing",
+        # Background jobs (core.jobs): Redis with REDIS_URL (`flask --app app worker`),
+        # else JOB_THREADS threads of the web process. JOBS_INLINE (tests) runs each job
+        # right after the commit, in the committing thread: a deterministic finish.
+        "JOBS_INLINE": env_name == "testing",
+        "JOB_THREADS": _int("JOB_THREADS", 2),
+        # A running job's claim lasts this long and is renewed while it runs: a worker
+        # that dies leaves its job to another this soon after.
+        "JOB_LEASE_SECONDS": _int("JOB_LEASE_SECONDS", 60),
+        # A failed try waits this long before the next, doubled each time up to the most.
+        "JOB_BACKOFF_SECONDS": _int("JOB_BACKOFF_SECONDS", 30),
+        "JOB_BACKOFF_MAX_SECONDS": _int("JOB_BACKOFF_MAX_SECONDS", 3600),
+        # How often a worker looks for jobs whose hand-over to the queue was lost, and
+        # when a handed-over job still waiting counts as lost (the queue's data gone).
+        "JOB_SWEEP_SECONDS": _int("JOB_SWEEP_SECONDS", 30),
+        "JOB_LOST_SECONDS": _int("JOB_LOST_SECONDS", 3600),
+        # A worker silent this long is taken for dead: its fetched jobs go back to Redis.
+        "JOB_WORKER_HEARTBEAT_SECONDS": _int("JOB_WORKER_HEARTBEAT_SECONDS", 60),
+        # How long a stopping worker lets its running jobs finish.
+        "JOB_STOP_SECONDS": _int("JOB_STOP_SECONDS", 60),
+        # Finished jobs are kept this many days (failed ones until retried).
+        "JOB_KEEP_DAYS": _int("JOB_KEEP_DAYS", 14),
+        # Admission (blueprints/admission.py): requests served at once per process (0: no
+        # bound), how many more may wait for a place and for how long, before a 503.
+        "ADMISSION_LIMIT": _int("ADMISSION_LIMIT", _admission_default(database_url)),
+        "ADMISSION_QUEUE": _int("ADMISSION_QUEUE", 200),
+        "ADMISSION_WAIT_SECONDS": _int("ADMISSION_WAIT_SECONDS", 10),
+        # The integration API (/api/v1): requests one token may make per window (429 with
+        # Retry-After beyond), and how long an Idempotency-Key's first answer is kept.
+        "API_RATE_LIMIT": _int("API_RATE_LIMIT", 120),
+        "API_RATE_WINDOW_SECONDS": _int("API_RATE_WINDOW_SECONDS", 60),
+        "API_IDEMPOTENCY_HOURS": _int("API_IDEMPOTENCY_HOURS", 24),
     }
     config.update(overrides)
     return config

@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +21,26 @@ def add_database_url(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def database(url: str | None, prefix: str = "portal-bench-") -> Iterator[str]:
+def database(
+    url: str | None, prefix: str = "portal-bench-", *, keep: bool = False
+) -> Iterator[str]:
     """A fresh database: a temporary SQLite file, or a dropped and re-created MariaDB one,
-    dropped again when the benchmark ends (a benchmark leaves nothing behind)."""
+    dropped again when the benchmark ends (a benchmark leaves nothing behind).
+
+    keep: a MariaDB database is used as it is found and left behind, for runs that build a
+    large catalogue once and measure it again (bench/catalog.py --keep-database).
+    """
+    if keep and url is not None and url.startswith("mysql"):
+        parsed = make_url(url)
+        server = create_engine(parsed.set(database=""))
+        with server.begin() as conn:
+            conn.exec_driver_sql(
+                f"CREATE DATABASE IF NOT EXISTS `{parsed.database}` "
+                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+        server.dispose()
+        yield url
+        return
     if url is None:
         with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
             yield f"sqlite:///{tmp}/portal.db"
@@ -44,3 +62,10 @@ def database(url: str | None, prefix: str = "portal-bench-") -> Iterator[str]:
             server.dispose()
         return
     yield url
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

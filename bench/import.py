@@ -121,7 +121,7 @@ def floor_update(rows: list[dict]) -> None:
 
 
 def import_file(data: bytes, limits: imports.Limits, expect: str) -> ImportJob:
-    """The real path: a queued job, then core.imports.run as the background thread runs it."""
+    """The real path: a queued import, then core.imports.run as its background job runs it."""
     actor = db.session.scalar(select(User).where(User.email == ACTOR))
     job = imports.create_job(actor, "products", "bench.csv", apply_valid=False)
     db.session.commit()

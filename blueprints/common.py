@@ -22,7 +22,7 @@ from werkzeug.routing import IntegerConverter, ValidationError
 
 from blueprints.forms import EmptyForm
 from blueprints.fragments import navigation
-from core import access, catalog, exports, numbers, settings
+from core import access, audit, catalog, exports, numbers, settings
 from core.errors import NotFound
 from core.models import Company, utcnow
 from extensions import login_manager
@@ -67,6 +67,26 @@ def csv_download(name: str, header: list[str], rows, *, dated: bool = True) -> R
     response = Response(stream_with_context(exports.stream(header, rows)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def audited_csv(what: str, header: list[str], rows, filters: dict) -> Response:
+    """An export as a dated CSV, recording who took it out and with which filters (the
+    audit summary is kept in English, as data).
+
+    The boundary commits the record before the file streams (after_request runs first).
+    """
+    shown = {key: value for key, value in filters.items() if value not in ("", None)}
+    summary = f"{what} exported" + (
+        " (" + ", ".join(f"{k} {v}" for k, v in shown.items()) + ")" if shown else ""
+    )
+    audit.record(
+        "export.downloaded",
+        actor=current_user._get_current_object(),
+        summary=summary,
+        after={"export": what.lower(), **{k: str(v) for k, v in shown.items()}},
+        ip=client_ip(),
+    )
+    return csv_download(what.lower(), header, rows)
 
 
 def unchanged() -> Response:

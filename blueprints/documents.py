@@ -20,7 +20,7 @@ from flask import Response, current_app, has_request_context
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from core import billing, countries, i18n, mail, notify, orders, pdf, quotes, tax
+from core import acting, billing, countries, i18n, mail, notify, orders, pdf, quotes, tax
 from core.models import Company, CreditNote, Invoice, Order, Quote
 
 from .filters import day, money
@@ -264,7 +264,7 @@ def order_document(context: dict) -> pdf.Document:
         ship_to_heading=_("Deliver to"),
         facts=_facts(
             (_("Placed"), day(order.created_at)),
-            (_("Placed by"), order.placed_by.name if order.placed_by else ""),
+            (_("Placed by"), acting.by_whom(order)),
             (_("Approved by"), order.approved_by.name if order.approved_by else ""),
             (_("Status"), labels.get(order.status, order.status)),
             (_("Your reference"), order.customer_reference),
@@ -306,7 +306,7 @@ def quote_document(context: dict) -> pdf.Document:
         buyer=company_party(quote.company),
         facts=_facts(
             (_("Asked"), day(quote.created_at)),
-            (_("Asked by"), quote.requested_by.name if quote.requested_by else ""),
+            (_("Asked by"), acting.by_whom(quote)),
             (_("Status"), labels.get(status, status)),
             (_("Prices valid until"), valid and day(quote.valid_until)),
             (_("Order"), quote.order.number if quote.order_id is not None else ""),

@@ -68,6 +68,7 @@ class AskLine(Form):
     quantity = StringField(_l("Quantity"))
 
     product = None  # set by RequestForm.resolve
+    asked = None  # the line's valid quantity, set by RequestForm.resolve: its price break
 
     @property
     def blank(self) -> bool:
@@ -83,8 +84,9 @@ class RequestForm(FlaskForm):
         validators=[Length(max=quotes.MAX_NOTE, message=NOTE_MESSAGE)],
     )
 
-    def resolve(self) -> list[tuple[int, int]]:
-        """Check every used line against the products still sold; (product id, quantity) pairs.
+    def resolve(self, group_id: int | None = None) -> list[tuple[int, int]]:
+        """Check every used line against the products still sold to the group `group_id` (a
+        product hidden from it reads as no such product); (product id, quantity) pairs.
 
         Errors go next to the line they concern, so a mistake loses none of the other lines.
         """
@@ -92,7 +94,7 @@ class RequestForm(FlaskForm):
         for line in used:  # errors are tuples until a field has been validated
             line.sku.errors = list(line.sku.errors)
             line.quantity.errors = list(line.quantity.errors)
-        found = quotes.find_products(line.sku.data for line in used)
+        found = quotes.find_products((line.sku.data for line in used), group_id)
         asks, seen = [], {}
         for line in used:
             sku = (line.sku.data or "").strip().upper()
@@ -111,6 +113,7 @@ class RequestForm(FlaskForm):
             except ValidationError as exc:
                 line.quantity.errors.append(str(exc))
                 continue
+            line.asked = quantity
             if line.product is not None and line.sku.errors == []:
                 asks.append((line.product.id, quantity))
         if not used:

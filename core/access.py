@@ -13,6 +13,7 @@ from sqlalchemy import Select, false, select
 
 from extensions import db
 
+from . import visibility
 from .i18n import N_, _
 from .models import Company, User, company_reps
 
@@ -70,6 +71,7 @@ MODULES: tuple[Module, ...] = (
             ("edit", _("create and change customer companies")),
             ("delete", _("remove customer companies")),
             ("all", _("every customer, not only assigned ones")),
+            ("act", _("act for customer people and view the storefront as they see it")),
         ),
     ),
     Module(
@@ -125,6 +127,7 @@ MODULES: tuple[Module, ...] = (
             ("invoices", _("see invoices and the balance")),
             ("users", _("manage their own company's people")),
             ("addresses", _("keep their company's delivery addresses")),
+            ("lists", _("create and change their company's shared lists")),
         ),
         scope="customer",
     ),
@@ -205,6 +208,7 @@ PRESETS: tuple[Preset, ...] = (
             "quotes.edit",
             "customers.view",
             "customers.edit",
+            "customers.act",
             "groups.view",
             "promotions.view",
             "invoices.view",
@@ -265,13 +269,28 @@ PRESETS: tuple[Preset, ...] = (
         "Requester",
         "customer",
         N_("Builds carts and requests quotes for a decision-maker to approve"),
-        _perms("shop.cart", "shop.quote"),
+        _perms("shop.cart", "shop.quote", "shop.lists"),
     ),
     Preset(
         "browse_only", "Browse-only", "customer", N_("Browses the offer, nothing else"), frozenset()
     ),
 )
 PRESETS_BY_KEY = {p.key: p for p in PRESETS}
+
+# The background jobs page (/office/jobs) belongs to the settings module: seen with its
+# view permission, a failed job retried with its edit permission. A job names whom a mail
+# goes to and what about, for every customer: only those who see every customer see it.
+JOBS_VIEW, JOBS_RETRY = ("settings.view", "customers.all"), "settings.edit"
+
+
+def may_see_jobs(user) -> bool:
+    """May this person open the background jobs page?"""
+    return all(can(user, permission) for permission in JOBS_VIEW)
+
+
+def may_retry_jobs(user) -> bool:
+    """May this person run a failed background job again?"""
+    return may_see_jobs(user) and can(user, JOBS_RETRY)
 
 
 def permissions_of(user: User | None) -> frozenset[str]:
@@ -435,6 +454,7 @@ def sees_order_invoice(user: User | None) -> bool:
 SHOP_AREAS: dict[str, frozenset[str]] = {
     "catalog": frozenset(),
     "cart": frozenset({"shop.cart"}),
+    "lists": frozenset(),  # everyone of the company reads its lists; `shop.lists` edits
     "approvals": frozenset({"shop.approve"}),
     "orders": READERS["orders"][1],
     "quotes": READERS["quotes"][1],
@@ -487,12 +507,12 @@ def may_import(user: User | None, kind: str) -> bool:
 
 def may_see_product(user: User | None, product) -> bool:
     """Staff who see the catalogue see every product, archived too; customer people only
-    products on sale."""
+    products on sale that their group may see (core.visibility)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if user.is_staff:
         return can(user, "products.view")
-    return not product.is_archived
+    return not product.is_archived and not visibility.of_person(user).hides(product)
 
 
 def load_person(user: User | None, company_id: int, person_id: int) -> User | None:
@@ -512,7 +532,14 @@ def may_act_on_quote(user: User | None, quote, side: str) -> bool:
     if user is None:
         return False
     if side == "customer":
-        return user.is_customer and user.company_id == quote.company_id and can(user, "shop.quote")
+        # Negotiating is the customer's own: staff acting for them (or viewing as them) ask
+        # for quotes, never answer the seller's prices in the customer's name.
+        return (
+            user.is_customer
+            and user.company_id == quote.company_id
+            and can(user, "shop.quote")
+            and assumption(user) is None
+        )
     return (
         user.is_staff
         and can(user, "quotes.edit")
@@ -556,6 +583,107 @@ def may_withdraw_quote(user: User | None, quote) -> bool:
     return may_act_on_quote(user, quote, "customer") and (
         user.id == quote.requested_by_id or can(user, "shop.order")
     )
+
+
+# --- acting for a customer ----------------------------------------------------------------
+# Staff with `customers.act` open the storefront as one active person of a customer company
+# in their scope: "act" builds carts, places orders and asks for quotes in that person's
+# name (each record keeps who acted, core.acting), "view" shows the storefront as the
+# person sees it and changes nothing. Either way the storefront shows no more than the
+# person may see, nor more than the staff member may read of that customer.
+
+ACTING = "act"
+VIEWING = "view"
+ASSUMING_MODES = (ACTING, VIEWING)
+# What staff acting for a person may use of that person's rights: their buying, never the
+# company's own administration (approving colleagues, people, addresses, lists).
+ACTING_PERMISSIONS = _perms("shop.cart", "shop.order", "shop.quote")
+# Each storefront permission, with the staff permission it takes to read what it shows
+# (None: what it shows needs no more than seeing the company). Deny by default: a
+# storefront permission missing here is never lent.
+ASSUMED_READS: dict[str, str | None] = {
+    "shop.cart": "orders.view",
+    "shop.order": "orders.view",
+    "shop.approve": "orders.view",
+    "shop.quote": "quotes.view",
+    "shop.invoices": "invoices.view",
+    "shop.users": "customers.view",
+    "shop.addresses": "customers.view",
+    "shop.lists": None,
+}
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """Who opened the storefront as this person, and how (ACTING or VIEWING)."""
+
+    staff: User | None  # None on a live push, which writes nothing
+    mode: str
+
+
+def assumed_permissions(staff: User | None, person: User | None, mode: str) -> frozenset[str]:
+    """The person's storefront permissions as `staff` may use them in this mode: acting
+    lends only ACTING_PERMISSIONS, and nothing the staff member may not read (ASSUMED_READS)."""
+    held = effective_permissions(person)
+    if mode == ACTING:
+        held &= ACTING_PERMISSIONS
+    elif mode != VIEWING:
+        return frozenset()
+    return frozenset(
+        p
+        for p in held
+        if p in ASSUMED_READS and (ASSUMED_READS[p] is None or can(staff, ASSUMED_READS[p]))
+    )
+
+
+def may_assume(staff: User | None, person: User | None, mode: str) -> bool:
+    """May this staff member open the storefront as this person, in this mode, now?
+
+    `customers.act` (with `customers.view`), a person of an active company in the staff
+    member's scope, active themselves; acting needs something of theirs to act with
+    (a cart, orders or quotes).
+    """
+    if mode not in ASSUMING_MODES or staff is None or person is None:
+        return False
+    if not getattr(staff, "is_staff", False) or not can(staff, "customers.act"):
+        return False
+    if not can(staff, "customers.view"):
+        return False
+    if not person.is_customer or person.status != "active" or person.company is None:
+        return False
+    if not person.company.is_active or load_company(staff, person.company_id) is None:
+        return False
+    if mode == ACTING:
+        return bool(assumed_permissions(staff, person, mode) & ACTING_PERMISSIONS)
+    return True
+
+
+def assume(person: User, staff: User | None, mode: str, permissions=None) -> User:
+    """From now on this person object answers `can()` as the storefront opened for them by
+    `staff` in `mode` (see assumed_permissions; `permissions`: those already worked out,
+    a live push's). The object is the request's (or the push's) own: nothing is stored."""
+    if permissions is None:
+        permissions = assumed_permissions(staff, person, mode)
+    person.__dict__["_permissions"] = frozenset(permissions)
+    person.__dict__["_assumption"] = Assumption(staff, mode)
+    return person
+
+
+def assumption(person) -> Assumption | None:
+    """How this person object was opened by staff (None: it is the person themselves)."""
+    return getattr(person, "__dict__", {}).get("_assumption") if person is not None else None
+
+
+def acting_staff(person) -> User | None:
+    """The staff member placing in this person's name right now (acting, not viewing)."""
+    found = assumption(person)
+    return found.staff if found is not None and found.mode == ACTING else None
+
+
+def is_read_only(person) -> bool:
+    """Is this the storefront as staff view it for the person, where nothing changes?"""
+    found = assumption(person)
+    return found is not None and found.mode == VIEWING
 
 
 # --- live regions: who receives each kind, and what about them changes its markup -------
@@ -619,6 +747,8 @@ _SALES_REPORT = (_staff("reports.view"),)
 AUDIENCES: dict[str, tuple[Audience, ...]] = {
     # catalogue and stock
     "offer": (_customers(by=("group_id",)),),
+    # a product page's "no longer available" (the product was hidden from the group)
+    "product-status": (_customers(by=("group_id",)),),
     "catalog-results": (_customers(),),
     "product-row": (_staff("products.view", fields=("finance.costs", "stock.view")),),
     "products-table": (_staff("products.view"),),
@@ -661,6 +791,9 @@ AUDIENCES: dict[str, tuple[Audience, ...]] = {
     "shop-orders": (Audience("customer", any_of=READERS["orders"][1], own="company_id"),),
     "approvals": (_customers("shop.approve", own="company_id"),),
     "my-cart": (_customers("shop.cart", own="user_id"),),
+    # a company's shared list: its own people (the region renders only their company's
+    # lists), offers as their group sees them, controls as their rights allow
+    "list": (_customers(by=("company_id", "group_id"), fields=("shop.lists", "shop.cart")),),
     # quotes
     "quote": _QUOTE,
     "quote-actions": _QUOTE,
@@ -699,6 +832,7 @@ AUDIENCES: dict[str, tuple[Audience, ...]] = {
     "roles-table": (_staff("roles.view"),),
     "settings": (_staff("settings.view"),),
     "audit-results": (_staff("audit.view"),),
+    "jobs-results": (_staff(*JOBS_VIEW),),
     # a company's people, to those of its people who manage them
     "shop-users": (_customers("shop.users", own="company_id"),),
     # reports: margins only with costs; the costs notice only for those who lost them

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from extensions import db
 
-from . import events
+from . import access, events
 from .i18n import N_, _
 from .models import AuditEntry, User
 
@@ -22,6 +22,9 @@ ACTIONS = {
     "auth.two_factor_disabled": N_("Two-factor sign-in turned off"),
     "auth.two_factor_reset": N_("Two-factor sign-in reset by an administrator"),
     "auth.recovery_codes_renewed": N_("Recovery codes renewed"),
+    "token.created": N_("API token created"),
+    "token.revoked": N_("API token revoked"),
+    "api.write": N_("Change made through the API"),
     "user.invited": N_("Person invited"),
     "invitation.resent": N_("Invitation resent"),
     "invitation.revoked": N_("Invitation revoked"),
@@ -40,6 +43,10 @@ ACTIONS = {
     "customer.deactivated": N_("Customer deactivated"),
     "customer.reactivated": N_("Customer reactivated"),
     "customer.deleted": N_("Customer deleted"),
+    "customer.acting_started": N_("Started acting for a customer person"),
+    "customer.acting_ended": N_("Stopped acting for a customer person"),
+    "customer.view_as_started": N_("Started viewing the storefront as a customer person"),
+    "customer.view_as_ended": N_("Stopped viewing the storefront as a customer person"),
     "address.created": N_("Delivery address added"),
     "address.changed": N_("Delivery address changed"),
     "address.default_changed": N_("Default delivery address changed"),
@@ -52,6 +59,7 @@ ACTIONS = {
     "group.created": N_("Customer group created"),
     "group.changed": N_("Customer group changed"),
     "group.deleted": N_("Customer group deleted"),
+    "group.visibility_changed": N_("What a customer group sees changed"),
     "credit_note.issued": N_("Credit note issued"),
     "stock.adjusted": N_("Stock adjusted"),
     "stock.received": N_("Goods received (back-orders served first)"),
@@ -72,6 +80,9 @@ ACTIONS = {
     "promotion.switched": N_("Promotion switched on or off"),
     "promotion.deleted": N_("Promotion deleted"),
     "settings.changed": N_("Settings changed"),
+    "list.created": N_("Shared list created"),
+    "list.deleted": N_("Shared list deleted"),
+    "list.imported": N_("CSV imported into a shared list"),
     "cart.submitted": N_("Cart submitted for approval"),
     "cart.approved": N_("Cart approved"),
     "cart.approved_by_seller": N_("Cart's second approval given by the seller"),
@@ -100,8 +111,32 @@ ACTIONS = {
     "invoice.issued": N_("Invoice issued"),
     "invoice.voided": N_("Invoice voided"),
     "payment.recorded": N_("Payment recorded"),
+    "job.retried": N_("Background job retried"),
     "demo.loaded": N_("Demo data loaded"),
 }
+
+
+@dataclass
+class Via:
+    """The API token a person object acts through in this request (set by the API layer);
+    `entries` counts what the request has audited so far."""
+
+    token_id: int
+    name: str
+    entries: int = 0
+
+
+def acting_through(person: User, token_id: int, name: str) -> Via:
+    """From now on whatever this person object does is audited with the token's name. The
+    object is the request's own: nothing is stored."""
+    via = Via(token_id, name)
+    person.__dict__["_api_token"] = via
+    return via
+
+
+def token_of(person) -> Via | None:
+    """The API token this person object acts through, if any."""
+    return getattr(person, "__dict__", {}).get("_api_token") if person is not None else None
 
 
 def record(
@@ -115,9 +150,26 @@ def record(
     ip: str = "",
     actor_email: str | None = None,
 ) -> AuditEntry:
-    """Append one entry. Entries are never changed or removed (see AuditEntry)."""
+    """Append one entry. Entries are never changed or removed (see AuditEntry).
+
+    An actor who is a customer person acted for by staff (core.access.acting_staff) is
+    recorded as that staff member, with whom they acted for: who acted, for whom, what.
+    An actor acting through an API token (`acting_through`) is recorded with its name.
+    """
     if action not in ACTIONS:
         raise KeyError(f"unknown audit action {action!r}")
+    staff = access.acting_staff(actor)
+    if staff is not None:
+        company = actor.company.name if actor.company is not None else ""
+        summary = f"{summary[:150]} (by {staff.name} for {actor.name}, {company})"
+        after = {**(after or {}), "on_behalf_of": f"{actor.name} <{actor.email}>, {company}"}
+        actor, actor_email = staff, None
+    via = token_of(actor)
+    if via is not None:
+        # A change made through the integration API names the token it came with.
+        summary = f"{summary[:150]} (API token “{via.name}”)"
+        after = {**(after or {}), "api_token": via.name}
+        via.entries += 1
     if target is not None and getattr(target, "id", None) is None:
         db.session.flush()
     entry = AuditEntry(

@@ -19,19 +19,34 @@ from sqlalchemy.orm import selectinload
 
 from extensions import db
 
-from . import access, audit, delivery, events, i18n, notify, orders, tax
+from . import access, acting, audit, delivery, events, i18n, notify, orders, tax, visibility
 from .errors import NotFound, Refused
 from .i18n import _, ngettext
 from .models import Cart, CartLine, Company, Order, Product, User, utcnow
-from .offer import OUT, SHORT, SUPPLIED, Offer, Promise, offers_for
+from .offer import OUT, SHORT, SUPPLIED, Offer, Promise, check_quantity, offers_for
 
 PENDING = "submitted"
 DECIDED = ("approved", "rejected")
 NOTE_LENGTH = 2000
 
 
+class Promised:
+    """What a line's `promise` property (the cart's rule for stock, as the group sees it,
+    None when it has no offer) says; for the cart's lines and the quick order's."""
+
+    @property
+    def short_of_stock(self) -> bool:
+        """The quantity certainly cannot be supplied in full (as the group sees stock)."""
+        return self.promise is not None and self.promise.state == SHORT
+
+    @property
+    def in_doubt(self) -> bool:
+        """It may not be supplied in full: short, or beyond what the level promises."""
+        return self.promise is not None and self.promise.state != SUPPLIED
+
+
 @dataclass(frozen=True)
-class PricedLine:
+class PricedLine(Promised):
     """A cart line with the product's offer of this moment (None once it is no longer sold)."""
 
     line: CartLine
@@ -44,6 +59,12 @@ class PricedLine:
         return self.offer is not None
 
     @property
+    def refusal(self):
+        """Why this quantity may not be ordered (the product's minimum or pack size), or
+        None: checkout and approval refuse the cart while a line says so."""
+        return check_quantity(self.product, self.line.quantity)
+
+    @property
     def promise(self) -> Promise | None:
         """What the group's view of stock says of this line's quantity (core.offer): for a
         group that sees levels, from the level's band alone, so trying quantities in the
@@ -53,21 +74,14 @@ class PricedLine:
         return self.offer.stock.promise(self.line.quantity)
 
     @property
-    def short_of_stock(self) -> bool:
-        """The quantity certainly cannot be supplied in full (as the group sees stock)."""
-        return self.promise is not None and self.promise.state == SHORT
-
-    @property
-    def in_doubt(self) -> bool:
-        """It may not be supplied in full: short, or beyond what the level promises."""
-        return self.promise is not None and self.promise.state != SUPPLIED
-
-    @property
     def lower_to(self) -> int | None:
-        """The quantity to lower a short line to: the most the group's view allows."""
+        """The quantity to lower a short line to: the most the group's view allows, in
+        whole packs of the product (None when that is below its minimum)."""
         if not self.short_of_stock or not self.promise.most:
             return None
-        return self.promise.most
+        multiple = max(self.product.order_multiple or 1, 1)
+        most = self.promise.most - self.promise.most % multiple
+        return most if most >= max(self.product.min_quantity or 1, 1) and most > 0 else None
 
     @property
     def backorder_part(self) -> int | None:
@@ -89,6 +103,11 @@ class PricedCart:
     @property
     def unsold(self) -> list[PricedLine]:
         return [p for p in self.lines if not p.sold]
+
+    @property
+    def refused(self) -> list[PricedLine]:
+        """Lines on sale whose quantity breaks the product's minimum or pack size."""
+        return [p for p in self.lines if p.sold and p.refusal is not None]
 
     @property
     def needs_two_approvals(self) -> bool:
@@ -131,6 +150,12 @@ def short_of_approvers(cart: Cart, total: Decimal, *, deciding: User | None = No
     return len(others) < (1 if given else 2)
 
 
+def _acted(record):
+    """The paragraph a mail adds when staff acted for the person ("" otherwise)."""
+    sentence = acting.told(record)
+    return i18n.join("\n\n", sentence) if sentence else ""
+
+
 def _their_note(note: str):
     """The paragraph that quotes a person's note in a mail ("" without a note)."""
     return i18n.join("\n\n", _('Their note: "%(note)s"', note=note)) if note else ""
@@ -161,18 +186,23 @@ def _ask_the_seller(cart: Cart, total: Decimal, first: User) -> None:
 
 
 def priced(cart: Cart) -> PricedCart:
-    """Each line with its offer and line total, computed as an order line would be."""
+    """Each line with its offer and line total, computed as an order line would be. A line
+    whose product is no longer sold to the company's group (archived, or hidden from the
+    group since it was put in: core.visibility) has no offer: checkout refuses it."""
     product_ids = [line.product_id for line in cart.lines]
     products = {
         p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(product_ids)))
     }
-    sold = [p for p in products.values() if not p.is_archived]
+    group_id = cart.company.group_id
+    sold = [p for p in products.values() if visibility.available(p, group_id)]
     offers = offers_for(cart.company.group, sold) if sold else {}
     lines, total = [], Decimal("0.00")
     for line in cart.lines:
         product, offer = products[line.product_id], offers.get(line.product_id)
         line_total = Decimal("0.00")
         if offer is not None:
+            # The line's quantity reaches a break or not: its offer is that of the quantity.
+            offer = offer.at(line.quantity)
             # The same builder as the order's, so the cart shows what the order will say.
             line_total = orders.order_line(product, offer, line.quantity).line_total
             total += line_total
@@ -197,10 +227,10 @@ def totals_of(some: list[Cart]) -> dict[int, Decimal]:
             by_company.setdefault(cart.company_id, []).append(cart)
     for group_carts in by_company.values():
         ids = {line.product_id for cart in group_carts for line in cart.lines}
-        products = list(
-            db.session.scalars(select(Product).where(Product.id.in_(ids), Product.sold()))
-        )
-        offers = offers_for(group_carts[0].company.group, products) if products else {}
+        group = group_carts[0].company.group
+        shown = visibility.offered(group.id)
+        products = list(db.session.scalars(select(Product).where(Product.id.in_(ids), *shown)))
+        offers = offers_for(group, products) if products else {}
         by_id = {p.id: p for p in products}
         for cart in group_carts:
             totals[cart.id] = sum(
@@ -216,13 +246,21 @@ def totals_of(some: list[Cart]) -> dict[int, Decimal]:
     return totals
 
 
+def _open_of(user: User):
+    """The conditions of the person's open cart: their own, or the one a staff member acting
+    for them builds (core.access.acting_staff), each apart from the other."""
+    staff = access.acting_staff(user)
+    return (
+        Cart.owner_id == user.id,
+        Cart.status == "open",
+        Cart.acting_staff_id.is_(None) if staff is None else Cart.acting_staff_id == staff.id,
+    )
+
+
 def open_cart(user: User) -> Cart | None:
     """The person's open cart, if they have one."""
     return db.session.scalar(
-        select(Cart)
-        .where(Cart.owner_id == user.id, Cart.status == "open")
-        .order_by(Cart.id)
-        .options(selectinload(Cart.lines))
+        select(Cart).where(*_open_of(user)).order_by(Cart.id).options(selectinload(Cart.lines))
     )
 
 
@@ -231,7 +269,7 @@ def find_line(user: User, line_id: int) -> CartLine | None:
     return db.session.scalar(
         select(CartLine)
         .join(Cart, Cart.id == CartLine.cart_id)
-        .where(CartLine.id == line_id, Cart.owner_id == user.id, Cart.status == "open")
+        .where(CartLine.id == line_id, *_open_of(user))
     )
 
 
@@ -240,7 +278,7 @@ def quantity_in_cart(user: User, product_id: int) -> int:
     quantity = db.session.scalar(
         select(CartLine.quantity)
         .join(Cart, Cart.id == CartLine.cart_id)
-        .where(CartLine.product_id == product_id, Cart.owner_id == user.id, Cart.status == "open")
+        .where(CartLine.product_id == product_id, *_open_of(user))
     )
     return quantity or 0
 
@@ -254,13 +292,19 @@ def _open_cart_for_update(user: User, *, create: bool) -> Cart | None:
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     cart = db.session.scalar(
         select(Cart)
-        .where(Cart.owner_id == user.id, Cart.status == "open")
+        .where(*_open_of(user))
         .order_by(Cart.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     if cart is None and create:
-        cart = Cart(company_id=user.company_id, owner_id=user.id, status="open")
+        staff = access.acting_staff(user)
+        cart = Cart(
+            company_id=user.company_id,
+            owner_id=user.id,
+            status="open",
+            acting_staff_id=staff.id if staff is not None else None,
+        )
         db.session.add(cart)
         db.session.flush()
     return cart
@@ -297,11 +341,24 @@ def _quantity(quantity) -> int:
     return quantity
 
 
+def _allowed(product: Product, quantity: int) -> int:
+    """The quantity, if the product's minimum and pack size allow it; else Refused."""
+    refusal = check_quantity(product, quantity)
+    if refusal is not None:
+        raise Refused(refusal)
+    return quantity
+
+
 def add(user: User, product_id: int, quantity: int) -> CartLine:
-    """Put a quantity of a product into the person's open cart (added to what is there)."""
+    """Put a quantity of a product into the person's open cart (added to what is there).
+
+    What the line then holds must respect the product's minimum and pack size; refused,
+    the cart keeps what it held."""
     _customer(user)
     quantity = _quantity(quantity)
-    product = db.session.scalar(select(Product).where(Product.id == product_id, Product.sold()))
+    # Hidden from the person's group (core.visibility): refused as one no longer sold.
+    shown = visibility.offered(user.company.group_id)
+    product = db.session.scalar(select(Product).where(Product.id == product_id, *shown))
     if product is None:
         raise Refused(_("This product is not sold any more."))
     offer = offers_for(user.company.group, [product])[product.id]
@@ -312,10 +369,10 @@ def add(user: User, product_id: int, quantity: int) -> CartLine:
     cart = _open_cart_for_update(user, create=True)
     line = next((ln for ln in cart.lines if ln.product_id == product.id), None)
     if line is None:
-        line = CartLine(product_id=product.id, quantity=quantity)
+        line = CartLine(product_id=product.id, quantity=_allowed(product, quantity))
         cart.lines.append(line)
     else:
-        line.quantity = _quantity(line.quantity + quantity)
+        line.quantity = _allowed(product, _quantity(line.quantity + quantity))
     _changed(cart)
     db.session.flush()
     return line
@@ -330,14 +387,17 @@ def _own_line(user: User, line_id: int) -> tuple[Cart, CartLine]:
 
 
 def set_quantity(user: User, line_id: int, quantity: int) -> CartLine | None:
-    """Change a line's quantity; 0 takes the product out of the cart."""
+    """Change a line's quantity; 0 takes the product out of the cart. A quantity the
+    product's minimum or pack size does not allow is refused: the line keeps its own."""
     _customer(user)
     cart, line = _own_line(user, line_id)
     if quantity == 0:
         cart.lines.remove(line)
         line = None
     else:
-        line.quantity = _quantity(quantity)
+        quantity = _quantity(quantity)
+        product = db.session.get(Product, line.product_id)
+        line.quantity = _allowed(product, quantity)
     _changed(cart)
     db.session.flush()
     return line
@@ -356,10 +416,20 @@ def _filled_cart(user: User) -> Cart:
 
 
 def _sellable(pricing: PricedCart) -> None:
+    """Every line is on sale, in a quantity its product's minimum and pack size allow (a
+    rule may have changed since the line was put in the cart)."""
     if pricing.unsold:
         skus = ", ".join(p.product.sku for p in pricing.unsold)
         raise Refused(
             _("Some products are not sold any more (%(skus)s): remove them first.", skus=skus)
+        )
+    if pricing.refused:
+        raise Refused(
+            i18n.join(
+                _("Change these quantities first:"),
+                *(p.refusal for p in pricing.refused),
+                sep=" ",
+            )
         )
 
 
@@ -444,6 +514,7 @@ def submit(
                 name=user.name,
                 total=i18n.money(pricing.total),
             ),
+            _acted(cart),
             _their_note(cart.note),
             "\n\n",
             delivery.told(chosen, pricing.total),
@@ -537,7 +608,14 @@ def checkout(
             _ask_the_seller(cart, pricing.total, user)
         _changed(cart)
         return cart
-    order = orders.place(cart.company, _requests(cart), placed_by=user, note=note, delivery=chosen)
+    order = orders.place(
+        cart.company,
+        _requests(cart),
+        placed_by=user,
+        note=note,
+        delivery=chosen,
+        acting_staff_id=cart.acting_staff_id,
+    )
     _placed(cart, order, user, "")
     notify.people(
         [user],
@@ -549,6 +627,7 @@ def checkout(
                 gross=i18n.money(order.gross_total, order.currency),
                 net=i18n.money(order.total, order.currency),
             ),
+            _acted(order),
             orders.backorder_note(order, user),
             "\n\n",
             delivery.summary(order),
@@ -683,6 +762,7 @@ def _approved(cart: Cart, approver: User, note: str, today: date | None = None) 
         _requests(cart),
         placed_by=owner,
         approved_by=approver,
+        acting_staff_id=cart.acting_staff_id,
         note=cart.note,
         # The choices the request carries, checked again: an address or a method may
         # have gone since it was sent.
@@ -728,6 +808,7 @@ def _approved(cart: Cart, approver: User, note: str, today: date | None = None) 
         _("Your cart is approved: order %(number)s", number=order.number),
         i18n.join(
             told,
+            _acted(order),
             orders.backorder_note(order, owner),
             _their_note(note),
             "\n\n",
@@ -784,6 +865,13 @@ def approve_for_seller(actor: User, cart_id: int, note: str = "") -> Order:
         raise Refused(_("This request is already approved: its order is placed."))
     if cart.status != PENDING:  # rejected
         raise Refused(_("This request was rejected: there is nothing to approve."))
+    if cart.acting_staff_id == actor.id:
+        raise Refused(
+            _(
+                "You built this cart for the customer: another member of staff gives the "
+                "second approval, so that two people decide."
+            )
+        )
     if cart.first_approver_id is None:
         raise Refused(
             _(

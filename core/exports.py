@@ -1,4 +1,5 @@
-"""CSV exports of products, orders and invoices, within the viewer's field and record rights.
+"""CSV exports of products, group prices, orders and invoices, within the viewer's field
+and record rights.
 
 Each export is a header and a stream of rows read from the database in batches, so a
 large one never sits in memory whole. The policy decides what is in it: cost and margin
@@ -21,7 +22,18 @@ from sqlalchemy import func, select
 from extensions import db
 
 from . import access, billing, i18n, margins, orders
-from .models import Category, Company, Invoice, Order, OrderLine, Product, User
+from .models import (
+    Category,
+    Company,
+    CustomerGroup,
+    GroupPrice,
+    Invoice,
+    Order,
+    OrderLine,
+    PriceBreak,
+    Product,
+    User,
+)
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -104,6 +116,43 @@ def product_rows(user: User, *, q: str = "", status: str = "") -> tuple[list[str
     if q:
         stmt = stmt.where(Product.search_key.contains(q.lower(), autoescape=True))
     return header, _batched(stmt)
+
+
+# --- group prices --------------------------------------------------------------------------------
+
+
+def breaks_cell(breaks) -> str:
+    """Breaks as a group-prices import reads them back: "10:5.00 100:4.80"."""
+    return " ".join(f"{quantity}:{plain_number(Decimal(price))}" for quantity, price in breaks)
+
+
+def group_price_rows(
+    group: CustomerGroup, *, product_ids=None
+) -> tuple[list[str], Iterator[tuple]]:
+    """A group's own prices of the products on sale, in SKU order, with their quantity
+    breaks: the columns a group-prices import reads back (sku, group, price, breaks).
+    `product_ids`: a statement or list narrowing the products (the price list's filter)."""
+    where = [GroupPrice.group_id == group.id, Product.sold()]
+    if product_ids is not None:
+        where.append(Product.id.in_(product_ids))
+    breaks: dict[int, list] = {}
+    for product_id, quantity, price in db.session.execute(
+        select(PriceBreak.product_id, PriceBreak.min_quantity, PriceBreak.price)
+        .where(PriceBreak.group_id == group.id)
+        .order_by(PriceBreak.product_id, PriceBreak.min_quantity)
+    ):
+        breaks.setdefault(product_id, []).append((quantity, price))
+    stmt = (
+        select(Product.id, Product.sku, GroupPrice.price)
+        .join(GroupPrice, GroupPrice.product_id == Product.id)
+        .where(*where)
+        .order_by(Product.sku)
+    )
+    rows = (
+        (sku, group.name, price, breaks_cell(breaks.get(product_id, ())))
+        for product_id, sku, price in _batched(stmt)
+    )
+    return ["sku", "group", "price", "breaks"], rows
 
 
 # --- orders --------------------------------------------------------------------------------------

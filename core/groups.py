@@ -6,6 +6,10 @@ or levels with their thresholds), and whether what is ordered beyond stock is ac
 as back-ordered. Changing a policy records `group_changed`: the live
 layer re-renders the open pages of the group's people with the new policy.
 
+A group price may have quantity breaks of its own (the unit price from a quantity on):
+they replace the base list's breaks for the group, and go with the group price. A bulk
+discount from the base price derives them from the base list's breaks, the same way.
+
 Group prices are edited many rows at a time. A save is all or nothing: every row is
 checked first and nothing is written while any row is wrong. Up to LIVE_EVENT_LIMIT
 changed products record one `price_changed` each (the offers that show them re-render);
@@ -32,13 +36,14 @@ from .models import (
     Company,
     CustomerGroup,
     GroupPrice,
+    PriceBreak,
     Product,
     User,
     utcnow,
 )
 from .offer import group_price_column, promoted_price
 from .pagination import Page
-from .products import clean_price
+from .products import breaks_of, breaks_text, clean_breaks, clean_price, replace_breaks
 
 NAME_LENGTH = 80
 DESCRIPTION_LENGTH = 255
@@ -221,6 +226,7 @@ def delete_group(group: CustomerGroup, *, actor: User, ip: str = "") -> None:
     events.record(db.session, "group_removed", group.id)
     # The price list and promotion terms go with it (ON DELETE CASCADE).
     db.session.execute(delete(GroupPrice).where(GroupPrice.group_id == group.id))
+    db.session.execute(delete(PriceBreak).where(PriceBreak.group_id == group.id))
     db.session.delete(group)
     db.session.flush()
 
@@ -296,6 +302,11 @@ def _price_select(group: CustomerGroup, flt: PriceFilter, *columns) -> Select:
     return stmt
 
 
+def filtered_ids(group: CustomerGroup, flt: PriceFilter) -> Select:
+    """The ids of the products the filter shows, as a statement (an export narrows by it)."""
+    return _price_select(group, flt, Product.id).with_only_columns(Product.id)
+
+
 def price_page(group: CustomerGroup, flt: PriceFilter, page: int, per_page: int = 50) -> Page:
     """One page of (product, group price or None), by SKU: two statements."""
     base = _price_select(group, flt, Product.id)
@@ -314,12 +325,23 @@ def _same(a: Decimal | None, b: Decimal | None) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and a == b)
 
 
-def _apply(group: CustomerGroup, changes: list, *, actor: User, ip: str, how: str) -> int:
+def _apply(
+    group: CustomerGroup,
+    changes: list,
+    *,
+    actor: User,
+    ip: str,
+    how: str,
+    breaks: dict[int, tuple[list, list]] | None = None,
+) -> int:
     """Write (product id, sku, old, new) price changes in bulk, audit them, tell the live layer.
 
-    A new price of None removes the group price (the base price applies again).
+    A new price of None removes the group price and its breaks (the base list applies
+    again). `breaks`: {product id: (old breaks, new breaks)} the group's breaks to replace
+    (a product may be in it with its price unchanged); each change counts once.
     """
-    if not changes:
+    breaks = breaks or {}
+    if not changes and not breaks:
         return 0
     now = utcnow()
     ids = [pid for pid, *__ in changes]
@@ -355,6 +377,35 @@ def _apply(group: CustomerGroup, changes: list, *, actor: User, ip: str, how: st
                 GroupPrice.product_id.in_(removed[start : start + 500]),
             )
         )
+        db.session.execute(
+            delete(PriceBreak).where(
+                PriceBreak.group_id == group.id,
+                PriceBreak.product_id.in_(removed[start : start + 500]),
+            )
+        )
+    for pid, (__, new_breaks) in breaks.items():
+        replace_breaks(pid, group.id, new_breaks)
+    skus = {pid: sku for pid, sku, __, __ in changes}
+    if breaks:
+        skus |= dict(
+            db.session.execute(
+                select(Product.id, Product.sku).where(Product.id.in_(set(breaks) - set(skus)))
+            ).all()
+        )
+    priced = {pid for pid, *__ in changes}
+    changes = changes + [
+        (pid, skus[pid], None, None) for pid in sorted(breaks, key=skus.get) if pid not in priced
+    ]
+    ids = [pid for pid, *__ in changes]
+
+    def logged(pid, price, which):
+        text = str(price) if price is not None else None
+        if pid not in breaks:
+            return text
+        if pid not in priced:
+            return {"breaks": breaks_text(breaks[pid][which])}
+        return {"price": text, "breaks": breaks_text(breaks[pid][which])}
+
     for start in range(0, len(changes), AUDIT_CHUNK):
         chunk = changes[start : start + AUDIT_CHUNK]
         part = (
@@ -369,8 +420,8 @@ def _apply(group: CustomerGroup, changes: list, *, actor: User, ip: str, how: st
             ip=ip,
             summary=f"{group.name}: {len(changes)} group price{'s' if len(changes) != 1 else ''} "
             f"{how}{part}",
-            before={sku: (str(old) if old is not None else None) for __, sku, old, __ in chunk},
-            after={sku: (str(new) if new is not None else None) for __, sku, __, new in chunk},
+            before={sku: logged(pid, old, 0) for pid, sku, old, __ in chunk},
+            after={sku: logged(pid, new, 1) for pid, sku, __, new in chunk},
         )
     if len(changes) <= LIVE_EVENT_LIMIT:
         for pid in ids:
@@ -486,13 +537,92 @@ def discount_from_base(
     ).all()
     if not rows:
         raise GroupRefused(_("No product matches the filter: nothing to change."))
-    changes = []
+    ids = [pid for pid, *__ in rows]
+    base_breaks, own_breaks = breaks_by_product(group, ids)
+    changes, breaks = [], {}
     for pid, sku, base, old in rows:
         new = promoted_price(Decimal(base), percent).quantize(UNIT)
         if not _same(old, new):
             changes.append((pid, sku, old, new))
+        # The group's breaks: the base list's, less the same percent.
+        derived = [
+            (quantity, promoted_price(price, percent).quantize(UNIT))
+            for quantity, price in base_breaks.get(pid, [])
+        ]
+        if derived != own_breaks.get(pid, []):
+            breaks[pid] = (own_breaks.get(pid, []), derived)
     how = f"set to base price −{percent.normalize():f} % ({flt.describe()})"
-    return _apply(group, changes, actor=actor, ip=ip, how=how)
+    return _apply(group, changes, actor=actor, ip=ip, how=how, breaks=breaks)
+
+
+def breaks_by_product(group: CustomerGroup, ids: list[int]) -> tuple[dict, dict]:
+    """The base list's and the group's breaks of these products: two {product id: breaks}
+    (the price list's page shows them; the bulk discount derives the one from the other)."""
+    base: dict[int, list] = {}
+    own: dict[int, list] = {}
+    for start in range(0, len(ids), 500):
+        for pid, group_id, quantity, price in db.session.execute(
+            select(
+                PriceBreak.product_id,
+                PriceBreak.group_id,
+                PriceBreak.min_quantity,
+                PriceBreak.price,
+            )
+            .where(
+                PriceBreak.product_id.in_(ids[start : start + 500]),
+                or_(PriceBreak.group_id.is_(None), PriceBreak.group_id == group.id),
+            )
+            .order_by(PriceBreak.product_id, PriceBreak.min_quantity)
+        ):
+            target = base if group_id is None else own
+            target.setdefault(pid, []).append((quantity, Decimal(price)))
+    return base, own
+
+
+def group_price_of(group: CustomerGroup, product: Product) -> Decimal | None:
+    """The group's own price of a product (None: it pays the base list)."""
+    return db.session.scalar(
+        select(GroupPrice.price).where(
+            GroupPrice.group_id == group.id, GroupPrice.product_id == product.id
+        )
+    )
+
+
+def set_breaks(group: CustomerGroup, product: Product, rows, *, actor: User, ip: str = "") -> bool:
+    """Replace the group's breaks of one product (rows as typed: (quantity, price)). Only a
+    product with a group price has the group's own breaks: without one, the group pays
+    the base list, breaks included. False: nothing changed."""
+    wanted = clean_breaks(rows)
+    # The group price's row, locked: two saves of this list's breaks go in turn.
+    own = db.session.scalar(
+        select(GroupPrice)
+        .where(GroupPrice.group_id == group.id, GroupPrice.product_id == product.id)
+        .with_for_update()
+    )
+    if own is None:
+        raise GroupRefused(
+            _(
+                "%(group)s has no price of its own for %(sku)s, so it pays the base list's "
+                "breaks: give it a group price first.",
+                group=group.name,
+                sku=product.sku,
+            ),
+            "breaks",
+        )
+    old = breaks_of(product.id, group.id)
+    if not replace_breaks(product.id, group.id, wanted):
+        return False
+    audit.record(
+        "price.changed",
+        actor=actor,
+        target=group,
+        ip=ip,
+        summary=f"{group.name}: quantity breaks of {product.sku} changed",
+        before={product.sku: {"breaks": breaks_text(old)}},
+        after={product.sku: {"breaks": breaks_text(wanted)}},
+    )
+    events.record(db.session, "price_changed", product.id)
+    return True
 
 
 def remove_prices(

@@ -1,9 +1,11 @@
 """Who hears about what: mail to the right people (live pushes go through core.events).
 
 A notification about a document may carry it (`attach=Attach("invoice", invoice)`): the
-mail then holds the PDF its reader's page prints. The web layer draws documents from
-their pages' context, so it registers one renderer per kind (`renders`); core never
-imports it. Without a renderer for the kind, the mail goes without the file.
+mail then holds the PDF its reader's page prints, drawn by the job that delivers the
+mail (core.mail), after the change commits, in the reader's language. The web layer
+draws documents from their pages' context, so it registers one renderer per kind
+(`renders`); core never imports it. Without a renderer for the kind, the mail goes
+without the file.
 """
 
 import logging
@@ -11,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
 
 from . import access, i18n, mail
 from .i18n import _
-from .models import STAFF, Company, User
+from .models import STAFF, Company, CreditNote, Invoice, Order, Quote, Shipment, User
 
 log = logging.getLogger("portal.mail")
 
@@ -44,30 +45,44 @@ def renders(kind: str):
     return decorator
 
 
-def _files(attach: Attach | None, reader: User, drawn: dict) -> tuple[mail.Attachment, ...]:
-    """The document for this reader, drawn once per face and language: what differs
+# kind -> the model its documents are drawn from (a mail carries the record's id).
+MODELS: dict[str, type] = {
+    "invoice": Invoice,
+    "credit_note": CreditNote,
+    "order": Order,
+    "quote": Quote,
+    "delivery_note": Shipment,
+}
+
+
+def _document(attach: Attach | None) -> tuple[str, int] | None:
+    """(kind, id) of the document a mail is to carry, if this kind can be drawn."""
+    if attach is None or attach.kind not in _RENDERERS:
+        return None
+    if getattr(attach.record, "id", None) is None:
+        db.session.flush()
+    return attach.kind, attach.record.id
+
+
+def draw(kind: str, record_id: int, reader_id: int | None) -> mail.Attachment | None:
+    """The document for this reader, as their page prints it (a mail's job draws it in
+    their language); None when the kind, the record or the reader is gone. What differs
     between readers of one face (costs, exact stock) never prints on a document."""
-    renderer = _RENDERERS.get(attach.kind) if attach is not None else None
-    if renderer is None:
-        return ()
-    face = (reader.kind, reader.language)
-    if face not in drawn:
-        try:
-            drawn[face] = (renderer(attach.record, reader),)
-        except SQLAlchemyError:
-            raise  # the transaction's own trouble: replayed or refused with the change
-        except Exception:
-            # The change the mail tells of matters more than its copy of the document,
-            # which the reader's page still shows: the mail goes without it.
-            log.exception("%s %r not drawn for mail", attach.kind, attach.record)
-            drawn[face] = ()
-    return drawn[face]
+    renderer = _RENDERERS.get(kind)
+    model = MODELS.get(kind)
+    if renderer is None or model is None or reader_id is None:
+        return None
+    record = db.session.get(model, record_id)
+    reader = db.session.get(User, reader_id)
+    if record is None or reader is None:
+        return None
+    return renderer(record, reader)
 
 
 def people(recipients, subject: str, body: str, *, attach: Attach | None = None) -> None:
     """Mail each active person once (with the document, if one is attached)."""
     seen = set()
-    drawn: dict = {}
+    document = _document(attach)
     for person in recipients:
         if person is None or person.status != "active" or person.email in seen:
             continue
@@ -79,7 +94,8 @@ def people(recipients, subject: str, body: str, *, attach: Attach | None = None)
                 person.email,
                 str(subject),
                 str(_("Hello %(name)s,", name=person.name)) + f"\n\n{body}\n",
-                attachments=_files(attach, person, drawn),
+                reader=person,
+                document=document,
             )
 
 

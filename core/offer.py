@@ -2,17 +2,22 @@
 
 Price (group price, else base price), the best promotion the group may see with
 its discount and the promoted price, and stock as an exact count or a level.
+Quantity breaks: the unit price from a quantity on, from the group's own list when the
+group has its own price for the product, else from the base list; the promotion applies
+to the reached break's price as to the unit price. `Offer.at(quantity)` is the offer of
+a line of that quantity; the product's minimum and pack size are checked by
+`check_quantity`, for carts, checkout and whatever else takes a quantity.
 Pages, fragments, carts, orders, error messages, exports and live pushes all get
 a customer's price and stock from here; exact stock never leaves this module for
 a group that sees levels.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, literal, null, select, union_all
+from sqlalchemy import and_, literal, null, or_, select, union_all
 
 from extensions import db
 
@@ -23,6 +28,7 @@ from .models import (
     UNIT,
     CustomerGroup,
     GroupPrice,
+    PriceBreak,
     Product,
     Promotion,
     PromotionGroup,
@@ -109,8 +115,19 @@ class PromotionTerm:
 
 
 @dataclass(frozen=True)
+class Tier:
+    """A quantity break as the group sees it: from `min_quantity` units on, the list price
+    before the promotion and the price paid per unit."""
+
+    min_quantity: int
+    list_price: Decimal
+    price: Decimal
+
+
+@dataclass(frozen=True)
 class Offer:
-    """One product as one customer group sees it."""
+    """One product as one customer group sees it, for a line of `quantity` (1 unless
+    asked through `at`)."""
 
     product_id: int
     sku: str
@@ -120,10 +137,121 @@ class Offer:
     promotion: PromotionTerm | None = None
     price: Decimal = field(default=Decimal(0))  # what the customer pays per unit
     backorders: bool = False  # the group's orders accept what is beyond stock as back-ordered
+    breaks: tuple[Tier, ...] = ()  # from 2 units on, ascending; the unit price is below them
+    min_quantity: int = 1
+    order_multiple: int = 1
+    quantity: int = 1
+    unit_list_price: Decimal | None = None  # the price of one unit, whatever `quantity`
+    unit_price: Decimal | None = None
 
     @property
     def on_promotion(self) -> bool:
         return self.promotion is not None
+
+    @property
+    def has_rules(self) -> bool:
+        """A minimum or a pack size that the person must respect."""
+        return self.min_quantity > 1 or self.order_multiple > 1
+
+    @property
+    def orderable(self) -> bool:
+        """May a cart take it now, as far as the offer tells (core.carts.add's rule): in
+        stock as the group sees it, or out of stock for a group that accepts back-orders.
+        Its least quantity is always allowed (check_quantity)."""
+        return self.stock.available or self.backorders
+
+    def tier_for(self, quantity: int) -> Tier | None:
+        """The highest break `quantity` reaches (None: the unit price applies)."""
+        reached = None
+        for tier in self.breaks:
+            if quantity >= tier.min_quantity:
+                reached = tier
+        return reached
+
+    def at(self, quantity: int) -> "Offer":
+        """This offer for a line of `quantity`: the reached break's prices, if any."""
+        one_list = self.unit_list_price if self.unit_list_price is not None else self.list_price
+        one = self.unit_price if self.unit_price is not None else self.price
+        tier = self.tier_for(quantity)
+        return replace(
+            self,
+            list_price=tier.list_price if tier else one_list,
+            price=tier.price if tier else one,
+            quantity=quantity,
+            unit_list_price=one_list,
+            unit_price=one,
+        )
+
+    @property
+    def single(self) -> Tier:
+        """The price of one unit (before any break), whatever quantity this offer is for:
+        what the offer region shows, the same in the catalogue, the cart and a push."""
+        return Tier(
+            1,
+            self.unit_list_price if self.unit_list_price is not None else self.list_price,
+            self.unit_price if self.unit_price is not None else self.price,
+        )
+
+    @property
+    def first_tier(self) -> Tier:
+        """The unit price as a tier of its own (from 1, or from the minimum)."""
+        return Tier(
+            max(self.min_quantity, 1),
+            self.unit_list_price if self.unit_list_price is not None else self.list_price,
+            self.unit_price if self.unit_price is not None else self.price,
+        )
+
+    @property
+    def tiers(self) -> tuple[Tier, ...]:
+        """Every price step a person can order at: the unit price, then the breaks above
+        the minimum (a break at or below the minimum replaces the unit price there)."""
+        reached = self.tier_for(self.min_quantity)
+        start = Tier(self.min_quantity, reached.list_price, reached.price) if reached else None
+        above = tuple(t for t in self.breaks if t.min_quantity > self.min_quantity)
+        return ((start or self.first_tier), *above)
+
+
+def check_quantity(product, quantity: int):
+    """Why this quantity of a product may not be ordered (its minimum, its pack size), in
+    the reader's language, or None when it may. `product`: a Product or an Offer."""
+    minimum = max(int(getattr(product, "min_quantity", 1) or 1), 1)
+    multiple = max(int(getattr(product, "order_multiple", 1) or 1), 1)
+    if quantity < minimum:
+        if multiple > 1:
+            return _(
+                "%(sku)s is sold from %(minimum)s units, in packs of %(multiple)s: order at "
+                "least %(minimum)s.",
+                sku=product.sku,
+                minimum=i18n.number(minimum),
+                multiple=i18n.number(multiple),
+            )
+        return _(
+            "%(sku)s is sold from %(minimum)s units: order at least %(minimum)s.",
+            sku=product.sku,
+            minimum=i18n.number(minimum),
+        )
+    if quantity % multiple:
+        lower = quantity - quantity % multiple
+        upper = lower + multiple
+        if lower < minimum:
+            return _(
+                "%(sku)s is sold in packs of %(multiple)s: order %(upper)s instead of "
+                "%(quantity)s.",
+                sku=product.sku,
+                multiple=i18n.number(multiple),
+                upper=i18n.number(upper),
+                quantity=i18n.number(quantity),
+            )
+        return _(
+            "%(sku)s is sold in packs of %(multiple)s: order %(lower)s or %(upper)s instead "
+            "of %(quantity)s.",
+            sku=product.sku,
+            multiple=i18n.number(multiple),
+            lower=i18n.number(lower),
+            upper=i18n.number(upper),
+            quantity=i18n.number(quantity),
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -183,18 +311,35 @@ def compute_offer(
     group_price: Decimal | None,
     promotions: Iterable[PromotionTerm] = (),
     at: datetime,
+    base_breaks: Iterable[tuple[int, Decimal]] = (),
+    group_breaks: Iterable[tuple[int, Decimal]] = (),
+    min_quantity: int = 1,
+    order_multiple: int = 1,
 ) -> Offer:
-    """The offer, from facts already loaded. The single place where the rules live."""
+    """The offer, from facts already loaded. The single place where the rules live.
+
+    A group with its own price for the product has its own breaks (none, if it has
+    none); every other group has the base list's. The promotion applies to each break.
+    """
     if group_price is not None:
-        list_price, source = Decimal(group_price), "group"
+        list_price, source, steps = Decimal(group_price), "group", group_breaks
     else:
-        list_price, source = Decimal(base_price), "base"
+        list_price, source, steps = Decimal(base_price), "base", base_breaks
     best = None
     if policy.shows_promotions:
         running = [p for p in promotions if p.starts_at <= at < p.ends_at]
         if running:
             best = max(running, key=lambda p: (p.discount_percent, -p.promotion_id))
-    price = promoted_price(list_price, best.discount_percent) if best else list_price
+
+    def paid(listed: Decimal) -> Decimal:
+        return (promoted_price(listed, best.discount_percent) if best else listed).quantize(UNIT)
+
+    price = paid(list_price)
+    tiers = tuple(
+        Tier(int(qty), Decimal(listed).quantize(UNIT), paid(Decimal(listed)))
+        for qty, listed in sorted(steps)
+        if int(qty) >= 2
+    )
     return Offer(
         product_id=product_id,
         sku=sku,
@@ -202,8 +347,11 @@ def compute_offer(
         price_source=source,
         stock=stock_view(policy, stock),
         promotion=best,
-        price=price.quantize(UNIT),
+        price=price,
         backorders=policy.backorders,
+        breaks=tiers,
+        min_quantity=max(int(min_quantity or 1), 1),
+        order_multiple=max(int(order_multiple or 1), 1),
     )
 
 
@@ -257,16 +405,56 @@ def _promotion_terms(
     }
 
 
-def _group_prices(policy: GroupPolicy, products: Sequence[Product]) -> dict[int, Decimal]:
-    if not products:
-        return {}
-    rows = db.session.execute(
-        select(GroupPrice.product_id, GroupPrice.price).where(
-            GroupPrice.group_id == policy.group_id,
-            GroupPrice.product_id.in_([p.id for p in products]),
-        )
+@dataclass
+class _Lists:
+    """The price-list facts of some products for one group: group prices, and the base
+    and group breaks as (quantity, price) pairs per product."""
+
+    prices: dict[int, Decimal] = field(default_factory=dict)
+    base_breaks: dict[int, list] = field(default_factory=dict)
+    group_breaks: dict[int, list] = field(default_factory=dict)
+
+
+def _breaks_select(policy: GroupPolicy, ids: list[int]):
+    return select(
+        PriceBreak.product_id, PriceBreak.group_id, PriceBreak.min_quantity, PriceBreak.price
+    ).where(
+        PriceBreak.product_id.in_(ids),
+        or_(PriceBreak.group_id.is_(None), PriceBreak.group_id == policy.group_id),
     )
-    return dict(rows.all())
+
+
+def _price_lists(
+    policy: GroupPolicy, products: Sequence[Product], prices: dict[int, Decimal] | None = None
+) -> _Lists:
+    """Group prices and breaks in one statement (breaks only, when the caller joined the
+    group prices into its own query already). A group price reads as quantity 1 of the
+    group's list: breaks start at 2 (a constraint)."""
+    lists = _Lists(prices=dict(prices) if prices is not None else {})
+    if not products:
+        return lists
+    ids = [p.id for p in products]
+    stmt = _breaks_select(policy, ids)
+    if prices is None:
+        stmt = union_all(
+            select(GroupPrice.product_id, GroupPrice.group_id, literal(1), GroupPrice.price).where(
+                GroupPrice.group_id == policy.group_id, GroupPrice.product_id.in_(ids)
+            ),
+            stmt,
+        )
+    for product_id, group_id, quantity, price in db.session.execute(stmt):
+        price = Decimal(price)
+        if quantity == 1:
+            lists.prices[product_id] = price
+        elif group_id is None:
+            lists.base_breaks.setdefault(product_id, []).append((quantity, price))
+        else:
+            lists.group_breaks.setdefault(product_id, []).append((quantity, price))
+    return lists
+
+
+def _group_prices(policy: GroupPolicy, products: Sequence[Product]) -> dict[int, Decimal]:
+    return _price_lists(policy, products).prices
 
 
 def offers_for(
@@ -276,14 +464,14 @@ def offers_for(
     at: datetime | None = None,
     group_prices: dict[int, Decimal] | None = None,
 ) -> dict[int, Offer]:
-    """Offers for many products in at most two statements (group prices, promotions).
+    """Offers for many products in at most two statements (price lists, promotions).
 
     Callers that already joined the group prices into their product query pass
-    them in `group_prices` to save the first statement.
+    them in `group_prices`: the first statement then reads the breaks alone.
     """
     policy = group if isinstance(group, GroupPolicy) else GroupPolicy.of(group)
     at = at or utcnow()
-    prices = group_prices if group_prices is not None else _group_prices(policy, products)
+    lists = _price_lists(policy, products, group_prices)
     promos = _promotion_terms(policy, products, at)
     return {
         p.id: compute_offer(
@@ -292,9 +480,13 @@ def offers_for(
             sku=p.sku,
             base_price=p.base_price,
             stock=p.stock,
-            group_price=prices.get(p.id),
+            group_price=lists.prices.get(p.id),
             promotions=promos.get(p.id, ()),
             at=at,
+            base_breaks=lists.base_breaks.get(p.id, ()),
+            group_breaks=lists.group_breaks.get(p.id, ()),
+            min_quantity=p.min_quantity,
+            order_multiple=p.order_multiple,
         )
         for p in products
     }
@@ -344,6 +536,24 @@ class Explanation:
     promotions: tuple[PromotionCheck, ...]
     offer: Offer
     at: datetime
+    base_breaks: tuple[tuple[int, Decimal], ...] = ()
+    group_breaks: tuple[tuple[int, Decimal], ...] = ()
+    quantity: int | None = None  # the line asked about, if any
+
+    @property
+    def breaks_from(self) -> str:
+        """Whose breaks apply: "group" (its own list) or "base"."""
+        return self.offer.price_source
+
+    @property
+    def line(self) -> Offer | None:
+        """The offer for the quantity asked about: the reached break's prices."""
+        return self.offer.at(self.quantity) if self.quantity else None
+
+    @property
+    def reached(self) -> Tier | None:
+        """The break the quantity asked about reaches (None: the unit price)."""
+        return self.offer.tier_for(self.quantity) if self.quantity else None
 
 
 def _why_not(policy: GroupPolicy, promotion: Promotion, term, at: datetime):
@@ -364,15 +574,22 @@ def _why_not(policy: GroupPolicy, promotion: Promotion, term, at: datetime):
 
 
 def explain(
-    group: CustomerGroup | GroupPolicy, product: Product, *, at: datetime | None = None
+    group: CustomerGroup | GroupPolicy,
+    product: Product,
+    *,
+    at: datetime | None = None,
+    quantity: int | None = None,
 ) -> Explanation:
     """Every step of the offer of `product` to `group`: the same rules as compute_offer,
     which makes the final decision, with every covering promotion and why it does or does
-    not apply. Promotions cover a product directly or through its own category, as in
-    _promotion_terms."""
+    not apply, both lists' breaks and the one `quantity` reaches. Promotions cover a
+    product directly or through its own category, as in _promotion_terms."""
     policy = group if isinstance(group, GroupPolicy) else GroupPolicy.of(group)
     at = at or utcnow()
-    group_price = _group_prices(policy, [product]).get(product.id)
+    lists = _price_lists(policy, [product])
+    group_price = lists.prices.get(product.id)
+    base_breaks = tuple(sorted(lists.base_breaks.get(product.id, ())))
+    group_breaks = tuple(sorted(lists.group_breaks.get(product.id, ())))
     covering = [
         (promotion, "product")
         for promotion in db.session.scalars(
@@ -423,6 +640,10 @@ def explain(
         group_price=group_price,
         promotions=eligible,
         at=at,
+        base_breaks=base_breaks,
+        group_breaks=group_breaks,
+        min_quantity=product.min_quantity,
+        order_multiple=product.order_multiple,
     )
     chosen_id = offer.promotion.promotion_id if offer.promotion else None
     promotions = tuple(
@@ -452,4 +673,7 @@ def explain(
         ),
         offer=offer,
         at=at,
+        base_breaks=base_breaks,
+        group_breaks=group_breaks,
+        quantity=quantity,
     )

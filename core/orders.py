@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from extensions import db
 
-from . import audit, billing, events, i18n, tax
+from . import audit, billing, events, i18n, tax, visibility
 from . import delivery as delivery_choices
 from .delivery import Delivery
 from .errors import Refused
@@ -110,7 +110,9 @@ def _take_stock(
 
 
 def order_line(product: Product, offer, quantity: int, unit_price=None) -> OrderLine:
-    """A line at the offer's price of the moment, or at a price fixed by a quote."""
+    """A line at the offer's price of the moment for this quantity (the break it
+    reaches), or at a price fixed by a quote."""
+    offer = offer.at(quantity)
     price = unit_price if unit_price is not None else offer.price
     return OrderLine(
         product_id=product.id,
@@ -137,11 +139,13 @@ def place(
     quote=None,
     note: str = "",
     delivery: Delivery | None = None,
+    acting_staff_id: int | None = None,
 ) -> Order:
     """Create an order at the offer's prices (or the quote's) and take its stock.
 
     `delivery` (core.delivery.check): the address, shipping method and its price (free
     above its threshold), reference and requested date the order records.
+    `acting_staff_id`: the staff member who placed it in `placed_by`'s name (core.acting).
 
     Raises Refused (NotEnoughStock for stock) and leaves the transaction for the
     caller to roll back; `retrying` does both.
@@ -158,9 +162,10 @@ def place(
     # Exclusive locks first, in id order, before any insert takes shared ones (see
     # lock_products): every placement, from a cart or a quote, queues and never deadlocks.
     lock_products(merged)
+    # On sale, and not hidden from the company's group (core.visibility), as its cart said.
+    shown = visibility.offered(company.group_id)
     products = {
-        p.id: p
-        for p in db.session.scalars(select(Product).where(Product.id.in_(merged), Product.sold()))
+        p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(merged), *shown))
     }
     missing = set(merged) - set(products)
     if missing:
@@ -171,6 +176,7 @@ def place(
         company=company,
         placed_by=placed_by,
         approved_by=approved_by,
+        acting_staff_id=acting_staff_id,
         quote=quote,
         status="placed",
         note=(note or "")[:2000],

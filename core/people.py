@@ -63,7 +63,7 @@ def _mail(person: User, subject, body, **options) -> None:
     moment, here the one they chose, else the request's (an invitee has chosen none yet:
     the inviter's language is the best guess)."""
     with i18n.in_language(person.language) if person.language else nullcontext():
-        mail.send(person.email, subject, body, **options)
+        mail.send(person.email, subject, body, reader=person, **options)
 
 
 def _mail_invitation(person: User, actor: User, token: str, link: LinkMaker) -> None:
@@ -420,7 +420,6 @@ def request_password_reset(email: str, *, minutes: int, link: LinkMaker, ip: str
             minutes=minutes,
             link=link(token),
         ),
-        background=True,
     )
     audit.record(
         "auth.password_reset_requested",

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 
-from . import audit, events, i18n, numbers, photos, tax
+from . import audit, events, i18n, numbers, photos, specs_index, tax
 from .errors import FieldRefused, Refused
 from .i18n import N_, _
 from .models import (
@@ -23,6 +23,7 @@ from .models import (
     CustomerGroup,
     GroupPrice,
     OrderLine,
+    PriceBreak,
     Product,
     QuoteLine,
     QuoteRoundLine,
@@ -41,6 +42,8 @@ SPEC_KEY_LENGTH = 60
 SPEC_VALUE_LENGTH = 200
 MAX_SPECS = 30
 MAX_OPENING_STOCK = 10_000_000  # the same bound as core.stock.MAX_STOCK
+MAX_BREAKS = 10  # per product and price list
+MAX_RULE_QUANTITY = 1_000_000  # a minimum or pack size, as large as a line may be
 SKU_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._/+-]*$")
 UNITS = ("pcs", "reel", "pack", "box", "set", "m", "kg")
 
@@ -319,19 +322,188 @@ def _logged(key: str, value):
     return value
 
 
+# --- quantity breaks and order rules ---------------------------------------------------
+
+
+def clean_breaks(rows, *, field: str = "breaks") -> list[tuple[int, Decimal]]:
+    """Breaks as typed, (quantity, price) rows, blank rows skipped: sorted by quantity, or
+    ProductRefused (at `field`) naming what is wrong. A quantity is a whole number from 2
+    (the unit price covers 1), once; a price is above 0 (core.numbers' price rule)."""
+    cleaned: dict[int, Decimal] = {}
+    for raw_quantity, raw_price in rows or ():
+        typed_quantity = str(raw_quantity if raw_quantity is not None else "").strip()
+        typed_price = str(raw_price if raw_price is not None else "").strip()
+        if not typed_quantity and not typed_price:
+            continue
+        try:
+            quantity = numbers.whole(
+                typed_quantity,
+                minimum=2,
+                maximum=MAX_RULE_QUANTITY,
+                message=_(
+                    "A break starts at a whole number of units from 2 to %(maximum)s, such "
+                    "as 10 (not %(typed)s).",
+                    maximum=i18n.number(MAX_RULE_QUANTITY),
+                    typed=numbers.quoted(typed_quantity),
+                ),
+            )
+        except Refused as exc:
+            raise ProductRefused(str(exc), field) from exc
+        if not typed_price:
+            raise ProductRefused(
+                _("Give the break from %(quantity)s a price.", quantity=quantity), field
+            )
+        price = _price(
+            typed_price.replace(",", ".") if "." not in typed_price else typed_price,
+            _("The price from %(quantity)s", quantity=quantity),
+            field,
+        )
+        if price <= 0:
+            raise ProductRefused(
+                _("The price from %(quantity)s must be above 0.", quantity=quantity), field
+            )
+        if quantity in cleaned:
+            raise ProductRefused(
+                _("Two breaks start at %(quantity)s: give each quantity once.", quantity=quantity),
+                field,
+            )
+        cleaned[quantity] = price
+    if len(cleaned) > MAX_BREAKS:
+        raise ProductRefused(
+            _("A price list has at most %(count)s breaks per product.", count=MAX_BREAKS), field
+        )
+    return sorted(cleaned.items())
+
+
+def clean_order_rules(min_quantity, order_multiple) -> tuple[int, int]:
+    """(minimum, pack size) as whole numbers from 1, the minimum a multiple of the pack
+    size (else no quantity would be both), or ProductRefused at the field that is wrong."""
+    values = []
+    for raw, field, label in (
+        (min_quantity, "min_quantity", _("The minimum order quantity")),
+        (order_multiple, "order_multiple", _("The pack size")),
+    ):
+        try:
+            values.append(
+                numbers.whole(
+                    raw,
+                    minimum=1,
+                    maximum=MAX_RULE_QUANTITY,
+                    field=field,
+                    message=_(
+                        "%(label)s is a whole number from 1 to %(maximum)s.",
+                        label=label,
+                        maximum=i18n.number(MAX_RULE_QUANTITY),
+                    ),
+                )
+            )
+        except Refused as exc:
+            raise ProductRefused(str(exc), field) from exc
+    minimum, multiple = values
+    if minimum % multiple:
+        raise ProductRefused(
+            _(
+                "The minimum (%(minimum)s) must be a multiple of the pack size "
+                "(%(multiple)s), such as %(suggested)s.",
+                minimum=minimum,
+                multiple=multiple,
+                suggested=-(-minimum // multiple) * multiple,
+            ),
+            "min_quantity",
+        )
+    return minimum, multiple
+
+
+def breaks_text(breaks) -> list[str]:
+    """Breaks as the audit log keeps them: "10: 6.1000" lines (shown as a difference)."""
+    return [f"{quantity}: {price}" for quantity, price in breaks]
+
+
+def breaks_of(product_id: int, group_id: int | None = None) -> list[tuple[int, Decimal]]:
+    """The breaks of one price list (the base list for None), by quantity."""
+    group = PriceBreak.group_id.is_(None) if group_id is None else PriceBreak.group_id == group_id
+    return [
+        (quantity, Decimal(price))
+        for quantity, price in db.session.execute(
+            select(PriceBreak.min_quantity, PriceBreak.price)
+            .where(PriceBreak.product_id == product_id, group)
+            .order_by(PriceBreak.min_quantity)
+        )
+    ]
+
+
+def group_breaks(product: Product) -> dict[int, list[tuple[int, Decimal]]]:
+    """{group id: breaks} of the groups with breaks of their own for this product."""
+    found: dict[int, list[tuple[int, Decimal]]] = {}
+    for group_id, quantity, price in db.session.execute(
+        select(PriceBreak.group_id, PriceBreak.min_quantity, PriceBreak.price)
+        .where(PriceBreak.product_id == product.id, PriceBreak.group_id.is_not(None))
+        .order_by(PriceBreak.group_id, PriceBreak.min_quantity)
+    ):
+        found.setdefault(group_id, []).append((quantity, Decimal(price)))
+    return found
+
+
+def replace_breaks(product_id: int, group_id: int | None, breaks) -> bool:
+    """Write one price list's breaks of a product as given (already clean); False when they
+    were so already. The caller holds the lock that keeps the list's writers in turn (the
+    product's row for the base list, whose NULL group no unique key covers)."""
+    if breaks_of(product_id, group_id) == list(breaks):
+        return False
+    group = PriceBreak.group_id.is_(None) if group_id is None else PriceBreak.group_id == group_id
+    db.session.execute(sql_delete(PriceBreak).where(PriceBreak.product_id == product_id, group))
+    db.session.add_all(
+        PriceBreak(product_id=product_id, group_id=group_id, min_quantity=q, price=p)
+        for q, p in breaks
+    )
+    db.session.flush()
+    return True
+
+
+def set_order_rules(product: Product, *, actor: User | None, min_quantity, order_multiple) -> bool:
+    """Change the minimum order quantity and the pack size; open offers show them at once.
+    Carts holding a quantity they no longer allow are refused at checkout (core.carts)."""
+    minimum, multiple = clean_order_rules(min_quantity, order_multiple)
+    before = {"min_quantity": product.min_quantity, "order_multiple": product.order_multiple}
+    after = {"min_quantity": minimum, "order_multiple": multiple}
+    changed = sorted(k for k in after if after[k] != before[k])
+    if not changed:
+        return False
+    product.min_quantity, product.order_multiple = minimum, multiple
+    audit.record(
+        "product.updated",
+        actor=actor,
+        target=product,
+        summary=f"{product.sku} changed: " + ", ".join(changed),
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+    )
+    events.record(db.session, "product_changed", product.id)
+    return True
+
+
 def set_prices(
     product: Product,
     *,
     actor: User | None,
     base_price=None,
     group_prices: dict[int, object] | None = None,
+    breaks=None,
 ) -> bool:
-    """Change the base price and/or group prices (None or "" removes a group price)."""
+    """Change the base price, the base list's breaks (`breaks`: (quantity, price) rows, as
+    typed) and/or group prices (None or "" removes a group price, and its breaks)."""
     before = {"base_price": str(product.base_price)}
     after = dict(before)
     if base_price is not None:
         product.base_price = _price(base_price, _("Base price"), "base_price")
         after["base_price"] = str(product.base_price)
+    if breaks is not None:
+        wanted = clean_breaks(breaks)
+        # The product's row, locked: two saves of the base list's breaks go in turn.
+        db.session.execute(select(Product.id).where(Product.id == product.id).with_for_update())
+        old = breaks_of(product.id)
+        if replace_breaks(product.id, None, wanted):
+            before["breaks"], after["breaks"] = breaks_text(old), breaks_text(wanted)
     existing = {
         gp.group_id: gp
         for gp in db.session.scalars(select(GroupPrice).where(GroupPrice.product_id == product.id))
@@ -346,6 +518,11 @@ def set_prices(
             if current is not None:
                 before[label] = str(current.price)
                 after[label] = None
+                old_breaks = breaks_of(product.id, group_id)
+                if old_breaks:  # a group's breaks go with its price: it pays the base list's
+                    before[f"{label} breaks"] = breaks_text(old_breaks)
+                    after[f"{label} breaks"] = []
+                    replace_breaks(product.id, group_id, [])
                 db.session.delete(current)
             continue
         price = _price(raw, _("The %(group)s price", group=group.name), f"group_{group_id}")
@@ -440,6 +617,8 @@ def delete(product: Product, *, actor: User | None, folder=None) -> None:
     # Explicit deletes rather than relying on ON DELETE CASCADE: the same on every backend.
     db.session.execute(sql_delete(StockMovement).where(StockMovement.product_id == product.id))
     db.session.execute(sql_delete(GroupPrice).where(GroupPrice.product_id == product.id))
+    db.session.execute(sql_delete(PriceBreak).where(PriceBreak.product_id == product.id))
+    specs_index.remove(db.session.connection(), [product.id])
     db.session.execute(
         sql_delete(promotion_products).where(promotion_products.c.product_id == product.id)
     )

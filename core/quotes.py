@@ -38,7 +38,7 @@ from sqlalchemy.orm import selectinload
 
 from extensions import db
 
-from . import access, audit, delivery, events, i18n, notify, orders, tax
+from . import access, acting, audit, delivery, events, i18n, notify, orders, tax, visibility
 from .errors import NotFound, Refused
 from .i18n import N_, _
 from .models import (
@@ -400,14 +400,14 @@ def asked_prices(quote: Quote) -> dict[int, Decimal]:
     return {ln.product_id: ln.unit_price for ln in last.lines if ln.unit_price is not None}
 
 
-def find_products(skus: Iterable[str]) -> dict[str, Product]:
-    """Upper-cased SKU → product, among products still sold, in one statement."""
+def find_products(skus: Iterable[str], group_id: int | None = None) -> dict[str, Product]:
+    """Upper-cased SKU → product, among products still sold (to the group `group_id`: one
+    hidden from it is not found, core.visibility), in one statement."""
     wanted = {s.strip().upper() for s in skus if s and s.strip()}
     if not wanted:
         return {}
-    found = db.session.scalars(
-        select(Product).where(func.upper(Product.sku).in_(wanted), Product.sold())
-    )
+    shown = visibility.offered(group_id)
+    found = db.session.scalars(select(Product).where(func.upper(Product.sku).in_(wanted), *shown))
     return {p.sku.upper(): p for p in found}
 
 
@@ -585,19 +585,20 @@ def request(
         if product_id in quantities:
             raise Refused(_("A product appears twice: put its whole quantity on one line."))
         quantities[product_id] = quantity
+    shown = visibility.offered(company.group_id)  # hidden from the group: as not sold
     products = {
         p.id: p
-        for p in db.session.scalars(
-            select(Product).where(Product.id.in_(quantities), Product.sold())
-        )
+        for p in db.session.scalars(select(Product).where(Product.id.in_(quantities), *shown))
     }
     if set(products) != set(quantities):
         raise Refused(_("Some of these products are no longer sold."))
     note = _note(note)
+    staff = access.acting_staff(actor)  # asked for in the person's name (core.acting)
     quote = Quote(
         number=_next_number(),
         company=company,
         requested_by=actor,
+        acting_staff_id=staff.id if staff is not None else None,
         status="requested",
         note=note,
     )
@@ -627,6 +628,7 @@ def request(
             ),
             f"\n{lines}",
             _noted(note),
+            i18n.join("\n\n", acting.told(quote)) if staff is not None else "",
         ),
         link,
     )

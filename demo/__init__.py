@@ -13,6 +13,10 @@ One module per part of the data, loaded in this order (the random draws follow i
 - `shipments`: carriers, and shipments with tracking matching each order's status.
 - `backorders`: the Standard group accepts back-orders; one of its open lines waits for
   stock (from the records above, without the random generator).
+- `lists`: Acme's shared list "Drone controller BOM" (drawing nothing).
+- `breaks`: quantity breaks on MCU-STM32F401 (base and Wholesale), a minimum and pack
+  size of 10 on CAP-1206-10U (drawing nothing; after the history, priced without them).
+- `visibility`: the Displays category is hidden from the Standard group (drawing nothing).
 """
 
 import random
@@ -21,8 +25,10 @@ from core.models import AuditEntry, Setting, utcnow
 from extensions import db
 
 from .backorders import build_backorders
+from .breaks import build_breaks
 from .catalogue import CATEGORIES, EXACT_ROWS, Item, build_catalogue, catalogue_items
 from .delivery import build_delivery
+from .lists import build_lists
 from .people import (
     COMPANIES,
     CUSTOMER_ROLES,
@@ -34,6 +40,7 @@ from .people import (
 )
 from .shipments import build_shipments
 from .trade import build_trade, next_number
+from .visibility import build_visibility
 
 __all__ = [
     "CATEGORIES",
@@ -73,6 +80,9 @@ def load() -> bool:
     build_delivery(companies, groups)  # draws nothing: the figures above stay as they are
     build_shipments(now)  # draws from its own generator: the shared one is left as it was
     build_backorders()  # draws nothing: after the shipments, to pick an order without any
+    build_lists(now, companies, people, products)  # draws nothing
+    build_breaks()  # draws nothing: after the history, whose orders were priced without them
+    build_visibility(groups)  # draws nothing: Standard does not see the Displays category
 
     db.session.add_all(
         [

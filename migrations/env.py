@@ -84,10 +84,25 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds a SQLite table (copy, drop, rename). With foreign
+            # keys enforced, dropping the old table deletes the rows of every table that
+            # refers to it ON DELETE CASCADE (an order's lines, a cart's lines), or refuses.
+            # SQLite's own procedure for schema changes: keys off while they run (the pragma
+            # is ignored inside a transaction, so before it), then a check of every key.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"the migration left rows whose foreign keys fail: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -7,7 +7,9 @@ wrote to are copied back from the template, so tests start from the demo state
 without paying for a rebuild.
 """
 
+import base64
 import contextlib
+import hashlib
 import os
 import re
 import socket
@@ -24,12 +26,25 @@ from werkzeug.serving import make_server
 
 import demo
 from app import create_app
-from core import sessions
-from core.models import User
+from core import sessions, tokens
+from core.models import ApiToken, User
 from extensions import db
 
 IN_CI = os.environ.get("CI") == "true"
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+# Under pytest-xdist each worker ("gw0", "gw1", ...) runs its share of the tests in a
+# process of its own; on MariaDB it gets a database of its own, named after the given one
+# and dropped afterwards, so that workers never restore tables under each other.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _per_worker(url: str | None) -> str | None:
+    if not url or not url.startswith("mysql") or not WORKER:
+        return url
+    path = urlsplit(url).path
+    return url.replace(path, f"{path}_{WORKER}", 1)
+
+
+TEST_DATABASE_URL = _per_worker(os.environ.get("TEST_DATABASE_URL"))
 # Tests touch only what they are given: this database (and databases named after it,
 # dropped afterwards) and this Redis. Without them, the tests that need them skip.
 MARIADB_URL = TEST_DATABASE_URL if (TEST_DATABASE_URL or "").startswith("mysql") else None
@@ -45,7 +60,9 @@ CUSTOMER_EMAILS = tuple(
 PERSONAS = STAFF_EMAILS + CUSTOMER_EMAILS
 
 _WRITE = re.compile(
-    r"^\s*(?:INSERT\s+(?:IGNORE\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+[`\"]?(\w+)",
+    # SQLite's INSERT OR IGNORE / OR REPLACE too (the spec index adds values so).
+    r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?(?:IGNORE\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)"
+    r"\s+[`\"]?(\w+)",
     re.IGNORECASE,
 )
 
@@ -124,10 +141,29 @@ def persona_token(email: str) -> str:
 
 
 def persona_session(user) -> None:
-    """A session of this person's behind `persona_token`, valid for years (not committed)."""
+    """A session of this person's behind `persona_token`, valid for years, and an API token
+    behind `persona_api_token` (not committed)."""
     sessions.grant_session(
         user, persona_token(user.email), hours=5 * 365 * 24, ip="127.0.0.1", user_agent="tests"
     )
+    raw = persona_api_token(user.email)
+    db.session.add(
+        ApiToken(
+            user=user,
+            name="tests",
+            prefix=tokens.prefix_of(raw),
+            token_hash=tokens.digest(raw),
+            last_used_ip="",
+            window_count=0,
+        )
+    )
+
+
+def persona_api_token(email: str) -> str:
+    """The API token each demo persona holds in the template database (tests of /api/v1)."""
+    lookup = hashlib.sha256(f"lookup:{email}".encode()).hexdigest()[:12]
+    secret = base64.urlsafe_b64encode(hashlib.sha256(f"secret:{email}".encode()).digest())
+    return f"ptk_{lookup}_{secret.decode().rstrip('=')}"
 
 
 class WriteTracker:
@@ -208,17 +244,29 @@ class Template:
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{self.name}`")
 
 
-def _fresh_mariadb(url: str) -> None:
-    """Drop and create the test database named in the URL (CI gives a fresh one anyway)."""
+def _on_server(url: str, *statements: str) -> None:
+    """Run statements on the server of `url`, outside its database (`{name}` is its name)."""
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
     server = create_engine(url.replace(f"/{name}", "/", 1))
     with server.begin() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.exec_driver_sql(
-            f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        )
+        for statement in statements:
+            conn.exec_driver_sql(statement.format(name=name))
     server.dispose()
+
+
+def _fresh_mariadb(url: str) -> None:
+    """Drop and create the test database named in the URL (CI gives a fresh one anyway)."""
+    _on_server(
+        url,
+        "DROP DATABASE IF EXISTS `{name}`",
+        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+    )
+
+
+def _drop_mariadb(url: str) -> None:
+    """Drop a worker's own database, which this run created."""
+    _on_server(url, "DROP DATABASE IF EXISTS `{name}`")
 
 
 class PortalClient(FlaskClient):
@@ -273,6 +321,11 @@ def app(tmp_path_factory):
             "SERVER_NAME": None,
             # Tests tick the promotion clock themselves (hub.tick), never in the background.
             "LIVE_CLOCK_SECONDS": 3600,
+            # The personas' sessions are made with the template, and restoring a test's
+            # writes brings back their last use from then: with the production hour, every
+            # persona was signed out once a run passed its first hour (a loaded machine's
+            # MariaDB pass), and hundreds of tests failed. The idle tests use this value.
+            "SESSION_IDLE_MINUTES": 7 * 24 * 60,
         }
     )
     application.test_client_class = PortalClient
@@ -292,6 +345,8 @@ def app(tmp_path_factory):
         db.session.remove()
         template.drop()
         db.engine.dispose()
+    if url.startswith("mysql") and WORKER:
+        _drop_mariadb(url)
 
 
 @pytest.fixture(autouse=True)
@@ -305,6 +360,7 @@ def _restore_database(request):
     with app.app_context():
         db.session.remove()
         template.restore(tracker.take())
+    app.extensions["live_hub"].forget()  # restored with no event: the hub keeps nothing
 
 
 @pytest.fixture
@@ -382,7 +438,9 @@ def live_server(app):
 def connect(app, live_server):
     """Factory: a websocket signed in as a persona (simple-websocket sends Host without
     the port, so the same-site Origin it must send has none either)."""
-    from simple_websocket import Client, ConnectionClosed
+    from simple_websocket import ConnectionClosed
+
+    from tests.sockets import Client
 
     opened = []
     port = urlsplit(live_server).port

@@ -16,12 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ROOT / "blueprints"
 ROUTE_DECORATORS = {"route", "get", "post", "put", "patch", "delete"}
 
-# (module, function) -> why it commits before answering.
-EARLY_COMMITS = {
-    ("blueprints.office.imports", "import_start"): (
-        "the import runs on another thread, which must find the job's row"
-    ),
-}
+# (module, function) -> why it commits before answering. None does: work that another
+# thread or process picks up is a job, handed over once the request commits (core.jobs).
+EARLY_COMMITS: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:

@@ -17,9 +17,24 @@ def configure_login(app: Flask, manager: LoginManager) -> None:
     # "strong" protection would sign people out on every address change.
     manager.session_protection = "basic"
 
+    app.extensions["kept_sessions"] = sessions.KeptSessions()
+
     @manager.user_loader
     def load_user(token: str):
-        return sessions.resolve(token, idle_minutes=current_app.config["SESSION_IDLE_MINUTES"])
+        # The login manager is one object for every app of the process, and its loader
+        # the one of the app made last: each request takes its own app's kept sessions
+        # and hub (a closure over the first app's would serve it another app's).
+        # The generation is read before the session: a change committed in between makes
+        # what is read now one not to be reused.
+        kept = current_app.extensions["kept_sessions"]
+        hub = current_app.extensions.get("live_hub")
+        generation = hub.access_state() if hub is not None else None
+        return sessions.resolve(
+            token,
+            idle_minutes=current_app.config["SESSION_IDLE_MINUTES"],
+            kept=kept,
+            generation=generation,
+        )
 
     @manager.unauthorized_handler
     def unauthorized():

@@ -18,8 +18,9 @@ def forgot_password():
     """Ask for a link to choose a new password.
 
     The answer is the same whether or not an account has the address, and as quick: the
-    mail leaves on a thread of its own. Requests are throttled per client (429) and per
-    account (beyond the limit nothing more is sent, and the answer stays the same).
+    mail leaves from the job queue, never from the request (core.mail). Requests are
+    throttled per client (429) and per account (beyond the limit nothing more is sent, and
+    the answer stays the same).
     """
     form = ForgotPasswordForm()
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]

@@ -13,6 +13,7 @@ engine (blueprints/live) reaches the areas only through `registry`.
 - `customers`: companies, their terms and accounts, customer groups and their price lists
 - `delivery`: a company's address book (both faces), the shipping methods list
 - `imports`: the progress of CSV imports, and one's list of them
+- `lists`: a company's shared lists (requisition lists, bills of materials)
 - `explain`: the price explainer's result
 - `people`: the staff users, the roles, a company's own people
 - `administration`: the settings page's sections, the audit log
@@ -31,6 +32,7 @@ from . import (  # noqa: F401  (each area registers its region kinds on import)
     delivery,
     explain,
     imports,
+    lists,
     navigation,
     orders,
     people,

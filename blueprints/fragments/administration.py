@@ -7,11 +7,13 @@
   while someone is editing it: `data-keep-edits`).
 - `audit-results`: the audit log's page of entries, refreshed whenever an entry is
   written (one signal per transaction, however many entries it wrote).
+- `jobs-results`: the background jobs' page, refreshed whenever a job moves (queued,
+  claimed, done, failed, retried), in whichever process ran it.
 """
 
 import re
 
-from core import settings
+from core import jobs, settings
 from core.events import Event
 
 from .registry import RegionKind, affects, register
@@ -34,6 +36,7 @@ register(
     )
 )
 register(RegionKind("audit-results", re.compile(r"audit-results"), is_list=True))
+register(RegionKind("jobs-results", re.compile(r"jobs-results"), is_list=True))
 
 
 @affects("settings_changed")
@@ -45,3 +48,8 @@ def _settings_section(event: Event) -> set[str]:
 @affects("audit_logged")
 def _audit_log(event: Event) -> set[str]:
     return {"audit-results"}
+
+
+@affects(jobs.CHANGED)
+def _jobs_list(event: Event) -> set[str]:
+    return {"jobs-results"}

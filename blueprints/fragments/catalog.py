@@ -1,7 +1,11 @@
 """Live regions of the catalogue, products, stock and promotions.
 
 - `offer-<product>`: price, promotion and stock of one product as a customer group sees
-  it (the storefront's catalogue and product pages).
+  it (the storefront's catalogue and product pages). A product the group may not see
+  (archived, or hidden from it: core.visibility) is never rendered: no push.
+- `product-status-<product>`: on a storefront product page, empty while the viewer's group
+  may buy the product, "no longer available" once it may not (it is rendered only when the
+  page resyncs, as all of a group's pages do when what the group sees changes).
 - `product-<id>` (a row of the back-office product list), `stock-<id>` (a stock level)
   and `product-facts-<id>` (a product page's prices, group prices, cost, margin and
   stock): rendered per audience, since costs, stock and group prices each depend on a
@@ -16,7 +20,7 @@ from flask import current_app, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core import access, margins, photos
+from core import access, margins, photos, visibility
 from core import products as products_service
 from core.events import Event
 from core.models import (
@@ -32,6 +36,7 @@ from extensions import db
 from .registry import RegionKind, affects, register, rendering_as
 
 OFFER = "shop/catalog/_offer.html"
+STATUS = "shop/catalog/_status.html"
 PRODUCT_ROW = "office/products/_row.html"
 STOCK_LEVEL = "office/stock/_level.html"
 FACTS = "office/products/_facts.html"
@@ -90,13 +95,25 @@ def photos_context(product: Product, **extra) -> dict:
 
 
 def _render_offers(connection, product_ids: list[int]) -> dict:
-    group = db.session.get(CustomerGroup, connection.viewer.group_id)
-    products = list(
-        db.session.scalars(select(Product).where(Product.id.in_(product_ids), Product.sold()))
-    )
+    group_id = connection.viewer.group_id
+    group = db.session.get(CustomerGroup, group_id)
+    shown = visibility.offered(group_id)  # on sale, and not hidden from the group
+    products = list(db.session.scalars(select(Product).where(Product.id.in_(product_ids), *shown)))
     offers = offers_for(group, products)
     with rendering_as(connection):
         return {p.id: render_template(OFFER, product=p, offer=offers[p.id]) for p in products}
+
+
+def _render_statuses(connection, product_ids: list[int]) -> dict:
+    # Every id asked gets the same two answers: one not sold to the group, whether it
+    # never existed, was archived or is hidden from it, reads "no longer available".
+    shown = visibility.offered(connection.viewer.group_id)
+    sold = set(db.session.scalars(select(Product.id).where(Product.id.in_(product_ids), *shown)))
+    with rendering_as(connection):
+        return {
+            pid: render_template(STATUS, product_id=pid, available=pid in sold)
+            for pid in product_ids
+        }
 
 
 def _products(product_ids: list[int]):
@@ -129,6 +146,7 @@ def _render_facts(connection, product_ids: list[int]) -> dict:
 
 
 register(RegionKind("offer", re.compile(r"offer-(\d+)"), _render_offers))
+register(RegionKind("product-status", re.compile(r"product-status-(\d+)"), _render_statuses))
 register(RegionKind("product-row", re.compile(r"product-(\d+)"), _render_rows))
 register(RegionKind("stock-level", re.compile(r"stock-(\d+)"), _render_levels))
 register(RegionKind("product-facts", re.compile(r"product-facts-(\d+)"), _render_facts))

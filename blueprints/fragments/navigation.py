@@ -24,22 +24,26 @@ SHOP_MENU = {
     "invoices": ("shop.invoices", _l("Invoices")),
     "users": ("shop.users", _l("People")),
     "addresses": ("shop.addresses", _l("Addresses")),
+    "lists": ("shop.lists", _l("Lists")),
 }
+# Pages shown beside an area's entry, to whoever sees the area.
+SHOP_BESIDE = {"cart": (("shop.quick_order", _l("Quick order")),)}
 
 # The back office's sidebar: its areas in order, each with its modules (core.access.MODULES
-# keys, and `imports`, which is no module of its own) in order. A module with a page that
-# no area names still shows, under the last area.
+# keys, and `imports` and `jobs`, which are no modules of their own) in order. A module
+# with a page that no area names still shows, under the last area.
 OFFICE_AREAS = (
     ("sales", _l("Sales"), ("orders", "quotes", "invoices", "customers")),
     ("catalogue", _l("Catalogue"), ("products", "stock", "promotions", "groups")),
     ("operations", _l("Operations"), ("shipping", "imports")),
-    ("admin", _l("Administration"), ("reports", "users", "roles", "settings", "audit")),
+    ("admin", _l("Administration"), ("reports", "users", "roles", "settings", "jobs", "audit")),
 )
 
 # Back-office modules whose page is not named after them: the first of these that exists.
 OFFICE_ENTRIES = {
     "shipping": ("office.shipping", "office.shipments", "office.shipping_methods"),
     "imports": ("office.imports_page",),
+    "jobs": ("office.jobs_page",),
 }
 
 
@@ -57,6 +61,8 @@ def _office_links() -> dict[str, tuple[str, str]]:
     modules = [(m.key, m.label) for m in access.nav_modules(current_user)]
     if any(access.may_import(current_user, kind) for kind in access.IMPORTS):
         modules.append(("imports", _l("Imports")))
+    if access.may_see_jobs(current_user):
+        modules.append(("jobs", _l("Background jobs")))
     links = {}
     for key, label in modules:
         entries = OFFICE_ENTRIES.get(key, (f"office.{key}",))
@@ -77,7 +83,8 @@ def nav_items(face: str) -> list[NavArea]:
             areas.append(NavArea(key, label, [links.pop(m) for m in modules if m in links]))
         areas[-1].links.extend(links.values())  # a module no area names yet
         return [area for area in areas if area.links]
-    menu = (SHOP_MENU[area] for area in access.shop_areas(current_user))
+    areas = access.shop_areas(current_user)
+    menu = [entry for area in areas for entry in (SHOP_MENU[area], *SHOP_BESIDE.get(area, ()))]
     return [NavArea("shop", None, [(e, label) for e, label in menu if e in endpoints])]
 
 

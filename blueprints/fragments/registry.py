@@ -63,8 +63,11 @@ class RegionKind:
         key = access.audience(connection.viewer, self.name, watched)
         if key is None:
             return None
-        # Markup is in its reader's language and time zone: one render per each, too.
-        key = (key, connection.viewer.locale, connection.viewer.zone)
+        # Markup is in its reader's language and time zone: one render per each, too; and
+        # a storefront opened by staff for a customer person (core.access.assume) renders
+        # apart from the person's own pages.
+        viewer = connection.viewer
+        key = (key, viewer.locale, viewer.zone, getattr(viewer, "acting_mode", ""))
         return (key, connection.page) if self.per_page else key
 
 
@@ -161,5 +164,8 @@ def rendering_as(connection):
             .where(User.id == connection.viewer.user_id)
             .options(joinedload(User.company), joinedload(User.roles))
         )
+        if getattr(viewer, "acting_id", None) is not None and user is not None:
+            # The person as the staff member opened them: the rights the viewer was lent.
+            access.assume(user, None, viewer.acting_mode, viewer.permissions)
         g._login_user = user
         yield user

@@ -22,11 +22,9 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from pathlib import Path
-
-from sqlalchemy.engine import make_url
 
 from core.events import Event
+from core.namespaces import namespace  # noqa: F401  (the job queue shares it: core.jobs)
 
 log = logging.getLogger("portal.live")
 
@@ -46,20 +44,6 @@ def decode(raw: str | bytes) -> list[Event]:
         Event(item["topic"], item["id"], tuple(tuple(pair) for pair in item.get("data", [])))
         for item in json.loads(raw)
     ]
-
-
-def namespace(config) -> str:
-    """REDIS_NAMESPACE, else the database's name (a SQLite file: its absolute path).
-
-    Two portals on one Redis are kept apart by their databases: a portal only cares for
-    events about its own rows.
-    """
-    if config.get("REDIS_NAMESPACE"):
-        return config["REDIS_NAMESPACE"]
-    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite":
-        return str(Path(url.database).resolve()) if url.database else "sqlite-memory"
-    return url.database or "portal"
 
 
 class LocalBus:
@@ -99,12 +83,23 @@ class RedisBus(LocalBus):
     # Seconds between attempts to subscribe again while Redis is away (doubling up to).
     RETRY_FIRST, RETRY_MOST = 0.2, 5.0
 
-    def __init__(self, deliver: Deliver, url: str, *, channel: str, resync: Resync):
+    def __init__(
+        self,
+        deliver: Deliver,
+        url: str,
+        *,
+        channel: str,
+        resync: Resync,
+        heard: Callable[[list[Event] | None], None] | None = None,
+    ):
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
         self.channel = channel
+        # Told at once, on the listening thread, of each batch heard (None: a resync),
+        # before it waits its turn for delivery behind slower work.
+        self.heard = heard
         self.client = redis.Redis.from_url(
             url,
             socket_timeout=5,
@@ -232,6 +227,8 @@ class RedisBus(LocalBus):
             again = self.subscriptions > 0 or self.failures > 0
             self.subscriptions += 1
             missed = self.missed
+        if (again or missed) and self.heard is not None:
+            self.heard(None)  # what was read before the outage is not to be reused
         self.subscribed.set()
         if missed and self._publish_missed():
             return  # every process resyncs, this one too: it hears its own request
@@ -241,12 +238,18 @@ class RedisBus(LocalBus):
 
     def _heard(self, raw: bytes) -> None:
         try:
-            if json.loads(raw) == {"resync": True}:
-                self.inbox.put(RESYNC)
-            else:
-                self.inbox.put(decode(raw))
+            batch = None if json.loads(raw) == {"resync": True} else decode(raw)
         except (TypeError, ValueError, KeyError, AttributeError):
             log.warning("ignored a malformed message on %s", self.channel)
+            return
+        if self.heard is not None:
+            self.heard(batch)
+        self.inbox.put(RESYNC if batch is None else batch)
+
+    @property
+    def hears_everything(self) -> bool:
+        """Subscribed, with nothing left unpublished: no process's event can go unheard."""
+        return self.subscribed.is_set() and not self.missed
 
     def close(self) -> None:
         self._stopped.set()

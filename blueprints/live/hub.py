@@ -9,14 +9,24 @@ once per audience from current data, and queues the result for each socket.
 No client can make the hub work without bound: a session holds at most
 WS_MAX_PER_SESSION sockets in a process, and what a page asks for (its watch list,
 a resync of its regions) is taken at a bounded rate, later asks merged into one.
+
+A worker that restarts gets all its pages back at once, so a handshake and its resync
+are cheap. The viewer behind a session is kept for VIEWER_SECONDS; past them, or for
+another session, one light statement says whether the session still carries its person,
+whose rights are kept for VIEWER_SECONDS too (any access event forgets every viewer and
+right, and a socket that opened across one is re-checked). A resync's fragments are
+shared by the sockets of one audience that ask within SHARE_SECONDS while no event came
+in between (each event batch starts a new generation).
 """
 
+import dataclasses
 import itertools
 import logging
+import os
 import queue
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
@@ -26,7 +36,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from blueprints.fragments import registry
-from core import i18n
+from core import i18n, sessions
 from core.events import Event
 from core.i18n import N_
 from core.models import Promotion, utcnow
@@ -38,15 +48,34 @@ from .viewer import (
     BLOCKED,
     RESYNC_TOPICS,
     SIGNED_OUT,
+    VIEW_ENDED,
     Viewer,
     concerned,
+    ended,
     ended_sessions,
+    reload_viewer,
+    session_states,
     session_viewer,
+    state_ends_at,
 )
 
 log = logging.getLogger("portal.live")
 
 QUEUE_LIMIT = 64
+VIEWER_SECONDS = 10.0  # a session's viewer is reused this long, unless access changes
+# Events after which no session read before is reused (viewers, core.sessions.KeptSessions).
+SESSION_TOPICS = ACCESS_TOPICS | {sessions.CHANGED}
+# Events after which what groups may see, kept per process (core.visibility), is read again.
+GROUP_TOPICS = frozenset({"group_changed"})
+SHARE_SECONDS = 2.0  # a resync's fragments serve the same audience this long, same data
+CACHE_LIMIT = 20_000  # entries of either cache before the expired ones are swept
+DATABASE_AT_ONCE = 8  # handshakes' session reads, and resyncs' renders, at once
+# A page says when it was rendered; its "load" resync renders only the regions an event
+# touched since (less this margin, for clocks of other hosts). Touches are kept this long:
+# an older page resyncs everything.
+TOUCH_MARGIN = 1.0
+TOUCH_KEEP = 120.0
+OPENING_AT_ONCE = 256  # sockets between their handshake and their first resync, see socket.py
 
 # Close codes. htmx's ws extension reconnects after 1006, 1011, 1012 and 1013 only, so a
 # page closed with these stays closed and says why (portal.js, from the reason if the
@@ -58,6 +87,7 @@ TOO_MANY = "too many sockets"
 NOTICES = {
     BLOCKED: N_("Your access was blocked and you were signed out."),
     SIGNED_OUT: N_("You were signed out."),
+    VIEW_ENDED: N_("The storefront opened for this customer has closed."),
     TOO_MANY: N_(
         "This page is not live: too many pages of the portal are open in this browser."
         " Close some of them, then reload this page."
@@ -109,6 +139,54 @@ class Bucket:
             return self.tokens >= self.burst
 
 
+class SessionReader:
+    """Handshakes' session reads, batched: one statement for all that wait, up to BATCH.
+
+    A restarted worker's pages all come back within seconds, and one statement each would
+    be thousands of round trips (each with a pool checkout and its ping).
+    """
+
+    BATCH = 500
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.inbox: queue.Queue = queue.Queue()
+        self.pid = None
+        self.lock = threading.Lock()
+
+    def read(self, token_hash: str):
+        """The session's `session_states` row, or None if there is no such session."""
+        if self.pid != os.getpid():  # one reader per process: threads do not survive a fork
+            with self.lock:
+                if self.pid != os.getpid():
+                    threading.Thread(target=self._run, name="live-sessions", daemon=True).start()
+                    self.pid = os.getpid()
+        slot = [threading.Event(), None, None]  # done, the state, an error
+        self.inbox.put((token_hash, slot))
+        slot[0].wait()
+        if slot[2] is not None:
+            raise slot[2]
+        return slot[1]
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.inbox.get()]
+            while len(batch) < self.BATCH:
+                try:
+                    batch.append(self.inbox.get_nowait())
+                except queue.Empty:
+                    break
+            states, error = {}, None
+            try:
+                with self.app.app_context():
+                    states = session_states(sorted({token for token, _ in batch}))
+            except Exception as exc:  # each handshake fails alone, the reader goes on
+                error = exc
+            for token, slot in batch:
+                slot[1], slot[2] = states.get(token), error
+                slot[0].set()
+
+
 @dataclass(eq=False)
 class Connection:
     """One open socket: who is behind it, what its page shows, and what waits to be sent."""
@@ -118,7 +196,8 @@ class Connection:
     page: str = ""
     watching: frozenset[str] = frozenset()
     parsed: dict = field(default_factory=dict)  # region id -> (kind, key), see watch()
-    outbox: queue.Queue = field(default_factory=lambda: queue.Queue(maxsize=QUEUE_LIMIT))
+    # What waits to be sent, oldest first; a full one drops its oldest when a new one comes.
+    outbox: deque = field(default_factory=lambda: deque(maxlen=QUEUE_LIMIT))
     close_code: int | None = None
     close_reason: str = ""
     close_notice: str = ""  # sent after the queue and before the close frame
@@ -129,6 +208,8 @@ class Connection:
     # waiting for its session's budget ("fragments" or "all").
     asked: dict | None = None
     resync: str | None = None
+    # Only these regions need the waiting "fragments" resync (None: every watched one).
+    resync_only: frozenset[str] | None = None
     messages: Bucket | None = None  # the page's messages taken, per second
     taken: int = 0  # watch lists taken (for tests)
 
@@ -140,16 +221,9 @@ class Connection:
         """
         if self.close_code is not None:
             return
-        while True:
-            try:
-                self.outbox.put_nowait(html)
-                break
-            except queue.Full:
-                try:
-                    self.outbox.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
+        if len(self.outbox) >= QUEUE_LIMIT:
+            self.dropped += 1
+        self.outbox.append(html)  # atomic; at maxlen it drops the oldest
         self.wake()
 
     def close(self, code: int, reason: str, notice_html: str = "") -> None:
@@ -165,10 +239,14 @@ class Connection:
         """The session ended (BLOCKED or SIGNED_OUT): say so on the page, then close."""
         self.close(CLOSE_ENDED, why, notice(why, self.viewer.locale))
 
-    def want_resync(self, mode: str) -> None:
-        """Ask for a resync; "all" (lists too) includes "fragments"."""
+    def want_resync(self, mode: str, only: frozenset[str] | None = None) -> None:
+        """Ask for a resync; "all" (lists too) includes "fragments"; `only` narrows a
+        "fragments" resync to these regions (a second ask widens it again)."""
+        if self.resync is not None:
+            only = None
         if mode == "all" or self.resync is None:
             self.resync = mode
+        self.resync_only = None if mode == "all" else only
 
     def wake(self) -> None:
         # simple-websocket's own event: set by incoming frames too, so the writer
@@ -194,14 +272,36 @@ class Hub:
         self._bus_lock = threading.Lock()
         self._clock_pid = None
         self.renders = 0  # fragments rendered (for tests and the benchmark)
+        self.resyncs = 0  # resyncs sent to sockets (for tests)
+        # Sessions' viewers: (token hash, browser language) -> (access generation, until,
+        # viewer). Any access event starts a new access generation, forgetting them all.
+        self.viewers: dict[tuple, tuple[int, float, Viewer]] = {}
+        self.rights: dict[tuple, tuple[int, float, Viewer]] = {}  # (user id, language), alike
+        self.access_generation = 0
+        self.groups_generation = 0  # see groups_state()
+        # Resyncs' fragments: (kind, audience, key) -> (generation, until, html). Every
+        # event batch delivered starts a new generation: the data may have changed.
+        self.shared: dict[tuple, tuple[int, float, str]] = {}
+        self.generation = 0
+        # One read of a person's rights, one render per audience at a time, and few at
+        # once: a restarted worker's thousands of handshakes leave the pool to requests.
+        self._rendering = [threading.Lock() for _ in range(DATABASE_AT_ONCE)]
+        self._reading = [threading.Lock() for _ in range(DATABASE_AT_ONCE)]
+        self.sessions = SessionReader(app)
+        self._parsed: dict[frozenset, dict] = {}  # watch list -> its parse, see watch()
+        # When an event last touched each region (time.time(), this process's delivery),
+        # and when anything may have changed unseen: this process starting, an access
+        # change, a resync of everything (the bus lost events). See load_resync().
+        self.touched: dict[str, float] = {}
+        self.touched_all = time.time()
+        self._touch_swept = time.monotonic()
+        self.opening = threading.BoundedSemaphore(OPENING_AT_ONCE)  # see socket.py
 
     # --- the bus -------------------------------------------------------------------
 
     @property
     def bus(self):
         """The bus, created on first use in each process (threads do not survive a fork)."""
-        import os
-
         bus = self._bus
         if bus is not None and self._bus_pid == os.getpid():
             return bus
@@ -212,17 +312,115 @@ class Hub:
                 url = self.app.config.get("REDIS_URL")
                 if url:
                     channel = f"{namespace(self.app.config)}:events"
-                    self._bus = RedisBus(self.deliver, url, channel=channel, resync=self.resync_all)
+                    self._bus = RedisBus(
+                        self.deliver,
+                        url,
+                        channel=channel,
+                        resync=self.resync_all,
+                        heard=self._heard,
+                    )
                 else:
                     self._bus = LocalBus(self.deliver, self.resync_all)
                 self._bus_pid = os.getpid()
             return self._bus
 
     def on_commit(self, events: list[Event]) -> None:
-        """core.events subscriber: hand committed events of this app to the bus."""
+        """core.events subscriber: hand committed events of this app to the bus.
+
+        An access change counts here at once, before the bus delivers it: the next
+        request of this process must not reuse a session read before it.
+        """
         if has_app_context() and current_app._get_current_object() is not self.app:
             return
+        if any(event.topic in SESSION_TOPICS for event in events):
+            self.access_changed()
+        if any(event.topic in GROUP_TOPICS for event in events):
+            self.groups_generation += 1
         self.bus.publish(events)
+
+    def _heard(self, events: list[Event] | None) -> None:
+        """The Redis bus heard a batch (None: a resync) from some process, this one too."""
+        if events is None or any(event.topic in SESSION_TOPICS for event in events):
+            self.access_changed()
+        if events is None or any(event.topic in GROUP_TOPICS for event in events):
+            self.groups_generation += 1
+
+    def groups_state(self) -> int | None:
+        """The generation what groups may see is kept under in this process (core.visibility):
+        moved on by every change of a group committed here or heard from another process;
+        None, as access_state, while one could go unheard."""
+        return None if self.access_state() is None else self.groups_generation
+
+    def access_state(self) -> int | None:
+        """The access generation a session read now holds for, or None while an access
+        change made by another process could go unheard (Redis away): nothing read then
+        is to be reused (core.sessions.KeptSessions)."""
+        if self.app.config.get("REDIS_URL"):
+            bus = self._bus  # made by the first socket or commit; not made (waited for) here
+            if bus is None or self._bus_pid != os.getpid() or not bus.hears_everything:
+                return None
+        return self.access_generation
+
+    # --- viewers -------------------------------------------------------------------
+
+    def viewer_for(
+        self, token_hash: str, browser_locale: str | None
+    ) -> tuple[Viewer | None, str | None, int]:
+        """The viewer of a session opening a socket, with the access generation it holds for.
+
+        Reused for VIEWER_SECONDS (a restarted worker's pages come back together, several
+        per session) unless an access event came since; a session past its end is read
+        again. A socket that opens across an access event is re-checked (see `opened`).
+        """
+        key = (token_hash, browser_locale)
+        generation = self.access_generation
+        if (viewer := self._kept(self.viewers, key, generation)) is not None:
+            return viewer, None, generation
+        state = self.sessions.read(token_hash)
+        if (why := ended(state)) is not None:
+            return None, why, generation
+        person = (state.user_id, browser_locale)
+        if (rights := self._kept(self.rights, person, generation)) is None:
+            with self._reading[hash(person) % len(self._reading)]:
+                if (rights := self._kept(self.rights, person, generation)) is None:
+                    rights, why = session_viewer(state.user_id, token_hash, browser_locale)
+                    if rights is None:
+                        return None, why, generation
+                    self._keep(self.rights, person, generation, rights)
+        viewer = dataclasses.replace(rights, token_hash=token_hash, ends_at=state_ends_at(state))
+        self._keep(self.viewers, key, generation, viewer)
+        return viewer, None, generation
+
+    def _kept(self, cache: dict, key, generation: int) -> Viewer | None:
+        hit = cache.get(key)
+        fresh = hit is not None and hit[0] == generation and hit[1] > time.monotonic()
+        return hit[2] if fresh and utcnow() < hit[2].ends_at else None
+
+    def _keep(self, cache: dict, key, generation: int, viewer: Viewer) -> None:
+        if generation != self.access_generation:
+            return  # read before an access event: not to be reused
+        if len(cache) >= CACHE_LIMIT:
+            self._sweep_cache(cache)
+        cache[key] = (generation, time.monotonic() + VIEWER_SECONDS, viewer)
+
+    def access_changed(self) -> None:
+        """Rights or sessions may have changed: no viewer read before is reused."""
+        self.access_generation += 1
+        self.viewers, self.rights = {}, {}
+
+    def opened(self, connection: Connection, generation: int) -> None:
+        """A socket is held: if access changed since its viewer was read, read it again
+        (the event that would have closed or updated it went to the sockets held then)."""
+        if generation != self.access_generation:
+            self.recheck(connection)
+
+    @staticmethod
+    def _sweep_cache(cache: dict) -> None:
+        now = time.monotonic()
+        for key in [k for k, entry in cache.items() if entry[1] <= now]:
+            cache.pop(key, None)
+        if len(cache) >= CACHE_LIMIT:
+            cache.clear()
 
     # --- sockets -------------------------------------------------------------------
 
@@ -291,8 +489,15 @@ class Hub:
         if budget is not None and not budget.take():
             return budget.wait()
         mode, connection.resync = connection.resync, None
+        only, connection.resync_only = connection.resync_only, None
+        self.resyncs += 1
         with self.app.app_context():
-            messages = self.render_for([connection], connection.watching, lists=mode == "all")
+            messages = self.render_for(
+                [connection],
+                connection.watching if only is None else only,
+                lists=mode == "all",
+                shared=True,
+            )
         for conn, html in messages:
             conn.push(html)
         return None
@@ -303,6 +508,10 @@ class Hub:
         Sessions are re-checked first (a sign-out may have been among what was lost), then
         every region is rendered once per audience, as for an event.
         """
+        self.new_generation()
+        self.access_changed()
+        self.groups_generation += 1
+        self._touch(set(), everything=True)
         self.recheck_sessions()
         connections = [c for c in self.snapshot() if c.watching and c.close_code is None]
         if not connections:
@@ -316,7 +525,7 @@ class Hub:
         """The session reached its end time: close the socket, or learn its new end."""
         viewer = connection.viewer
         with self.app.app_context():
-            fresh, why = session_viewer(viewer.user_id, viewer.token_hash, viewer.browser_locale)
+            fresh, why = reload_viewer(viewer)
         if fresh is None:
             connection.end_session(why)
             return
@@ -328,8 +537,6 @@ class Hub:
 
     def _start_clock(self) -> None:
         """One clock per process: promotions start and end by themselves, not by a commit."""
-        import os
-
         if self._clock_pid == os.getpid():
             return
         self._clock_pid = os.getpid()
@@ -362,6 +569,8 @@ class Hub:
         closed = 0
         with self.app.app_context():  # the notices are translated (in each page's language)
             ended = ended_sessions({c.viewer.token_hash for c in connections})
+            if ended:
+                self.access_changed()
             for conn in connections:
                 why = ended.get(conn.viewer.token_hash)
                 if why is not None:
@@ -386,44 +595,120 @@ class Hub:
         with self.lock:
             return list(self.connections)
 
-    def watch(self, connection: Connection, watched: frozenset[str], page: str, resync):
+    def watch(
+        self,
+        connection: Connection,
+        watched: frozenset[str],
+        page: str,
+        resync,
+        rendered: float | None = None,
+    ):
         """The page told us which live regions it shows; send them fresh if asked.
 
         `resync` is "fragments" after a page load (its lists were just rendered),
         "all" after a reconnect (list changes may have been missed too), or None.
+        `rendered`: when the page began rendering (its clock, time.time()); a "fragments"
+        resync then covers only the regions an event touched since.
         The resync is sent by `resync_due`, within the session's budget.
         """
-        connection.parsed = registry.parse_watch(watched)
-        connection.watching = watched
+        # Read-only, and shared by the sockets of pages that show the same regions.
+        parsed = self._parsed.get(watched)
+        if parsed is None:
+            if len(self._parsed) >= CACHE_LIMIT:
+                self._parsed = {}
+            parsed = self._parsed[watched] = registry.parse_watch(watched)
+        connection.parsed = parsed
+        connection.watching = watched  # first: from now on an event pushes to it
         connection.page = page
+        only = None
+        if resync == "fragments" and rendered is not None:
+            only = self.touched_since(watched, rendered)
+            if only is not None and not only:
+                return  # nothing it shows changed since it was rendered
         if resync is not None:
-            connection.want_resync(resync)
+            connection.want_resync(resync, only)
             self.resync_due(connection)
+
+    def touched_since(self, watched: frozenset[str], rendered: float) -> frozenset[str] | None:
+        """The watched regions an event touched since `rendered`; None: maybe all of them.
+
+        An event the page's render missed committed after the render began, so this
+        process delivered it later still: either before the socket watched (its touch
+        is after `rendered`) or after (it was pushed to the socket). The margin covers
+        another host's clock.
+        """
+        since = rendered - TOUCH_MARGIN
+        if since <= self.touched_all or time.time() - rendered > TOUCH_KEEP:
+            return None
+        touched = self.touched
+        return frozenset(r for r in watched if touched.get(r, 0.0) >= since)
+
+    def _touch(self, region_ids: set[str], everything: bool) -> None:
+        now = time.time()
+        if everything:
+            self.touched_all = now
+        for region_id in region_ids:
+            self.touched[region_id] = now
+        if time.monotonic() - self._touch_swept > TOUCH_KEEP:
+            self._touch_swept = time.monotonic()
+            old = now - TOUCH_KEEP - TOUCH_MARGIN
+            self.touched = {r: t for r, t in self.touched.items() if t >= old}
 
     # --- events --------------------------------------------------------------------
 
+    def new_generation(self) -> None:
+        """The data may have changed: resyncs render afresh."""
+        self.generation += 1
+        self.shared = {}
+
+    def forget(self) -> None:
+        """The database changed with no event (tests restoring it): reuse nothing kept."""
+        self.new_generation()
+        self.access_changed()
+        self.groups_generation += 1
+        self._touch(set(), everything=True)
+
     def deliver(self, events: list[Event]) -> None:
         """Fan a batch of committed events out to the sockets of this process."""
+        self.new_generation()
+        access = any(event.topic in ACCESS_TOPICS for event in events)
+        if access:
+            self.access_changed()
+        # Touch first, then look for sockets: a page watching by then gets the push, one
+        # that watches later sees the touch (see touched_since). With no socket here the
+        # regions are not worked out (some ask the database): everything counts as touched.
+        region_ids = self._regions(events) if self.snapshot() else None
+        self._touch(region_ids or set(), everything=access or region_ids is None)
         connections = self.snapshot()
         if not connections:
             return
+        if region_ids is None:
+            region_ids = self._regions(events)
         with self.app.app_context():
-            region_ids: set[str] = set()
             for event in events:
                 if event.topic in ACCESS_TOPICS:
                     self._access_changed(event, connections)
-                region_ids |= registry.affected(event)
             if region_ids:
                 for conn, html in self.render_for(connections, region_ids):
                     conn.push(html)
+
+    def _regions(self, events: list[Event]) -> set[str]:
+        """The region ids these events may change."""
+        region_ids: set[str] = set()
+        try:
+            with self.app.app_context():  # some topics ask the database (a cart's people)
+                for event in events:
+                    region_ids |= registry.affected(event)
+        except Exception:  # a database hiccup: every page resyncs all it shows
+            self._touch(set(), everything=True)
+            raise
+        return region_ids
 
     def _access_changed(self, event: Event, connections: list[Connection]) -> None:
         """Rights changed: reload the viewers concerned, close the ended, resync the rest."""
         resync = []
         for conn in concerned(event, connections):
-            viewer, why = session_viewer(
-                conn.viewer.user_id, conn.viewer.token_hash, conn.viewer.browser_locale
-            )
+            viewer, why = reload_viewer(conn.viewer)
             if viewer is None:
                 conn.end_session(why)
                 continue
@@ -437,22 +722,37 @@ class Hub:
             for c, html in self.render_for(resync, watched, lists=True):
                 c.push(html)
 
-    def render_for(self, connections, region_ids, *, lists: bool = True):
-        """Messages for these sockets covering these regions: one render per audience."""
+    def render_for(self, connections, region_ids, *, lists: bool = True, shared: bool = False):
+        """Messages for these sockets covering these regions: one render per audience.
+
+        `shared`: a resync's, which may reuse what a resync of the same audience rendered
+        moments ago from the same data, and leaves its own for the next ones.
+        """
         wanted = defaultdict(list)  # (kind, audience) -> [(connection, keys)]
+        # A socket's audiences follow from its viewer, page and watch list, which the
+        # pages of one session share: asked once per such triple, not once per socket.
+        asked = {}
         for conn in connections:
-            for kind, keys in registry.watched_keys(conn.parsed, region_ids).items():
-                if kind.is_list and not lists:
-                    continue
-                audience = kind.audience(conn)
-                if audience is None:  # deny by default: core.access has no place for them
-                    continue
+            viewer, page, parsed = conn.viewer, conn.page, conn.parsed
+            key = (id(viewer), page, id(parsed))
+            if (hit := asked.get(key)) is None:
+                found = []
+                for kind, keys in registry.watched_keys(parsed, region_ids).items():
+                    if kind.is_list and not lists:
+                        continue
+                    # deny by default: core.access has no place for them
+                    if (audience := kind.audience(conn)) is not None:
+                        found.append((kind, audience, keys))
+                hit = asked[key] = (viewer, parsed, found)  # alive, so ids stay theirs
+            for kind, audience, keys in hit[2]:
                 wanted[(kind, audience)].append((conn, keys))
         parts = defaultdict(list)
         for (kind, _audience), members in wanted.items():
             all_keys = sorted({k for _, keys in members for k in keys})
             if kind.is_list:
                 html_by_key = {k: registry.refresh_signal(k) for k in all_keys}
+            elif shared:
+                html_by_key = self._shared_render(kind, _audience, members[0][0], all_keys)
             else:
                 try:
                     html_by_key = kind.render(members[0][0], all_keys)
@@ -462,7 +762,51 @@ class Hub:
                 self.renders += len(html_by_key)
             for conn, keys in members:
                 parts[conn].extend(html_by_key[k] for k in keys if k in html_by_key)
-        return [(conn, "".join(chunks)) for conn, chunks in parts.items() if chunks]
+        # Sockets given the same fragments share one message (10,000 sockets, a few kinds).
+        joined: dict[tuple, str] = {}
+        messages = []
+        for conn, chunks in parts.items():
+            if chunks:
+                key = tuple(map(id, chunks))  # the chunks live until this returns
+                if (message := joined.get(key)) is None:
+                    message = joined[key] = "".join(chunks)
+                messages.append((conn, message))
+        return messages
+
+    def _shared_render(self, kind, audience, connection: Connection, keys: list) -> dict:
+        """A resync's fragments: what this audience's last resyncs rendered from the same
+        data, and the rest rendered once (a second socket asking meanwhile waits for it)."""
+        generation = self.generation
+
+        def kept(wanted) -> dict:
+            now, found = time.monotonic(), {}
+            for k in wanted:
+                entry = self.shared.get((kind, audience, k))
+                if entry is not None and entry[0] == generation and entry[1] > now:
+                    found[k] = entry[2]
+            return found
+
+        found = kept(keys)
+        if len(found) == len(keys):
+            return found
+        with self._rendering[hash((kind.name, audience)) % len(self._rendering)]:
+            found.update(kept([k for k in keys if k not in found]))
+            missing = [k for k in keys if k not in found]
+            if not missing:
+                return found
+            try:
+                fresh = kind.render(connection, missing)
+            except Exception:  # one broken region must not silence the others
+                log.exception("rendering %s %s failed", kind.name, missing)
+                return found
+            self.renders += len(fresh)
+            if generation == self.generation:
+                if len(self.shared) >= CACHE_LIMIT:
+                    self._sweep_cache(self.shared)
+                until = time.monotonic() + SHARE_SECONDS
+                for k, html in fresh.items():
+                    self.shared[(kind, audience, k)] = (generation, until, html)
+        return {**found, **fresh}
 
     def close_all(self, code: int = 1012, reason: str = "server restarting") -> None:
         """On shutdown: 1012 tells the browser to reconnect (to another worker)."""

@@ -8,51 +8,100 @@ its idle limit, its lifetime), with a notice first and nothing after the close f
 
 import json
 import logging
+import math
 import threading
+import time
 from contextlib import suppress
 from socket import SHUT_WR
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, request
+from flask import abort, current_app, g, request, session
 from flask_babel import gettext as _
-from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
 from blueprints.fragments import registry
-from core import i18n
+from core import i18n, numbers
 from core.models import utcnow
 from core.sessions import token_hash
 from extensions import db, sock
 
 from . import bp
-from .hub import CLOSE_ENDED, CLOSE_TOO_MANY, TOO_MANY, Connection, notice
-from .viewer import session_viewer
+from .hub import CLOSE_TOO_MANY, TOO_MANY, Connection, notice
+from .viewer import Viewer, assumed_viewer
 
 log = logging.getLogger("portal.live")
 
-IDLE_WAIT = 5.0  # seconds a writer sleeps when nothing is due
+# Seconds a writer sleeps when nothing is due: a push, a close, a frame in and every
+# deadline (its session's end, a waiting ask or resync) wake it anyway, and 10,000 idle
+# writers waking every few seconds would keep a worker busy.
+IDLE_WAIT = 60.0
 CLOSE_WAIT = 2.0  # seconds a writer waits for the page to answer its close frame
 CLOSE_FAILED = 1011  # the server failed: htmx's ws extension reconnects after it
 RESYNCS = {"load": "fragments", "reconnect": "all"}  # what each mode asks for
 STRENGTH = {"reconnect": 2, "load": 1}  # merging asks: the strongest resync stands
+# Sockets are opened hub.OPENING_AT_ONCE at a time per process, from the handshake to
+# the page's first resync (at most OPENING_HOLD seconds each): a restarted worker's
+# thousands of pages are each opened and resynced in turn, rather than all handshaken
+# first and resynced only after the last handshake. A page waits for its turn at most
+# OPENING_WAIT seconds, then goes ahead.
+OPENING_WAIT = 10.0
+OPENING_HOLD = 2.0
+
+
+def _ungate() -> None:
+    """This request's turn among the sockets being opened is over (if it had one)."""
+    if g.pop("live_gate", False):
+        current_app.extensions["live_hub"].opening.release()
+
+
+bp.teardown_request(lambda _exc: _ungate())  # whatever path the handshake took
 
 
 @bp.before_request
 def check_handshake():
     """Refuse before the upgrade: a live session and a same-site Origin are required.
 
-    flask-sock checks neither, and a websocket is not covered by CSRF protection.
+    flask-sock checks neither, and a websocket is not covered by CSRF protection. The
+    session is the cookie's token, as Flask-Login's loader reads it, resolved by the hub
+    into the viewer the socket keeps: one statement, or none when the same session's
+    viewer was read moments ago (a restarted worker's pages come back together).
     """
-    if not current_user.is_authenticated:
+    token = session.get("_user_id")
+    viewer = None
+    if isinstance(token, str) and 0 < len(token) <= 100:
+        hub = current_app.extensions["live_hub"]
+        g.live_gate = hub.opening.acquire(timeout=OPENING_WAIT)
+        # What the browser asked for now: a person who picked no language gets their
+        # pushes in the page's language.
+        browser = request.accept_languages.best_match(list(i18n.LANGUAGES))
+        viewer, _why, g.live_access = hub.viewer_for(token_hash(token), browser)
+        if viewer is not None and "as" in request.args:
+            viewer = _assumed(viewer, request.args["as"], browser)
+        db.session.remove()  # the socket may live for hours: hold no connection meanwhile
+    if viewer is None:
+        _ungate()
         abort(401, description=_("Sign in first."))
+    g.live_viewer = viewer
     origin = request.headers.get("Origin", "")
     if not origin or urlsplit(origin).netloc != request.host:
+        _ungate()
         abort(403, description=_("Cross-site websocket refused."))
     if request.headers.get("Upgrade", "").lower() != "websocket":
+        _ungate()
         abort(400, description=_("This address only speaks websocket."))
     # No permessage-deflate: fragments are a few hundred bytes, and each socket's
     # compressor would cost ~100 KiB and CPU on every push (bench/fanout.py).
     request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+
+def _assumed(staff: Viewer, raw: str, browser: str | None) -> Viewer | None:
+    """A storefront page's socket that a staff session opened as a customer person
+    (`?as=<person id>`, base.html): that person's viewer, if the session still opens the
+    storefront as them; None (refused) otherwise. Read fresh, never kept."""
+    person_id = numbers.record_id(raw)
+    if staff.kind != "staff" or person_id is None:
+        return None
+    return assumed_viewer(staff.user_id, staff.token_hash, person_id, browser)[0]
 
 
 @sock.route("/ws", bp=bp)
@@ -60,16 +109,10 @@ def socket(ws):
     """One page's socket: one writer, fed by the hub; the page says what it watches."""
     app = current_app._get_current_object()
     hub = app.extensions["live_hub"]
-    # What the browser asked for now: a person who picked no language gets their pushes
-    # in the page's language.
-    browser = request.accept_languages.best_match(list(i18n.LANGUAGES))
-    viewer, why = session_viewer(current_user.id, token_hash(current_user.session_token), browser)
-    db.session.remove()  # the socket may live for hours: hold no connection meanwhile
-    if viewer is None:
-        _close(ws, CLOSE_ENDED, why, notice(why))
-        return
+    viewer = g.pop("live_viewer")
     connection = Connection(ws=ws, viewer=viewer)
     if not hub.add(connection):
+        _ungate()
         log.warning(
             "refused a socket: user %s has %s open in one session",
             viewer.user_id,
@@ -78,6 +121,7 @@ def socket(ws):
         _close(ws, CLOSE_TOO_MANY, TOO_MANY, notice(TOO_MANY))
         return
     try:
+        hub.opened(connection, g.pop("live_access"))
         _serve(hub, connection)
     except ConnectionClosed:
         pass
@@ -85,6 +129,7 @@ def socket(ws):
         log.exception("the live socket of user %s failed", viewer.user_id)
         connection.close(CLOSE_FAILED, "server error")
     finally:
+        _ungate()
         hub.remove(connection)
     _close(
         ws,
@@ -99,8 +144,12 @@ def _serve(hub, connection: Connection) -> None:
     """Until the page goes or the socket must close: take asks, resync, send what is queued."""
     ws = connection.ws
     resync_in = None  # seconds until the session's budget allows the waiting resync
+    opening = time.monotonic() + OPENING_HOLD if g.get("live_gate") else None
     while ws.connected and connection.close_code is None:
-        ws.event.wait(timeout=_next_wake(connection, resync_in))
+        wake = _next_wake(connection, resync_in)
+        if opening is not None:
+            wake = max(0.005, min(wake, opening - time.monotonic()))
+        ws.event.wait(timeout=wake)
         while (message := ws.receive(timeout=0)) is not None:
             asked = _parse(message)
             if asked is None:
@@ -116,6 +165,9 @@ def _serve(hub, connection: Connection) -> None:
         if utcnow() >= connection.viewer.ends_at:
             hub.recheck(connection)
         _drain(ws, connection)
+        if opening is not None and (connection.taken or time.monotonic() >= opening):
+            _ungate()  # its first resync is sent (or the page said nothing): the next one
+            opening = None
 
 
 def _next_wake(connection: Connection, resync_in: float | None) -> float:
@@ -156,12 +208,22 @@ def _take(hub, connection: Connection, asked: dict) -> None:
     mode = asked.get("mode")
     resync = RESYNCS.get(mode) if isinstance(mode, str) else None
     connection.taken += 1
-    hub.watch(connection, watched, page, resync)
+    hub.watch(connection, watched, page, resync, _rendered(asked.get("rendered")))
+
+
+def _rendered(value) -> float | None:
+    """When the page began rendering, as base.html wrote it (seconds since the epoch)."""
+    try:
+        rendered = float(value)
+    except (TypeError, ValueError):
+        return None
+    return rendered if math.isfinite(rendered) else None
 
 
 def _drain(ws, connection: Connection) -> None:
-    while not connection.outbox.empty():
-        ws.send(connection.outbox.get_nowait())
+    outbox = connection.outbox
+    while outbox:
+        ws.send(outbox.popleft())
 
 
 def _close(ws, code, reason: str, notice_html: str = "", *, queued=None) -> None:

@@ -8,6 +8,7 @@ bp = Blueprint("office", __name__)
 bp.before_request(require_face("staff"))
 
 from . import (  # noqa: E402,F401  (routes register on import)
+    acting,
     addresses,
     audit,
     carriers,
@@ -18,6 +19,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     groups,
     imports,
     invoices,
+    jobs,
     orders,
     products,
     promotions,

@@ -33,6 +33,7 @@ from core.pagination import paginate
 from extensions import db
 
 from . import bp
+from .acting_pages import acting_context
 from .credit_pages import credit_notice, issue_credit
 from .customers_forms import CompanyForm, CreditNoteForm
 from .people_forms import RepsForm, RolesForm
@@ -124,6 +125,7 @@ def company_context(company: Company) -> dict:
     if access.can(current_user, "orders.view"):
         context["second"] = second_approvals_context(current_user, company)
     context |= book_context(company, current_user)  # the delivery addresses
+    context |= acting_context(company)  # acting for its people, viewing as them
     return context
 
 

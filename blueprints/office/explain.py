@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from blueprints.common import company_arg, permission_required, render
-from core import access, margins, offer, quotes, settings, tax
+from core import access, margins, numbers, offer, orders, quotes, settings, tax
 from core.models import Company, Product, Quote, QuoteLine
 from extensions import db
 
@@ -23,6 +23,25 @@ def sku_arg() -> str:
     if len(sku) > current_app.config["MAX_QUERY_LENGTH"]:
         abort(400, description=_("The SKU is too long."))
     return sku
+
+
+def quantity_arg() -> int | None:
+    """The quantity asked about (empty: none); anything but a whole number is a clear 400."""
+    raw = (request.args.get("qty") or "").strip()
+    if not raw:
+        return None
+    try:
+        return numbers.whole(
+            raw,
+            minimum=1,
+            maximum=orders.MAX_QUANTITY,
+            message=_(
+                "The quantity is a whole number from 1 to %(maximum)s.",
+                maximum=f"{orders.MAX_QUANTITY:,}",
+            ),
+        )
+    except numbers.NumberRefused as exc:
+        abort(400, description=str(exc))
 
 
 def find_product(sku: str) -> tuple[Product | None, list[Product]]:
@@ -67,9 +86,11 @@ def open_quotes(company: Company, product: Product) -> list[tuple[Quote, QuoteLi
 @permission_required("customers.view")
 @permission_required("products.view")
 def explain():
-    """For a chosen customer and product: base price, group price, the promotions
-    considered, the final price, open quotes, and the stock form the customer sees."""
+    """For a chosen customer and product: base price, group price, the quantity breaks and
+    the one a quantity reaches, the promotions considered, the final price, open quotes,
+    and the stock form the customer sees."""
     company, sku = company_arg(_("The company is chosen by its number.")), sku_arg()
+    quantity = quantity_arg()
     product, suggestions = find_product(sku)
     companies = db.session.execute(
         access.company_scope(
@@ -79,6 +100,7 @@ def explain():
     context = {
         "company": company,
         "sku": sku,
+        "qty": quantity,
         "product": product,
         "suggestions": suggestions,
         "companies": companies,
@@ -86,7 +108,13 @@ def explain():
         "zone": str(get_timezone()),
     }
     if company is not None and product is not None:
-        context["explanation"] = offer.explain(company.group, product)
+        context["explanation"] = offer.explain(company.group, product, quantity=quantity)
+        if quantity:
+            context["refusal"] = offer.check_quantity(product, quantity)
+            # The order's own line builder: the total the cart and the order would show.
+            context["line_total"] = orders.order_line(
+                product, context["explanation"].offer, quantity
+            ).line_total
         context["vat"] = tax.for_company(company)
         context["vat_id_valid"] = tax.vat_id_valid(company.vat_number, company.country)
         context["seller_country"] = settings.vat()[0]
@@ -94,7 +122,6 @@ def explain():
         context["quotes"] = open_quotes(company, product)
         context["quote_labels"] = quotes.STATUS_LABELS
         if context["show_costs"]:
-            context["unit_margin"] = margins.of_unit(
-                context["explanation"].offer.price, product.cost
-            )
+            paid = context["explanation"].line or context["explanation"].offer
+            context["unit_margin"] = margins.of_unit(paid.price, product.cost)
     return render("office/explain/index.html", "office/explain/_result.html", **context)

@@ -1,40 +1,18 @@
 """CSV exports of products, orders and invoices, within the viewer's field and record rights."""
 
-from flask import Response
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.common import (
+    audited_csv,
     choice_arg,
-    client_ip,
     company_arg,
-    csv_download,
     permission_required,
     search_arg,
 )
-from core import audit, billing, exports, orders
+from core import billing, exports, orders
 
 from . import bp
-
-
-def audited_csv(what: str, header: list[str], rows, filters: dict) -> Response:
-    """The export as a dated CSV, recording who took it out and with which filters (the
-    audit summary is kept in English, as data).
-
-    The boundary commits the record before the file streams (after_request runs first).
-    """
-    shown = {key: value for key, value in filters.items() if value not in ("", None)}
-    summary = f"{what} exported" + (
-        " (" + ", ".join(f"{k} {v}" for k, v in shown.items()) + ")" if shown else ""
-    )
-    audit.record(
-        "export.downloaded",
-        actor=current_user._get_current_object(),
-        summary=summary,
-        after={"export": what.lower(), **{k: str(v) for k, v in shown.items()}},
-        ip=client_ip(),
-    )
-    return csv_download(what.lower(), header, rows)
 
 
 @bp.route("/exports/products")

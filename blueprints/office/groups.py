@@ -15,8 +15,9 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from blueprints.boundary import attempt
+from blueprints.boundary import apply, attempt
 from blueprints.common import (
+    audited_csv,
     checked_csrf,
     client_ip,
     go,
@@ -27,14 +28,15 @@ from blueprints.common import (
     render,
     unchanged,
 )
-from core import access, catalog, groups, i18n, numbers
+from core import access, catalog, exports, groups, i18n, numbers, visibility
 from core.models import Category, Company, CustomerGroup, Product
 from extensions import db
 
 from . import bp
-from .groups_forms import DiscountForm, GroupForm
+from .groups_forms import BreaksForm, DiscountForm, GroupForm, HideProductForm
 
 PER_PAGE = 50
+HIDDEN_PER_PAGE = 25  # products hidden one by one, on the group's page
 MAX_ROWS = 500  # rows of one submit: a page has PER_PAGE; more is not a person typing
 
 
@@ -73,14 +75,15 @@ def new_group_form() -> GroupForm:
 
 def group_page(group: CustomerGroup | None, form: GroupForm, status: int = 200, **extra):
     """The page of one group (or of a new one), with its form as typed."""
-    context = {"group": group, "form": form, **extra}
+    context = {"group": group, "form": form}
     if group is not None:
         context |= {
             "companies": group_companies(group),
             "total_companies": groups.companies_in(group),
             "priced": groups.price_count(group.id),
+            **visibility_context(group),
         }
-    return render("office/groups/group.html", code=status, **context)
+    return render("office/groups/group.html", code=status, **(context | extra))
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
@@ -194,7 +197,7 @@ def plain(price) -> str:
     return f"{whole}.{fraction.ljust(2, '0')}"
 
 
-def drawn(group: CustomerGroup, listing, may_edit: bool) -> str:
+def drawn(group: CustomerGroup, listing, may_edit: bool, breaks=None) -> str:
     """A fingerprint of what the price list component shows from the database. Its live
     re-fetch sends it back and is answered 204 while it is the same: a change to another
     group, or one the person just saved themselves, leaves their page (and its notice)
@@ -203,7 +206,7 @@ def drawn(group: CustomerGroup, listing, may_edit: bool) -> str:
         (p.id, p.sku, p.name, p.category.name if p.category else "", str(p.base_price), str(price))
         for p, price in listing.items
     ]
-    shown = repr((group.name, listing.total, listing.page, listing.pages, may_edit, rows))
+    shown = repr((group.name, listing.total, listing.page, listing.pages, may_edit, rows, breaks))
     return hashlib.blake2b(shown.encode(), digest_size=12).hexdigest()
 
 
@@ -212,6 +215,7 @@ def prices_context(group: CustomerGroup, flt: groups.PriceFilter, page: int, **e
     listing = groups.price_page(group, flt, page, PER_PAGE)
     categories = list(db.session.scalars(select(Category).order_by(Category.position)))
     may_edit = access.can(current_user, "groups.edit")
+    __, own_breaks = groups.breaks_by_product(group, [p.id for p, __ in listing.items])
     return {
         "group": group,
         "flt": flt,
@@ -223,7 +227,8 @@ def prices_context(group: CustomerGroup, flt: groups.PriceFilter, page: int, **e
         "selected": set(),
         "discount_form": DiscountForm(formdata=None),
         "may_edit": may_edit,
-        "drawn": drawn(group, listing, may_edit),
+        "drawn": drawn(group, listing, may_edit, own_breaks),
+        "own_breaks": own_breaks,
         **extra,
     }
 
@@ -384,3 +389,213 @@ def group_prices_remove(group_id: int):
         else _("None of the ticked products had a group price: nothing to remove.")
     )
     return prices_answer(found, flt, page, notice=notice)
+
+
+@bp.route("/groups/<int:group_id>/prices/export")
+@permission_required("groups.view")
+def group_prices_export(group_id: int):
+    """The group's own prices as CSV with their quantity breaks (sku, group, price,
+    breaks), filtered like the list: a group-prices import reads the file back."""
+    found = load_group(group_id)
+    flt = price_filter()
+    narrowed = None
+    if flt.q or flt.category is not None:
+        narrowed = groups.filtered_ids(found, flt)
+    header, rows = exports.group_price_rows(found, product_ids=narrowed)
+    return audited_csv(
+        "Group prices",
+        header,
+        rows,
+        {
+            "group": found.name,
+            "search": flt.q,
+            "category": flt.category.name if flt.category else "",
+        },
+    )
+
+
+# --- one product's breaks on the group's list ---------------------------------------------
+
+
+def load_priced_product(product_id: int) -> Product:
+    """A product on sale, or a 404 (archived ones are off every price list)."""
+    return or_404(
+        db.session.scalar(select(Product).where(Product.id == product_id, Product.sold()))
+    )
+
+
+def breaks_page(group: CustomerGroup, product: Product, form: BreaksForm, status: int = 200):
+    """The group's breaks of one product, beside the base list's, with the form as typed."""
+    own = groups.group_price_of(group, product)
+    return render(
+        "office/groups/breaks.html",
+        code=status,
+        group=group,
+        product=product,
+        form=form,
+        own_price=own,
+        base_breaks=groups.breaks_of(product.id),
+        may_edit=access.can(current_user, "groups.edit"),
+    )
+
+
+@bp.route("/groups/<int:group_id>/prices/<int:product_id>/breaks")
+@permission_required("groups.view")
+def group_breaks(group_id: int, product_id: int):
+    """A product's quantity breaks on the group's list, beside the base list's."""
+    found, product = load_group(group_id), load_priced_product(product_id)
+    form = BreaksForm(formdata=None, data={"breaks": groups.breaks_of(product.id, found.id)})
+    return breaks_page(found, product, form)
+
+
+@bp.route("/groups/<int:group_id>/prices/<int:product_id>/breaks", methods=["POST"])
+@permission_required("groups.edit")
+def group_breaks_save(group_id: int, product_id: int):
+    """Replace the group's breaks of one product; a wrong row keeps everything as typed."""
+    found, product = load_group(group_id), load_priced_product(product_id)
+    form = BreaksForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400, description=_("The form has expired. Reload the page and try again."))
+        return breaks_page(found, product, form, 422)
+    saved = attempt(
+        lambda: groups.set_breaks(
+            found, product, form.breaks.data, actor=current_user, ip=client_ip()
+        )
+    )
+    if saved.refused:
+        form.refuse(saved.refusal)
+        return breaks_page(found, product, form, 422)
+    flash(
+        _("Quantity breaks of %(sku)s for %(group)s saved.", sku=product.sku, group=found.name)
+        if saved.value
+        else _("Nothing was changed."),
+        "info",
+    )
+    return go(url_for("office.group_breaks", group_id=found.id, product_id=product.id))
+
+
+# --- what the group sees ------------------------------------------------------------------
+
+
+def visibility_context(group: CustomerGroup, page: int = 1, **extra) -> dict:
+    """What the "What the group sees" component shows: the category tree with the hidden
+    categories ticked (their subcategories hidden with them), the products hidden one by
+    one a page at a time, and how many products on sale the group does not see."""
+    listing = visibility.hidden_products(group, page, HIDDEN_PER_PAGE)
+    if page > listing.pages:  # the last one shown again (after a removal, say)
+        listing = visibility.hidden_products(group, listing.pages, HIDDEN_PER_PAGE)
+    return {
+        "tree": catalog.category_tree(),
+        "chosen": visibility.chosen_categories(group),
+        "hidden": visibility.hidden_for(group.id),
+        "hidden_listing": listing,
+        "hidden_on_sale": visibility.hidden_on_sale(group),
+        "hide_form": HideProductForm(formdata=None),
+        **extra,
+    }
+
+
+def visibility_answer(group: CustomerGroup, *, notice="", status=200, page=1, **extra):
+    """After a change: the component for htmx; a redirect (or the page, refused) otherwise."""
+    if is_htmx():
+        return render(
+            "office/groups/_visibility.html",
+            code=status,
+            group=group,
+            **visibility_context(group, page, notice=notice, **extra),
+        )
+    if status == 200:
+        flash(notice, "info")
+        return redirect(url_for("office.group", group_id=group.id) + "#group-visibility")
+    context = visibility_context(group, page, notice=notice, **extra)
+    return group_page(group, GroupForm(formdata=None, obj=group), status, **context)
+
+
+def visibility_page() -> int:
+    """The page of hidden products a form was posted from, or a link asks for."""
+    raw = request.values.get("page")
+    try:
+        return catalog.parse_page(raw)
+    except catalog.BadQuery:
+        return 1
+
+
+@bp.route("/groups/<int:group_id>/visibility")
+@permission_required("groups.view")
+def group_visibility(group_id: int):
+    """The group's hidden categories and products (the component alone for htmx)."""
+    found = load_group(group_id)
+    if is_htmx():
+        return render(
+            "office/groups/_visibility.html",
+            group=found,
+            **visibility_context(found, visibility_page()),
+        )
+    return group_page(
+        found, GroupForm(formdata=None, obj=found), **visibility_context(found, visibility_page())
+    )
+
+
+@bp.route("/groups/<int:group_id>/visibility/categories", methods=["POST"])
+@permission_required("groups.edit")
+def group_visibility_categories(group_id: int):
+    """Hide the ticked categories (with their subcategories) from the group, and show the
+    others again: its customers' open pages follow at once."""
+    found = load_group(group_id)
+    checked_csrf()
+    chosen = [numbers.record_id(raw) for raw in request.form.getlist("category")]
+    if None in chosen:
+        abort(400, description=_("The categories are a list of category numbers."))
+    changed = attempt(
+        lambda: visibility.set_categories(found, chosen, actor=current_user, ip=client_ip())
+    )
+    if changed.refused:
+        return visibility_answer(found, status=422, error=changed.message)
+    notice = (
+        _(
+            "Hidden categories of %(group)s saved: its customers see the change now.",
+            group=found.name,
+        )
+        if changed.value
+        else _("Nothing to change.")
+    )
+    return visibility_answer(found, notice=notice, page=visibility_page())
+
+
+@bp.route("/groups/<int:group_id>/visibility/products", methods=["POST"])
+@permission_required("groups.edit")
+def group_visibility_hide(group_id: int):
+    """Hide one product, by its SKU, from the group."""
+    found = load_group(group_id)
+    form = HideProductForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400, description=_("The form has expired. Reload the page and try again."))
+        return visibility_answer(found, status=422, hide_form=form)
+    sku = form.sku.data
+    hidden = attempt(
+        lambda: visibility.hide_product(found, sku, actor=current_user, ip=client_ip())
+    )
+    if hidden.refused:
+        form.refuse(hidden.refusal)
+        return visibility_answer(found, status=422, hide_form=form)
+    notice = _(
+        "%(sku)s is hidden from %(group)s: its customers no longer see it.",
+        sku=hidden.value.sku,
+        group=found.name,
+    )
+    return visibility_answer(found, notice=notice)
+
+
+@bp.route("/groups/<int:group_id>/visibility/products/<int:product_id>/show", methods=["POST"])
+@permission_required("groups.edit")
+def group_visibility_show(group_id: int, product_id: int):
+    """Show a product hidden one by one to the group again (one not hidden: a 404)."""
+    found = load_group(group_id)
+    checked_csrf()
+    product = apply(
+        lambda: visibility.show_product(found, product_id, actor=current_user, ip=client_ip())
+    )
+    notice = _("%(sku)s is shown to %(group)s again.", sku=product.sku, group=found.name)
+    return visibility_answer(found, notice=notice, page=visibility_page())

@@ -17,6 +17,8 @@ from core import groups, i18n
 from core.groups import GroupDetails
 from core.models import LEVELS
 
+from .products_forms import BreaksField
+
 
 def _threshold(label, required: str) -> WholeField:
     return WholeField(
@@ -114,3 +116,28 @@ class DiscountForm(RefusalMixin, FlaskForm):
             self.value = groups.parse_percent(field.data)
         except groups.GroupRefused as exc:
             raise ValidationError(str(exc)) from exc
+
+
+class BreaksForm(RefusalMixin, FlaskForm):
+    """A group's quantity breaks of one product (core.groups.set_breaks checks them again)."""
+
+    breaks = BreaksField(
+        _l("Quantity breaks"),
+        description=_l(
+            "The group's unit price from a quantity on, such as 10 at 5.00: they replace "
+            "the base list's breaks for this group, its promotions applied on top."
+        ),
+    )
+
+
+class HideProductForm(RefusalMixin, FlaskForm):
+    """A product to hide from a group, by SKU (core.visibility checks that it exists)."""
+
+    sku = StringField(
+        _l("SKU"),
+        filters=[strip],
+        validators=[
+            InputRequired(_l("Enter the SKU of the product to hide.")),
+            Length(max=64, message=_l("A SKU has at most %(count)s characters.", count=64)),
+        ],
+    )

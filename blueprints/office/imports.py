@@ -16,7 +16,6 @@ from blueprints.common import csv_download, or_404, page_arg, render
 from blueprints.fragments.imports import JOB, job_context
 from core import access, i18n, imports
 from core.models import ImportJob
-from extensions import db
 
 from . import bp
 from .imports_forms import ImportForm
@@ -26,12 +25,7 @@ FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the other fields around 
 
 def limits() -> imports.Limits:
     """This portal's import limits (config: IMPORT_*)."""
-    config = current_app.config
-    return imports.Limits(
-        max_bytes=config["IMPORT_MAX_BYTES"],
-        max_lines=config["IMPORT_MAX_LINES"],
-        progress_every=config["IMPORT_PROGRESS_LINES"],
-    )
+    return imports.limits_of(current_app.config)
 
 
 def import_permission_required(view):
@@ -109,16 +103,9 @@ def import_start():
     job = imports.create_job(
         actor, form.kind.data, form.file.data.filename, apply_valid=form.apply_valid.data
     )
-    # Committed before it answers: the job runs on another thread, which must find its row.
-    db.session.commit()
-    imports.start(
-        current_app._get_current_object(),
-        job.id,
-        form.content,
-        limits(),
-        inline=current_app.config["IMPORT_INLINE"],
-        language=i18n.current_locale(),  # its report is written in the language of this page
-    )
+    # Its report is written in the language of this page, by whichever worker runs it
+    # once the request's transaction commits.
+    imports.enqueue(job, form.content, language=i18n.current_locale())
     return redirect(url_for("office.import_job", job_id=job.id), 303)
 
 

@@ -29,7 +29,7 @@ from blueprints.common import (
 )
 from blueprints.fragments.catalog import PHOTOS, facts_context, photos_context
 from blueprints.photos import send_photo
-from core import access, catalog, numbers, photos, stock
+from core import access, catalog, numbers, photos, stock, visibility
 from core import products as products_service
 from core.models import Category, CustomerGroup, Product, ProductPhoto
 from extensions import db
@@ -91,6 +91,9 @@ def make_form(product: Product | None = None) -> ProductForm:
             "specs": dict(product.specs or {}),
             "base_price": _plain(product.base_price),
             "cost": _plain(product.cost),
+            "min_quantity": product.min_quantity,
+            "order_multiple": product.order_multiple,
+            "breaks": products_service.breaks_of(product.id),
         }
         own = products_service.group_prices(product)
         data |= {f"group_{g.id}": _plain(own.get(g.id)) for g in all_groups}
@@ -199,7 +202,25 @@ def product(product_id: int):
         **(facts_context(found, current_user) | photos_context(found)),
         movements=movements,
         references=products_service.trade_references(found) if may_delete else [],
+        base_breaks=products_service.breaks_of(found.id),
+        group_breaks=_group_breaks(found),
+        hidden_from=_hidden_from(found),
     )
+
+
+def _hidden_from(product: Product) -> list[CustomerGroup]:
+    """The groups that do not see the product (core.visibility), for group readers."""
+    if not access.can(current_user, "groups.view"):
+        return []
+    return visibility.groups_hiding(product)
+
+
+def _group_breaks(product: Product) -> list[tuple[CustomerGroup, list]]:
+    """The groups' own breaks of a product, for people who may see group prices."""
+    if not access.can(current_user, "groups.view"):
+        return []
+    own = products_service.group_breaks(product)
+    return [(g, own[g.id]) for g in groups() if g.id in own]
 
 
 # --- create and edit ---------------------------------------------------------------
@@ -235,8 +256,16 @@ def product_new():
             actor=current_user,
         )
         prices = {k: v for k, v in form.group_prices().items() if v}
-        if prices:
-            products_service.set_prices(created, actor=current_user, group_prices=prices)
+        if prices or form.breaks.cleaned:
+            products_service.set_prices(
+                created, actor=current_user, group_prices=prices, breaks=form.breaks.data
+            )
+        products_service.set_order_rules(
+            created,
+            actor=current_user,
+            min_quantity=form.min_quantity.data,
+            order_multiple=form.order_multiple.data,
+        )
         if uploads:
             photos.add(
                 created,
@@ -288,13 +317,20 @@ def product_edit(product_id: int):
             tax_class=form.tax_class.data,
             cost=form.cost.data if "cost" in form else None,
         )
+        ruled = products_service.set_order_rules(
+            found,
+            actor=current_user,
+            min_quantity=form.min_quantity.data,
+            order_multiple=form.order_multiple.data,
+        )
         repriced = products_service.set_prices(
             found,
             actor=current_user,
             base_price=form.base_price.data,
             group_prices=form.group_prices(),
+            breaks=form.breaks.data,
         )
-        return changed or repriced
+        return changed or ruled or repriced
 
     saved = attempt(save)
     if saved.refused:

@@ -6,6 +6,8 @@ The cost field exists only for people with `finance.costs`, group prices only fo
 who may change them: a form without those fields can neither show nor change them.
 """
 
+from decimal import Decimal
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -58,6 +60,81 @@ class SpecsField(Field):
             self.cleaned = products.clean_specs(self.data)
         except Refused as exc:
             raise ValidationError(str(exc)) from exc
+
+
+class BreaksField(Field):
+    """Quantity breaks as rows of inputs `breaks-qty` and `breaks-price`, in pairs.
+
+    `data` is the rows as typed (blank ones included, so a form with an error comes back
+    as it was sent); `cleaned` is what core.products.clean_breaks accepts, sorted.
+    """
+
+    cleaned: list
+
+    def process(self, formdata, data=None, extra_filters=None):
+        self.process_errors = []
+        self.cleaned = []
+        if formdata is not None and (
+            f"{self.name}-qty" in formdata or f"{self.name}-price" in formdata
+        ):
+            quantities = formdata.getlist(f"{self.name}-qty")
+            prices = formdata.getlist(f"{self.name}-price")
+            width = max(len(quantities), len(prices))
+            quantities += [""] * (width - len(quantities))
+            prices += [""] * (width - len(prices))
+            self.data = [(str(q), str(p)) for q, p in zip(quantities, prices, strict=True)]
+            self.sent = True
+        else:
+            self.data = [(str(q), plain(p)) for q, p in (data or [])]
+            self.sent = formdata is None
+        self.cleaned = None
+
+    def pre_validate(self, form):
+        if len(self.data) > products.MAX_BREAKS * 3:
+            raise ValidationError(
+                _(
+                    "A price list has at most %(count)s breaks per product.",
+                    count=products.MAX_BREAKS,
+                )
+            )
+        try:
+            self.cleaned = products.clean_breaks(self.data)
+        except Refused as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def rows(self, blank: int = 3) -> list[tuple[str, str]]:
+        """The rows to show: the ones typed or stored, and a few blank ones to fill in."""
+        rows = list(self.data or [])
+        filled = [r for r in rows if any(x.strip() for x in r)]
+        spare = max(blank, len(rows) - len(filled))
+        return filled + [("", "")] * min(spare, max(products.MAX_BREAKS - len(filled), 1))
+
+
+def plain(value) -> str:
+    """A stored price as a person would type it: 6.40, 0.0125."""
+    if value is None or value == "":
+        return ""
+    text = f"{Decimal(value):.4f}".rstrip("0")
+    whole, __, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
+def _rule_field(label, description) -> WholeField:
+    """A product's minimum or pack size: a whole number from 1. Optional: a form sent
+    without it (an older page) keeps the product's value; sent empty, core.products
+    refuses it at the field."""
+    return WholeField(
+        label,
+        default=1,
+        minimum=1,
+        maximum=products.MAX_RULE_QUANTITY,
+        message=_l(
+            "Enter a whole number from 1 to %(maximum)s.",
+            maximum=i18n.number(products.MAX_RULE_QUANTITY),
+        ),
+        validators=[Optional()],
+        description=description,
+    )
 
 
 class ProductForm(RefusalMixin, FlaskForm):
@@ -153,6 +230,21 @@ class ProductForm(RefusalMixin, FlaskForm):
         description=_l("Recorded as the first stock movement."),
     )
     photos = MultipleFileField(_l("Photos"))
+    min_quantity = _rule_field(
+        _l("Minimum order quantity"),
+        _l("The least a customer orders at once; 1 for no minimum."),
+    )
+    order_multiple = _rule_field(
+        _l("Pack size"),
+        _l("Every quantity ordered is a multiple of it; 1 for single units."),
+    )
+    breaks = BreaksField(
+        _l("Quantity breaks (base list)"),
+        description=_l(
+            "The unit price from a quantity on, such as 10 at 6.10: groups without a "
+            "price of their own pay these too, their promotions applied."
+        ),
+    )
 
     product_id: int | None = None
     group_fields: list[tuple[CustomerGroup, StringField]] = []
@@ -200,6 +292,14 @@ class ProductForm(RefusalMixin, FlaskForm):
 
     def validate_cost(self, field):
         _price(field.data, _("The cost"))
+
+    def validate_min_quantity(self, field):
+        multiple = self.order_multiple.data
+        if field.data and isinstance(multiple, int) and multiple > 0 and field.data % multiple:
+            try:
+                products.clean_order_rules(field.data, multiple)
+            except Refused as exc:
+                raise ValidationError(str(exc)) from exc
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -65,7 +65,7 @@ def actions_context(quote: Quote, *, form=None, notice: str = "", error: str = "
         start = {
             line.id: line.unit_price
             if line.unit_price is not None
-            else offers[line.product_id].price
+            else offers[line.product_id].at(line.quantity).price
             for line in quote.lines
         }
         form = price_form(AnswerForm, quote, start, seen=seen, valid_until=default_validity(quote))

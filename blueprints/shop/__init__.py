@@ -7,4 +7,15 @@ from blueprints.common import require_face
 bp = Blueprint("shop", __name__)
 bp.before_request(require_face("customer"))
 
-from . import addresses, cart, catalog, invoices, orders, quotes, shipments, users  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    addresses,
+    cart,
+    catalog,
+    invoices,
+    lists,
+    orders,
+    quick_order,
+    quotes,
+    shipments,
+    users,
+)

@@ -19,7 +19,7 @@ from blueprints.common import (
     unchanged,
 )
 from blueprints.forms import EmptyForm
-from core import access, carts, i18n
+from core import access, carts, i18n, visibility
 from core.models import Cart, Order, Product
 from core.pagination import paginate
 from extensions import db
@@ -143,9 +143,8 @@ def cart_add():
     product_id = form.product_id.data if not form.product_id.errors else None
     if not isinstance(product_id, int):
         abort(400, description=_("Choose a product to add to your cart."))
-    product = or_404(
-        db.session.scalar(select(Product).where(Product.id == product_id, Product.sold()))
-    )
+    shown = visibility.offered(current_user.company.group_id)  # hidden from the group: 404
+    product = or_404(db.session.scalar(select(Product).where(Product.id == product_id, *shown)))
     error = notice = ""
     if form.validate_on_submit():
         quantity = form.quantity.data

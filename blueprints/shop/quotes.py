@@ -163,7 +163,7 @@ def quote_new():
                 form.lines.append_entry()
         return new_page(form, {})
     valid = form.validate_on_submit()
-    asks = form.resolve()
+    asks = form.resolve(current_user.company.group_id)
     if action == "send" and not form.ok and not form.form_errors:
         form.form_errors.append(_("Nothing was sent: correct the lines marked below."))
     if valid and form.ok and action == "send":

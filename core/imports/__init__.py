@@ -12,7 +12,7 @@ One module per stage, each importing only stages listed above it:
 - `reading`: limits, lookups and the result of checking a file; decoding it, its header.
 - `checking`: checking every line of a file, without writing anything (`check`).
 - `jobs`: the ImportJob rows: creating, loading and listing them, and where one stands.
-- `running`: running a job in a background thread or inline: check, then apply or reject.
+- `running`: running a job (a background job of core.jobs): check, then apply or reject.
 
 Callers use this package as one module: `from core import imports; imports.check(...)`.
 """
@@ -48,11 +48,13 @@ from .running import (
     APPLIERS,
     APPLY_ATTEMPTS,
     BATCH,
+    IMPORT_TASK,
     Changed,
     Reporter,
+    enqueue,
+    limits_of,
     run,
-    start,
-    wait,
+    stored_file,
 )
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "BATCH",
     "CHECKERS",
     "FILENAME_LENGTH",
+    "IMPORT_TASK",
     "KINDS",
     "REASON_LENGTH",
     "RUNNING",
@@ -81,10 +84,12 @@ __all__ = [
     "column_key",
     "create_job",
     "decode",
+    "enqueue",
     "error_page",
     "estimate_lines",
     "kinds_for",
     "letter",
+    "limits_of",
     "load_job",
     "may_import",
     "megabytes",
@@ -92,7 +97,6 @@ __all__ = [
     "read_header",
     "recent_jobs",
     "run",
-    "start",
+    "stored_file",
     "template_header",
-    "wait",
 ]

@@ -1,13 +1,21 @@
 """Checking lines: every line of a file read, checked and parsed; nothing is written."""
 
 import csv
+import re
 from collections.abc import Callable
 from decimal import Decimal
 
 from .. import i18n, numbers, tax
 from ..errors import Refused
 from ..i18n import _
-from ..products import DESCRIPTION_LENGTH, NAME_LENGTH, UNIT_LENGTH, clean_price, clean_sku
+from ..products import (
+    DESCRIPTION_LENGTH,
+    NAME_LENGTH,
+    UNIT_LENGTH,
+    clean_breaks,
+    clean_price,
+    clean_sku,
+)
 from ..stock import MAX_STOCK
 from .kinds import KINDS
 from .reading import (
@@ -268,9 +276,36 @@ def _stock_checker(index: dict[str, int], lookups: Lookups, checked: Checked):
     return check
 
 
+BREAK_SEPARATORS = re.compile(r"[\s;|]+")
+
+
+def parse_breaks(cell: str) -> list[tuple[int, Decimal]]:
+    """A breaks cell, "10:5.00 100:4.80" (quantity, colon, price; items apart by spaces,
+    ";" or "|"), as core.products.clean_breaks takes them; Refused says what is wrong."""
+    rows = []
+    for item in BREAK_SEPARATORS.split(cell.strip()):
+        if not item:
+            continue
+        quantity, colon, price = item.partition(":")
+        if not colon:
+            quantity, colon, price = item.partition("=")
+        if not colon or not quantity or not price:
+            raise Refused(
+                _(
+                    "Write each break as quantity:price, such as 10:5.00, apart by spaces "
+                    "(not %(typed)s).",
+                    typed=_shown(item),
+                )
+            )
+        rows.append((quantity, price))
+    return clean_breaks(rows)
+
+
 def _group_prices_checker(index: dict[str, int], lookups: Lookups, checked: Checked):
-    """Lines of a group-prices file -> (line, product id, group id, price or None to remove)."""
+    """Lines of a group-prices file -> (line, product id, group id, price or None to remove,
+    breaks: None to leave them (no breaks column), else the group's breaks to keep)."""
     i_sku, i_group, i_price = index["sku"], index["group"], index["price"]
+    i_breaks = index.get("breaks")
     seen: dict[tuple[int, int], int] = {}
     names = ", ".join(lookups.group_names)
 
@@ -316,8 +351,21 @@ def _group_prices_checker(index: dict[str, int], lookups: Lookups, checked: Chec
                 price = _price(value, _("The price"))
             except Refused as exc:
                 checked.add(line, "price", str(exc))
+        breaks = None
+        if i_breaks is not None:
+            cell = cells[i_breaks].strip()
+            try:
+                breaks = parse_breaks(cell) if cell else []
+            except Refused as exc:
+                checked.add(line, "breaks", str(exc))
+            if breaks and not value:
+                checked.add(
+                    line,
+                    "breaks",
+                    _("Breaks go with a group price: give the price, or clear the breaks."),
+                )
         if checked.error_count == errors:
-            checked.rows.append((line, product_id, group_id, price))
+            checked.rows.append((line, product_id, group_id, price, breaks))
 
     return check
 

@@ -15,7 +15,9 @@ from ..pagination import Page, paginate
 from .kinds import may_import
 
 FILENAME_LENGTH = 255
-STALE_AFTER = timedelta(minutes=30)  # a job still "running" after this has died with its process
+# An import from before the job queue still "running" after this died with its process
+# (one that the queue runs is taken over when its worker dies, or marked failed).
+STALE_AFTER = timedelta(minutes=30)
 RUNNING = ("queued", "validating", "applying")
 
 
@@ -27,7 +29,7 @@ def clean_filename(raw: str | None) -> str:
 
 
 def create_job(actor: User, kind: str, filename: str, *, apply_valid: bool) -> ImportJob:
-    """A queued import of `kind` by `actor`; the caller commits, then calls start()."""
+    """A queued import of `kind` by `actor`; `running.enqueue` hands it its file and job."""
     if not may_import(actor, kind):
         raise Refused(_("Your role does not include this import."))
     job = ImportJob(
@@ -94,7 +96,12 @@ def progress_of(job: ImportJob, now=None) -> Progress:
     """The job's state, a line about it, and how far along it is (0 to 100)."""
     now = now or utcnow()
     status = job.status
-    if status in RUNNING and job.created_at and now - job.created_at > STALE_AFTER:
+    if (
+        status in RUNNING
+        and job.queue_job_id is None
+        and job.created_at
+        and now - job.created_at > STALE_AFTER
+    ):
         return Progress(
             "stalled",
             TITLES["stalled"],

@@ -106,11 +106,24 @@ KINDS: dict[str, Kind] = {
             Column("sku", True, _("The product.")),
             Column("group", True, _("The customer group's name, such as Wholesale.")),
             Column("price", True, _("The group's price; an empty cell removes the group price.")),
+            Column(
+                "breaks",
+                False,
+                _(
+                    "The group's quantity breaks, such as “10:5.00 100:4.80” (from 10 units "
+                    "5.00 each, from 100 4.80); an empty cell removes them, a file without "
+                    "this column leaves them as they are."
+                ),
+            ),
         ),
         {
             "base_price": _("Base prices are set by a products import: remove this column."),
             "group_price": _("Name the column price."),
             "customer_group": _("Name the column group."),
+            **dict.fromkeys(
+                ("min_quantity", "min_qty", "quantity_breaks", "tiers"),
+                _("Quantity breaks go in one column named breaks, such as “10:5.00 100:4.80”."),
+            ),
             "name": _(
                 "A group-prices file has the columns sku, group and price: remove this column."
             ),

@@ -1,25 +1,41 @@
 """Running a job: check the file, then apply its lines in one transaction, or reject it.
 
-A job runs in a background thread (`start`), or in the caller's thread when `inline`
-(tests). Its progress is kept on the ImportJob row, so any process can show it, and
-each step records an `import_progress` event that the job page follows live.
+An import runs as a background job (core.jobs, `import.run`): `enqueue` keeps the
+uploaded file with the import (ImportFile, until it is over) and asks for the job in
+the same transaction, so whichever worker runs it (a thread of this process, or a
+`flask --app app worker` on another host) reads the file from the database. Its
+progress is kept on the ImportJob row, so any process can show it, and each step
+records an `import_progress` event that the job page follows live. A run repeated after
+a worker died starts over: nothing of an unfinished apply was committed, and a finished
+import is not run again.
 """
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from extensions import db
 
-from .. import audit, events, i18n
+from .. import audit, events, i18n, jobs, search_index
+from ..errors import Refused
 from ..i18n import N_, _, ngettext
-from ..models import GroupPrice, ImportJob, Product, StockMovement, User, search_key_of, utcnow
+from ..models import (
+    GroupPrice,
+    ImportFile,
+    ImportJob,
+    PriceBreak,
+    Product,
+    StockMovement,
+    User,
+    search_key_of,
+    utcnow,
+)
 from ..transaction import is_deadlock
 from .checking import REASON_LENGTH, check, estimate_lines
 from .jobs import RUNNING
@@ -87,49 +103,103 @@ class Reporter:
             time.sleep(0)
 
 
-_threads: dict[int, threading.Thread] = {}
-_threads_lock = threading.Lock()
+IMPORT_TASK = "import.run"
+CHUNK = 1024 * 1024  # bytes per ImportFile row: far below MariaDB's packet limit
 
 
-def start(
-    app, job_id: int, data: bytes, limits: Limits, *, inline: bool = False, language=None
-) -> None:
-    """Run a committed job: in a background thread with its own app context, or right here.
-
-    `language`: the language of the person who started it, which its report is written in
-    (a thread has no request to tell); right here, the request's own.
-    """
-    if inline:
-        run(job_id, data, limits)
-        return
-    thread = threading.Thread(
-        target=_run_in_context,
-        args=(app, job_id, data, limits, language),
-        name=f"import-{job_id}",
+def limits_of(config) -> Limits:
+    """This portal's import limits (config: IMPORT_*)."""
+    return Limits(
+        max_bytes=config["IMPORT_MAX_BYTES"],
+        max_lines=config["IMPORT_MAX_LINES"],
+        progress_every=config["IMPORT_PROGRESS_LINES"],
     )
-    thread.daemon = True  # an interrupted import applies nothing: its transaction never commits
-    with _threads_lock:
-        _threads[job_id] = thread
-    thread.start()
 
 
-def _run_in_context(app, job_id: int, data: bytes, limits: Limits, language=None) -> None:
-    try:
-        with app.app_context(), i18n.in_language(language):
-            run(job_id, data, limits)
-    finally:
-        with _threads_lock:
-            _threads.pop(job_id, None)
+def enqueue(job: ImportJob, data: bytes, *, language: str | None = None) -> None:
+    """Keep the file with the import and ask for the job that runs it, both in the
+    caller's transaction: it runs once that commits. `language`: its report's (the
+    request's by default)."""
+    for seq, start in enumerate(range(0, max(len(data), 1), CHUNK)):
+        db.session.add(ImportFile(import_id=job.id, seq=seq, chunk=data[start : start + CHUNK]))
+    job.queue_job_id = jobs.enqueue(IMPORT_TASK, job.id, language=language).id
 
 
-def wait(job_id: int, timeout: float | None = None) -> bool:
-    """Until a job started in this process has finished; False if it is still running."""
-    with _threads_lock:
-        thread = _threads.get(job_id)
-    if thread is None:
-        return True
-    thread.join(timeout)
-    return not thread.is_alive()
+def stored_file(job_id: int) -> bytes | None:
+    """The kept file of an import; None once it is no longer kept."""
+    chunks = list(
+        db.session.scalars(
+            select(ImportFile.chunk).where(ImportFile.import_id == job_id).order_by(ImportFile.seq)
+        )
+    )
+    return b"".join(chunks) if chunks else None
+
+
+def _forget_file(job_id: int) -> None:
+    db.session.execute(delete(ImportFile).where(ImportFile.import_id == job_id))
+
+
+@jobs.task(IMPORT_TASK, label=N_("CSV import"), attempts=3, time_limit=4 * 3600)
+def run_queued(job_id: int) -> None:
+    """The job: run the import from its kept file; the file goes once it is applied or
+    rejected. A failed import is a failed job, which staff may retry."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        return
+    if job.status in RUNNING:
+        data = stored_file(job_id)
+        if data is None:
+            _fail(job_id, _("The file of this import is no longer kept: upload it again."))
+        else:
+            run(job_id, data, limits_of(current_app.config))
+        job = _fresh_job(job_id)
+    if job.status in ("done", "rejected"):
+        _forget_file(job_id)
+        db.session.commit()
+    elif job.status == "failed":
+        raise jobs.Failed(job.message)
+
+
+@run_queued.describer
+def _describe(job_id: int) -> str:
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        return f"#{job_id}"
+    who = job.user.name if job.user is not None else "—"
+    return f"{KINDS[job.kind].title}: {job.filename} ({who})"
+
+
+@run_queued.failure_handler
+def _out_of_attempts(job_id: int, *, error: str) -> None:
+    """The job gave up while the import was unfinished (its workers died): say so."""
+    job = db.session.get(ImportJob, job_id)
+    if job is not None and job.status in RUNNING:
+        job.status = "failed"
+        job.message = str(
+            _("The import stopped before it finished, several times. Nothing was applied.")
+        )
+        job.finished_at = utcnow()
+        events.record(db.session, "import_progress", job_id)
+
+
+@run_queued.retry_handler
+def _again(job_id: int) -> None:
+    """Staff retry a failed import: it runs again from its kept file, from the start."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        raise Refused(_("This import no longer exists."))
+    if job.status in ("done", "rejected"):
+        return  # finished after all: the job finds it so
+    kept = select(ImportFile.seq).where(ImportFile.import_id == job_id).limit(1)
+    if db.session.scalar(kept) is None:
+        raise Refused(_("The file of this import is no longer kept: upload it again."))
+    job.status = "queued"
+    job.message = ""
+    job.errors = []
+    job.error_count = 0
+    job.total_lines = job.processed_lines = job.applied_lines = 0
+    job.finished_at = None
+    events.record(db.session, "import_progress", job_id)
 
 
 def run(job_id: int, data: bytes, limits: Limits) -> None:
@@ -398,6 +468,9 @@ def _apply_products(job, actor, rows, reporter: Reporter, limits: Limits) -> dic
     for chunk in _chunks(creating):
         # Rows are built a batch at a time: 100,000 dicts at once would double the memory.
         db.session.execute(insert(table), [_new_product(row, now) for row in chunk])
+        # Core inserts skip the ORM's listeners: the search index is kept here, in bulk.
+        made = db.session.scalars(select(table.c.id).where(table.c.sku.in_([r[1] for r in chunk])))
+        search_index.refresh(db.session.connection(), list(made))
         reporter.step(len(chunk))
     # Existing products in id order, as orders lock them: the two never wait in a circle.
     existing = sorted((row for row in rows if row[2] is not None), key=lambda row: row[2])
@@ -434,6 +507,9 @@ def _apply_products(job, actor, rows, reporter: Reporter, limits: Limits) -> dic
             )
         if values:
             db.session.execute(statement, values)
+            renamed = [v["_id"] for v in values if v["name"] != current[v["_id"]].name]
+            if renamed:
+                search_index.refresh(db.session.connection(), renamed)
         reporter.step(len(chunk))
     updated = len(priced) + len(changed)
     count = len(creating) + updated
@@ -516,8 +592,17 @@ def _apply_group_prices(job, actor, rows, reporter: Reporter, limits: Limits) ->
             existing[(group_id, product_id)] = (price_id, price)
     inserts, updates, deletes = [], [], []
     touched: set[int] = set()
-    for _line, product_id, group_id, price in rows:
+    # (product, group): the breaks to keep; a removed price takes its breaks with it.
+    wanted_breaks: dict[tuple[int, int], list] = {}
+    repriced: set[tuple[int, int]] = set()  # (product, group) added, changed or removed
+    for _line, product_id, group_id, price, breaks in rows:
         current = existing.get((group_id, product_id))
+        if (price is None) != (current is None) or (current is not None and current[1] != price):
+            repriced.add((product_id, group_id))
+        if price is None:
+            wanted_breaks[(product_id, group_id)] = []
+        elif breaks is not None:
+            wanted_breaks[(product_id, group_id)] = breaks
         if price is None:
             if current is not None:
                 deletes.append({"_id": current[0]})
@@ -540,15 +625,57 @@ def _apply_group_prices(job, actor, rows, reporter: Reporter, limits: Limits) ->
     for chunk in _chunks(deletes):
         db.session.execute(delete(table).where(table.c.id == bindparam("_id")), chunk)
         reporter.step(len(chunk))
-    unchanged = len(rows) - len(inserts) - len(updates) - len(deletes)
+    breaks_changed = _apply_group_breaks(wanted_breaks)
+    touched |= {product_id for product_id, __ in breaks_changed}
+    # A line whose price stays but whose breaks change counts as changed.
+    only_breaks = len(breaks_changed - repriced)
+    unchanged = len(rows) - len(inserts) - len(updates) - len(deletes) - only_breaks
     reporter.step(unchanged)
     _announce({"price_changed": touched}, len(touched), limits)
     return {
         "added": len(inserts),
-        "changed": len(updates),
+        "changed": len(updates) + only_breaks,
         "removed": len(deletes),
         "unchanged": unchanged,
     }
+
+
+def _apply_group_breaks(wanted: dict[tuple[int, int], list]) -> set[tuple[int, int]]:
+    """Replace the groups' breaks of these (product, group) pairs where they differ; the
+    pairs changed. Read in chunks, then written pair by pair (a handful per product)."""
+    if not wanted:
+        return set()
+    table = PriceBreak.__table__
+    current: dict[tuple[int, int], list] = {}
+    for chunk in _chunks(sorted({product_id for product_id, __ in wanted})):
+        for product_id, group_id, quantity, price in db.session.execute(
+            select(table.c.product_id, table.c.group_id, table.c.min_quantity, table.c.price)
+            .where(table.c.product_id.in_(chunk), table.c.group_id.is_not(None))
+            .order_by(table.c.min_quantity)
+        ):
+            current.setdefault((product_id, group_id), []).append((quantity, Decimal(price)))
+    changed = {pair for pair, breaks in wanted.items() if current.get(pair, []) != list(breaks)}
+    now = utcnow()
+    for product_id, group_id in sorted(changed):
+        db.session.execute(
+            delete(table).where(table.c.product_id == product_id, table.c.group_id == group_id)
+        )
+        steps = wanted[(product_id, group_id)]
+        if steps:
+            db.session.execute(
+                insert(table),
+                [
+                    {
+                        "product_id": product_id,
+                        "group_id": group_id,
+                        "min_quantity": quantity,
+                        "price": price,
+                        "updated_at": now,
+                    }
+                    for quantity, price in steps
+                ],
+            )
+    return changed
 
 
 APPLIERS = {

@@ -1,5 +1,6 @@
 """All models, importable from one place (and all registered for Alembic)."""
 
+from .api import ApiToken, IdempotencyKey
 from .base import CENT, UNIT, utcnow
 from .billing import CreditNote, Invoice, InvoiceLine, Payment, Sequence
 from .catalog import (
@@ -13,7 +14,17 @@ from .catalog import (
     promotion_products,
     search_key_of,
 )
-from .customers import EXACT, LEVELS, Company, CustomerGroup, GroupPrice, company_reps
+from .customers import (
+    EXACT,
+    LEVELS,
+    Company,
+    CustomerGroup,
+    GroupPrice,
+    PriceBreak,
+    company_reps,
+    group_hidden_categories,
+    group_hidden_products,
+)
 from .delivery import (
     SHIPMENT_STATUSES,
     Carrier,
@@ -23,6 +34,7 @@ from .delivery import (
     ShippingMethod,
     shipping_method_groups,
 )
+from .lists import ShoppingList, ShoppingListLine
 from .people import (
     CUSTOMER,
     STAFF,
@@ -37,9 +49,12 @@ from .people import (
     user_roles,
 )
 from .system import (
+    JOB_STATES,
     AuditEntry,
     AuditLogIsAppendOnly,
+    ImportFile,
     ImportJob,
+    Job,
     OutboxAttachment,
     OutboxMail,
     Setting,
@@ -64,12 +79,14 @@ __all__ = [
     "CENT",
     "CUSTOMER",
     "EXACT",
+    "JOB_STATES",
     "LEVELS",
     "ORDER_STATUSES",
     "QUOTE_STATUSES",
     "SHIPMENT_STATUSES",
     "STAFF",
     "UNIT",
+    "ApiToken",
     "AuditEntry",
     "AuditLogIsAppendOnly",
     "Carrier",
@@ -81,10 +98,13 @@ __all__ = [
     "CustomerGroup",
     "DeliveryAddress",
     "GroupPrice",
+    "IdempotencyKey",
+    "ImportFile",
     "ImportJob",
     "Invitation",
     "Invoice",
     "InvoiceLine",
+    "Job",
     "LoginAttempt",
     "LoginSession",
     "Order",
@@ -94,6 +114,7 @@ __all__ = [
     "OutboxMail",
     "PasswordReset",
     "Payment",
+    "PriceBreak",
     "Product",
     "ProductPhoto",
     "Promotion",
@@ -110,9 +131,13 @@ __all__ = [
     "Shipment",
     "ShipmentLine",
     "ShippingMethod",
+    "ShoppingList",
+    "ShoppingListLine",
     "StockMovement",
     "User",
     "company_reps",
+    "group_hidden_categories",
+    "group_hidden_products",
     "promotion_categories",
     "promotion_products",
     "search_key_of",

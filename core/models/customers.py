@@ -17,6 +17,26 @@ company_reps = Table(
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# What a group may not see (core.visibility): whole categories, each with its
+# subcategories, and single products. A row goes with its group, category or product.
+group_hidden_categories = Table(
+    "group_hidden_categories",
+    db.metadata,
+    Column("group_id", ForeignKey("customer_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+)
+
+group_hidden_products = Table(
+    "group_hidden_products",
+    db.metadata,
+    Column("group_id", ForeignKey("customer_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+)
+
 EXACT = "exact"
 LEVELS = "levels"
 
@@ -70,6 +90,34 @@ class GroupPrice(db.Model):
 
     group = relationship("CustomerGroup")
     product = relationship("Product")
+
+
+class PriceBreak(db.Model):
+    """The unit price from a quantity on: on the base list (group_id None) or on a group's.
+
+    A group's breaks replace the base breaks for that group when it has its own price for
+    the product (core.offer). NULL is distinct from NULL in a unique key, so the base
+    list's one break per quantity is kept by core.products, under the product's row lock.
+    """
+
+    __tablename__ = "price_breaks"
+    __table_args__ = (
+        db.UniqueConstraint(
+            "product_id", "group_id", "min_quantity", name="uq_price_breaks_product_id"
+        ),
+        CheckConstraint("min_quantity >= 2", name="from_two"),
+        CheckConstraint("price > 0", name="price_positive"),
+        Index("ix_price_breaks_group_product", "group_id", "product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customer_groups.id", ondelete="CASCADE")
+    )
+    min_quantity: Mapped[int]
+    price: Mapped[Decimal] = mapped_column(UnitPrice)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Company(db.Model):

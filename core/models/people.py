@@ -65,6 +65,9 @@ class User(db.Model):
     # Flask-Login's interface. What Flask-Login keeps in the cookie is not the user id
     # but the token of a server-side session (core.sessions), so a session can be ended.
     session_token = None  # set by core.sessions when the person is loaded
+    # Whom this staff person's session opens the storefront as (core.sessions.Assumed),
+    # set by core.sessions with the session; None: nobody.
+    session_assumed = None
     is_authenticated = True
     is_anonymous = False
 
@@ -150,8 +153,16 @@ class LoginSession(db.Model):
     revoked_at: Mapped[datetime | None]
     ip: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(255), default="")
+    # A staff session may open the storefront as one customer person (core.acting): whom,
+    # how ("act" or "view", core.access), since when. Ends with the session.
+    acting_for_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    acting_mode: Mapped[str | None] = mapped_column(String(8))
+    acting_since: Mapped[datetime | None]
 
-    user = relationship("User")
+    user = relationship("User", foreign_keys=[user_id])
+    acting_for = relationship("User", foreign_keys=[acting_for_id])
 
 
 class Invitation(db.Model):

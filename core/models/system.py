@@ -1,4 +1,4 @@
-"""The append-only audit log, settings, and the outgoing mail outbox."""
+"""The append-only audit log, settings, the outgoing mail outbox, imports and background jobs."""
 
 from datetime import datetime
 
@@ -71,6 +71,14 @@ class OutboxMail(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     error: Mapped[str] = mapped_column(Text, default="")
+    # The person it is written to (None: an address only), whose document it carries.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # A document still to draw and attach ("invoice", 12), by the job that delivers the
+    # mail (core.mail): cleared once drawn (or given up on: the mail goes without it).
+    document_kind: Mapped[str | None] = mapped_column(String(20))
+    document_id: Mapped[int | None]
 
     attachments = relationship(
         "OutboxAttachment", cascade="all, delete-orphan", order_by="OutboxAttachment.id"
@@ -123,5 +131,64 @@ class ImportJob(db.Model):
     message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The background job that runs it (core.jobs); None for an import run before the queue.
+    queue_job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
 
     user = relationship("User")
+
+
+class ImportFile(db.Model):
+    """The uploaded file of an import, in chunks, until the import is over: the worker
+    that runs it may be another process or host. Chunks of IMPORT_CHUNK bytes stay
+    below MariaDB's packet limit and a MEDIUMBLOB's 16 MB."""
+
+    __tablename__ = "import_files"
+
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    chunk: Mapped[bytes] = mapped_column(LargeBinary().with_variant(MEDIUMBLOB(), "mysql"))
+
+
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class Job(db.Model):
+    """One piece of work run outside a request (core.jobs): a mail to deliver, an import.
+
+    The row is written in the transaction that asks for the work and handed to the queue
+    after it commits, carrying only ids. A worker claims it (state "running", a lease it
+    renews while it works); a claim whose lease ran out belongs to a worker that died, and
+    another may take the job over. Retries wait longer each time; a job out of attempts
+    is "failed", with its error, until staff retry it.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('queued', 'running', 'done', 'failed')",
+            name="state",
+        ),
+        Index("ix_jobs_state_run_after", "state", "run_after"),
+        Index("ix_jobs_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    args: Mapped[list] = mapped_column(Json)  # ids only: the worker loads what they name
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)  # claims so far, this round
+    max_attempts: Mapped[int] = mapped_column(default=5)
+    language: Mapped[str] = mapped_column(String(10), default="")  # its texts' language
+    run_after: Mapped[datetime] = mapped_column(default=utcnow)  # due from then on
+    lease_until: Mapped[datetime | None]  # while running: the claim holds until then
+    claim: Mapped[str] = mapped_column(String(80), default="")  # the running claim's token
+    worker: Mapped[str] = mapped_column(String(120), default="")  # who ran it last
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    enqueued_at: Mapped[datetime | None]  # last handed to the queue (None: never was)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

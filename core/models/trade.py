@@ -40,6 +40,10 @@ class Cart(db.Model):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(12), default="open")
+    # The staff member who built it in the customer person's name (core.acting), if any.
+    acting_staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     note: Mapped[str] = mapped_column(Text, default="")
     submitted_at: Mapped[datetime | None]
     # An order over the company's approval limit needs two decision-makers.
@@ -66,6 +70,7 @@ class Cart(db.Model):
     owner = relationship("User", foreign_keys=[owner_id])
     first_approver = relationship("User", foreign_keys=[first_approver_id])
     decided_by = relationship("User", foreign_keys=[decided_by_id])
+    acting_staff = relationship("User", foreign_keys=[acting_staff_id])
     lines = relationship(
         "CartLine", cascade="all, delete-orphan", back_populates="cart", order_by="CartLine.id"
     )
@@ -105,6 +110,10 @@ class Order(db.Model):
     placed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     quote_id: Mapped[int | None] = mapped_column(ForeignKey("quotes.id"))
+    # The staff member who placed it in the customer person's name (core.acting), if any.
+    acting_staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     status: Mapped[str] = mapped_column(String(16), default="placed")
     # The goods' net total (the sum of the lines): what reports count.
     total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
@@ -137,6 +146,7 @@ class Order(db.Model):
     placed_by = relationship("User", foreign_keys=[placed_by_id])
     approved_by = relationship("User", foreign_keys=[approved_by_id])
     quote = relationship("Quote", foreign_keys=[quote_id])
+    acting_staff = relationship("User", foreign_keys=[acting_staff_id])
     shipping_method = relationship("ShippingMethod")
     lines = relationship(
         "OrderLine", cascade="all, delete-orphan", back_populates="order", order_by="OrderLine.id"
@@ -216,6 +226,10 @@ class Quote(db.Model):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(12), default="requested")
+    # The staff member who asked for it in the customer person's name (core.acting), if any.
+    acting_staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     valid_until: Mapped[date | None]
     note: Mapped[str] = mapped_column(Text, default="")
     # orders.quote_id points back here: this side is added after both tables exist.
@@ -228,6 +242,7 @@ class Quote(db.Model):
     company = relationship("Company")
     requested_by = relationship("User", foreign_keys=[requested_by_id])
     order = relationship("Order", foreign_keys=[order_id])
+    acting_staff = relationship("User", foreign_keys=[acting_staff_id])
     lines = relationship(
         "QuoteLine", cascade="all, delete-orphan", back_populates="quote", order_by="QuoteLine.id"
     )

@@ -17,6 +17,7 @@
     signedOut: "You were signed out.",
     tooMany: "This page is not live: too many pages of the portal are open in this " +
       "browser. Close some of them, then reload this page.",
+    viewEnded: "The storefront opened for this customer has closed.",
     paused: "Live updates paused: reconnecting\u2026",
     back: "Live updates are back."
   };
@@ -55,6 +56,48 @@
     toast(words("unreachable"));
   });
 
+  // --- the storefront viewed as a customer ---------------------------------------
+  // On a page staff view as a customer sees it (body[data-read-only], which holds what to
+  // say), nothing changes: the server refuses every change with a 403 that says why, and
+  // here the controls that would change something are disabled as they arrive (the page,
+  // then every swap and push), and any such request or form is stopped. The staff member's
+  // own forms (leaving the view, signing out: [data-stays-enabled]) stay.
+  var WRITES = "form[method=post] button, form[method=post] input, form[method=post] select, " +
+    "form[method=post] textarea, [hx-post], [hx-put], [hx-patch], [hx-delete]";
+
+  function readOnly() {
+    return document.body !== null && document.body.hasAttribute("data-read-only");
+  }
+
+  function kept(el) { return el.closest("[data-stays-enabled]") !== null; }
+
+  function freeze(root) {
+    if (!readOnly() || !root || !root.querySelectorAll) { return; }
+    var found = Array.prototype.slice.call(root.querySelectorAll(WRITES));
+    if (root.matches && root.matches(WRITES)) { found.push(root); }
+    found.forEach(function (el) {
+      if (kept(el)) { return; }
+      if ("disabled" in el) { el.disabled = true; }
+      el.setAttribute("aria-disabled", "true");
+    });
+  }
+
+  document.addEventListener("htmx:load", function (event) { freeze(event.target); });
+
+  document.addEventListener("htmx:confirm", function (event) {
+    var verb = String(event.detail.verb || "get").toLowerCase();
+    if (!readOnly() || verb === "get" || kept(event.detail.elt)) { return; }
+    event.preventDefault();
+    toast(document.body.getAttribute("data-read-only"));
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!readOnly() || String(form.method).toLowerCase() !== "post" || kept(form)) { return; }
+    event.preventDefault();
+    toast(document.body.getAttribute("data-read-only"));
+  }, true);
+
   // Print buttons (invoices): the CSP forbids inline handlers, so the click is bound here.
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-print]")) { window.print(); }
@@ -77,8 +120,11 @@
     var key = ids.join(" ");
     if (mode === "update" && key === live.sent) { return; }
     live.sent = key;
+    // "rendered": when the server began this page; on "load" it resyncs only what
+    // changed since.
     live.socket.send(JSON.stringify({
-      watch: ids, page: document.body.dataset.page || "", mode: mode
+      watch: ids, page: document.body.dataset.page || "", mode: mode,
+      rendered: document.body.dataset.rendered || ""
     }));
     // Lets people (and browser tests) see that the page is live.
     document.body.dataset.liveState = "watching";
@@ -96,6 +142,7 @@
   // words stand in should it be missing.
   function closedFor(closed) {
     if (closed.code === 1008 && closed.reason === "blocked") { return words("blocked"); }
+    if (closed.code === 1008 && closed.reason === "view ended") { return words("viewEnded"); }
     if (closed.code === 1008) { return words("signedOut"); }
     if (closed.code === 4429) { return words("tooMany"); }
     return null;
@@ -139,6 +186,40 @@
     }
     htmx.trigger(region, "live:refresh");
   });
+
+  // --- ordering follows the live offer ------------------------------------------------
+  // Beside a product's offer region (a card, a table row, its page: .orderable) sit its
+  // "Add to cart" ([data-when-orderable]) and the reason it cannot be ordered
+  // ([data-when-not-orderable]); the server draws one of them hidden. When the live layer
+  // pushes the offer afresh, its data-orderable says which of them shows now.
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var offer = event.target;
+    if (!offer || !offer.classList || !offer.classList.contains("offer")) { return; }
+    var holder = offer.closest(".orderable");
+    if (!holder) { return; }
+    var orderable = offer.getAttribute("data-orderable") !== "false";
+    Array.prototype.forEach.call(holder.querySelectorAll("[data-when-orderable]"), function (el) {
+      el.hidden = !orderable;
+    });
+    Array.prototype.forEach.call(holder.querySelectorAll("[data-when-not-orderable]"), function (el) {
+      el.hidden = orderable;
+    });
+  });
+
+  // --- reconnecting ----------------------------------------------------------------
+  // After the n-th failed try in a row, the ws extension waits a delay drawn at random
+  // from [0, min(cap, base * 2^n)) ms ("full jitter"): a lone page is back within about
+  // a second, and the thousands of pages of a restarted worker arrive spread out rather
+  // than all at once. base.html gives "base cap" (blueprints/live's RECONNECT_*_MS,
+  // which bench/fanout.py's clients follow too).
+  function reconnectPolicy() {
+    var given = (document.body.dataset.wsReconnect || "").split(" ");
+    var base = parseInt(given[0], 10) || 1000;
+    var cap = parseInt(given[1], 10) || 30000;
+    htmx.config.wsReconnectDelay = function (retries) {
+      return Math.random() * Math.min(cap, base * Math.pow(2, Math.min(retries, 30)));
+    };
+  }
 
   // --- the connection indicator ------------------------------------------------
   // A banner (base.html's #live-connection, role=status) says when the live channel is
@@ -280,9 +361,25 @@
       });
       detail.serverResponse = html;
     });
+
+    // A region the live layer pushes whole (out of band) rather than signals keeps its
+    // busy units the same way: they are marked hx-preserve in the pushed fragment.
+    document.addEventListener("htmx:oobBeforeSwap", function (event) {
+      var detail = event.detail;
+      var region = detail.target;
+      var units = region && region.getAttribute && region.getAttribute("data-keep-edits");
+      if (!units || !detail.fragment || !detail.shouldSwap) { return; }
+      Array.prototype.forEach.call(region.querySelectorAll(units), function (unit) {
+        if (!unit.id || !busy(unit, false)) { return; }
+        var fresh = detail.fragment.querySelector("#" + CSS.escape(unit.id));
+        if (fresh) { fresh.setAttribute("hx-preserve", ""); }
+      });
+    });
   }
 
   connectionIndicator();
+  // Now, before htmx starts and the ws extension would set its own default.
+  if (window.htmx && document.body) { reconnectPolicy(); }
   keepEditsThroughRefresh();
 })();
 
@@ -340,6 +437,66 @@
     }
     sync();
     wide.addEventListener("change", sync);
+  }
+
+  // --- the search box's suggestions (a combobox) ---------------------------------
+  // htmx loads the suggestions into the listbox as the person types; here the box opens
+  // and closes with them, and the keyboard walks them: the arrows move the active option
+  // (aria-activedescendant, the focus stays in the box), Enter opens it, Escape closes.
+  function setupCombobox(box) {
+    var input = box.querySelector("[role=combobox]");
+    var list = box.querySelector("[role=listbox]");
+    if (!input || !list) { return; }
+    var active = -1;
+
+    function options() { return list.querySelectorAll("[role=option]"); }
+
+    function choose(index) {
+      var all = options();
+      active = index;
+      Array.prototype.forEach.call(all, function (option, i) {
+        option.setAttribute("aria-selected", i === index ? "true" : "false");
+      });
+      if (index >= 0 && all[index]) {
+        input.setAttribute("aria-activedescendant", all[index].id);
+        all[index].scrollIntoView({ block: "nearest" });
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    function show(open) {
+      list.hidden = !open;
+      input.setAttribute("aria-expanded", open ? "true" : "false");
+      if (!open) { choose(-1); }
+    }
+
+    list.addEventListener("htmx:afterSwap", function () {
+      choose(-1);
+      show(options().length > 0 && document.activeElement === input);
+    });
+    // A press on an option must not take the focus (and close the list) before the click.
+    list.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    input.addEventListener("blur", function () { show(false); });
+    input.addEventListener("focus", function () { if (options().length) { show(true); } });
+    input.addEventListener("keydown", function (event) {
+      var count = options().length;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        if (!count) { return; }
+        event.preventDefault();
+        if (list.hidden) { show(true); }
+        var step = event.key === "ArrowDown" ? 1 : -1;
+        choose(((active + step) % count + count) % count);
+      } else if (event.key === "Enter" && !list.hidden && active >= 0) {
+        event.preventDefault();
+        window.location.assign(options()[active].href);
+      } else if (event.key === "Escape" && !list.hidden) {
+        event.preventDefault();
+        show(false);
+      } else if (event.key === "Enter") {
+        show(false);  // the search itself goes on
+      }
+    });
   }
 
   // --- focus on the first field in error ----------------------------------------
@@ -411,6 +568,7 @@
   ready(function () {
     setupMenu();
     setupFolds();
+    Array.prototype.forEach.call(document.querySelectorAll("[data-combobox]"), setupCombobox);
     focusableScrollers();
     focusFirstError(document.getElementById("main"));
   });

@@ -33,18 +33,27 @@ OFFICE_PAGES = {
     "quotes": "/office/quotes",
     "invoices": "/office/invoices",
     "customers": "/office/customers",
+    "customer": "/office/customers/{acme}",
+    "placed for customers": "/office/acting",
     "users": "/office/users",
     "roles": "/office/roles",
     "settings": "/office/settings",
     "audit": "/office/audit",
+    "jobs": "/office/jobs",
     "reports": "/office/reports",
     "imports": "/office/imports",
     "groups": "/office/groups",
+    "group": "/office/groups/{standard}",
+    "group breaks": "/office/groups/{wholesale}/prices/{product}/breaks",
+    "explain a quantity": "/office/explain?company={acme}&sku=MCU-STM32F401&qty=100",
     "promotions": "/office/promotions",
     "shipments": "/office/shipments",
 }
 SHOP_PAGES = {
     "catalogue": "/shop/",
+    "catalogue filtered": "/shop/?category=capacitors&spec.Package=0603&in_stock=1",
+    "catalogue table": "/shop/?category=capacitors&view=table",
+    "catalogue cards": "/shop/?q=stm32&view=cards",
     "product": "/shop/products/{product}",
     "cart": "/shop/cart",
     "orders": "/shop/orders",
@@ -52,7 +61,13 @@ SHOP_PAGES = {
     "quotes": "/shop/quotes",
     "invoices": "/shop/invoices",
     "users": "/shop/users",
+    "lists": "/shop/lists",
+    "list": "/shop/lists/{acme_list}",
+    "add to list": "/shop/lists/add?product_id={product}",
+    "quick order": "/shop/quick-order",
     "account": "/account",
+    "api tokens": "/account/tokens",
+    "api reference": "/api/v1/docs",
 }
 
 # axe's findings rated serious or critical, as (rule id, impact, [target, ...]).
@@ -137,6 +152,38 @@ def test_checkout_has_no_serious_axe_violation(contexts, ids):
     check(page, "storefront checkout (/shop/cart with a line)")
 
 
+def checked_quick_order(context):
+    """The quick order page with its table of checked lines (good lines and problems)."""
+    page = open_page(context, "/shop/quick-order")
+    page.fill(
+        "textarea[name=lines]", "MCU-STM32F401 10\nCAP-1206-10U 15\nNOPE-1 2\nMCU-STM32F401 5"
+    )
+    with page.expect_navigation():
+        page.locator("#quick-order-form button[type=submit]").click()
+    assert page.locator("tr.quick-order-line").count() == 4
+    return page
+
+
+def test_quick_order_check_has_no_serious_axe_violation(contexts):
+    check(checked_quick_order(contexts(CUSTOMER)), "storefront quick order, checked lines")
+
+
+def test_quick_order_check_on_a_phone(browser, app, live_server):
+    """The checked lines on a phone: no axe finding, and the table scrolls inside itself."""
+    context = signed_in_context(
+        browser, app, live_server, CUSTOMER, viewport=PHONE, bypass_csp=True
+    )
+    try:
+        page = checked_quick_order(context)
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"the quick order page scrolls sideways by {overflow}px"
+        check(page, "quick order's checked lines on a phone")
+    finally:
+        context.close()
+
+
 # Pages whose tables are wider than a phone: there they scroll inside themselves, and a
 # keyboard must be able to scroll them too.
 PHONE_PAGES = [
@@ -144,6 +191,7 @@ PHONE_PAGES = [
     (ADMIN, "/office/orders/{acme_order}"),
     (ADMIN, "/office/products"),
     (ADMIN, "/office/audit"),
+    (ADMIN, "/office/jobs"),
     (ADMIN, "/office/reports"),
     (CUSTOMER, "/shop/orders/{acme_order}"),
     (CUSTOMER, "/shop/invoices"),

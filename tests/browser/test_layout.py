@@ -70,10 +70,11 @@ def test_on_a_phone_the_navigation_folds_behind_the_menu_button(open_as, email, 
 
 def test_the_catalogue_folds_its_categories_behind_a_button_on_a_phone(open_as):
     phone = open_as(CUSTOMER, PHONE, "/shop/")
-    toggle = phone.locator(".catalog__toggle")
+    toggle = phone.locator(".catalog__toggle").first  # then the filters' own
     assert toggle.is_visible() and not phone.locator(".categories").first.is_visible()
     toggle.click()
     assert phone.locator(".categories a", has_text="All products").is_visible()
     desktop = open_as(CUSTOMER, DESKTOP, "/shop/")
-    assert not desktop.locator(".catalog__toggle").is_visible()
+    assert not desktop.locator(".catalog__toggle").first.is_visible()
+    assert not desktop.locator(".catalog__toggle").last.is_visible()
     assert desktop.locator(".categories a", has_text="All products").is_visible()

@@ -251,3 +251,51 @@ def test_signing_out_elsewhere_is_no_lost_connection(sign_in):
     expect(page.locator("#live-status")).to_contain_text("You were signed out")
     expect(page.locator("#live-connection")).to_be_hidden()
     assert page.evaluate("window.bannerShown") == []
+
+
+def test_a_page_reconnects_after_a_jittered_capped_delay(browser, app, live_server):
+    """After the n-th failed try, a delay drawn from [0, min(cap, base * 2^n)) ms: a lone
+    page is soon back, a restarted worker's thousands of pages come spread out."""
+    from blueprints.live import RECONNECT_BASE_MS, RECONNECT_CAP_MS
+
+    context = signed_in_context(browser, app, live_server, ADMIN)
+    page = context.new_page()
+    page.goto("/office/roles")
+    wait_live(page)
+    spans = page.evaluate(
+        """() => {
+          const delay = htmx.config.wsReconnectDelay;
+          const spans = [];
+          for (let retries = 0; retries < 12; retries++) {
+            let low = Infinity, high = -Infinity;
+            for (let i = 0; i < 400; i++) {
+              const d = delay(retries);
+              low = Math.min(low, d);
+              high = Math.max(high, d);
+            }
+            spans.push([low, high]);
+          }
+          return spans;
+        }"""
+    )
+    for retries, (low, high) in enumerate(spans):
+        bound = min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * 2**retries)
+        assert 0 <= low < 0.1 * bound, (retries, low)  # full jitter: from about zero
+        assert 0.9 * bound < high < bound, (retries, high)  # up to the bound, capped
+
+    # The ws extension asks the page's policy when the server goes away.
+    page.evaluate(
+        """() => {
+          const policy = htmx.config.wsReconnectDelay;
+          window.reconnectAsked = [];
+          htmx.config.wsReconnectDelay = (retries) => {
+            window.reconnectAsked.push(retries);
+            return Math.min(policy(retries), 50);
+          };
+        }"""
+    )
+    app.extensions["live_hub"].close_all()
+    page.wait_for_function("() => window.reconnectAsked.length >= 1", timeout=LIVE)
+    page.wait_for_selector("body[data-live-state=watching]", state="attached", timeout=LIVE)
+    assert page.evaluate("window.reconnectAsked[0]") == 0
+    context.close()

@@ -26,9 +26,9 @@ def test_requester_submits_the_decision_maker_approves_the_rep_sees_it_live(sign
     requester = sign_in("request@acme.test")
     requester.goto("/shop/?q=CAP-1206-10U")
     card = requester.locator("li.product-card", has=requester.locator('[data-sku="CAP-1206-10U"]'))
-    card.locator("input[name=quantity]").fill("4")
+    card.locator("input[name=quantity]").fill("10")  # sold from 10, in packs of 10
     card.locator("button", has_text="Add to cart").click()
-    card.get_by_text("4 × CAP-1206-10U added to your cart").wait_for()
+    card.get_by_text("10 × CAP-1206-10U added to your cart").wait_for()
     requester.goto("/shop/products/1")
     requester.locator("form.add-to-cart button").click()
     requester.get_by_text("added to your cart").wait_for()

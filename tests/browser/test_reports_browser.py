@@ -50,7 +50,7 @@ def test_an_order_in_the_shop_updates_the_managers_open_reports(sign_in, ctx):
     customer = sign_in("orders@etna.test")
     customer.goto("/shop/?q=CAP-1206-10U")
     card = customer.locator("li.product-card", has=customer.locator('[data-sku="CAP-1206-10U"]'))
-    card.locator("input[name=quantity]").fill("5")
+    card.locator("input[name=quantity]").fill("10")  # sold from 10, in packs of 10
     card.locator("button", has_text="Add to cart").click()
     card.get_by_text("added to your cart").wait_for()
     customer.goto("/shop/cart")

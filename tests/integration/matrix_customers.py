@@ -80,6 +80,36 @@ ROWS = {
         "/office/groups/{standard}/prices/remove",
         office(GROUP_EDITORS),
     ),
+    ("office.group_prices_export", "GET"): (
+        "/office/groups/{standard}/prices/export",
+        office(GROUP_READERS, ok=200),
+    ),
+    # What a group sees: readers see it, editors change it. Product 1 is not hidden from
+    # Standard on its own, so showing it "again" is the editors' 404 of a line not there.
+    ("office.group_visibility", "GET"): (
+        "/office/groups/{standard}/visibility",
+        office(GROUP_READERS, ok=200),
+    ),
+    ("office.group_visibility_categories", "POST"): (
+        "/office/groups/{standard}/visibility/categories",
+        office(GROUP_EDITORS),
+    ),
+    ("office.group_visibility_hide", "POST"): (
+        "/office/groups/{standard}/visibility/products",
+        office(GROUP_EDITORS),
+    ),
+    ("office.group_visibility_show", "POST"): (
+        "/office/groups/{standard}/visibility/products/{product}/show",
+        office(GROUP_EDITORS, ok=404),
+    ),
+    ("office.group_breaks", "GET"): (
+        "/office/groups/{wholesale}/prices/{product}/breaks",
+        office(GROUP_READERS, ok=200),
+    ),
+    ("office.group_breaks_save", "POST"): (
+        "/office/groups/{standard}/prices/{product}/breaks",
+        office(GROUP_EDITORS),
+    ),
     ("office.explain", "GET"): (
         "/office/explain?company={acme}&sku=MCU-STM32F401",
         office((ADMIN, MANAGER, ANNA, FINANCE, VIEWER), not_found=(MARCO,), ok=200),
@@ -89,8 +119,12 @@ assert set(EXPLAINERS) - {MARCO} == set(ACME_VIEWERS)
 
 
 def ids(session) -> dict:
-    """The Standard group (which has a company) and Acme's lowest open invoice."""
+    """The Standard group (which has a company), Wholesale (which has its own price and
+    breaks of product 1, MCU-STM32F401) and Acme's lowest open invoice."""
     return {
+        "wholesale": session.scalar(
+            select(CustomerGroup.id).where(CustomerGroup.name == "Wholesale")
+        ),
         "standard": session.scalar(
             select(CustomerGroup.id).where(CustomerGroup.name == "Standard")
         ),

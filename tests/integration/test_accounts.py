@@ -6,9 +6,9 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
-from core import events, people, settings, throttle
+from core import events, people, sessions, settings, throttle
 from core.errors import Refused
 from core.models import (
     AuditEntry,
@@ -98,6 +98,38 @@ def test_idle_session_ends(as_user, ctx, app):
     db.session.execute(LoginSession.__table__.update().values(last_seen_at=idle))
     db.session.commit()
     assert c.get("/shop/").status_code == 302
+
+
+def test_a_session_is_kept_alive_on_the_requests_one_connection(as_user, ctx, app):
+    """The last-use touch never takes a second connection while the request holds one:
+    with a full pool, requests each waiting for a second connection would wait forever."""
+    c = as_user("orders@acme.test")
+    assert c.get("/shop/").status_code == 200
+    stale = utcnow() - sessions.TOUCH_EVERY - timedelta(seconds=5)
+    db.session.execute(LoginSession.__table__.update().values(last_seen_at=stale))
+    db.session.commit()
+    held, most = 0, 0
+
+    def checkout(*_):
+        nonlocal held, most
+        held += 1
+        most = max(most, held)
+
+    def checkin(*_):
+        nonlocal held
+        held -= 1
+
+    event.listen(db.engine, "checkout", checkout)
+    event.listen(db.engine, "checkin", checkin)
+    try:
+        assert c.get("/shop/").status_code == 200
+    finally:
+        event.remove(db.engine, "checkout", checkout)
+        event.remove(db.engine, "checkin", checkin)
+    assert most == 1
+    db.session.expire_all()
+    seen = db.session.scalar(select(func.max(LoginSession.last_seen_at)))
+    assert seen > stale + timedelta(seconds=4)  # and the touch was kept
 
 
 def test_absolute_lifetime_ends_a_busy_session(as_user, ctx):

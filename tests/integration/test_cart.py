@@ -163,14 +163,15 @@ def test_the_add_form_sits_outside_the_live_offer(as_user, ctx, email):
 def test_requester_builds_a_cart_at_todays_offer(as_user, ctx):
     c = as_user("request@acme.test")
     assert open_cart("request@acme.test") is None  # the demo's cart is submitted
-    response = add(c, CAP, 5, htmx=True)
+    # CAP-1206-10U is sold in packs of 10 from 10 on (demo).
+    response = add(c, CAP, 10, htmx=True)
     assert response.status_code == 200
-    assert "5 × CAP-1206-10U added to your cart" in response.get_data(as_text=True)
+    assert "10 × CAP-1206-10U added to your cart" in response.get_data(as_text=True)
     assert "<html" not in response.get_data(as_text=True)
-    add(c, CAP, 3)  # adds to the same line
+    add(c, CAP, 20)  # adds to the same line
     add(c, MCU, 2)
     cart = open_cart("request@acme.test")
-    assert sorted((ln.product.sku, ln.quantity) for ln in cart.lines) == [(CAP, 8), (MCU, 2)]
+    assert sorted((ln.product.sku, ln.quantity) for ln in cart.lines) == [(CAP, 30), (MCU, 2)]
 
     html = c.get("/shop/cart").get_data(as_text=True)
     region = find(html, id=f"my-cart-{user('request@acme.test').id}")
@@ -181,7 +182,7 @@ def test_requester_builds_a_cart_at_todays_offer(as_user, ctx):
     assert "€4.68" in offer.text  # 5.20 Wholesale less the 10% spring promotion
     totals = [Decimal(e.attrs["data-total"]) for e in find_all(html, class_="num line-total")]
     expected = [
-        line_total(price("request@acme.test", CAP), 8),
+        line_total(price("request@acme.test", CAP), 30),
         line_total(price("request@acme.test", MCU), 2),
     ]
     assert sorted(totals) == sorted(expected)
@@ -193,20 +194,20 @@ def test_one_open_cart_per_person(as_user, ctx):
     c = as_user("request@baltic.test")
     existing = open_cart("request@baltic.test")
     add(c, MCU, 1)
-    add(c, CAP, 1)
+    add(c, CAP, 10)
     assert count(Cart, Cart.owner_id == user("request@baltic.test").id, Cart.status == "open") == 1
     assert open_cart("request@baltic.test").id == existing.id
 
 
 def test_quantities_change_and_zero_or_remove_takes_a_line_out(as_user, ctx):
     c = as_user("request@acme.test")
-    add(c, CAP, 5)
+    add(c, CAP, 10)
     add(c, MCU, 1)
     line = next(ln for ln in open_cart("request@acme.test").lines if ln.product.sku == CAP).id
-    response = c.send("POST", f"/shop/cart/lines/{line}", data={"quantity": 12}, htmx=True)
+    response = c.send("POST", f"/shop/cart/lines/{line}", data={"quantity": 20}, htmx=True)
     assert response.status_code == 200
     assert f'id="my-cart-{user("request@acme.test").id}"' in response.get_data(as_text=True)
-    assert db.session.get(CartLine, line).quantity == 12
+    assert db.session.get(CartLine, line).quantity == 20
     c.send("POST", f"/shop/cart/lines/{line}", data={"quantity": 0})
     db.session.expire_all()
     assert db.session.get(CartLine, line) is None
@@ -403,7 +404,7 @@ def test_another_companys_request_is_not_found_and_unchanged(as_user, ctx, email
 def test_decision_maker_checks_out_at_the_price_of_the_moment(as_user, ctx):
     dm = as_user("orders@baltic.test")
     add(dm, MCU, 10)
-    add(dm, CAP, 3)
+    add(dm, CAP, 10)
     unit = price("orders@baltic.test", MCU)
     assert unit == Decimal("5.7000")  # Partner 6.00 less 5%
     page = dm.get("/shop/cart").get_data(as_text=True)
@@ -427,7 +428,8 @@ def test_above_the_limit_a_decision_makers_order_needs_a_second_one(as_user, ctx
     acme = company("acme")
     assert acme.approval_limit == Decimal("5000.00")
     first = as_user("orders@acme.test")
-    add(first, MCU, 2000)  # 2000 at 4.68 = 9,360.00, above the limit
+    # 2000 reach Wholesale's break from 100 (4.80 less 10%): 2000 at 4.32 = 8,640.00.
+    add(first, MCU, 2000)
     page = first.get("/shop/cart").get_data(as_text=True)
     assert "two decision-makers must approve" in page
     orders_before = count(Order)
@@ -448,12 +450,12 @@ def test_above_the_limit_a_decision_makers_order_needs_a_second_one(as_user, ctx
     db.session.expire_all()
     order = db.session.get(Order, db.session.get(Cart, cart.id).order_id)
     assert order.placed_by.email == "orders@acme.test" and order.approved_by.email == SECOND
-    assert order.total == Decimal("9360.00")
+    assert order.total == Decimal("8640.00")
 
 
 def test_a_request_above_the_limit_takes_two_different_approvers(as_user, ctx, second_dm):
     requester = as_user("request@acme.test")
-    add(requester, MCU, 1500)  # 7,020.00
+    add(requester, MCU, 1500)  # at the break from 100: 1500 at 4.32 = 6,480.00
     assert (
         requester.send("POST", "/shop/cart/submit", data=delivery_form("acme")).status_code == 302
     )
@@ -507,7 +509,7 @@ def test_not_enough_stock_says_so_without_the_count(as_user, ctx, email):
 
 def test_a_group_that_sees_counts_is_warned_before_checkout(as_user, ctx):
     c = as_user("orders@acme.test")
-    add(c, CAP, stock(CAP) + 1)
+    add(c, CAP, (stock(CAP) // 10 + 1) * 10)  # in packs of 10 (demo)
     assert "More than there is in stock" in c.get("/shop/cart").get_data(as_text=True)
 
 
@@ -538,7 +540,7 @@ def test_unsold_products_block_checkout_until_removed(as_user, ctx):
 
     dm = as_user("orders@baltic.test")
     add(dm, MCU, 1)
-    add(dm, CAP, 1)
+    add(dm, CAP, 10)
     products.archive(db.session.get(Product, pid(CAP)), actor=None)
     db.session.commit()
     assert "Not sold any more" in dm.get("/shop/cart").get_data(as_text=True)

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import event
 
 from blueprints.boundary import NOT_FOUND
+from core import catalog_filters
 from extensions import db
 from tests.html import find, find_all, offer_of
 
@@ -199,17 +200,27 @@ class StatementCounter:
         event.remove(self.engine, "before_cursor_execute", self)
 
 
-def _statements_by_page_size(app, client, url: str) -> dict[int, int]:
-    """How many statements one request for `url` runs at 6, 24 and 96 products a page."""
+def _statements_by_page_size(app, client, url: str, panel: bool = False) -> dict[int, int]:
+    """How many statements one request for `url` runs at 6, 24 and 96 products a page
+    (`panel`: each counting its filter panel afresh, as when none is kept).
+
+    The fewest of two requests: a kept figure (the catalogue's totals, the settings) that
+    runs out between them adds a statement by the clock, never by the page size.
+    """
     counts = {}
     for size in (6, 24, 96):
         app.config["CATALOG_PAGE_SIZE"] = size
         try:
             with app.app_context():
                 engine = db.engine
-            with StatementCounter(engine) as counter:
-                assert client.get(url).status_code == 200
-            counts[size] = counter.count
+            tries = []
+            for _ in range(2):
+                if panel:
+                    catalog_filters.forget()
+                with StatementCounter(engine) as counter:
+                    assert client.get(url).status_code == 200
+                tries.append(counter.count)
+            counts[size] = min(tries)
         finally:
             app.config["CATALOG_PAGE_SIZE"] = 24
     return counts
@@ -220,7 +231,10 @@ def _statements_by_page_size(app, client, url: str) -> dict[int, int]:
 )
 def test_catalogue_statements_do_not_grow_with_page_size(app, as_user, email):
     c = as_user(email)
-    c.get("/shop/")  # the session's last-seen touch happens once, before we count
+    # Before we count: the session's last-seen touch, and the kept total (a process's very
+    # first catalogue page reads it in a transaction begun before totals were watched).
+    c.get("/shop/")
+    c.get("/shop/")
     counts = _statements_by_page_size(app, c, "/shop/?sort=price")
     assert len(set(counts.values())) == 1, counts
     assert counts[96] <= 6, counts
@@ -245,12 +259,40 @@ def test_a_request_that_refreshes_its_session_stays_within_six_statements(app, a
 # --- the listing's strategies give what the plainest query gives ----------------------
 
 
+def hidden_from(policy) -> tuple[set[int], set[int]]:
+    """What the policy's group may not see, read plainly from the tables: its hidden
+    products, and every category with a hidden one above it or itself hidden."""
+    from sqlalchemy import select
+
+    from core.models import Category, group_hidden_categories, group_hidden_products
+
+    if policy is None:
+        return set(), set()
+    hc, hp = group_hidden_categories, group_hidden_products
+    products = set(
+        db.session.scalars(select(hp.c.product_id).where(hp.c.group_id == policy.group_id))
+    )
+    chosen = set(
+        db.session.scalars(select(hc.c.category_id).where(hc.c.group_id == policy.group_id))
+    )
+    parents = dict(db.session.execute(select(Category.id, Category.parent_id)).all())
+
+    def under_chosen(category_id):
+        while category_id is not None:
+            if category_id in chosen:
+                return True
+            category_id = parents.get(category_id)
+        return False
+
+    return products, {c for c in parents if under_chosen(c)}
+
+
 def plain_listing(policy, q, category_slug, sort):
     """Every product the listing must show, in order, by the plainest possible means.
 
-    The search is decided in Python (the SKU or name contains q, ignoring case); the
-    order is the database's own ORDER BY over the products found, with no index hint,
-    merge, window or kept total.
+    The search is decided in Python (the SKU or name contains q, ignoring case), and so is
+    what the group may not see (hidden_from); the order is the database's own ORDER BY over
+    the products found, with no index hint, merge, window or kept total.
     """
     from sqlalchemy import func, select
 
@@ -267,11 +309,14 @@ def plain_listing(policy, q, category_slug, sort):
             Product.is_archived.is_(False)
         )
     ).all()
+    unseen_products, unseen_categories = hidden_from(policy)
     ids = [
         pid
         for pid, sku, name, category_id in rows
         if (not q or q.lower() in f"{sku} {name}".lower())
         and (wanted is None or category_id in wanted)
+        and pid not in unseen_products
+        and category_id not in unseen_categories
     ]
     if policy is not None:
         gp = GroupPrice.__table__.alias("reference_gp")
@@ -494,6 +539,11 @@ def test_the_total_counts_bulk_inserts_and_ignores_rolled_back_changes(as_user, 
             for i in range(3)
         ],
     )
+    # A Core writer keeps the search index itself (the total is kept by the triggers).
+    from core import search_index
+
+    bulk = db.session.scalars(db.select(Product.id).where(Product.sku.like("BULK-%"))).all()
+    search_index.refresh(db.session.connection(), bulk)
     db.session.commit()
     assert total_of(c.get("/shop/")) == everything + 3
     assert total_of(c.get("/shop/?q=bulk part")) == 3
@@ -504,9 +554,12 @@ def test_the_total_counts_bulk_inserts_and_ignores_rolled_back_changes(as_user, 
     assert total_of(c.get("/shop/")) == everything + 3
 
 
-def test_an_unchanged_catalogue_is_not_recounted(as_user, ctx):
-    from core import stock
+def test_an_unchanged_catalogue_is_not_recounted(as_user, ctx, monkeypatch):
+    from core import catalog, stock
     from core.models import Product, User
+
+    # The TTL is for other processes' changes; this test's own must not race with it.
+    monkeypatch.setattr(catalog, "TOTAL_TTL", 3600.0)
 
     c = as_user("orders@acme.test")
     c.get("/shop/")
@@ -574,9 +627,13 @@ def test_changes_by_another_process_show_within_the_ttl(app, as_user, ctx, monke
 def test_search_and_category_statements_do_not_grow_with_page_size(app, as_user, url):
     c = as_user("orders@acme.test")
     c.get(url)
-    counts = _statements_by_page_size(app, c, url)
+    # Each request counts its panel: a panel kept from an earlier one (for 2 s) made the
+    # first request cost one statement more than the others, or not, by the clock.
+    counts = _statements_by_page_size(app, c, url, panel=True)
     assert len(set(counts.values())) == 1, counts
-    assert counts[96] <= 5, counts
+    # At most 5 for the listing, and 1 for its filter panel's counts (a search and a
+    # category have one: core.catalog_filters.count, a single statement).
+    assert counts[96] <= 6, counts
 
 
 class StatementRecorder(StatementCounter):
@@ -630,12 +687,10 @@ def _sqlite_index(detail: str) -> str:
 @pytest.mark.parametrize(
     ("url", "index"),
     [
-        # Sorted by name: MariaDB walks the name order and matches each entry's search key.
-        ("/shop/?q=resistor", "ix_products_archived_name_search"),
+        # Shorter than a trigram, sorted by name: MariaDB walks the name order and matches
+        # each entry's search key.
         ("/shop/?q=e", "ix_products_archived_name_search"),
-        # Other orders, and a category, scan the narrow search index and sort the matches.
-        ("/shop/?q=resistor&sort=-price", "ix_products_archived_search"),
-        ("/shop/?q=resistor&category=passives", "ix_products_archived_search"),
+        ("/shop/?q=e&sort=-price", "ix_products_archived_search"),
     ],
 )
 def test_a_search_reads_one_index_and_never_the_whole_table(app, as_user, url, index):
@@ -660,3 +715,32 @@ def test_a_deep_page_by_name_walks_the_name_index(app, as_user):
     steps = [step for plan in plans for step in plan if step[0] == "ix_products_archived_name"]
     assert steps, plans
     assert all("filesort" not in what and "B-TREE" not in what for _, what in steps), plans
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/shop/?q=resistor",
+        "/shop/?q=resistor&sort=-price",
+        "/shop/?q=resistor&category=passives",
+        "/shop/?q=STM32",
+    ],
+)
+def test_a_search_of_three_bytes_or_more_reads_only_its_rarest_trigram(app, as_user, url):
+    client = as_user("orders@acme.test")
+    engine, plans = _plans_of_request(app, client, url)
+    steps = [step for plan in plans for step in plan]
+    # The index is looked up by trigram, and no products index is scanned.
+    assert any("trigram" in what or step == "PRIMARY" for step, what in steps), plans
+    assert not any("search" in step for step, _what in steps), plans
+    if _is_mariadb(engine):
+        with StatementRecorder(engine) as recorder:
+            client.get(url)
+        with engine.connect() as conn:
+            for statement, parameters in recorder.statements:
+                rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters).mappings()
+                # Only derived tables (a few rows each) are read whole.
+                scanned = [r["table"] for r in rows if r["type"] in ("ALL", "index")]
+                assert all(t.startswith("<") for t in scanned), (statement, scanned)
+    else:
+        assert not any(what.startswith("SCAN products") for _step, what in steps), plans

@@ -140,13 +140,13 @@ def test_the_form_offers_the_groups_methods_with_the_default_address_chosen(as_u
 
 def test_the_price_shown_is_free_once_the_goods_reach_the_value(as_user, ctx):
     c = as_user("orders@acme.test")
-    add(c, MCU, 60)  # 60 x 4.68 = 280.80, above Parcel's 250.00
+    add(c, MCU, 60)  # at the break from 10: 60 x 4.50 = 270.00, above Parcel's 250.00
     html = c.get("/shop/cart").get_data(as_text=True)
     parcel = find(html, data_method="Parcel")
     assert parcel.attrs["data-price"] == "0.00" and "free" in parcel.text
     assert find(html, data_method="Express").attrs["data-price"] == "19.50"
     summary = find(html, id="checkout-summary")
-    assert "free" in summary.text and 'data-net-total="280.80"' in summary.inner_html
+    assert "free" in summary.text and 'data-net-total="270.00"' in summary.inner_html
 
 
 # --- checking out ------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_the_price_shown_is_free_once_the_goods_reach_the_value(as_user, ctx):
 
 def test_checkout_places_the_order_with_its_delivery(as_user, ctx, thursday):
     c = as_user("orders@acme.test")
-    add(c, MCU, 10)  # 46.80: Express is never free
+    add(c, MCU, 10)  # at the break from 10: 10 x 4.50 = 45.00; Express is never free
     data = delivery_form(
         "acme",
         "Express",
@@ -170,14 +170,14 @@ def test_checkout_places_the_order_with_its_delivery(as_user, ctx, thursday):
     assert order.delivery_street == "Fabrikstraße 21" and order.delivery_postcode == "73728"
     assert order.delivery_city == "Esslingen am Neckar" and order.delivery_country == "DE"
     assert order.shipping_name == "Express" and order.shipping_method_id == method_id("Express")
-    assert order.shipping_price == Decimal("19.50") and order.total == Decimal("46.80")
-    assert order.net_total == Decimal("66.30")
+    assert order.shipping_price == Decimal("19.50") and order.total == Decimal("45.00")
+    assert order.net_total == Decimal("64.50")
     assert order.customer_reference == "PO-4711" and order.requested_date == date(2026, 12, 8)
     # The confirmation mail says where, how, under which reference and when.
     body = next(m.body for m in mails_to("orders@acme.test") if order.number in m.subject)
     assert "Assembly hall Esslingen" in body and "Fabrikstraße 21" in body
     assert "Shipping: Express, €19.50" in body and "PO-4711" in body
-    assert f"Your order {order.number} of €78.90 including VAT (€46.80 net goods)" in body
+    assert f"Your order {order.number} of €76.76 including VAT (€45.00 net goods)" in body
     assert "Tue 8 Dec 2026" in body
 
 
@@ -186,24 +186,24 @@ def test_the_confirmation_mail_prints_amounts_in_its_readers_language(as_user, c
     buyer.language = "fr"
     db.session.commit()
     c = as_user("orders@acme.test")
-    add(c, MCU, 10)  # 46.80 net goods, Express 19.50
+    add(c, MCU, 10)  # 45.00 net goods (the break from 10), Express 19.50
     data = delivery_form("acme", "Express", customer_reference="PO-4711")
     assert c.send("POST", "/shop/cart/checkout", data=data).status_code == 302
     order = latest_order()
     mail = next(m for m in mails_to("orders@acme.test") if order.number in m.subject)
     # French amounts: a comma for the cents, the sign after a no-break space.
-    assert "19,50\u00a0€" in mail.body and "46,80\u00a0€" in mail.body
-    assert "78,90\u00a0€" in mail.body
+    assert "19,50\u00a0€" in mail.body and "45,00\u00a0€" in mail.body
+    assert "76,76\u00a0€" in mail.body
     assert "EUR" not in mail.body and "€19.50" not in mail.body
 
 
 def test_shipping_is_free_once_the_goods_reach_the_value(as_user, ctx):
     c = as_user("orders@acme.test")
-    add(c, MCU, 60)  # 280.80
+    add(c, MCU, 60)  # 270.00 (the break from 10)
     assert c.send("POST", "/shop/cart/checkout", data=delivery_form("acme")).status_code == 302
     order = latest_order()
     assert order.shipping_name == "Parcel" and order.shipping_price == Decimal("0.00")
-    assert order.net_total == order.total == Decimal("280.80")
+    assert order.net_total == order.total == Decimal("270.00")
 
 
 def test_the_order_page_of_both_faces_shows_the_delivery(as_user, ctx):
@@ -410,7 +410,7 @@ def test_each_choice_is_kept_on_the_cart_as_it_is_made(as_user, ctx):
     assert response.status_code == 200
     summary = response.get_data(as_text=True)
     assert 'id="checkout-summary"' in summary and 'hx-swap-oob="true"' in summary
-    assert 'data-shipping="19.50"' in summary and 'data-net-total="66.30"' in summary
+    assert 'data-shipping="19.50"' in summary and 'data-net-total="64.50"' in summary
     cart = open_cart("orders@acme.test")
     assert cart.shipping_method_id == method_id("Express")
     assert cart.delivery_address_id == second_address("acme") and cart.customer_reference == "PO-5"
@@ -512,7 +512,7 @@ def test_a_bare_approval_uses_the_requests_choices(as_user, ctx):
 
 def test_the_sellers_second_approval_places_the_order_with_the_choices(as_user, ctx):
     requester = as_user("request@acme.test")
-    add(requester, MCU, 1500)  # 7,020.00: above Acme's limit, and Acme has one decision-maker
+    add(requester, MCU, 1500)  # 6,480.00: above Acme's limit, and Acme has one decision-maker
     data = delivery_form("acme", "Express", customer_reference="PO-BIG")
     assert requester.send("POST", "/shop/cart/submit", data=data).status_code == 302
     db.session.expire_all()

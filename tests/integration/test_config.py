@@ -62,3 +62,31 @@ def test_factory_is_found_by_flask(tmp_path, monkeypatch):
     application = create_app({"PORTAL_ENV": "testing", "SECRET_KEY": "k"})
     rules = {r.rule for r in application.url_map.iter_rules()}
     assert {"/login", "/logout", "/shop/", "/office/", "/office/products"} <= rules
+
+
+def test_a_production_portal_starts_and_bounds_admission_below_its_pool(tmp_path, monkeypatch):
+    """Production answers only PORTAL_URL's host: the refusal pages rendered at start-up
+    are built for it (a request to any other host would find no URL adapter)."""
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 50)
+    monkeypatch.setenv("PORTAL_URL", "https://portal.example.com")
+    monkeypatch.setenv("DB_POOL_SIZE", "6")
+    monkeypatch.setenv("DB_MAX_OVERFLOW", "4")
+    monkeypatch.delenv("ADMISSION_LIMIT", raising=False)
+    app = create_app({"DATABASE_URL": "mysql+pymysql://u:p@127.0.0.1:1/none"})
+    gate = app.extensions["admission"]
+    assert gate.limit == 5  # half of a 10-connection pool: the rest serves the sockets
+    assert b'href="/static/css/portal.css"' in gate.refusals["en"][0]
+    monkeypatch.setenv("ADMISSION_LIMIT", "0")
+    assert "admission" not in create_app({"DATABASE_URL": "sqlite://"}).extensions
+
+
+def test_each_mariadb_driver_gets_its_own_words_for_a_plain_connection(monkeypatch):
+    monkeypatch.delenv("DB_SSL_CA", raising=False)
+    assert engine_options("mysql+pymysql://u:p@db/portal")["connect_args"]["ssl_disabled"]
+    c_driver = engine_options("mysql+mysqldb://u:p@db/portal")["connect_args"]
+    assert c_driver["ssl_mode"] == "DISABLED" and "ssl_disabled" not in c_driver
+    monkeypatch.setenv("DB_SSL_CA", "/etc/ssl/ca.pem")
+    assert engine_options("mysql+mysqldb://u:p@db/portal")["connect_args"]["ssl"] == {
+        "ca": "/etc/ssl/ca.pem"
+    }

@@ -23,6 +23,7 @@ from core.models import (
     Quote,
     Role,
     RolePermission,
+    ShoppingList,
     User,
 )
 from core.sessions import token_hash
@@ -120,6 +121,7 @@ def sample_ids(ids) -> dict[str, str]:
         "product-row": quote.lines[0].product_id,
         "stock-level": quote.lines[0].product_id,
         "product-facts": quote.lines[0].product_id,
+        "product-status": quote.lines[0].product_id,
         "quote": quote.id,
         "quote-actions": quote.id,
         "order": ids["acme_order"],
@@ -129,6 +131,7 @@ def sample_ids(ids) -> dict[str, str]:
         "import": 1,
         "order-shipments": ids["acme_shipped_order"],
         "shipment": ids["acme_shipment"],
+        "list": db.session.scalar(select(ShoppingList.id).where(ShoppingList.company_id == acme)),
     }
     found = {}
     for kind in registry.KINDS:

@@ -20,6 +20,8 @@ from tests.matrix_base import ADMIN, ANON, OK
 QUOTE_PRICES = ("lines-0-line", "lines-0-unit_price", "lines-1-line", "lines-1-unit_price")
 ITERATED: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
     ("shop.quote_new", "POST"): {"form": ("lines-0-sku", "lines-0-quantity", "lines-1-sku")},
+    # The catalogue's filters: spec.<name>=<value>, any number of names and values.
+    ("shop.catalog", "GET"): {"args": ("spec.Package", "spec.", "spec.Core", "in_stock", "view")},
     ("shop.quote_counter", "POST"): {"form": QUOTE_PRICES},
     ("office.quote_offer", "POST"): {"form": QUOTE_PRICES},
     # A row per product: price-<id>, and the price shown when the page was loaded.

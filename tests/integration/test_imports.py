@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from blueprints.office import imports as office_imports
 from core import imports
+from core.imports import running
 from core.models import (
     AuditEntry,
     CustomerGroup,
@@ -26,6 +26,7 @@ from core.models import (
 from core.offer import offer_for
 from extensions import db
 from tests.html import find, find_all
+from tests.jobs import fresh, jobs_of, queue_kind, until
 from tests.records import product, user
 from tests.sockets import drain, watch
 
@@ -365,7 +366,8 @@ def test_the_errors_are_paged_and_downloadable(as_user, ctx):
 
 
 def test_errors_beyond_the_kept_ones_are_counted(as_user, ctx, monkeypatch):
-    monkeypatch.setattr(office_imports, "limits", lambda: imports.Limits(max_errors=3))
+    # The job that runs the import reads its limits (core.imports.running).
+    monkeypatch.setattr(running, "limits_of", lambda config: imports.Limits(max_errors=3))
     lines = "".join(f"MCU-STM32F401,x{i}\n" for i in range(5))
     job = job_of(upload(as_user(ADMIN), "stock", "sku,stock\n" + lines))
     assert (job.error_count, len(job.errors)) == (9, 3)
@@ -415,16 +417,22 @@ def test_a_job_left_running_by_a_dead_process_shows_as_stopped(as_user, ctx):
     assert "stopped before it finished" in page and "data-live" not in region
 
 
-def test_an_import_runs_in_a_real_background_thread(app, as_user, ctx, monkeypatch):
-    monkeypatch.setitem(app.config, "IMPORT_INLINE", False)
+def test_an_import_runs_as_a_job_of_the_in_process_queue(app, as_user, ctx):
     count = product_count()
-    response = upload(as_user(ADMIN), "products", new_products(3_000, prefix="THREAD"))
-    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    assert imports.wait(job_id, timeout=60)
-    db.session.rollback()
-    job = db.session.get(ImportJob, job_id)
+    with queue_kind(app):
+        response = upload(as_user(ADMIN), "products", new_products(3_000, prefix="THREAD"))
+        job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+        job = until(lambda: done_import(job_id), 60, "the import to finish")
     assert (job.status, job.applied_lines) == ("done", 3_000)
     assert product_count() == count + 3_000
+    [queued] = jobs_of(imports.IMPORT_TASK, job_id)
+    assert (queued.id, queued.state, queued.attempts) == (job.queue_job_id, "done", 1)
+    assert imports.stored_file(job_id) is None  # applied: its file is no longer kept
+
+
+def done_import(job_id: int) -> ImportJob | None:
+    job = fresh(ImportJob, job_id)
+    return job if job.status not in imports.RUNNING else None
 
 
 def test_the_import_checks_the_permission_again_when_it_runs(ctx):
@@ -461,13 +469,10 @@ def test_progress_is_pushed_live_to_the_starter_only(app, connect, ctx, monkeypa
     for ws in (admin, manager):  # the manager crafts a watch list naming the admin's import
         watch(ws, {f"import-{job.id}"})
     time.sleep(0.3)
-    imports.start(
-        app,
-        job.id,
-        new_products(2_000, prefix="LIVE").encode(),
-        imports.Limits(progress_every=500),
-    )
-    assert imports.wait(job.id, timeout=60)
+    with queue_kind(app, IMPORT_PROGRESS_LINES=500):
+        imports.enqueue(job, new_products(2_000, prefix="LIVE").encode())
+        db.session.commit()
+        until(lambda: done_import(job.id), 60, "the import to finish")
     messages = drain(admin, 3.0)
     text = "".join(messages)
     assert f'id="import-{job.id}"' in text

@@ -1,13 +1,16 @@
 """The live channel over real websockets: handshake, caps, closing, audiences and leaks."""
 
+import gc
 import http.client
 import json
 import re
 import time
+import warnings
 from urllib.parse import urlsplit
 
 import pytest
 from simple_websocket import ConnectionClosed
+from simple_websocket.errors import ConnectionError as HandshakeRefused
 from sqlalchemy import select
 
 from core import people, roles, stock
@@ -15,7 +18,7 @@ from core.models import Company, CustomerGroup, Product, Role, utcnow
 from extensions import db
 from tests.conftest import CUSTOMER_EMAILS, STAFF_EMAILS, persona_token
 from tests.records import user
-from tests.sockets import drain, watch
+from tests.sockets import Client, drain, watch
 
 EXACT = ("MCU-STM32F401", "CAP-1206-10U", "CON-USBC-16P")
 
@@ -61,6 +64,17 @@ def test_handshake_is_accepted_for_a_signed_in_same_site_page(app, live_server):
 
 def test_handshake_needs_a_session(app, live_server):
     assert handshake(app, live_server) == 401
+
+
+def test_a_refused_handshake_leaves_no_socket_open(live_server):
+    """The tests' client closes what a refused handshake opened (the library does not)."""
+    port = urlsplit(live_server).port
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(HandshakeRefused):
+            Client.connect(f"ws://127.0.0.1:{port}/ws", headers={"Origin": "http://127.0.0.1"})
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 def test_handshake_refuses_a_foreign_origin(app, live_server):

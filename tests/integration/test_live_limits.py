@@ -97,7 +97,7 @@ def test_a_flood_of_resync_requests_is_merged_and_rationed(app, connect, exact_i
     hub.budgets.pop(token_hash(persona_token(email)), None)
     ws = connect(email)
     regions = {f"offer-{i}" for i in exact_ids.values()} | {"nav"}
-    before = hub.renders
+    before = hub.resyncs
     started = time.monotonic()
     for _ in range(400):
         watch(ws, regions, mode="reconnect")
@@ -107,7 +107,7 @@ def test_a_flood_of_resync_requests_is_merged_and_rationed(app, connect, exact_i
     time.sleep(1.0)  # the server works through the flood
     elapsed = time.monotonic() - started
 
-    resyncs = (hub.renders - before) / len(regions)
+    resyncs = hub.resyncs - before
     budget = app.config["WS_MAX_PER_SESSION"] + app.config["LIVE_RESYNCS_PER_MINUTE"] / 60 * elapsed
     assert resyncs <= budget + 1, (resyncs, budget)
     conn = next(
@@ -161,6 +161,9 @@ def test_a_socket_closes_when_its_session_passes_its_limit(
     else:
         record.expires_at = now + timedelta(seconds=3)
     db.session.commit()
+    # The session's end moved earlier behind the hub's back (nothing in the portal does
+    # that; sign-outs and blocks are events): the viewers it read before are forgotten.
+    app.extensions["live_hub"].access_changed()
     ends = sessions.ends_at(record, idle_minutes=app.config["SESSION_IDLE_MINUTES"])
     ws = connect(email)
     product = exact_ids["MCU-STM32F401"]

@@ -17,10 +17,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from simple_websocket import Client
 from sqlalchemy import create_engine, text
 
 from tests.conftest import derived_database, need_redis
+from tests.sockets import Client
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -72,8 +72,9 @@ def test_list_shows_both_kinds_with_holders_and_permission_counts(as_user, state
     sales = find(html, id=f"role-{state(lambda: role_id('Sales staff'))}")
     assert "Sales staff" in sales.text and "Preset" in sales.text
     assert find(sales.inner_html, data_col="holders").text == "2"  # Anna and Marco
-    # 14: shipping.view joined the Sales staff preset with the Shipping module.
-    assert find(sales.inner_html, data_col="permissions").text.startswith("14 of")
+    # 15: shipping.view joined the Sales staff preset with the Shipping module, and
+    # customers.act with acting for customers.
+    assert find(sales.inner_html, data_col="permissions").text.startswith("15 of")
     requester = find(html, id=f"role-{state(lambda: role_id('Requester'))}")
     assert find(requester.inner_html, data_col="holders").text == "5"  # one per company
     # The customer section lists customer roles only, the staff section staff roles only.
@@ -187,6 +188,7 @@ def test_customer_role_page_shows_only_storefront_permissions(as_user, state):
         "shop.invoices",
         "shop.users",
         "shop.addresses",
+        "shop.lists",
     }
     assert "Acme Robotics" in find(html, class_="holders").text
 

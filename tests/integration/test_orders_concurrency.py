@@ -77,6 +77,17 @@ def set_stock(product_id: int, level: int) -> None:
     db.session.commit()
 
 
+def single_units(product_ids) -> None:
+    """Sell these products by the unit (the demo sells CAP-1206-10U from 10, in packs of
+    10): these tests race stock, not quantity rules (test_quantity_breaks.py)."""
+    db.session.execute(
+        update(Product)
+        .where(Product.id.in_(list(product_ids)))
+        .values(min_quantity=1, order_multiple=1)
+    )
+    db.session.commit()
+
+
 def demo_buyers(n: int, slug: str, preset: str = "decision_maker") -> list[int]:
     """`n` new people of one company (each buyer its own person and cart)."""
     role = db.session.scalar(select(Role).where(Role.preset == preset))
@@ -114,6 +125,7 @@ class DeadlockCounter(logging.Handler):
 def test_fifty_buyers_of_ten_units_give_exactly_ten_orders(maria):
     with maria.app_context():
         product_id = db.session.scalar(select(Product.id).where(Product.sku == "CAP-1206-10U"))
+        single_units([product_id])
         buyers = demo_buyers(BUYERS, "baltic")
         for buyer_id in buyers:
             carts.add(db.session.get(User, buyer_id), product_id, 1)
@@ -179,6 +191,7 @@ def test_carts_of_several_lines_in_random_order_leave_no_deadlock_unhandled(mari
         ]
         for product_id in product_ids:
             set_stock(product_id, 100_000)
+        single_units(product_ids)
         buyers = demo_buyers(buyers_count, "delft")  # Partner, no approval limit
         to_delft = delivery_choices("delft")
         rng = random.Random(7)
@@ -250,6 +263,7 @@ def test_a_failure_between_stock_and_order_leaves_everything_unchanged(maria, mo
         )
         set_stock(ids[0], 500)
         set_stock(ids[1], 500)
+        single_units(ids)
         for product_id in ids:
             carts.add(person, product_id, 5)
         db.session.commit()

@@ -404,6 +404,8 @@ def test_no_route_edits_or_removes_a_round(app):
         "office.quote_offer",
         "office.quote_reject",
         "office.quote_second_approval",  # appends the acceptance round, in the customer's stead
+        "api.quote_request",  # the API asks and accepts through the same services
+        "api.quote_accept",
     }
 
 

@@ -109,7 +109,7 @@ def checkout(c):
 def waiting_cart(as_user, quantity: int = 2000) -> Cart:
     """Acme's only decision-maker orders above the limit: the cart waits at "1 of 2"."""
     buyer = as_user(BUYER)
-    add(buyer, MCU, quantity)  # 2000 at 4.68 = 9,360.00
+    add(buyer, MCU, quantity)  # 2000 at 4.32 (the break from 100) = 8,640.00
     response = checkout(buyer)
     assert response.status_code == 200, words(response)
     fresh()
@@ -268,7 +268,7 @@ def test_the_only_decision_maker_learns_it_before_checking_out(as_user, ctx):
 
 def test_a_requester_is_warned_too(as_user, ctx):
     requester = as_user(REQUESTER)
-    add(requester, MCU, 1500)  # 7,020.00
+    add(requester, MCU, 1500)  # 6,480.00 (the break from 100)
     shown = words(requester.get("/shop/cart"))
     assert "Acme Robotics has no second decision-maker to give the second approval" in shown
 
@@ -350,7 +350,7 @@ def test_staff_second_approval_places_the_order_as_a_decision_maker_would(as_use
     assert done.status == "approved" and done.decided_by.email == ANNA
     assert count(Order) == orders_before + 1
     assert order.placed_by.email == BUYER and order.approved_by.email == ANNA
-    assert order.total == Decimal("9360.00") and order.status == "placed"
+    assert order.total == Decimal("8640.00") and order.status == "placed"  # 2000 x 4.32
     assert stock(MCU) == before_stock - 2000
     assert count(StockMovement, StockMovement.order_id == order.id) == 1
     entry = db.session.scalar(

@@ -244,14 +244,15 @@ def test_exports_carry_net_vat_and_gross(as_user, ctx):
 
 
 def test_checkout_shows_vat_on_goods_and_shipping_before_ordering(as_user, ctx):
-    """Acme (19 %): 10 x 4.68 = 46.80 goods and Parcel 6.90 (below its 250 free limit)
-    are 53.70 net, 10.20 VAT (10.203), 63.90 gross; Baltic's checkout adds no VAT."""
+    """Acme (19 %): 10 x 4.50 (Wholesale's break from 10, less 10 %) = 45.00 goods and
+    Parcel 6.90 (below its 250 free limit) are 51.90 net, 9.86 VAT (9.861), 61.76 gross;
+    Baltic's checkout adds no VAT."""
     buyer = as_user("orders@acme.test")
     buyer.send("POST", "/shop/cart/lines", data={"product_id": product(MCU).id, "quantity": 10})
     summary = find(buyer.get("/shop/cart").get_data(as_text=True), id="checkout-summary")
-    assert 'data-net-total="53.70"' in summary.inner_html
-    assert 'data-vat="10.20"' in summary.inner_html
-    assert 'data-gross-total="63.90"' in summary.inner_html
+    assert 'data-net-total="51.90"' in summary.inner_html
+    assert 'data-vat="9.86"' in summary.inner_html
+    assert 'data-gross-total="61.76"' in summary.inner_html
     baltic = as_user("orders@baltic.test")
     baltic.send("POST", "/shop/cart/lines", data={"product_id": product(MCU).id, "quantity": 10})
     summary = find(baltic.get("/shop/cart").get_data(as_text=True), id="checkout-summary")
