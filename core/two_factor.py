@@ -20,15 +20,11 @@ from datetime import UTC, datetime
 
 import pyotp
 import segno
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
 from sqlalchemy import delete, func, select
 
 from extensions import db
 
-from . import access, audit, events
+from . import access, audit, events, sealed
 from .errors import FieldRefused, Refused
 from .i18n import _
 from .models import RecoveryCode, User, utcnow
@@ -41,25 +37,16 @@ _TOTP_CODE = re.compile(r"[0-9]{6}")
 _RECOVERY_CODE = re.compile(r"[A-Z2-7]{16}")
 
 
-def _fernet() -> Fernet:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"trade portal: totp secrets"
-    ).derive(current_app.config["SECRET_KEY"].encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+PURPOSE = "totp secrets"  # core.sealed's key for these
 
 
 def _seal(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
+    return sealed.seal(secret, PURPOSE)
 
 
-def _unseal(sealed: str | None) -> str | None:
+def _unseal(text: str | None) -> str | None:
     """The person's TOTP secret, or None (none set, or sealed under another SECRET_KEY)."""
-    if not sealed:
-        return None
-    try:
-        return _fernet().decrypt(sealed.encode()).decode()
-    except InvalidToken:
-        return None
+    return sealed.unseal(text, PURPOSE)
 
 
 def is_enrolled(user: User) -> bool:
