@@ -236,6 +236,17 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "API_RATE_LIMIT": _int("API_RATE_LIMIT", 120),
         "API_RATE_WINDOW_SECONDS": _int("API_RATE_WINDOW_SECONDS", 60),
         "API_IDEMPOTENCY_HOURS": _int("API_IDEMPOTENCY_HOURS", 24),
+        # Webhooks (core.webhooks): each try waits this long for an answer; a delivery
+        # that runs out of tries counts as failed, and after this many failed in a row
+        # the endpoint is switched off and its owner told. Endpoints must be public HTTPS
+        # addresses: WEBHOOK_ALLOW_PRIVATE lets them be on this host or its network
+        # (tests' local receiver; never in production, where it opens the inside to
+        # whoever may register one). WEBHOOK_CA_FILE: a CA bundle to trust instead of the
+        # system's (a receiver with a private certificate authority).
+        "WEBHOOK_TIMEOUT_SECONDS": _int("WEBHOOK_TIMEOUT_SECONDS", 10),
+        "WEBHOOK_DISABLE_AFTER": _int("WEBHOOK_DISABLE_AFTER", 10),
+        "WEBHOOK_ALLOW_PRIVATE": os.environ.get("WEBHOOK_ALLOW_PRIVATE", "") == "1",
+        "WEBHOOK_CA_FILE": os.environ.get("WEBHOOK_CA_FILE") or None,
     }
     config.update(overrides)
     return config

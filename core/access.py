@@ -117,6 +117,11 @@ MODULES: tuple[Module, ...] = (
     ),
     Module("audit", _("Audit log"), (("view", _("read the audit log")),)),
     Module(
+        "webhooks",
+        _("Webhooks"),
+        (("manage", _("send events to their own systems' HTTPS endpoints")),),
+    ),
+    Module(
         "shop",
         _("Storefront"),
         (
@@ -128,6 +133,7 @@ MODULES: tuple[Module, ...] = (
             ("users", _("manage their own company's people")),
             ("addresses", _("keep their company's delivery addresses")),
             ("lists", _("create and change their company's shared lists")),
+            ("webhooks", _("send their company's events to its systems' HTTPS endpoints")),
         ),
         scope="customer",
     ),
@@ -610,6 +616,9 @@ ASSUMED_READS: dict[str, str | None] = {
     "shop.users": "customers.view",
     "shop.addresses": "customers.view",
     "shop.lists": None,
+    # The company's webhook endpoints are kept on the account pages, as the signed-in
+    # person (never the one a staff member views as): lent only to those who keep their own.
+    "shop.webhooks": "webhooks.manage",
 }
 
 
@@ -833,6 +842,10 @@ AUDIENCES: dict[str, tuple[Audience, ...]] = {
     "settings": (_staff("settings.view"),),
     "audit-results": (_staff("audit.view"),),
     "jobs-results": (_staff(*JOBS_VIEW),),
+    # one's webhook endpoints and their logs (lists: each view shows only one's own, or
+    # one's company's)
+    "webhook-endpoints": (_staff("webhooks.manage"), _customers("shop.webhooks")),
+    "webhook-deliveries": (_staff("webhooks.manage"), _customers("shop.webhooks")),
     # a company's people, to those of its people who manage them
     "shop-users": (_customers("shop.users", own="company_id"),),
     # reports: margins only with costs; the costs notice only for those who lost them

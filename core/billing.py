@@ -11,7 +11,7 @@ from sqlalchemy.sql import ColumnElement
 
 from extensions import db
 
-from . import access, audit, events, i18n, notify, numbers, settings, tax
+from . import access, audit, events, i18n, notify, numbers, settings, tax, webhooks
 from .errors import FieldRefused, Refused
 from .i18n import _
 from .models import (
@@ -134,6 +134,7 @@ def issue_for(order: Order, *, actor: User | None) -> Invoice:
         summary=f"Invoice {invoice.display_number} for order {order.number}: {invoice.total}",
     )
     events.record(db.session, "invoice_changed", invoice.id, company=order.company_id)
+    webhooks.emit("invoice.issued", invoice.id, company_id=order.company_id)
     notify.company(
         order.company,
         "shop.invoices",
@@ -491,6 +492,9 @@ def record_payment(
         },
     )
     events.record(db.session, "invoice_changed", locked.id, company=locked.company_id)
+    webhooks.emit(
+        "payment.received", payment.id, company_id=locked.company_id, invoice_id=locked.id
+    )
     # A receipt for the customer's accounts people: the same people invoices are mailed to.
     remaining = locked.balance
     if remaining > 0:

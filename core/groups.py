@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 
-from . import access, audit, events, i18n, numbers, settings
+from . import access, audit, events, i18n, numbers, settings, webhooks
 from .errors import FieldRefused, Refused
 from .i18n import _, ngettext
 from .models import (
@@ -423,6 +423,8 @@ def _apply(
             before={sku: logged(pid, old, 0) for pid, sku, old, __ in chunk},
             after={sku: logged(pid, new, 1) for pid, sku, __, new in chunk},
         )
+    for pid in ids:
+        webhooks.emit_price(pid, group_id=group.id)
     if len(changes) <= LIVE_EVENT_LIMIT:
         for pid in ids:
             events.record(db.session, "price_changed", pid)
@@ -622,6 +624,7 @@ def set_breaks(group: CustomerGroup, product: Product, rows, *, actor: User, ip:
         after={product.sku: {"breaks": breaks_text(wanted)}},
     )
     events.record(db.session, "price_changed", product.id)
+    webhooks.emit_price(product.id, group_id=group.id, product=product)
     return True
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from extensions import db
 
-from . import audit, billing, events, i18n, tax, visibility
+from . import audit, billing, events, i18n, tax, visibility, webhooks
 from . import delivery as delivery_choices
 from .delivery import Delivery
 from .errors import Refused
@@ -106,6 +106,7 @@ def _take_stock(
         )
     )
     events.record(db.session, "stock_changed", product.id)
+    webhooks.emit_stock(product.id, after + wanted, after, product=product)
     return wanted
 
 
@@ -221,6 +222,7 @@ def place(
         },
     )
     events.record(db.session, "order_changed", order.id, company=company.id)
+    webhooks.emit("order.placed", order.id, company_id=company.id)
     return order
 
 
@@ -289,6 +291,13 @@ def _set_status(order: Order, to: str, *, actor: User | None, note: str = "", re
         after={"status": to},
     )
     events.record(db.session, "order_changed", order.id, company=order.company_id)
+    webhooks.emit(
+        "order.status_changed",
+        order.id,
+        company_id=order.company_id,
+        previous_status=before,
+        status=to,
+    )
 
 
 def _return_stock(line: OrderLine, order: Order, actor: User) -> None:
@@ -321,6 +330,7 @@ def _return_stock(line: OrderLine, order: Order, actor: User) -> None:
         )
     )
     events.record(db.session, "stock_changed", line.product_id)
+    webhooks.emit_stock(line.product_id, after - returned, after)
 
 
 # --- reading orders as a person may see them (added with the trade screens) -------------

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 
-from . import audit, events, i18n, numbers, photos, specs_index, tax
+from . import audit, events, i18n, numbers, photos, specs_index, tax, webhooks
 from .errors import FieldRefused, Refused
 from .i18n import N_, _
 from .models import (
@@ -546,6 +546,7 @@ def set_prices(
         after=after,
     )
     events.record(db.session, "price_changed", product.id)
+    webhooks.emit_price(product.id, product=product)
     return True
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import case, func, select
 
 from extensions import db
 
-from . import access, audit, events, i18n, notify, numbers, orders
+from . import access, audit, events, i18n, notify, numbers, orders, webhooks
 from .carriers import tracking_link
 from .errors import FieldRefused, Refused
 from .i18n import _
@@ -261,6 +261,7 @@ def create(
         ip=ip,
     )
     _changed(shipment, order)
+    webhooks.emit("shipment.created", shipment.id, company_id=order.company_id, order_id=order.id)
     return shipment
 
 

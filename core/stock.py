@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 
-from . import access, audit, events, i18n, notify, numbers, orders
+from . import access, audit, events, i18n, notify, numbers, orders, webhooks
 from .errors import Refused
 from .i18n import _
 from .models import Order, OrderLine, Product, StockMovement, User
@@ -69,6 +69,7 @@ def set_level(product_id: int, counted: int, *, reason: str, actor) -> StockMove
         after={"stock": counted},
     )
     events.record(db.session, "stock_changed", product.id)
+    webhooks.emit_stock(product.id, before, counted, product=product)
     return movement
 
 
@@ -214,6 +215,7 @@ def receive(product_id: int, quantity: int, *, reference: str, actor) -> Receipt
         },
     )
     events.record(db.session, "stock_changed", product.id)
+    webhooks.emit_stock(product.id, level - receipt.to_stock, level, product=product)
     for order in {s.order.id: s.order for s in receipt.served}.values():
         events.record(db.session, "order_changed", order.id, company=order.company_id)
         _tell_buyer(order, product)

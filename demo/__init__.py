@@ -17,6 +17,7 @@ One module per part of the data, loaded in this order (the random draws follow i
 - `breaks`: quantity breaks on MCU-STM32F401 (base and Wholesale), a minimum and pack
   size of 10 on CAP-1206-10U (drawing nothing; after the history, priced without them).
 - `visibility`: the Displays category is hidden from the Standard group (drawing nothing).
+- `webhooks`: Acme's webhook endpoint for its ERP, switched off (drawing nothing).
 """
 
 import random
@@ -41,6 +42,7 @@ from .people import (
 from .shipments import build_shipments
 from .trade import build_trade, next_number
 from .visibility import build_visibility
+from .webhooks import build_webhooks
 
 __all__ = [
     "CATEGORIES",
@@ -83,6 +85,7 @@ def load() -> bool:
     build_lists(now, companies, people, products)  # draws nothing
     build_breaks()  # draws nothing: after the history, whose orders were priced without them
     build_visibility(groups)  # draws nothing: Standard does not see the Displays category
+    build_webhooks(now, companies, people)  # draws nothing: switched off, sends nothing
 
     db.session.add_all(
         [

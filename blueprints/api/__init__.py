@@ -89,4 +89,5 @@ from . import (  # noqa: E402,F401  (routes register on import)
     orders,
     quotes,
     staff,
+    webhooks,
 )

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from blueprints.boundary import attempt
 from blueprints.common import client_ip, render
 from blueprints.forms import EmptyForm
-from core import access, accounts, i18n, settings, throttle, two_factor
+from core import access, accounts, i18n, settings, throttle, two_factor, webhooks
 from core.i18n import N_
 
 from . import bp, signing
@@ -53,6 +53,7 @@ def account_context(preferences: PreferencesForm | None = None, **extra) -> dict
         "codes_form": EmptyForm(formdata=None),
         "preferences_form": preferences or preferences_form(),
         "shown_zone": current_user.timezone or settings.timezone(),
+        "may_keep_webhooks": webhooks.may_manage(current_user),
         **extra,
     }
 

@@ -9,11 +9,15 @@
   written (one signal per transaction, however many entries it wrote).
 - `jobs-results`: the background jobs' page, refreshed whenever a job moves (queued,
   claimed, done, failed, retried), in whichever process ran it.
+- `webhook-endpoints`, `webhook-deliveries-<endpoint>`: one's webhook endpoints and one
+  endpoint's delivery log, refreshed whenever an endpoint or one of its deliveries
+  changes; each re-fetches itself through its view, which shows only one's own (or one's
+  company's) endpoints.
 """
 
 import re
 
-from core import jobs, settings
+from core import jobs, settings, webhooks
 from core.events import Event
 
 from .registry import RegionKind, affects, register
@@ -37,6 +41,8 @@ register(
 )
 register(RegionKind("audit-results", re.compile(r"audit-results"), is_list=True))
 register(RegionKind("jobs-results", re.compile(r"jobs-results"), is_list=True))
+register(RegionKind("webhook-endpoints", re.compile(r"webhook-endpoints"), is_list=True))
+register(RegionKind("webhook-deliveries", re.compile(r"webhook-deliveries-\d+"), is_list=True))
 
 
 @affects("settings_changed")
@@ -53,3 +59,8 @@ def _audit_log(event: Event) -> set[str]:
 @affects(jobs.CHANGED)
 def _jobs_list(event: Event) -> set[str]:
     return {"jobs-results"}
+
+
+@affects(webhooks.CHANGED)
+def _webhooks(event: Event) -> set[str]:
+    return {"webhook-endpoints", f"webhook-deliveries-{event.id}"}

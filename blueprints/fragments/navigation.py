@@ -36,7 +36,11 @@ OFFICE_AREAS = (
     ("sales", _l("Sales"), ("orders", "quotes", "invoices", "customers")),
     ("catalogue", _l("Catalogue"), ("products", "stock", "promotions", "groups")),
     ("operations", _l("Operations"), ("shipping", "imports")),
-    ("admin", _l("Administration"), ("reports", "users", "roles", "settings", "jobs", "audit")),
+    (
+        "admin",
+        _l("Administration"),
+        ("reports", "users", "roles", "settings", "jobs", "webhooks", "audit"),
+    ),
 )
 
 # Back-office modules whose page is not named after them: the first of these that exists.
@@ -44,6 +48,7 @@ OFFICE_ENTRIES = {
     "shipping": ("office.shipping", "office.shipments", "office.shipping_methods"),
     "imports": ("office.imports_page",),
     "jobs": ("office.jobs_page",),
+    "webhooks": ("auth.webhooks_list",),
 }
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from extensions import db
 
-from .. import audit, events, i18n, jobs, search_index
+from .. import audit, events, i18n, jobs, search_index, webhooks
 from ..errors import Refused
 from ..i18n import N_, _, ngettext
 from ..models import (
@@ -517,6 +517,8 @@ def _apply_products(job, actor, rows, reporter: Reporter, limits: Limits) -> dic
     if creating and not _large(count, limits):
         skus = [row[1] for row in creating]
         created = set(db.session.scalars(select(table.c.id).where(table.c.sku.in_(skus))))
+    for product_id in sorted(priced):
+        webhooks.emit_price(product_id)
     _announce(
         {"product_created": created, "price_changed": priced, "product_changed": changed},
         count,
@@ -574,6 +576,10 @@ def _apply_stock(job, actor, rows, reporter: Reporter, limits: Limits) -> dict[s
     for chunk in _chunks(movements):
         db.session.execute(insert(StockMovement.__table__), chunk)
     reporter.step(len(rows) - len(updates))
+    for movement in movements:
+        webhooks.emit_stock(
+            movement["product_id"], movement["stock_before"], movement["stock_after"]
+        )
     _announce({"stock_changed": {u["_id"] for u in updates}}, len(updates), limits)
     return {"changed": len(updates), "unchanged": len(rows) - len(updates)}
 
@@ -631,6 +637,8 @@ def _apply_group_prices(job, actor, rows, reporter: Reporter, limits: Limits) ->
     only_breaks = len(breaks_changed - repriced)
     unchanged = len(rows) - len(inserts) - len(updates) - len(deletes) - only_breaks
     reporter.step(unchanged)
+    for product_id, group_id in sorted(repriced | breaks_changed):
+        webhooks.emit_price(product_id, group_id=group_id)
     _announce({"price_changed": touched}, len(touched), limits)
     return {
         "added": len(inserts),

@@ -73,6 +73,7 @@ from .trade import (
     QuoteRound,
     QuoteRoundLine,
 )
+from .webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "CART_STATUSES",
@@ -135,6 +136,8 @@ __all__ = [
     "ShoppingListLine",
     "StockMovement",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "company_reps",
     "group_hidden_categories",
     "group_hidden_products",

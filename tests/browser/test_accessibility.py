@@ -48,6 +48,7 @@ OFFICE_PAGES = {
     "explain a quantity": "/office/explain?company={acme}&sku=MCU-STM32F401&qty=100",
     "promotions": "/office/promotions",
     "shipments": "/office/shipments",
+    "webhooks": "/account/webhooks",
 }
 SHOP_PAGES = {
     "catalogue": "/shop/",
@@ -67,6 +68,8 @@ SHOP_PAGES = {
     "quick order": "/shop/quick-order",
     "account": "/account",
     "api tokens": "/account/tokens",
+    "webhooks": "/account/webhooks",
+    "webhook endpoint": "/account/webhooks/{acme_webhook}",
     "api reference": "/api/v1/docs",
 }
 

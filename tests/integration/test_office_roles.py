@@ -189,6 +189,7 @@ def test_customer_role_page_shows_only_storefront_permissions(as_user, state):
         "shop.users",
         "shop.addresses",
         "shop.lists",
+        "shop.webhooks",
     }
     assert "Acme Robotics" in find(html, class_="holders").text
 

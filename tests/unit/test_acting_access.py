@@ -46,12 +46,17 @@ LENT = [
     (SALES, "browse_only", "act", set()),
     # Viewing lends what the person has, as far as the staff member may read it.
     (
-        (*SALES, "invoices.view"),
+        (*SALES, "invoices.view", "webhooks.manage"),
         "decision_maker",
         "view",
         access.CUSTOMER_PERMISSIONS,
     ),
-    (SALES, "decision_maker", "view", access.CUSTOMER_PERMISSIONS - {"shop.invoices"}),
+    (
+        SALES,
+        "decision_maker",
+        "view",
+        access.CUSTOMER_PERMISSIONS - {"shop.invoices", "shop.webhooks"},
+    ),
     (
         ("customers.view", "customers.act", "customers.all"),
         "decision_maker",
