@@ -12,6 +12,7 @@ Not counted: websockets (an open page holds its socket for hours; the live engin
 bounds them itself) and static files (no database, a few microseconds each).
 """
 
+import json
 import logging
 import threading
 import time
@@ -101,13 +102,29 @@ class Admission:
 
     def _refuse(self, environ: dict, start_response: Callable) -> list[bytes]:
         locale = _best_language(environ.get("HTTP_ACCEPT_LANGUAGE", ""))
-        page, bare = self.refusals.get(locale) or self.refusals["en"]
-        # htmx shows a refusal's bare message in a toast; a page load gets the page.
-        body = bare if environ.get("HTTP_HX_REQUEST") == "true" else page
+        page, bare, title = self.refusals.get(locale) or self.refusals["en"]
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(API_PREFIX):
+            # The API answers every error as an RFC 9457 problem, this one too.
+            body = json.dumps(
+                {
+                    "type": "about:blank",
+                    "title": title,
+                    "status": 503,
+                    "detail": bare.decode(),
+                    "instance": path,
+                },
+                ensure_ascii=False,
+            ).encode()
+            kind = "application/problem+json"
+        else:
+            # htmx shows a refusal's bare message in a toast; a page load gets the page.
+            body = bare if environ.get("HTTP_HX_REQUEST") == "true" else page
+            kind = "text/html; charset=utf-8"
         start_response(
             "503 SERVICE UNAVAILABLE",
             [
-                ("Content-Type", "text/html; charset=utf-8"),
+                ("Content-Type", kind),
                 ("Content-Length", str(len(body))),
                 ("Retry-After", self.retry_after),
                 ("Cache-Control", "no-store"),
@@ -139,14 +156,16 @@ def _best_language(header: str) -> str:
     return best
 
 
+API_PREFIX = "/api/"
 BUSY = i18n.N_(
     "The portal is busier than it can answer right now, so this request was not taken. "
     "Nothing was changed: please try again in a few seconds."
 )
 
 
-def _refusal_pages(app: Flask) -> dict[str, tuple[bytes, bytes]]:
-    """The 503 page and bare message in every language, rendered once at start-up."""
+def _refusal_pages(app: Flask) -> dict[str, tuple[bytes, bytes, str]]:
+    """The 503 page, bare message and problem title in every language, rendered once at
+    start-up."""
     pages = {}
     # As a request to the portal's own address: only its host is answered in production.
     with app.test_request_context("/", base_url=app.config["PORTAL_URL"]):
@@ -154,7 +173,8 @@ def _refusal_pages(app: Flask) -> dict[str, tuple[bytes, bytes]]:
             with force_locale(code):
                 message = str(i18n._(BUSY))
                 page = render_template("errors/busy.html", message=message, lang=code)
-            pages[code] = (page.encode(), message.encode())
+                title = str(i18n._(i18n.N_("Service Unavailable")))
+            pages[code] = (page.encode(), message.encode(), title)
     return pages
 
 

@@ -518,6 +518,7 @@ class GroupPriceSchema(Schema):
     group_id = fields.Integer()
     group = fields.String()
     price = UnitPrice()
+    breaks = fields.List(fields.Nested(BreakSchema))
 
 
 class StaffProductSchema(Schema):
@@ -582,14 +583,20 @@ class ProductChange(Strict):
 
 
 class PricesChange(Strict):
-    """The base price, the base list's quantity breaks (the whole list), and group prices
-    (group id -> price, null removes it; needs groups.edit). Only what is sent changes."""
+    """The base price, the base list's quantity breaks (the whole list), group prices
+    (group id -> price, null removes it) and a group's own breaks (group id -> the whole
+    list; [] removes them; the group needs a price of its own). Groups need groups.edit.
+    Only what is sent changes."""
 
     base_price = fields.Decimal()
     breaks = fields.List(fields.Nested(BreakSchema), validate=validate.Length(max=20))
     group_prices = fields.Dict(
         keys=fields.String(validate=validate.Regexp(r"^[0-9]{1,9}$")),
         values=fields.Decimal(allow_none=True),
+    )
+    group_breaks = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[0-9]{1,9}$")),
+        values=fields.List(fields.Nested(BreakSchema), validate=validate.Length(max=20)),
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from blueprints.boundary import attempt
 from core import access, addresses, products, stock
+from core import groups as groups_service
 from core.models import Category, Company, CustomerGroup, GroupPrice, Product, User
 from extensions import db
 
@@ -68,8 +69,17 @@ def staff_product(found: Product, user) -> dict:
             .where(GroupPrice.product_id == found.id)
             .order_by(CustomerGroup.name)
         ).all()
+        own_breaks = products.group_breaks(found) if rows else {}
         shown["group_prices"] = [
-            {"group_id": gp.group_id, "group": name, "price": gp.price} for gp, name in rows
+            {
+                "group_id": gp.group_id,
+                "group": name,
+                "price": gp.price,
+                "breaks": [
+                    {"min_quantity": q, "price": p} for q, p in own_breaks.get(gp.group_id, ())
+                ],
+            }
+            for gp, name in rows
         ]
     return shown
 
@@ -228,11 +238,23 @@ def product_update(body, product_id: int):
 @bp.response(200, StaffProductSchema)
 @bp.doc(tags=["Products (staff)"])
 def product_prices(body, product_id: int):
-    """Change the base price, the base list's quantity breaks, and group prices (with
-    groups.edit); only what is sent changes."""
+    """Change the base price, the base list's quantity breaks, group prices and a group's
+    own breaks (with groups.edit); only what is sent changes, all or nothing."""
     user = person()
-    if "group_prices" in body and not access.can(user, "groups.edit"):
+    if ("group_prices" in body or "group_breaks" in body) and not access.can(user, "groups.edit"):
         raise Problem(403, forbidden())
+    group_breaks = {}
+    for key, rows in body.get("group_breaks", {}).items():
+        group = db.session.get(CustomerGroup, int(key))
+        if group is None:
+            message = _("There is no customer group %(id)s.", id=key)
+            raise Problem(
+                422,
+                message,
+                kind="validation",
+                errors=[{"in": "json", "field": "group_breaks", "messages": [message]}],
+            )
+        group_breaks[group] = [(str(b["min_quantity"]), str(b["price"])) for b in rows]
     found = load_product(product_id, lock=True)
     breaks = None
     if "breaks" in body:
@@ -242,15 +264,19 @@ def product_prices(body, product_id: int):
         groups = {
             int(k): (str(v) if v is not None else None) for k, v in body["group_prices"].items()
         }
-    repriced = attempt(
-        lambda: products.set_prices(
+
+    def reprice():
+        products.set_prices(
             found,
             actor=user,
             base_price=str(body["base_price"]) if "base_price" in body else None,
             group_prices=groups,
             breaks=breaks,
         )
-    )
+        for group, rows in group_breaks.items():
+            groups_service.set_breaks(group, found, rows, actor=user)
+
+    repriced = attempt(reprice)
     if repriced.refused:
         raise refused(repriced.refusal)
     return staff_product(load_product(product_id), user)

@@ -14,6 +14,7 @@ from core import tokens
 from core.models import (
     AuditEntry,
     Cart,
+    CustomerGroup,
     IdempotencyKey,
     Invoice,
     Order,
@@ -345,6 +346,44 @@ def test_staff_create_and_change_a_product_and_its_prices(client, ctx):
         json={"group_prices": {"1": "0.01"}},
     )
     assert group_by_warehouse.status_code == 403  # groups.edit
+    breaks_by_warehouse = client.patch(
+        f"/api/v1/products/{product['id']}/prices",
+        headers=bearer(WAREHOUSE),
+        json={"group_breaks": {"1": []}},
+    )
+    assert breaks_by_warehouse.status_code == 403  # groups.edit
+
+
+def test_staff_set_a_group_s_own_quantity_breaks_all_or_nothing(client, ctx):
+    mcu = db.session.scalar(select(Product).where(Product.sku == "MCU-STM32F401"))
+    url = f"/api/v1/products/{mcu.id}/prices"
+    manager = bearer("manager@portal.test")
+    wholesale = db.session.scalar(select(CustomerGroup.id).where(CustomerGroup.name == "Wholesale"))
+    standard = db.session.scalar(select(CustomerGroup.id).where(CustomerGroup.name == "Standard"))
+    rows = [{"min_quantity": 50, "price": "4.90"}, {"min_quantity": 500, "price": "4.50"}]
+    set_ = client.patch(url, headers=manager, json={"group_breaks": {str(wholesale): rows}})
+    assert set_.status_code == 200, set_.get_data(as_text=True)
+    (own,) = [g for g in set_.get_json()["group_prices"] if g["group_id"] == wholesale]
+    assert own["breaks"] == [
+        {"min_quantity": 50, "price": "4.9000"},
+        {"min_quantity": 500, "price": "4.5000"},
+    ]
+    # Standard has no price of its own for it: refused with the reason, and nothing of
+    # the request is kept, not even the base price sent with it.
+    refused = client.patch(
+        url,
+        headers=manager,
+        json={"base_price": "9.99", "group_breaks": {str(standard): rows}},
+    )
+    assert refused.status_code == 422
+    assert "price of its own" in refused.get_json()["detail"]
+    db.session.expire_all()
+    assert str(db.session.get(Product, mcu.id).base_price) != "9.9900"
+    unknown = client.patch(url, headers=manager, json={"group_breaks": {"999999": []}})
+    assert unknown.status_code == 422
+    cleared = client.patch(url, headers=manager, json={"group_breaks": {str(wholesale): []}})
+    (own,) = [g for g in cleared.get_json()["group_prices"] if g["group_id"] == wholesale]
+    assert own["breaks"] == []
 
 
 def test_staff_adjust_and_receive_stock(client, ctx):

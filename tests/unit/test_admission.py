@@ -8,8 +8,8 @@ from werkzeug.test import Client
 from blueprints.admission import Admission, _best_language
 
 REFUSALS = {
-    "en": (b"<html>busy page</html>", b"busy"),
-    "it": (b"<html>pagina occupata</html>", b"occupato"),
+    "en": (b"<html>busy page</html>", b"busy", "Service Unavailable"),
+    "it": (b"<html>pagina occupata</html>", b"occupato", "Servizio non disponibile"),
 }
 
 
@@ -88,6 +88,17 @@ def test_a_full_queue_refuses_at_once_in_the_browsers_language():
     assert refused.data == b"<html>pagina occupata</html>"
     htmx = client.get("/quick", headers={"Accept-Language": "it", "HX-Request": "true"})
     assert htmx.status_code == 503 and htmx.data == b"occupato"  # the toast's bare message
+    # The API's clients get a problem (RFC 9457), as for every other error of the API.
+    api = client.get("/api/v1/orders", headers={"Accept-Language": "it"})
+    assert api.status_code == 503 and api.headers["Retry-After"]
+    assert api.headers["Content-Type"] == "application/problem+json"
+    assert api.get_json() == {
+        "type": "about:blank",
+        "title": "Servizio non disponibile",
+        "status": 503,
+        "detail": "occupato",
+        "instance": "/api/v1/orders",
+    }
     app.go.set()
     for thread in threads:
         thread.join(5)
@@ -124,10 +135,11 @@ def test_the_refusal_speaks_the_first_language_the_portal_has(header, language):
 
 def test_the_portal_renders_its_refusal_page_in_every_language(bare_app):
     gate = bare_app.extensions["admission"]
-    english, bare = gate.refusals["en"]
+    english, bare, title = gate.refusals["en"]
+    assert title == "Service Unavailable"
     assert b'<html lang="en">' in english and b"503" in english
     assert bare.startswith(b"The portal is busier than it can answer")
-    polish, _ = gate.refusals["pl"]
+    polish, *__ = gate.refusals["pl"]
     assert b'<html lang="pl">' in polish
     assert "Portal jest w tej chwili bardziej obciążony".encode() in polish
     assert gate.limit == bare_app.config["ADMISSION_LIMIT"] > 0
