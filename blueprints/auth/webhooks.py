@@ -55,12 +55,14 @@ def list_page(form: EndpointForm | None = None, *, code: int = 200):
 
 
 def endpoint_page(endpoint, *, form=None, new_secret: str = "", code: int = 200):
+    """The endpoint's page; its delivery log alone for htmx (the log's live re-fetch),
+    except when it shows a new secret: that is always the whole page."""
     listing = paginate(webhooks.deliveries_of(endpoint), page_arg(), PER_PAGE)
     if form is None:
         form = EndpointForm(formdata=None, owner=endpoint.owner, obj=endpoint)
     return render(
         "auth/webhooks/endpoint.html",
-        "auth/webhooks/_deliveries.html",
+        None if new_secret else "auth/webhooks/_deliveries.html",
         code=code,
         endpoint=endpoint,
         form=form,
