@@ -32,22 +32,20 @@ import base64
 import binascii
 import json
 import re
-import threading
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import Boolean, and_, event, false, func, literal_column, or_, select, union_all
+from sqlalchemy import Boolean, and_, false, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import defer, joinedload, undefer
 
 from extensions import db
 
 from . import numbers, search_index, visibility
 from .i18n import _
+from .kept import PerEngine, WriteKept
 from .models import Category, GroupPrice, Product
 from .models.catalog import catalog_counts, product_trigrams
 from .offer import GroupPolicy, Offer, group_price_column, offers_for
@@ -232,8 +230,6 @@ _WRITE = re.compile(
 )
 _COUNTED_COLUMNS = re.compile(r"\b(is_archived|category_id)\b", re.IGNORECASE)
 _WHERE = re.compile(r"\sWHERE\s", re.IGNORECASE)
-_BEGAN_AT = "portal_catalog_generation"
-_WROTE = "portal_catalog_wrote"
 
 
 def changes_totals(statement: str) -> bool:
@@ -251,79 +247,19 @@ def changes_totals(statement: str) -> bool:
     return _COUNTED_COLUMNS.search(assignments) is not None
 
 
-@dataclass
-class _Totals:
-    """Counts of products on sale per category filter, for one engine in this process.
-
-    Every write that changes_totals() clears them at once and again when its transaction
-    ends. A count read in a transaction that began before the latest change is used but
-    not kept, since its snapshot may predate that change.
-    """
-
-    generation: int = 0
-    counts: dict = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def get(self, key) -> int | None:
-        """The kept count for `key`, if still valid."""
-        with self.lock:
-            kept = self.counts.get(key)
-            if kept is None or kept[0] != self.generation:
-                return None
-            if time.monotonic() - kept[1] > TOTAL_TTL:
-                return None
-            return kept[2]
-
-    def put(self, key, value: int, began_at: int | None) -> None:
-        """Keep a count read in a transaction that began at generation `began_at`."""
-        with self.lock:
-            if began_at == self.generation:
-                self.counts[key] = (began_at, time.monotonic(), value)
-
-    def changed(self) -> None:
-        with self.lock:
-            self.generation += 1
-            self.counts.clear()
-
-    # Engine events. They never raise: a rollback after a lost connection runs them on a
-    # connection with no database connection left, whose `info` raises
-    # PendingRollbackError, and that error would replace the one the request failed with.
-    def on_begin(self, conn) -> None:
-        if not conn.invalidated:
-            conn.info[_BEGAN_AT] = self.generation
-
-    def on_statement(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        if changes_totals(statement):
-            conn.info[_WROTE] = True
-            self.changed()
-
-    def on_end(self, conn) -> None:
-        # Invalidated: what it wrote is lost, and clearing the totals is always safe.
-        if conn.invalidated or conn.info.pop(_WROTE, False):
-            self.changed()
+def _new_totals() -> WriteKept:
+    """Counts of products on sale per category filter (and of a group's hidden ones), for
+    one engine in this process: forgotten by every write that changes_totals()."""
+    return WriteKept("catalog", changes_totals, seconds=lambda: TOTAL_TTL)
 
 
-_totals: WeakKeyDictionary = WeakKeyDictionary()
-_totals_lock = threading.Lock()
-
-
-def _totals_of(engine) -> _Totals:
-    """The totals of an engine, listening to its writes from the first use on."""
-    with _totals_lock:
-        totals = _totals.get(engine)
-        if totals is None:
-            totals = _totals[engine] = _Totals()
-            event.listen(engine, "begin", totals.on_begin)
-            event.listen(engine, "before_cursor_execute", totals.on_statement)
-            event.listen(engine, "commit", totals.on_end)
-            event.listen(engine, "rollback", totals.on_end)
-        return totals
+_totals = PerEngine(_new_totals)
 
 
 def sold_total(category_ids: list[int] | None) -> int:
     """How many products are on sale (in these categories): a statement only when not kept,
     and then a sum of the kept counts per category."""
-    totals = _totals_of(db.engine)
+    totals = _totals.of(db.engine)
     key = tuple(sorted(category_ids)) if category_ids else None
     total = totals.get(key)
     if total is None:
@@ -334,7 +270,7 @@ def sold_total(category_ids: list[int] | None) -> int:
         connection = db.session.connection()
         # MariaDB's SUM of integers is a DECIMAL: a count is a whole number everywhere.
         total = int(db.session.scalar(stmt) or 0)
-        totals.put(key, total, connection.info.get(_BEGAN_AT))
+        totals.put(key, total, totals.began_at(connection))
     return total
 
 
@@ -370,13 +306,13 @@ def _hidden_total(hidden: visibility.Hidden, category_ids: list[int] | None) -> 
             tuple(sorted(category_ids)) if category_ids else None,
             tuple(sorted(hidden.categories)),
         )
-        totals = _totals_of(db.engine)
+        totals = _totals.of(db.engine)
         counted = totals.get(key)
         if counted is None:
             connection = db.session.connection()
             stmt = select(func.count()).select_from(Product).where(*listed)
             counted = int(db.session.scalar(stmt) or 0)
-            totals.put(key, counted, connection.info.get(_BEGAN_AT))
+            totals.put(key, counted, totals.began_at(connection))
         total += counted
     return total
 

@@ -19,21 +19,18 @@ measures it).
 
 import hashlib
 import re
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import and_, case, event, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from extensions import db
 
 from . import visibility
 from .catalog import BadQuery, Scope
 from .i18n import _
+from .kept import PerEngine, WriteKept
 from .models import Product
 from .models.catalog import SPEC_NAME_LENGTH, SPEC_VALUE_LENGTH, product_specs, spec_values
 from .offer import GroupPolicy
@@ -312,80 +309,23 @@ _WRITES = re.compile(
     r"|customer_groups|group_hidden_categories|group_hidden_products)[`\"]?(?!\w)",
     re.IGNORECASE,
 )
-_BEGAN_AT = "portal_facets_generation"  # connection.info: the generation it began under
-_WROTE = "portal_facets_wrote"
 
 
-class _Kept:
-    """Panels counted in this process, for one engine, by what decides them.
-
-    Every write of what they count clears them at once, and again when its transaction
-    ends; one counted in a transaction that began before the latest change is used but
-    not kept (its snapshot may predate the change). Never raises from an engine event."""
-
-    def __init__(self):
-        self.generation = 0
-        self.entries: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            kept = self.entries.get(key)
-            if kept is None or kept[0] != self.generation or kept[1] < time.monotonic():
-                return None
-            self.entries.move_to_end(key)
-            return kept[2]
-
-    def put(self, key, facets, began_at) -> None:
-        with self.lock:
-            if began_at != self.generation:
-                return
-            self.entries[key] = (began_at, time.monotonic() + KEEP_SECONDS, facets)
-            self.entries.move_to_end(key)
-            while len(self.entries) > KEPT_LIMIT:
-                self.entries.popitem(last=False)
-
-    def changed(self) -> None:
-        with self.lock:
-            self.generation += 1
-            self.entries.clear()
-
-    def on_begin(self, conn) -> None:
-        if not conn.invalidated:
-            conn.info[_BEGAN_AT] = self.generation
-
-    def on_statement(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        if _WRITES.match(statement):
-            conn.info[_WROTE] = True
-            self.changed()
-
-    def on_end(self, conn) -> None:
-        if conn.invalidated or conn.info.pop(_WROTE, False):
-            self.changed()
+def _changes_panels(statement: str) -> bool:
+    return _WRITES.match(statement) is not None
 
 
-_kept: WeakKeyDictionary = WeakKeyDictionary()
-_kept_lock = threading.Lock()
+def _new_panels() -> WriteKept:
+    """Panels counted in this process, for one engine, by what decides them."""
+    return WriteKept("facets", _changes_panels, seconds=lambda: KEEP_SECONDS, limit=KEPT_LIMIT)
+
+
+_panels = PerEngine(_new_panels)
 
 
 def forget() -> None:
     """Forget every kept panel of this process (a change made where no engine of it saw)."""
-    with _kept_lock:
-        for kept in _kept.values():
-            kept.changed()
-
-
-def _kept_of(engine) -> _Kept:
-    """The panels kept for an engine, listening to its writes from the first use on."""
-    with _kept_lock:
-        kept = _kept.get(engine)
-        if kept is None:
-            kept = _kept[engine] = _Kept()
-            event.listen(engine, "begin", kept.on_begin)
-            event.listen(engine, "before_cursor_execute", kept.on_statement)
-            event.listen(engine, "commit", kept.on_end)
-            event.listen(engine, "rollback", kept.on_end)
-        return kept
+    _panels.forget()
 
 
 def count(
@@ -409,7 +349,7 @@ def count(
     hidden = visibility.hidden_for(policy.group_id)
     kept = kept_as = None
     if key is not None:
-        kept = _kept_of(db.session.get_bind())
+        kept = _panels.of(db.session.get_bind())
         stock = least_in_stock(policy) if filters.in_stock else None
         kept_as = (key, policy.group_id, hidden, stock, filters, size)
         found = kept.get(kept_as)
@@ -417,7 +357,7 @@ def count(
             return found
     facets = _count(policy, scope, filters, hidden, size)
     if kept is not None:
-        kept.put(kept_as, facets, db.session.connection().info.get(_BEGAN_AT))
+        kept.put(kept_as, facets, kept.began_at(db.session.connection()))
     return facets
 
 

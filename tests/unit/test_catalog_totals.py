@@ -3,8 +3,9 @@
 import pytest
 from sqlalchemy.exc import PendingRollbackError
 
-from core import catalog
-from core.catalog import _Totals, changes_totals
+from core import catalog, kept
+from core.catalog import _new_totals as _Totals
+from core.catalog import changes_totals
 
 
 @pytest.mark.parametrize(
@@ -59,7 +60,7 @@ def test_a_count_is_kept_only_from_a_transaction_that_saw_the_latest_change():
 
 def test_a_kept_count_expires_after_the_ttl(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(catalog.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(kept.time, "monotonic", lambda: clock[0])
     totals = _Totals()
     totals.put(None, 7, totals.generation)
     clock[0] += catalog.TOTAL_TTL - 0.01
@@ -93,7 +94,7 @@ def test_a_write_clears_the_totals_at_once_and_again_when_its_transaction_ends()
     # Another connection counts while the change is still open: its count is not kept
     # past the commit, which may make the change visible.
     totals.on_begin(reader)
-    totals.put("all", 5, reader.info[catalog._BEGAN_AT])
+    totals.put("all", 5, totals.began_at(reader))
     assert totals.get("all") == 5
     totals.on_end(writer)
     assert totals.get("all") is None
