@@ -44,7 +44,7 @@ from sqlalchemy.engine import make_url
 import demo
 from app import create_app
 from config import engine_options
-from core import carts, delivery, orders, transaction
+from core import carts, delivery, orders, transaction, visibility
 from core.errors import Refused
 from core.models import (
     CENT,
@@ -352,8 +352,15 @@ def main() -> int:
             print(f"Machine: {os.cpu_count()} CPUs, load average {load}")
             buyers = add_buyers(args.buyers)
             hot = db.session.scalar(select(Product.id).where(Product.sku == "MCU-STM32F401"))
+            # Products the buyers' group may order in any quantity: on sale and not hidden
+            # from it, with no minimum or pack size (the demo gives CAP-1206-10U both).
+            group_id = db.session.scalar(select(Company.group_id).where(Company.slug == COMPANY))
             in_stock = select(Product.id).where(
-                Product.sold(), Product.stock > 0, Product.id != hot
+                *visibility.offered(group_id),
+                Product.stock > 0,
+                Product.id != hot,
+                Product.min_quantity == 1,
+                Product.order_multiple == 1,
             )
             distinct = db.session.scalars(in_stock.order_by(Product.id).limit(args.buyers)).all()
             per_buyer = args.orders * args.quantity
