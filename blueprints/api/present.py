@@ -11,8 +11,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from blueprints.fragments.shipments import may_see_shipments
-from core import access, billing, orders, quotes, shipments
-from core.models import Invoice
+from core import access, billing, orders, products, quotes, shipments
+from core.models import CustomerGroup, GroupPrice, Invoice, Product
 from core.offer import Offer
 from extensions import db
 
@@ -346,3 +346,46 @@ def credit_note(found) -> dict:
         "currency": found.currency,
         "issued_at": found.issued_at,
     }
+
+
+def staff_product(found: Product, user) -> dict:
+    """A product as this staff member may see it."""
+    shown = {
+        "id": found.id,
+        "sku": found.sku,
+        "name": found.name,
+        "description": found.description or "",
+        "category": category(found),
+        "unit": found.unit,
+        "tax_class": found.tax_class,
+        "base_price": found.base_price,
+        "breaks": [{"min_quantity": q, "price": p} for q, p in products.breaks_of(found.id)],
+        "min_quantity": found.min_quantity,
+        "order_multiple": found.order_multiple,
+        "is_archived": bool(found.is_archived),
+        "specs": {str(k): str(v) for k, v in (found.specs or {}).items()},
+    }
+    if access.can(user, "stock.view"):
+        shown["stock"] = found.stock
+    if access.can(user, "finance.costs"):
+        shown["cost"] = found.cost
+    if access.can(user, "groups.view"):
+        rows = db.session.execute(
+            select(GroupPrice, CustomerGroup.name)
+            .join(CustomerGroup, CustomerGroup.id == GroupPrice.group_id)
+            .where(GroupPrice.product_id == found.id)
+            .order_by(CustomerGroup.name)
+        ).all()
+        own_breaks = products.group_breaks(found) if rows else {}
+        shown["group_prices"] = [
+            {
+                "group_id": gp.group_id,
+                "group": name,
+                "price": gp.price,
+                "breaks": [
+                    {"min_quantity": q, "price": p} for q, p in own_breaks.get(gp.group_id, ())
+                ],
+            }
+            for gp, name in rows
+        ]
+    return shown

@@ -13,14 +13,14 @@ from sqlalchemy.orm import joinedload, selectinload
 from blueprints.boundary import attempt
 from core import access, addresses, products, stock
 from core import groups as groups_service
-from core.models import Category, Company, CustomerGroup, GroupPrice, Product, User
+from core.models import Category, Company, CustomerGroup, Product, User
 from extensions import db
 
 from . import bp
 from .guard import forbidden, person, staff_route
 from .paging import PageArgs, after_id, listed, page_schema
 from .present import address as address_of
-from .present import category, party
+from .present import party, staff_product
 from .problems import Problem, not_found, refused
 from .schemas import (
     CustomerSchema,
@@ -39,49 +39,6 @@ from .schemas import (
 StaffProductPage = page_schema(StaffProductSchema, "StaffProductPage")
 CustomerPage = page_schema(CustomerSummarySchema, "CustomerPage")
 PersonPage = page_schema(PersonSchema, "PersonPage")
-
-
-def staff_product(found: Product, user) -> dict:
-    """A product as this staff member may see it."""
-    shown = {
-        "id": found.id,
-        "sku": found.sku,
-        "name": found.name,
-        "description": found.description or "",
-        "category": category(found),
-        "unit": found.unit,
-        "tax_class": found.tax_class,
-        "base_price": found.base_price,
-        "breaks": [{"min_quantity": q, "price": p} for q, p in products.breaks_of(found.id)],
-        "min_quantity": found.min_quantity,
-        "order_multiple": found.order_multiple,
-        "is_archived": bool(found.is_archived),
-        "specs": {str(k): str(v) for k, v in (found.specs or {}).items()},
-    }
-    if access.can(user, "stock.view"):
-        shown["stock"] = found.stock
-    if access.can(user, "finance.costs"):
-        shown["cost"] = found.cost
-    if access.can(user, "groups.view"):
-        rows = db.session.execute(
-            select(GroupPrice, CustomerGroup.name)
-            .join(CustomerGroup, CustomerGroup.id == GroupPrice.group_id)
-            .where(GroupPrice.product_id == found.id)
-            .order_by(CustomerGroup.name)
-        ).all()
-        own_breaks = products.group_breaks(found) if rows else {}
-        shown["group_prices"] = [
-            {
-                "group_id": gp.group_id,
-                "group": name,
-                "price": gp.price,
-                "breaks": [
-                    {"min_quantity": q, "price": p} for q, p in own_breaks.get(gp.group_id, ())
-                ],
-            }
-            for gp, name in rows
-        ]
-    return shown
 
 
 def load_product(product_id: int, *, lock: bool = False) -> Product:

@@ -17,7 +17,7 @@ from extensions import db
 from .present import invoice as invoice_of
 from .present import order as order_of
 from .present import payment as payment_of
-from .present import product_summary
+from .present import product_summary, staff_product
 from .present import shipment as shipment_of
 from .schemas import (
     InvoiceSchema,
@@ -27,7 +27,6 @@ from .schemas import (
     ShipmentSchema,
     StaffProductSchema,
 )
-from .staff import staff_product
 
 
 @webhooks.renders("order.placed", "order.status_changed")
