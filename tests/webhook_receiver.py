@@ -11,6 +11,7 @@ import datetime
 import ipaddress
 import ssl
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -79,6 +80,18 @@ class Receiver:
     def clear(self) -> None:
         with self._changed:
             self.received.clear()
+
+
+@contextmanager
+def receiving(app, folder: Path, monkeypatch):
+    """A receiver the app may send to: private addresses allowed, its certificate trusted."""
+    found, stop = serve(folder)
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+    monkeypatch.setitem(app.config, "WEBHOOK_CA_FILE", found.ca_file)
+    try:
+        yield found
+    finally:
+        stop()
 
 
 def serve(folder: Path):

@@ -138,6 +138,11 @@ def webhook_update(endpoint_id: int):
         form.refuse(changed.refusal)
         return endpoint_page(endpoint, form=form, code=422)
     flash(_("The endpoint is saved."), "info")
+    return _back(endpoint)
+
+
+def _back(endpoint):
+    """To the endpoint's page (a redirect, or HX-Redirect for htmx)."""
     return go(url_for("auth.webhook_page", endpoint_id=endpoint.id))
 
 
@@ -162,7 +167,7 @@ def webhook_switch(endpoint_id: int):
     __, endpoint = _action(
         endpoint_id, lambda e: webhooks.switch(e, on, actor=_me(), ip=client_ip()), done
     )
-    return go(url_for("auth.webhook_page", endpoint_id=endpoint.id))
+    return _back(endpoint)
 
 
 @bp.route("/account/webhooks/<int:endpoint_id>/test", methods=["POST"])
@@ -174,7 +179,7 @@ def webhook_test(endpoint_id: int):
         lambda e: webhooks.send_test(e, actor=_me(), ip=client_ip()),
         _("A test event is on its way; its line in the log shows the answer."),
     )
-    return go(url_for("auth.webhook_page", endpoint_id=endpoint.id))
+    return _back(endpoint)
 
 
 @bp.route("/account/webhooks/<int:endpoint_id>/rotate", methods=["POST"])
@@ -184,9 +189,7 @@ def webhook_rotate(endpoint_id: int):
     outcome, endpoint = _action(
         endpoint_id, lambda e: webhooks.rotate(e, actor=_me(), ip=client_ip()), ""
     )
-    if outcome.refused:
-        return go(url_for("auth.webhook_page", endpoint_id=endpoint.id))
-    return endpoint_page(endpoint, new_secret=outcome.value)
+    return _back(endpoint) if outcome.refused else endpoint_page(endpoint, new_secret=outcome.value)
 
 
 @bp.route("/account/webhooks/<int:endpoint_id>/remove", methods=["POST"])
@@ -197,7 +200,7 @@ def webhook_remove(endpoint_id: int):
         endpoint_id, lambda e: webhooks.remove(e, actor=_me(), ip=client_ip()), ""
     )
     if outcome.refused:
-        return go(url_for("auth.webhook_page", endpoint_id=endpoint.id))
+        return _back(endpoint)
     flash(_("The endpoint %(url)s is removed.", url=endpoint.url), "info")
     return go(url_for("auth.webhooks_list"))
 

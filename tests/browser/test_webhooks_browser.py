@@ -12,7 +12,7 @@ from core import orders
 from core.models import Product, User
 from extensions import db
 from tests.browser.personas import signed_in_context, wait_settled
-from tests.webhook_receiver import serve
+from tests.webhook_receiver import receiving
 
 pytestmark = pytest.mark.browser
 
@@ -21,11 +21,8 @@ CUSTOMER = "orders@acme.test"
 
 @pytest.fixture
 def receiver(app, tmp_path, monkeypatch):
-    found, stop = serve(tmp_path)
-    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
-    monkeypatch.setitem(app.config, "WEBHOOK_CA_FILE", found.ca_file)
-    yield found
-    stop()
+    with receiving(app, tmp_path, monkeypatch) as found:
+        yield found
 
 
 def place_order(app) -> int:

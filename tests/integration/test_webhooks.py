@@ -30,7 +30,7 @@ from core.models import (
 )
 from extensions import db
 from tests.conftest import persona_api_token
-from tests.webhook_receiver import serve
+from tests.webhook_receiver import receiving
 
 ACME_DM = "orders@acme.test"
 BALTIC_DM = "orders@baltic.test"
@@ -44,11 +44,8 @@ MCU = "MCU-STM32F401"
 
 @pytest.fixture
 def receiver(app, tmp_path, monkeypatch):
-    found, stop = serve(tmp_path)
-    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
-    monkeypatch.setitem(app.config, "WEBHOOK_CA_FILE", found.ca_file)
-    yield found
-    stop()
+    with receiving(app, tmp_path, monkeypatch) as found:
+        yield found
 
 
 def user(email: str) -> User:
