@@ -422,3 +422,16 @@ def test_an_open_delivery_log_follows_its_deliveries_live(app, as_user, connect,
     drain(stranger, NOTHING_WITHIN)
     theirs = as_user("orders@baltic.test").htmx("/account/webhooks").get_data(as_text=True)
     assert receiver.url not in theirs
+
+
+def test_a_payload_never_shows_costs_to_an_owner_who_may_not_see_them(ctx, receiver):
+    sales = db.session.scalar(select(Role).where(Role.preset == "sales"))
+    db.session.add(RolePermission(role_id=sales.id, permission="webhooks.manage"))
+    db.session.commit()
+    register(ANNA, ["price.changed"], receiver.url + "/anna")  # no finance.costs
+    register(ADMIN, ["price.changed"], receiver.url + "/admin")  # finance.costs
+    products.set_prices(product(MCU), actor=user(ADMIN), base_price="6.60")
+    db.session.commit()
+    got = {m.path: json.loads(m.body)["data"]["product"] for m in receiver.wait_for(2)}
+    assert "cost" in got["/hooks/admin"] and "cost" not in got["/hooks/anna"]
+    assert got["/hooks/anna"]["base_price"] == got["/hooks/admin"]["base_price"] == "6.6000"
