@@ -435,3 +435,22 @@ def test_a_payload_never_shows_costs_to_an_owner_who_may_not_see_them(ctx, recei
     got = {m.path: json.loads(m.body)["data"]["product"] for m in receiver.wait_for(2)}
     assert "cost" in got["/hooks/admin"] and "cost" not in got["/hooks/anna"]
     assert got["/hooks/anna"]["base_price"] == got["/hooks/admin"]["base_price"] == "6.6000"
+
+
+def test_with_no_endpoint_listening_an_order_costs_one_small_statement_more(app, ctx):
+    """What every order pays for webhooks when nobody listens: one read of the switched-on
+    endpoints per transaction (not per event), and nothing written."""
+    from tests.statements import listening
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if "webhook_" in statement:
+            seen.append(statement.split()[0].upper())
+
+    with listening(app, note):
+        place_for(ACME_DM, quantity=3)  # an order event and a stock event
+        assert seen == ["SELECT"]
+        stock.set_level(product(MCU).id, 999, reason="count", actor=user(ADMIN))
+        db.session.commit()
+    assert seen == ["SELECT", "SELECT"]  # the next transaction reads again
