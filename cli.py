@@ -1,5 +1,5 @@
 """Command-line tasks: `flask --app app demo`, `create-admin`, `outbox`, `search-index`,
-`translations`, `worker`."""
+`translations`, `worker`, `mail-receive`."""
 
 import click
 from flask import Flask
@@ -138,6 +138,40 @@ def register(app: Flask) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         serve(app, threads=threads or app.config["JOB_THREADS"], stop=stop, say=click.echo)
+
+    @app.cli.command("mail-receive")
+    @click.option("--host", default=None, help="Address to listen on (default: MAIL_RECEIVE_HOST).")
+    @click.option(
+        "--port",
+        type=click.IntRange(1, 65535),
+        default=None,
+        help="Port to listen on (default: MAIL_RECEIVE_PORT).",
+    )
+    def mail_receive_command(host: str | None, port: int | None):
+        """Receive replies by SMTP into conversations until stopped (core.mail_receiver).
+
+        Takes mail only for reply+<token>@MAIL_REPLY_DOMAIN addresses of known
+        conversations, from people who may write in them; relays nothing. Put it behind
+        the mail server that receives for that domain. SIGTERM or Ctrl-C stops it.
+        """
+        import signal
+        import threading
+
+        from core import mail_receiver
+
+        host = host or app.config["MAIL_RECEIVE_HOST"]
+        port = port or app.config["MAIL_RECEIVE_PORT"]
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        server = mail_receiver.controller(app, host, port)
+        server.start()
+        click.echo(f"Receiving replies by mail on {host}:{port}. Ctrl-C stops.")
+        try:
+            stop.wait()
+        finally:
+            server.stop()
+            click.echo("Stopped.")
 
 
 def register_tokens(app: Flask) -> None:

@@ -185,6 +185,13 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "UPLOAD_DIR": overrides.get("UPLOAD_DIR") or _upload_dir(env_name, instance_path),
         "PHOTO_MAX_BYTES": _int("PHOTO_MAX_BYTES", 5 * 1024 * 1024),
         "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_PIXELS", 40_000_000),
+        # Conversations on quotes and orders (core.conversations): each attached file at
+        # most ATTACHMENT_MAX_BYTES (PDF, DXF, STEP, PNG, JPEG, ZIP, checked by content),
+        # at most ATTACHMENT_MAX_FILES a message. Mails about a message answer to
+        # reply+<token>@MAIL_REPLY_DOMAIN (default: PORTAL_URL's host).
+        "ATTACHMENT_MAX_BYTES": _int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024),
+        "ATTACHMENT_MAX_FILES": _int("ATTACHMENT_MAX_FILES", 5),
+        "MAIL_REPLY_DOMAIN": os.environ.get("MAIL_REPLY_DOMAIN") or None,
         # Live updates: pings drop dead peers, incoming messages are small watch lists,
         # and each socket re-checks its session this often even if an event is missed.
         "LIVE_PING_SECONDS": _int("LIVE_PING_SECONDS", 25),
@@ -249,6 +256,14 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "WEBHOOK_DISABLE_AFTER": _int("WEBHOOK_DISABLE_AFTER", 10),
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("WEBHOOK_ALLOW_PRIVATE", "") == "1",
         "WEBHOOK_CA_FILE": os.environ.get("WEBHOOK_CA_FILE") or None,
+        # Quotes mailed to a contact without an account (core.quote_links): the link holds
+        # this many days, unless used for a decision or revoked first.
+        "QUOTE_LINK_DAYS": _int("QUOTE_LINK_DAYS", 14),
+        # Replies by mail (`flask --app app mail-receive`, core.mail_receiver): where the
+        # SMTP receiver listens. Put it behind the mail server that receives for
+        # MAIL_REPLY_DOMAIN (or point that domain's MX at it); it relays nothing.
+        "MAIL_RECEIVE_HOST": os.environ.get("MAIL_RECEIVE_HOST") or "127.0.0.1",
+        "MAIL_RECEIVE_PORT": _int("MAIL_RECEIVE_PORT", 2525),
     }
     config.update(overrides)
     return config

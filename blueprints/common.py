@@ -269,8 +269,12 @@ def template_globals() -> dict:
     def can(permission: str) -> bool:
         return access.can(current_user, permission)
 
+    def sees_prices() -> bool:
+        return access.sees_prices(current_user)
+
     return {
         "can": can,
+        "sees_prices": sees_prices,
         "csrf_token": generate_csrf,
         "nav_items": navigation.nav_items,
         "invitation_hours": settings.invitation_hours,

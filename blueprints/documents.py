@@ -289,8 +289,9 @@ def quote_document(context: dict) -> pdf.Document:
     status = context["status"]
     labels = context.get("labels", quotes.STATUS_LABELS)
     line_total = context.get("line_total", quotes.line_total)
-    total = context.get("total")
-    figures = vat_figures(context)
+    priced = context.get("prices", True)  # a reader without shop.prices: no figure at all
+    total = context.get("total") if priced else None
+    figures = vat_figures(context) if priced else None
     if figures is not None:
         totals, legal = tax_rows(figures, "EUR"), mentions(figures)
     elif total is not None:
@@ -313,17 +314,25 @@ def quote_document(context: dict) -> pdf.Document:
         ),
         lines=tuple(
             pdf.Line(
-                sku=line.product.sku,
-                description=line.product.name,
+                sku=line.sku,
+                description=line.title,
                 quantity=i18n.format_number(line.quantity),
-                unit_price=money(line.unit_price),
-                amount=money(line_total(line.unit_price, line.quantity)),
+                unit_price=money(line.unit_price) if priced else "",
+                amount=money(line_total(line.unit_price, line.quantity)) if priced else "",
             )
             for line in quote.lines
         ),
         totals=totals,
         mentions=legal,
-        paragraphs=() if total is not None else (_("Prices follow when the seller answers."),),
+        paragraphs=(
+            ()
+            if total is not None
+            else (
+                (_("Prices follow when the seller answers."),)
+                if priced
+                else (_("Prices are shown to your company's decision-makers."),)
+            )
+        ),
         footer=seller.get("footer", ""),
         stamp=str(labels[status]) if status in QUOTE_STAMPS else "",
     )

@@ -13,8 +13,9 @@ from flask_login import current_user
 from blueprints.boundary import attempt
 from blueprints.common import is_htmx, render, unchanged
 from blueprints.documents import pdf_answer, quote_document
+from blueprints.fragments.conversations import panel_context
 from blueprints.fragments.quotes import QUOTE, quote_context
-from core import quotes
+from core import attachments, custom_parts, quotes
 
 
 class QuotePages:
@@ -41,11 +42,21 @@ class QuotePages:
         actions = self.actions(found)
         if is_htmx() and request.args.get("shown") == str(actions["seen"]):
             return unchanged()
-        return render(self.page, self.panel, **(quote_context(found, current_user) | actions))
+        context = quote_context(found, current_user) | actions
+        if not is_htmx():  # the whole page: with its conversation, now read
+            context |= panel_context(found, current_user)
+        return render(self.page, self.panel, **context)
 
     def pdf(self, quote_id: int):
         """The quote as a PDF, from the context of its page's live region."""
         return pdf_answer(quote_document(quote_context(self.load(quote_id), current_user)))
+
+    def drawing(self, quote_id: int, attachment_id: int):
+        """A custom part's drawing on a quote this person may see, as a download; a quote
+        out of their scope, or a file not on its lines, is a 404."""
+        return attachments.download_response(
+            custom_parts.drawing_of(self.load(quote_id), attachment_id)
+        )
 
     def answer(self, quote_id: int, *, notice: str = "", error: str = "", form=None):
         """After a move: htmx gets the panel and (out of band) the region; a plain form a

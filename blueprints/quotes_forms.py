@@ -5,12 +5,14 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage
 from wtforms import (
     DateField,
     FieldList,
     Form,
     FormField,
     HiddenField,
+    MultipleFileField,
     StringField,
     TextAreaField,
 )
@@ -18,7 +20,7 @@ from wtforms.validators import InputRequired, Length, StopValidation, Validation
 from wtforms.widgets import HiddenInput
 
 from blueprints.forms import WholeField
-from core import i18n, numbers, orders, quotes
+from core import custom_parts, i18n, numbers, orders, quotes
 from core.errors import Refused
 from core.products import clean_price
 
@@ -75,10 +77,56 @@ class AskLine(Form):
         return not (self.sku.data or "").strip() and not (self.quantity.data or "").strip()
 
 
+class CustomLine(Form):
+    """One custom part of a request: a description, a material with its thickness (one
+    choice, "<material id>:<thickness>"), a quantity and drawings. Drawings already stored
+    come back as `kept` ids (core.custom_parts.keep_drawing), so none is uploaded twice."""
+
+    description = TextAreaField(
+        _l("Description"),
+        validators=[
+            Length(
+                max=custom_parts.MAX_DESCRIPTION,
+                message=_l(
+                    "A description has at most %(count)s characters.",
+                    count=custom_parts.MAX_DESCRIPTION,
+                ),
+            )
+        ],
+    )
+    material = StringField(_l("Material and thickness"))
+    quantity = StringField(_l("Quantity"))
+    drawings = MultipleFileField(_l("Drawings"))
+
+    kept: list = ()  # the stored drawings of this line (Attachment rows), set by resolve_custom
+
+    def uploads(self) -> list:
+        # A hand-made post may put text where a file goes: only files count.
+        return [f for f in (self.drawings.data or []) if isinstance(f, FileStorage) and f.filename]
+
+    @property
+    def blank(self) -> bool:
+        return (
+            not (self.description.data or "").strip()
+            and not (self.material.data or "").strip()
+            and not (self.quantity.data or "").strip()
+            and not self.uploads()
+            and not self.kept
+        )
+
+
+def material_choice(raw: str) -> tuple[int | None, str]:
+    """ "12:3" as (12, "3"); (None, "") for anything else."""
+    material, _sep, thickness = (raw or "").partition(":")
+    material_id = numbers.record_id(material) if material.isascii() else None
+    return material_id, thickness.strip()[:12]
+
+
 class RequestForm(FlaskForm):
-    """A request for quotation: several lines by SKU and quantity, and a note."""
+    """A request for quotation: several lines by SKU and quantity, custom parts, and a note."""
 
     lines = FieldList(FormField(AskLine), min_entries=5, max_entries=quotes.MAX_LINES)
+    custom = FieldList(FormField(CustomLine), min_entries=1, max_entries=quotes.MAX_LINES)
     note = TextAreaField(
         _l("Note for the seller"),
         validators=[Length(max=quotes.MAX_NOTE, message=NOTE_MESSAGE)],
@@ -116,9 +164,81 @@ class RequestForm(FlaskForm):
             line.asked = quantity
             if line.product is not None and line.sku.errors == []:
                 asks.append((line.product.id, quantity))
+        return asks
+
+    def resolve_custom(
+        self, actor, kept_ids, *, judge: bool = True
+    ) -> tuple[list[custom_parts.CustomAsk], bool]:
+        """Check every used custom line and store the drawings it brings; the custom asks
+        and whether a drawing was stored now (the answer must then keep it: a success).
+
+        `kept_ids(prefix)` gives the ids of drawings a line kept from an earlier post; only
+        those this person stored and nothing holds yet are kept (others are dropped).
+        Without `judge` (adding lines) it only stores drawings: nothing is marked missing.
+        """
+        from core.errors import Refused as Refusal
+
+        asks, stored = [], False
+        for entry in self.custom:
+            line = entry.form
+            for name in ("description", "material", "quantity", "drawings"):
+                field = getattr(line, name)
+                field.errors = list(field.errors)
+            pending = custom_parts.pending_drawings(actor, kept_ids(line._prefix))
+            line.kept = list(pending.values())
+            if line.blank:
+                line.kept = []
+                continue
+            for upload in line.uploads():
+                if len(line.kept) >= custom_parts.MAX_DRAWINGS:
+                    line.drawings.errors.append(
+                        _(
+                            "A custom part has at most %(count)s drawings.",
+                            count=custom_parts.MAX_DRAWINGS,
+                        )
+                    )
+                    break
+                try:
+                    line.kept.append(
+                        custom_parts.keep_drawing(upload, company=actor.company, actor=actor)
+                    )
+                    stored = True
+                except Refusal as exc:
+                    line.drawings.errors.append(str(exc))
+            if not judge:
+                continue
+            if not (line.description.data or "").strip():
+                line.description.errors.append(_("Describe the custom part."))
+            material_id, thickness = material_choice(line.material.data)
+            material = custom_parts.active_material(material_id)
+            if material is None or thickness not in material.thicknesses:
+                line.material.errors.append(_("Choose a material and thickness from the list."))
+            if not line.kept and not line.drawings.errors:
+                line.drawings.errors.append(_("Add at least one drawing of the custom part."))
+            try:
+                quantity = whole_quantity(line.quantity.data)
+            except ValidationError as exc:
+                line.quantity.errors.append(str(exc))
+                continue
+            if not (line.description.errors or line.material.errors or line.drawings.errors):
+                asks.append(
+                    custom_parts.CustomAsk(
+                        description=line.description.data,
+                        material_id=material_id,
+                        thickness=thickness,
+                        quantity=quantity,
+                        drawing_ids=tuple(a.id for a in line.kept),
+                    )
+                )
+        return asks, stored
+
+    def check_used(self) -> None:
+        """At least one line, a product or a custom part, is filled in."""
+        used = any(not e.form.blank for e in self.lines) or any(
+            not e.form.blank for e in self.custom
+        )
         if not used:
             self.form_errors.append(_("Add at least one product with a quantity."))
-        return asks
 
     @property
     def ok(self) -> bool:
@@ -128,6 +248,13 @@ class RequestForm(FlaskForm):
             and not self.note.errors
             and not (self.csrf_token.errors if hasattr(self, "csrf_token") else ())
             and not any(e.form.sku.errors or e.form.quantity.errors for e in self.lines)
+            and not any(
+                e.form.description.errors
+                or e.form.material.errors
+                or e.form.quantity.errors
+                or e.form.drawings.errors
+                for e in self.custom
+            )
         )
 
 

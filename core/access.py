@@ -9,13 +9,13 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, and_, false, or_, select
 
 from extensions import db
 
 from . import visibility
 from .i18n import N_, _
-from .models import Company, User, company_reps
+from .models import Company, RolePermission, User, company_reps, user_roles
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,19 @@ MODULES: tuple[Module, ...] = (
         (("manage", _("send events to their own systems' HTTPS endpoints")),),
     ),
     Module(
+        "tasks",
+        _("Tasks"),
+        (
+            ("view", _("see follow-up tasks of the customers in their scope")),
+            ("edit", _("create, assign, complete and remove tasks")),
+        ),
+    ),
+    Module(
         "shop",
         _("Storefront"),
         (
+            # carts, orders, approvals and invoices need it too (PRICED, below)
+            ("prices", _("see prices and promotions")),
             ("cart", _("build carts")),
             ("order", _("check out and order")),
             ("quote", _("request quotations and negotiate")),
@@ -167,6 +177,18 @@ _VIEW_ALL_TRADE = (
     "promotions.view",
     "invoices.view",
     "reports.view",
+)
+
+
+# What a Partner (a contract manufacturer, say) reads by default: the admin narrows or
+# widens it on the roles page. Never `customers.all` (assigned customers only), never costs.
+PARTNER_VIEWS = (
+    "products.view",
+    "stock.view",
+    "orders.view",
+    "shipping.view",
+    "quotes.view",
+    "customers.view",
 )
 
 
@@ -220,6 +242,8 @@ PRESETS: tuple[Preset, ...] = (
             "invoices.view",
             "reports.view",
             "portal.grant",
+            "tasks.view",
+            "tasks.edit",
         ),
     ),
     Preset(
@@ -237,6 +261,8 @@ PRESETS: tuple[Preset, ...] = (
             "shipping.view",
             "shipping.edit",
             "customers.all",
+            "tasks.view",
+            "tasks.edit",
         ),
     ),
     Preset(
@@ -254,6 +280,8 @@ PRESETS: tuple[Preset, ...] = (
             "invoices.edit",
             "reports.view",
             "finance.costs",
+            "tasks.view",
+            "tasks.edit",
         ),
     ),
     Preset(
@@ -261,7 +289,7 @@ PRESETS: tuple[Preset, ...] = (
         "Read-only",
         "staff",
         N_("Sees the trade modules, changes nothing"),
-        _perms(*_VIEW_ALL_TRADE),
+        _perms(*_VIEW_ALL_TRADE, "tasks.view"),
     ),
     Preset(
         "decision_maker",
@@ -275,10 +303,28 @@ PRESETS: tuple[Preset, ...] = (
         "Requester",
         "customer",
         N_("Builds carts and requests quotes for a decision-maker to approve"),
-        _perms("shop.cart", "shop.quote", "shop.lists"),
+        _perms("shop.prices", "shop.cart", "shop.quote", "shop.lists"),
     ),
     Preset(
-        "browse_only", "Browse-only", "customer", N_("Browses the offer, nothing else"), frozenset()
+        "browse_only",
+        "Browse-only",
+        "customer",
+        N_("Browses the offer, nothing else"),
+        _perms("shop.prices"),
+    ),
+    Preset(
+        "collaborator",
+        "External collaborator",
+        "customer",
+        N_("Prepares quote requests for a decision-maker; sees no prices, orders or invoices"),
+        _perms("shop.quote"),
+    ),
+    Preset(
+        "partner",
+        "Partner",
+        "staff",
+        N_("An outside partner: reads the chosen modules for assigned customers; no costs"),
+        _perms(*PARTNER_VIEWS),
     ),
 )
 PRESETS_BY_KEY = {p.key: p for p in PRESETS}
@@ -323,7 +369,40 @@ def can(user: User | None, permission: str) -> bool:
     # The seller's commercial policy narrows what a customer role grants.
     if permission == "shop.quote" and not user.company.group.quotes_allowed:
         return False
+    # Carts, orders, approvals and invoices are made of prices: a role without them
+    # (an external collaborator's) gets none of these, whatever else it lists.
+    if permission in PRICED and "shop.prices" not in permissions_of(user):
+        return False
     return not (permission == "shop.users" and not user.company.manages_own_users)
+
+
+# Storefront permissions that show prices wherever they are used: they need `shop.prices`.
+PRICED = frozenset({"shop.cart", "shop.order", "shop.approve", "shop.invoices"})
+
+
+def sees_prices(user: User | None) -> bool:
+    """Are prices, promotions and totals shown to this person? Staff: always (what the
+    back office shows them is decided by their modules); a customer person: with
+    `shop.prices`. Every storefront page, fragment, push, PDF, export, mail and API
+    answer asks this before it shows a price."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(getattr(user, "is_staff", False)) or can(user, "shop.prices")
+
+
+# A customer's sales rep: staff assigned to it who answer its quotes. Assignment alone also
+# scopes a reader (a Partner) to the customer; reports and mails that mean the seller's
+# people who sell to it ask for this permission too.
+SELLS = "quotes.edit"
+
+
+def holders(permission: str) -> Select:
+    """The ids of the people whose roles grant this permission (a subquery)."""
+    return (
+        select(user_roles.c.user_id)
+        .join(RolePermission, RolePermission.role_id == user_roles.c.role_id)
+        .where(RolePermission.permission == permission)
+    )
 
 
 def can_any(user: User | None, permissions: Iterable[str]) -> bool:
@@ -532,6 +611,33 @@ def visible_people(user: User | None, company_id: int) -> Select:
     return company_scope(user, select(User).where(User.company_id == company_id), User.company_id)
 
 
+def conversation_area(conversation) -> str:
+    """The trade area a conversation's record belongs to: "quotes" or "orders"."""
+    return "quotes" if conversation.quote_id is not None else "orders"
+
+
+def may_read_conversation(user: User | None, conversation) -> bool:
+    """May this person read a quote's or order's conversation? Whoever may see the record:
+    staff with quotes.view / orders.view for a company in their scope, the company's own
+    people who read that area (Browse-only people read neither)."""
+    if user is None or conversation is None:
+        return False
+    if not may_read(user, conversation_area(conversation)):
+        return False
+    return load_company(user, conversation.company_id) is not None
+
+
+def may_post(user: User | None, conversation) -> bool:
+    """May this person write in a conversation? Staff with quotes.edit / orders.edit in
+    scope; the record's company's people who read it, as themselves: a storefront opened
+    by staff for them (acting or viewing) writes nothing in their name."""
+    if not may_read_conversation(user, conversation):
+        return False
+    if user.is_staff:
+        return can(user, f"{conversation_area(conversation)}.edit")
+    return assumption(user) is None
+
+
 def may_act_on_quote(user: User | None, quote, side: str) -> bool:
     """May this person move a quote for this side: "customer" (their own company's quote,
     with `shop.quote`) or "staff" (`quotes.edit`, for a customer in their scope)?"""
@@ -551,6 +657,13 @@ def may_act_on_quote(user: User | None, quote, side: str) -> bool:
         and can(user, "quotes.edit")
         and load_company(user, quote.company_id) is not None
     )
+
+
+def may_mail_quote(user: User | None, quote) -> bool:
+    """May this person mail a quote's link to a contact without an account, and see and
+    revoke the links sent? Whoever answers the quote for the seller (quotes.edit, in
+    scope); staff acting as a customer never do."""
+    return may_act_on_quote(user, quote, "staff") and assumption(user) is None
 
 
 # A company's approvals: its decision-makers approve colleagues' carts (`shop.approve`)
@@ -591,6 +704,63 @@ def may_withdraw_quote(user: User | None, quote) -> bool:
     )
 
 
+# --- tasks -------------------------------------------------------------------------------
+# A follow-up task follows its customer: staff with `tasks.view` see the tasks of the
+# companies in their scope (a quote's or an order's task carries its company). A task with
+# no customer is its creator's and its assignee's, and seen by those who see every customer.
+
+
+def task_scope(user: User | None, stmt: Select) -> Select:
+    """Narrow a query of tasks to those this person may see; none without `tasks.view`."""
+    from .models.tasks import Task
+
+    if user is None or not getattr(user, "is_staff", False) or not can(user, "tasks.view"):
+        return stmt.where(false())
+    if sees_all_customers(user):
+        return stmt
+    assigned = select(company_reps.c.company_id).where(company_reps.c.user_id == user.id)
+    return stmt.where(
+        or_(
+            Task.company_id.in_(assigned),
+            and_(
+                Task.company_id.is_(None),
+                or_(Task.assignee_id == user.id, Task.created_by_id == user.id),
+            ),
+        )
+    )
+
+
+def load_task(user: User | None, task_id: int):
+    """One task if this person may see it, else None (the caller answers 404)."""
+    from .models.tasks import Task
+
+    return db.session.scalars(task_scope(user, select(Task).where(Task.id == task_id))).first()
+
+
+def may_see_task(user: User | None, task) -> bool:
+    """May this person see this task (the rule of `task_scope`, for one loaded task)?"""
+    if user is None or not getattr(user, "is_staff", False) or not can(user, "tasks.view"):
+        return False
+    if task.company_id is None:
+        return sees_all_customers(user) or user.id in (task.assignee_id, task.created_by_id)
+    return load_company(user, task.company_id) is not None
+
+
+def may_edit_task(user: User | None, task) -> bool:
+    """May this person change, complete, reopen or remove this task?"""
+    return can(user, "tasks.edit") and may_see_task(user, task)
+
+
+def may_be_assigned_task(person: User | None, company_id: int | None) -> bool:
+    """May this person be given a task of this customer (None: of no customer)? An active
+    staff colleague with `tasks.view` who sees that customer."""
+    if person is None or not getattr(person, "is_staff", False) or person.status != "active":
+        return False
+    if not can(person, "tasks.view"):
+        return False
+    return company_id is None or load_company(person, company_id) is not None
+
+
 # --- acting for a customer ----------------------------------------------------------------
 # Staff with `customers.act` open the storefront as one active person of a customer company
 # in their scope: "act" builds carts, places orders and asks for quotes in that person's
@@ -603,11 +773,14 @@ VIEWING = "view"
 ASSUMING_MODES = (ACTING, VIEWING)
 # What staff acting for a person may use of that person's rights: their buying, never the
 # company's own administration (approving colleagues, people, addresses, lists).
-ACTING_PERMISSIONS = _perms("shop.cart", "shop.order", "shop.quote")
+ACTING_PERMISSIONS = _perms("shop.prices", "shop.cart", "shop.order", "shop.quote")
+# What there must be to act with: prices alone are only what the person is shown.
+ACTING_WITH = ACTING_PERMISSIONS - {"shop.prices"}
 # Each storefront permission, with the staff permission it takes to read what it shows
 # (None: what it shows needs no more than seeing the company). Deny by default: a
 # storefront permission missing here is never lent.
 ASSUMED_READS: dict[str, str | None] = {
+    "shop.prices": None,  # the group's prices, which staff who open the storefront see
     "shop.cart": "orders.view",
     "shop.order": "orders.view",
     "shop.approve": "orders.view",
@@ -663,7 +836,7 @@ def may_assume(staff: User | None, person: User | None, mode: str) -> bool:
     if not person.company.is_active or load_company(staff, person.company_id) is None:
         return False
     if mode == ACTING:
-        return bool(assumed_permissions(staff, person, mode) & ACTING_PERMISSIONS)
+        return bool(assumed_permissions(staff, person, mode) & ACTING_WITH)
     return True
 
 
@@ -747,15 +920,17 @@ def _customers(*needs: str, by: tuple[str, ...] = (), **extra) -> Audience:
 
 
 _QUOTE = (
-    _customers("shop.quote", by=("company_id",)),
+    _customers("shop.quote", by=("company_id",), fields=("shop.prices",)),
     _staff("quotes.view", fields=("finance.costs",), by=("scope",)),
 )
 _SALES_REPORT = (_staff("reports.view"),)
+# a record's panel of open tasks, in the viewer's scope; its "New task" link with tasks.edit
+_TASK_FIELDS = ("tasks.edit",)
 
 # Every region kind has its rule here; a kind without one is sent to nobody.
 AUDIENCES: dict[str, tuple[Audience, ...]] = {
     # catalogue and stock
-    "offer": (_customers(by=("group_id",)),),
+    "offer": (_customers(by=("group_id",), fields=("shop.prices",)),),
     # a product page's "no longer available" (the product was hidden from the group)
     "product-status": (_customers(by=("group_id",)),),
     "catalog-results": (_customers(),),
@@ -802,10 +977,24 @@ AUDIENCES: dict[str, tuple[Audience, ...]] = {
     "my-cart": (_customers("shop.cart", own="user_id"),),
     # a company's shared list: its own people (the region renders only their company's
     # lists), offers as their group sees them, controls as their rights allow
-    "list": (_customers(by=("company_id", "group_id"), fields=("shop.lists", "shop.cart")),),
+    "list": (
+        _customers(
+            by=("company_id", "group_id"), fields=("shop.lists", "shop.cart", "shop.prices")
+        ),
+    ),
     # quotes
     "quote": _QUOTE,
     "quote-actions": _QUOTE,
+    # a quote's or order's conversation: whoever may see the record (messages carry no
+    # prices; the renderer asks may_read_conversation of each record in the viewer's scope)
+    "quote-conversation": (
+        _customers("shop.quote", by=("company_id",)),
+        _staff("quotes.view", by=("scope",)),
+    ),
+    "order-conversation": (
+        Audience("customer", any_of=READERS["orders"][1], by=("company_id",)),
+        _staff("orders.view", by=("scope",)),
+    ),
     "quotes-table": (_staff("quotes.view"),),
     "shop-quotes": (_customers("shop.quote"),),
     # billing
@@ -846,6 +1035,12 @@ AUDIENCES: dict[str, tuple[Audience, ...]] = {
     # one's company's)
     "webhook-endpoints": (_staff("webhooks.manage"), _customers("shop.webhooks")),
     "webhook-deliveries": (_staff("webhooks.manage"), _customers("shop.webhooks")),
+    # one's own open tasks (a list named by its person: each view shows only one's own),
+    # and a customer's, quote's or order's panel of open tasks (re-fetched, scoped)
+    "my-tasks": (Audience("staff", needs=_perms("tasks.view"), own="user_id"),),
+    "company-tasks": (_staff("tasks.view", fields=_TASK_FIELDS, by=("scope",)),),
+    "quote-tasks": (_staff("tasks.view", fields=_TASK_FIELDS, by=("scope",)),),
+    "order-tasks": (_staff("tasks.view", fields=_TASK_FIELDS, by=("scope",)),),
     # a company's people, to those of its people who manage them
     "shop-users": (_customers("shop.users", own="company_id"),),
     # reports: margins only with costs; the costs notice only for those who lost them

@@ -646,14 +646,16 @@ EXPORT_HEADER = ["sku", "name", "quantity", "note", "unit_price", "availability"
 
 
 def export_rows(lst: ShoppingList, viewer: User) -> list[tuple]:
-    """The list as CSV rows, priced and stocked as the viewer's group sees it."""
+    """The list as CSV rows, priced and stocked as the viewer's group sees it (no price
+    for a viewer without shop.prices)."""
+    priced_for = access.sees_prices(viewer)
     return [
         (
             item.product.sku,
             item.product.name,
             item.line.quantity,
             item.line.note,
-            item.unit_price(),
+            item.unit_price() if priced_for else None,
             availability(item.offer),
         )
         for item in priced(lst, viewer)

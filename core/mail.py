@@ -48,9 +48,11 @@ def send(
     attachments: Sequence[Attachment] = (),
     reader: User | None = None,
     document: tuple[str, int] | None = None,
+    reply_to: str = "",
 ) -> OutboxMail:
     """Keep a message in the outbox; it is delivered by a job once the change commits.
 
+    `reply_to`: where an answer goes (a conversation's reply+<token>@ address).
     `reader`: the person it is written to. `document`: (kind, id) of a document to draw
     for them and attach (core.notify), by the job, in the language of the moment.
     A lazy subject or body (core.i18n) is rendered here, in the language of the moment:
@@ -62,6 +64,7 @@ def send(
         subject=subject[:200],
         body=body,
         user_id=reader.id if reader is not None else None,
+        reply_to=reply_to,
     )
     if document is not None:
         mail.document_kind, mail.document_id = document
@@ -127,6 +130,8 @@ def _message(mail: OutboxMail, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.to_addr
+    if mail.reply_to:
+        message["Reply-To"] = mail.reply_to
     message["Subject"] = mail.subject
     message["Date"] = formatdate(localtime=False)
     domain = sender.rpartition("@")[2] or "localhost"

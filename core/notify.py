@@ -122,9 +122,12 @@ def company(
 
 
 def reps(company: Company, subject: str, body: str, *, permission: str) -> None:
-    """Mail the company's assigned sales staff; a company nobody is assigned to goes to the
-    staff who serve every customer with `permission` (e.g. quotes.edit), so nothing is lost."""
-    assigned = [rep for rep in company.reps if rep.status == "active"]
+    """Mail the company's assigned staff who hold `permission` (e.g. quotes.edit: the sales
+    reps, not a Partner who only reads); a company nobody such is assigned to goes to the
+    staff who serve every customer with `permission`, so nothing is lost."""
+    assigned = [
+        rep for rep in company.reps if rep.status == "active" and access.can(rep, permission)
+    ]
     if not assigned:
         staff = db.session.scalars(select(User).where(User.kind == STAFF, User.status == "active"))
         assigned = [

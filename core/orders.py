@@ -61,11 +61,37 @@ class NotEnoughStock(Refused):
 
 @dataclass(frozen=True)
 class LineRequest:
-    """What to order: a product and a quantity, with a price fixed by a quote if any."""
+    """What to order: a product and a quantity, with a price fixed by a quote if any.
 
-    product_id: int
+    A custom part from a quote (core.custom_parts) has no product: its `sku` and `name`
+    say what it is, its quoted `unit_price` is the price, and it takes no stock.
+    """
+
+    product_id: int | None
     quantity: int
     unit_price: Decimal | None = None
+    sku: str = ""
+    name: str = ""
+    quote_line_id: int | None = None
+
+
+def custom_order_line(request: LineRequest) -> OrderLine:
+    """A custom part's line: at its quoted price, standard VAT class, no product, no cost."""
+    if request.unit_price is None or not request.sku:
+        raise Refused(_("A custom part is ordered only at the price of its quote."))
+    return OrderLine(
+        product_id=None,
+        sku=request.sku[:64],
+        name=request.name[:200],
+        quantity=request.quantity,
+        list_price=request.unit_price,
+        unit_price=request.unit_price,
+        unit_cost=Decimal("0"),
+        promotion_id=None,
+        line_total=(request.unit_price * request.quantity).quantize(CENT, ROUND_HALF_UP),
+        tax_class="standard",
+        quote_line_id=request.quote_line_id,
+    )
 
 
 def _take_stock(
@@ -154,9 +180,13 @@ def place(
     if not requests:
         raise Refused(_("The order has no lines."))
     merged: dict[int, LineRequest] = {}
+    custom: list[LineRequest] = []
     for line in requests:
         if line.quantity < 1 or line.quantity > MAX_QUANTITY:
             raise Refused(_("Quantities are whole numbers from 1."))
+        if line.product_id is None:
+            custom.append(line)
+            continue
         if line.product_id in merged:
             raise Refused(_("A product appears twice in the order."))
         merged[line.product_id] = line
@@ -190,6 +220,7 @@ def place(
                 products[product_id], offers[product_id], request.quantity, request.unit_price
             )
         )
+    order.lines.extend(custom_order_line(request) for request in custom)
     order.total = sum((line.line_total for line in order.lines), Decimal(0))
     db.session.flush()
     order.number = f"SO-{order.id:05d}"
@@ -199,7 +230,7 @@ def place(
     # A group that accepts back-orders gets what there is; the rest of each line waits for
     # a goods receipt (core.stock.receive), which serves it before anything goes to stock.
     backorders = bool(company.group.backorders_allowed)
-    line_of = {line.product_id: line for line in order.lines}
+    line_of = {line.product_id: line for line in order.lines if line.product_id is not None}
     for product_id in sorted(merged):
         quantity = merged[product_id].quantity
         if backorders:
@@ -248,7 +279,9 @@ def move(order: Order, to: str, *, actor: User, note: str = "") -> None:
     removed = []
     if to == "cancelled":
         billing.void_for(order, actor=actor)  # first: it refuses a paid invoice
-        for line in sorted(order.lines, key=lambda ln: ln.product_id):
+        # A custom part took no stock, so it gives none back.
+        stocked = [ln for ln in order.lines if ln.product_id is not None]
+        for line in sorted(stocked, key=lambda ln: ln.product_id):
             _return_stock(line, order, actor)
         # Shipments still being prepared never left: they go with the order.
         for shipment in [s for s in order.shipments if s.status == "prepared"]:

@@ -250,11 +250,13 @@ def _write(path: Path, data: bytes) -> None:
     temporary.replace(path)
 
 
-def _session() -> Session:
+def removed_on_rollback() -> list[Path]:
+    """The files written in the current transaction: a path added here is removed again if
+    the transaction rolls back, and kept once it commits (photos and attachments)."""
     session = db.session()
     if not session.in_transaction():
         session.begin()
-    return session
+    return session.info.setdefault(_WRITTEN, [])
 
 
 @event.listens_for(Session, "after_commit")
@@ -324,7 +326,7 @@ def add(
     position = -1 if position is None else position
     folder = folder_of(upload_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    written = _session().info.setdefault(_WRITTEN, [])
+    written = removed_on_rollback()
     added = []
     for upload, picture in zip(uploads, encoded, strict=True):
         filename = f"{secrets.token_hex(16)}.{picture.extension}"

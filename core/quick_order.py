@@ -372,6 +372,21 @@ def reorder(user: User, order: Order) -> Outcome:
     group_id = user.company.group_id
     for line in sorted(order.lines, key=lambda ln: ln.id):
         product = line.product
+        if product is None:  # a custom part from a quote (core.custom_parts)
+            outcome.refused.append(
+                (
+                    line.sku,
+                    line.name,
+                    str(
+                        _(
+                            "%(sku)s is a custom part made to your drawings, not a catalogue "
+                            "product: ask for a new quote to order it again.",
+                            sku=line.sku,
+                        )
+                    ),
+                )
+            )
+            continue
         if not visibility.available(product, group_id):
             outcome.refused.append(
                 (line.sku, line.name, str(_("%(sku)s is not sold any more.", sku=line.sku)))

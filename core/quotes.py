@@ -38,7 +38,19 @@ from sqlalchemy.orm import selectinload
 
 from extensions import db
 
-from . import access, acting, audit, delivery, events, i18n, notify, orders, tax, visibility
+from . import (
+    access,
+    acting,
+    audit,
+    custom_parts,
+    delivery,
+    events,
+    i18n,
+    notify,
+    orders,
+    tax,
+    visibility,
+)
 from .errors import NotFound, Refused
 from .i18n import N_, _
 from .models import (
@@ -324,9 +336,14 @@ def load_many(user: User, quote_ids: Iterable[int]) -> list[Quote]:
 
 @dataclass(frozen=True)
 class Change:
-    """One product in one round: its quantity, and the price before and after this round."""
+    """One line in one round: its quantity, and the price before and after this round.
 
-    product: Product
+    `product` is None for a custom part; `sku` and `name` say what the line is either way.
+    """
+
+    product: Product | None
+    sku: str
+    name: str
     quantity: int
     old: Decimal | None
     new: Decimal | None
@@ -354,16 +371,22 @@ class Step:
 
 def timeline(quote: Quote) -> list[Step]:
     """Every round, oldest first, each line with the price the round before proposed."""
-    standing: dict[int, Decimal] = {}
+    standing: dict[str, Decimal] = {}
+    custom = {ln.key: ln for ln in quote.lines if ln.is_custom}
     steps = []
     for rnd in sorted(quote.rounds, key=lambda r: r.id):
         changes = []
         for line in rnd.lines:
-            old = standing.get(line.product_id)
+            old = standing.get(line.key)
             new = line.unit_price if line.unit_price is not None else old
-            changes.append(Change(line.product, line.quantity, old, new))
+            if line.product is not None:
+                sku, name = line.product.sku, line.product.name
+            else:
+                part = custom.get(line.key)
+                sku, name = (part.sku, part.title) if part is not None else ("", "")
+            changes.append(Change(line.product, sku, name, line.quantity, old, new))
             if line.unit_price is not None:
-                standing[line.product_id] = line.unit_price
+                standing[line.key] = line.unit_price
         steps.append(Step(rnd, tuple(changes)))
     return steps
 
@@ -384,20 +407,26 @@ def total(quote: Quote) -> Decimal | None:
 def taxes(quote: Quote):
     """What an acceptance would bear now: net, VAT per rate, gross (core.tax); None while
     a line has no price."""
-    amounts = [
-        (line.product.tax_class, line_total(line.unit_price, line.quantity)) for line in quote.lines
-    ]
+    amounts = [(line.tax_class, line_total(line.unit_price, line.quantity)) for line in quote.lines]
     if not amounts or any(net is None for _, net in amounts):
         return None
     return tax.of_lines(quote.company, amounts)
 
 
-def asked_prices(quote: Quote) -> dict[int, Decimal]:
-    """Product id → what the customer's counter-offer asks, while it awaits the seller."""
+def asked_prices(quote: Quote) -> dict[str, Decimal]:
+    """Line key (QuoteLine.key) → what the customer's counter-offer asks, while it awaits
+    the seller."""
     last = last_priced(quote)
     if last is None or last.side != CUSTOMER:
         return {}
-    return {ln.product_id: ln.unit_price for ln in last.lines if ln.unit_price is not None}
+    return {ln.key: ln.unit_price for ln in last.lines if ln.unit_price is not None}
+
+
+def round_line(line: QuoteLine, unit_price: Decimal | None) -> QuoteRoundLine:
+    """A round's copy of a quote line at a price: by product, or by the custom line itself."""
+    if line.is_custom:
+        return QuoteRoundLine(quote_line=line, quantity=line.quantity, unit_price=unit_price)
+    return QuoteRoundLine(product=line.product, quantity=line.quantity, unit_price=unit_price)
 
 
 def find_products(skus: Iterable[str], group_id: int | None = None) -> dict[str, Product]:
@@ -517,13 +546,22 @@ def _customer_side(quote: Quote) -> list[User]:
 
 
 def _tell_customer(quote: Quote, subject: str, body: str, link, *, attach=None) -> None:
+    """Tell the customer's side; whoever sees no prices (an external collaborator who
+    asked) hears only that the quote moved on, without its figures or its document."""
     where = f"\n\n{link(quote)}" if link else ""
+    told = [p for p in _customer_side(quote) if p is not None]
+    heading = _("Quote %(number)s: %(subject)s", number=quote.number, subject=subject)
     notify.people(
-        _customer_side(quote),
-        _("Quote %(number)s: %(subject)s", number=quote.number, subject=subject),
-        i18n.join(body, where),
-        attach=attach,
+        [p for p in told if access.sees_prices(p)], heading, i18n.join(body, where), attach=attach
     )
+    unpriced = [p for p in told if not access.sees_prices(p)]
+    if unpriced:
+        moved = _(
+            "Quote %(number)s has moved on. Its prices are for your company's "
+            "decision-makers to see.",
+            number=quote.number,
+        )
+        notify.people(unpriced, heading, i18n.join(moved, where))
 
 
 def _tell_seller(quote: Quote, subject: str, body: str, link) -> None:
@@ -548,7 +586,7 @@ def _prices_of(quote: Quote, prices: dict[int, object]) -> dict[int, Decimal]:
         raise Refused(_("Give a unit price for every line of the quote."))
     clean = {}
     for line in quote.lines:
-        sku = line.product.sku
+        sku = line.sku
         price = clean_price(prices[line.id], _("The unit price of %(sku)s", sku=sku))
         if price <= 0:
             raise Refused(_("The unit price of %(sku)s must be more than zero.", sku=sku))
@@ -563,15 +601,18 @@ def request(
     actor: User,
     note: str = "",
     link: Callable[[Quote], str] | None = None,
+    custom: Iterable[custom_parts.CustomAsk] = (),
 ) -> Quote:
-    """A customer asks for prices: (product id, quantity) lines and a note; the seller's turn."""
+    """A customer asks for prices: (product id, quantity) lines, custom parts (core.
+    custom_parts) and a note; the seller's turn."""
+    custom = list(custom)
     if not (actor.is_customer and actor.company_id == company.id):
         raise Refused(_("You can only ask for quotes for your own company."))
     if not access.can(actor, "shop.quote"):
         raise Refused(_("Your company's terms do not include quotations."))
-    if not asks:
+    if not asks and not custom:
         raise Refused(_("Add at least one product with a quantity."))
-    if len(asks) > MAX_LINES:
+    if len(asks) + len(custom) > MAX_LINES:
         raise Refused(_("A quote has at most %(count)s lines.", count=MAX_LINES))
     quantities: dict[int, int] = {}
     for product_id, quantity in asks:
@@ -585,6 +626,14 @@ def request(
         if product_id in quantities:
             raise Refused(_("A product appears twice: put its whole quantity on one line."))
         quantities[product_id] = quantity
+    for part in custom:
+        if not isinstance(part.quantity, int) or not 1 <= part.quantity <= orders.MAX_QUANTITY:
+            raise Refused(
+                _(
+                    "Quantities are whole numbers from 1 to %(most)s.",
+                    most=i18n.number(orders.MAX_QUANTITY),
+                )
+            )
     shown = visibility.offered(company.group_id)  # hidden from the group: as not sold
     products = {
         p.id: p
@@ -604,8 +653,12 @@ def request(
     )
     asked = [(products[pid], qty) for pid, qty in quantities.items()]
     quote.lines = [QuoteLine(product=p, quantity=q) for p, q in asked]
+    quote.lines += [
+        custom_parts.custom_line(part, actor=actor, reference=f"CUSTOM-{quote.number}-{n}")
+        for n, part in enumerate(custom, start=1)
+    ]
     first = QuoteRound(author=actor, side=CUSTOMER, action="request", note=note)
-    first.lines = [QuoteRoundLine(product=p, quantity=q) for p, q in asked]
+    first.lines = [round_line(ln, None) for ln in quote.lines]
     quote.rounds.append(first)
     db.session.add(quote)
     db.session.flush()
@@ -613,10 +666,10 @@ def request(
         quote,
         "requested",
         actor,
-        f"Quote {quote.number} requested by {company.name}: {len(asked)} line(s)",
-        after={"lines": [[p.sku, q] for p, q in asked], "note": note[:200]},
+        f"Quote {quote.number} requested by {company.name}: {len(quote.lines)} line(s)",
+        after={"lines": [[ln.sku, ln.quantity] for ln in quote.lines], "note": note[:200]},
     )
-    lines = "\n".join(f"- {q} × {p.sku} {p.name}" for p, q in asked)
+    lines = "\n".join(f"- {ln.quantity} × {ln.sku} {ln.title}" for ln in quote.lines)
     _tell_seller(
         quote,
         _("new request"),
@@ -658,19 +711,16 @@ def answer(
         raise Refused(_("An offer holds for at most %(days)s days.", days=MAX_VALIDITY_DAYS))
     note = _note(note)
     action = "offer" if quote.status == "requested" else "counter"
-    before = {line.product.sku: plain_price(line.unit_price) for line in quote.lines}
+    before = {line.sku: plain_price(line.unit_price) for line in quote.lines}
     rnd = QuoteRound(author=actor, side=SELLER, action=action, note=note, valid_until=valid_until)
-    rnd.lines = [
-        QuoteRoundLine(product_id=ln.product_id, quantity=ln.quantity, unit_price=clean[ln.id])
-        for ln in quote.lines
-    ]
+    rnd.lines = [round_line(ln, clean[ln.id]) for ln in quote.lines]
     quote.rounds.append(rnd)
     for line in quote.lines:
         line.unit_price = clean[line.id]
     quote.status = "offered" if action == "offer" else "countered"
     quote.valid_until = valid_until
     db.session.flush()
-    after = {line.product.sku: plain_price(line.unit_price) for line in quote.lines}
+    after = {line.sku: plain_price(line.unit_price) for line in quote.lines}
     _record(
         quote,
         "offered" if action == "offer" else "countered",
@@ -717,6 +767,8 @@ def counter(
     """The customer proposes other prices; the seller's turn. The standing offer stays as it is."""
     quote = _lock(quote_id)
     _check_side(quote, actor, CUSTOMER)
+    if not access.sees_prices(actor):
+        raise Refused(_("Only someone who sees your company's prices can answer them."))
     _check_moment(quote, CUSTOMER, seen)
     clean = _prices_of(quote, prices)
     if all(clean[line.id] == line.unit_price for line in quote.lines):
@@ -725,10 +777,7 @@ def counter(
         )
     note = _note(note)
     rnd = QuoteRound(author=actor, side=CUSTOMER, action="counter", note=note)
-    rnd.lines = [
-        QuoteRoundLine(product_id=ln.product_id, quantity=ln.quantity, unit_price=clean[ln.id])
-        for ln in quote.lines
-    ]
+    rnd.lines = [round_line(ln, clean[ln.id]) for ln in quote.lines]
     quote.rounds.append(rnd)
     quote.status = "countered"
     db.session.flush()
@@ -737,8 +786,8 @@ def counter(
         "countered",
         actor,
         f"Quote {quote.number}: {actor.name} of {quote.company.name} made a counter-offer",
-        before={"prices": {ln.product.sku: plain_price(ln.unit_price) for ln in quote.lines}},
-        after={"prices": {ln.product.sku: plain_price(clean[ln.id]) for ln in quote.lines}},
+        before={"prices": {ln.sku: plain_price(ln.unit_price) for ln in quote.lines}},
+        after={"prices": {ln.sku: plain_price(clean[ln.id]) for ln in quote.lines}},
     )
     asked = i18n.join(
         *(
@@ -746,7 +795,7 @@ def counter(
                 "- ",
                 ln.quantity,
                 " × ",
-                ln.product.sku,
+                ln.sku,
                 ": ",
                 i18n.money(ln.unit_price),
                 " → ",
@@ -855,19 +904,31 @@ def approve_for_seller(
 
 def _accepted(
     quote: Quote,
-    actor: User,
+    actor: User | None,
     first: QuoteRound | None,
     note: str,
     link: Callable[[Quote], str] | None,
+    *,
+    contact: tuple[str, str] | None = None,
 ) -> Order:
-    """The last acceptance, a decision-maker's or the seller's: the order at the quoted
-    prices, in the first approver's name when there was one, and the seller told."""
-    by_seller = actor.is_staff
+    """The last acceptance, a decision-maker's, the seller's or a mailed link's contact's
+    (`contact`: name and address, with no actor): the order at the quoted prices, in the
+    first approver's name when there was one, and the seller told."""
+    by_seller = actor is not None and actor.is_staff
     before = quote.status
     order = orders.place(
         quote.company,
         [
             orders.LineRequest(ln.product_id, ln.quantity, unit_price=ln.unit_price)
+            if not ln.is_custom
+            else orders.LineRequest(
+                None,
+                ln.quantity,
+                unit_price=ln.unit_price,
+                sku=ln.sku,
+                name=ln.title,
+                quote_line_id=ln.id,
+            )
             for ln in quote.lines
         ],
         placed_by=first.author if first is not None else actor,
@@ -881,17 +942,47 @@ def _accepted(
     rnd = QuoteRound(
         author=actor, side=SELLER if by_seller else CUSTOMER, action="accept", note=note
     )
-    rnd.lines = [
-        QuoteRoundLine(product_id=ln.product_id, quantity=ln.quantity, unit_price=ln.unit_price)
-        for ln in quote.lines
-    ]
+    rnd.lines = [round_line(ln, ln.unit_price) for ln in quote.lines]
     quote.rounds.append(rnd)
     quote.status = "accepted"
     # By id: the two tables point at each other, and the order row exists already.
     quote.order_id = order.id
     db.session.flush()
     after = {"status": "accepted", "order": order.number, "total": str(order.total)}
-    if by_seller:
+    if contact is not None:
+        name, email = contact
+        audit.record(
+            "quote.accepted_by_link",
+            actor=None,
+            actor_email=email,
+            target=quote,
+            summary=f"Quote {quote.number} accepted through a mailed link by {name} <{email}>: "
+            f"order {order.number}, {order.total}",
+            before={"status": before},
+            after={**after, "contact": f"{name} <{email}>"},
+        )
+        events.record(db.session, "quote_changed", quote.id, company=quote.company_id)
+        what = _(
+            "%(name)s (%(email)s) accepted quote %(number)s through the link mailed to them. "
+            "Order %(order)s of %(total)s was placed at the quoted prices.",
+            name=name,
+            email=email,
+            number=quote.number,
+            order=order.number,
+            total=i18n.money(order.total, order.currency),
+        )
+        # The company's decision-makers hear of an order placed through a link too.
+        notify.company(
+            quote.company,
+            "shop.order",
+            _(
+                "Quote %(number)s: accepted, order %(order)s",
+                number=quote.number,
+                order=order.number,
+            ),
+            what,
+        )
+    elif by_seller:
         _record(
             quote,
             "approved_by_seller",
@@ -934,6 +1025,90 @@ def _accepted(
         link,
     )
     return order
+
+
+def accept_by_contact(
+    quote_id: int,
+    *,
+    name: str,
+    email: str,
+    seen: int | None,
+    note: str = "",
+    link: Callable[[Quote], str] | None = None,
+) -> Order:
+    """A contact without an account accepts the standing offer through the link mailed to
+    them (core.quote_links checked the link): the order a decision-maker's acceptance
+    places. Above the company's approval limit a link cannot decide: its decision-makers
+    approve in the portal, so the limit is never bypassed by mail."""
+    quote = _lock(quote_id)
+    _check_moment(quote, CUSTOMER, seen)
+    if any(line.unit_price is None for line in quote.lines):
+        raise Refused(_("This quote has lines without a price; it cannot be accepted."))
+    if needs_two_approvals(quote):
+        raise Refused(
+            _(
+                "Quote %(number)s is above %(company)s's approval limit: a decision-maker "
+                "of your company accepts it in the portal.",
+                number=quote.number,
+                company=quote.company.name,
+            )
+        )
+    note = _note(note)
+    by = _("Accepted by %(name)s (%(email)s) through a mailed link.", name=name, email=email)
+    return _accepted(
+        quote, None, None, str(i18n.join(by, note, sep=" ")).strip(), link, contact=(name, email)
+    )
+
+
+def reject_by_contact(
+    quote_id: int,
+    *,
+    name: str,
+    email: str,
+    seen: int | None,
+    note: str = "",
+    link: Callable[[Quote], str] | None = None,
+) -> QuoteRound:
+    """A contact without an account rejects the standing offer through their mailed link;
+    the quote is closed as a decision-maker's rejection closes it, and the seller told."""
+    quote = _lock(quote_id)
+    _check_moment(quote, CUSTOMER, seen)
+    note = _note(note)
+    before = quote.status
+    by = _("Rejected by %(name)s (%(email)s) through a mailed link.", name=name, email=email)
+    rnd = QuoteRound(
+        author=None,
+        side=CUSTOMER,
+        action="reject",
+        note=str(i18n.join(by, note, sep=" ")).strip(),
+    )
+    quote.rounds.append(rnd)
+    quote.status = "rejected"
+    db.session.flush()
+    audit.record(
+        "quote.rejected_by_link",
+        actor=None,
+        actor_email=email,
+        target=quote,
+        summary=f"Quote {quote.number} rejected through a mailed link by {name} <{email}>",
+        before={"status": before},
+        after={"status": "rejected", "contact": f"{name} <{email}>", "note": note[:200]},
+    )
+    events.record(db.session, "quote_changed", quote.id, company=quote.company_id)
+    what = i18n.join(
+        _(
+            "%(name)s (%(email)s) rejected quote %(number)s through the link mailed to them.",
+            name=name,
+            email=email,
+            number=quote.number,
+        ),
+        _noted(note),
+    )
+    _tell_seller(quote, _("rejected"), what, link)
+    notify.company(
+        quote.company, "shop.order", _("Quote %(number)s: rejected", number=quote.number), what
+    )
+    return rnd
 
 
 def _approve_first(
@@ -1085,9 +1260,9 @@ def _price_lines(quote: Quote):
                 _(
                     "%(quantity)s × %(sku)s at %(price)s %(unit)s",
                     quantity=ln.quantity,
-                    sku=ln.product.sku,
+                    sku=ln.sku,
                     price=i18n.money(ln.unit_price),
-                    unit=ln.product.unit,
+                    unit=ln.product.unit if ln.product is not None else "pcs",
                 ),
             )
             for ln in quote.lines

@@ -494,8 +494,13 @@ class SalesByRep:
 
 def sales_by_rep(user: User | None, filters: Filters) -> SalesByRep:
     """Sales per sales rep, attributed in full to each rep assigned to the customer now."""
-    # An alias, so that company_scope's own subquery on company_reps stays uncorrelated.
-    link = company_reps.alias("rep_link")
+    # Its own subquery, so that company_scope's own on company_reps stays uncorrelated; of
+    # the staff assigned to a customer, those who sell to it (a Partner only reads).
+    link = (
+        select(company_reps)
+        .where(company_reps.c.user_id.in_(access.holders(access.SELLS)))
+        .subquery("rep_link")
+    )
     revenue = _money(Order.total)
     found = db.session.execute(
         _sales(

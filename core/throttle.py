@@ -43,6 +43,8 @@ LIMITS = {
     "second_factor": Limit(per_pair=5, per_client=30, window=timedelta(minutes=15)),
     "password_change": Limit(per_pair=5, per_client=30, window=timedelta(minutes=15)),
     "reset": Limit(per_pair=3, per_client=10, window=timedelta(hours=1), per_account=3),
+    # Unknown quote links (core.quote_links) from one client: nobody guesses a token.
+    "quote_link": Limit(per_pair=20, per_client=20, window=timedelta(minutes=15)),
 }
 
 

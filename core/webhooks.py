@@ -85,7 +85,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType("invoice.issued", N_("Invoice issued"), "invoices.view", "shop.invoices", True),
     EventType("payment.received", N_("Payment received"), "invoices.view", "shop.invoices", True),
     EventType("stock.changed", N_("Stock changed"), "stock.view", None, False),
-    EventType("price.changed", N_("Price changed"), "products.view", None, False),
+    EventType("price.changed", N_("Price changed"), "products.view", "shop.prices", False),
 )
 TYPES = {t.key: t for t in EVENT_TYPES}
 STATES = {

@@ -18,6 +18,8 @@ One module per part of the data, loaded in this order (the random draws follow i
   size of 10 on CAP-1206-10U (drawing nothing; after the history, priced without them).
 - `visibility`: the Displays category is hidden from the Standard group (drawing nothing).
 - `webhooks`: Acme's webhook endpoint for its ERP, switched off (drawing nothing).
+- `tasks`: staff follow-up tasks on Acme and Carpathia, and one without a customer.
+- `conversations`: messages on one of Acme's quotes (with a drawing) and one of its orders.
 """
 
 import random
@@ -28,6 +30,8 @@ from extensions import db
 from .backorders import build_backorders
 from .breaks import build_breaks
 from .catalogue import CATEGORIES, EXACT_ROWS, Item, build_catalogue, catalogue_items
+from .conversations import build_conversations
+from .custom_parts import build_materials
 from .delivery import build_delivery
 from .lists import build_lists
 from .people import (
@@ -40,6 +44,7 @@ from .people import (
     ensure_presets,
 )
 from .shipments import build_shipments
+from .tasks import build_tasks
 from .trade import build_trade, next_number
 from .visibility import build_visibility
 from .webhooks import build_webhooks
@@ -86,6 +91,9 @@ def load() -> bool:
     build_breaks()  # draws nothing: after the history, whose orders were priced without them
     build_visibility(groups)  # draws nothing: Standard does not see the Displays category
     build_webhooks(now, companies, people)  # draws nothing: switched off, sends nothing
+    build_tasks(now, companies, people)  # draws nothing: staff follow-ups, no reminders
+    build_materials()  # draws nothing
+    build_conversations(now, companies, people)  # draws nothing: after the history
 
     db.session.add_all(
         [

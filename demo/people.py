@@ -21,6 +21,10 @@ STAFF = (
     ("finance@portal.test", "Fiona Lindqvist", "finance", ()),
     ("viewer@portal.test", "Victor Osei", "readonly", ()),
 )
+# People from outside the seller with a staff account, apart from STAFF (the seller's own
+# people, the authorization matrix's personas): a contract manufacturer who reads Acme
+# Robotics' orders and quotes, and no costs.
+PARTNERS = (("partner@portal.test", "Pavel Novak", "partner", ("acme",)),)
 
 GROUPS = (
     # name, shows promotions, quotes allowed, stock display, description
@@ -66,6 +70,9 @@ COMPANIES = (
     ),
 )
 CUSTOMER_ROLES = (("orders", "decision_maker"), ("request", "requester"), ("browse", "browse_only"))
+# Beyond each company's three: an external draftsman who prepares Acme's quote requests
+# and sees no prices (email, name, preset, company slug).
+COLLABORATORS = (("draftsman@acme.test", "Dora Fischer", "collaborator", "acme"),)
 
 
 # Billing address and VAT ID per company (DESIGN: the seller is in Germany; Baltic, Delft
@@ -137,7 +144,7 @@ def build_people(
             db.session.add(user)
             people[email] = user
 
-    for email, name, preset, assigned in STAFF:
+    for email, name, preset, assigned in (*STAFF, *PARTNERS):
         user = User(
             email=email,
             name=name,
@@ -148,6 +155,20 @@ def build_people(
             roles=[roles[preset]],
         )
         user.assigned_companies = [companies[s] for s in assigned]
+        db.session.add(user)
+        people[email] = user
+
+    for email, name, preset, slug in COLLABORATORS:
+        user = User(
+            email=email,
+            name=name,
+            kind="customer",
+            company=companies[slug],
+            status="active",
+            password_hash=password_hash,
+            password_changed_at=now,
+            roles=[roles[preset]],
+        )
         db.session.add(user)
         people[email] = user
     return groups, companies, people

@@ -8,7 +8,7 @@ counts, and nothing the group may not see (core.visibility): a hidden product is
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core import catalog, visibility
+from core import access, catalog, visibility
 from core.catalog import PageAt, Seek
 from core.models import Product
 from core.offer import GroupPolicy, offer_for
@@ -63,7 +63,8 @@ def catalog_list(args):
         page=page,
         per_page=args["limit"],
     )
-    items = [product_summary(p, offer) for p, offer in listing.rows]
+    priced = access.sees_prices(user)  # without shop.prices: no price in any offer
+    items = [product_summary(p, offer, priced) for p, offer in listing.rows]
     cursor = None
     if listing.has_next and items:
         cursor = encode({"p": int(listing.page) + 1, "at": None if q else listing.next_at})
@@ -82,4 +83,5 @@ def catalog_product(product_id: int):
     )
     if product is None:
         raise not_found()
-    return product_detail(product, offer_for(user.company.group, product))
+    found = offer_for(user.company.group, product)
+    return product_detail(product, found, access.sees_prices(user))

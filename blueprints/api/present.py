@@ -34,8 +34,13 @@ def stock(view) -> dict:
     return shown
 
 
-def offer(found: Offer) -> dict:
-    return {
+PRICE_KEYS = ("list_price", "price", "price_source", "promotion", "breaks")
+
+
+def offer(found: Offer, prices: bool = True) -> dict:
+    """The offer as the reader sees it; without `prices` (a reader lacking shop.prices)
+    its prices, promotion and breaks are absent, not null."""
+    shown = {
         "currency": CURRENCY,
         "list_price": found.single.list_price,
         "price": found.single.price,
@@ -59,22 +64,26 @@ def offer(found: Offer) -> dict:
         "orderable": found.orderable,
         "backorders": found.backorders,
     }
+    if not prices:
+        for key in PRICE_KEYS:
+            shown.pop(key)
+    return shown
 
 
-def product_summary(product, found: Offer) -> dict:
+def product_summary(product, found: Offer, prices: bool = True) -> dict:
     return {
         "id": product.id,
         "sku": product.sku,
         "name": product.name,
         "unit": product.unit,
         "category": category(product),
-        "offer": offer(found),
+        "offer": offer(found, prices),
     }
 
 
-def product_detail(product, found: Offer) -> dict:
+def product_detail(product, found: Offer, prices: bool = True) -> dict:
     return {
-        **product_summary(product, found),
+        **product_summary(product, found, prices),
         "description": product.description or "",
         "specs": {str(k): str(v) for k, v in (product.specs or {}).items()},
     }
@@ -236,8 +245,9 @@ def address(found) -> dict:
     }
 
 
-def quote_summary(found) -> dict:
-    return {
+def quote_summary(found, prices: bool = True) -> dict:
+    """A quote; without `prices` its total is absent (a reader lacking shop.prices)."""
+    shown = {
         "id": found.id,
         "number": found.number,
         "status": quotes.shown_status(found),
@@ -249,24 +259,38 @@ def quote_summary(found) -> dict:
         "turn": quotes.turn(found),
         "total": quotes.total(found),
     }
+    if not prices:
+        shown.pop("total")
+    return shown
 
 
-def quote(found) -> dict:
+def _quote_line(line, prices: bool) -> dict:
+    shown = {
+        "kind": "custom" if line.is_custom else "product",
+        "product_id": line.product_id,
+        "sku": line.sku,
+        "name": line.title,
+        "quantity": line.quantity,
+    }
+    if line.is_custom:  # drawings by name only: the files are read on the portal
+        shown |= {
+            "description": line.description or "",
+            "material": line.material_name or "",
+            "thickness": line.thickness or "",
+            "drawings": [d.attachment.filename for d in line.drawings],
+        }
+    if prices:
+        shown["unit_price"] = line.unit_price
+        shown["line_total"] = quotes.line_total(line.unit_price, line.quantity)
+    return shown
+
+
+def quote(found, prices: bool = True) -> dict:
     latest = quotes.latest_round(found)
     return {
-        **quote_summary(found),
+        **quote_summary(found, prices),
         "note": found.note or "",
-        "lines": [
-            {
-                "product_id": line.product_id,
-                "sku": line.product.sku,
-                "name": line.product.name,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "line_total": quotes.line_total(line.unit_price, line.quantity),
-            }
-            for line in found.lines
-        ],
+        "lines": [_quote_line(line, prices) for line in found.lines],
         "rounds": [
             {
                 "id": r.id,

@@ -18,7 +18,7 @@ from .idempotency import idempotent
 from .lookup import product_id_for
 from .paging import PageArgs, after_id, listed, page_schema
 from .present import order as order_of
-from .present import quote as quote_of
+from .present import quote as present_quote
 from .present import quote_summary
 from .problems import Problem, not_found, refused
 from .schemas import (
@@ -42,6 +42,11 @@ class QuoteQuery(QuoteListArgs, PageArgs):
     pass
 
 
+def quote_of(found: Quote) -> dict:
+    """The quote as the caller sees it: without shop.prices, no price or total."""
+    return present_quote(found, access.sees_prices(person()))
+
+
 def load_quote(quote_id: int) -> Quote:
     found = quotes.load_many(person(), [quote_id])
     if not found:
@@ -58,7 +63,8 @@ def quotes_list(args):
     """The quotes you may see, newest first, by whose turn it is or by status."""
     stmt = quotes.listing(person(), status=args["status"])
     found, cursor = after_id(stmt, Quote.id, args)
-    return listed([quote_summary(q) for q in found], cursor)
+    priced = access.sees_prices(person())
+    return listed([quote_summary(q, priced) for q in found], cursor)
 
 
 @bp.route("/quotes/<int:quote_id>")

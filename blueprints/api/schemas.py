@@ -101,6 +101,9 @@ class StockSchema(Schema):
 
 
 class OfferSchema(Schema):
+    """Prices, promotion and breaks are absent for a person without `shop.prices` (an
+    external collaborator): they see the product, its rules and its stock."""
+
     currency = fields.String()
     list_price = UnitPrice(metadata={"description": "Your group's unit price before promotion."})
     price = UnitPrice(metadata={"description": "What you pay per unit now."})
@@ -199,7 +202,9 @@ class PartySchema(Schema):
 
 
 class OrderLineSchema(Schema):
-    product_id = fields.Integer()
+    product_id = fields.Integer(
+        allow_none=True, metadata={"description": "null for a custom part from a quote"}
+    )
     sku = fields.String()
     name = fields.String()
     quantity = fields.Integer()
@@ -337,10 +342,17 @@ class AddressNew(Strict):
 
 
 class QuoteLineSchema(Schema):
-    product_id = fields.Integer()
+    kind = fields.String(metadata={"description": "product, or custom (a part made to drawings)"})
+    product_id = fields.Integer(allow_none=True, metadata={"description": "null for a custom part"})
     sku = fields.String()
     name = fields.String()
     quantity = fields.Integer()
+    description = fields.String(metadata={"description": "A custom part's description"})
+    material = fields.String(metadata={"description": "A custom part's material"})
+    thickness = fields.String(metadata={"description": "A custom part's thickness, in mm"})
+    drawings = fields.List(
+        fields.String(), metadata={"description": "A custom part's drawings, by file name"}
+    )
     unit_price = UnitPrice(allow_none=True, metadata={"description": "null until priced"})
     line_total = Money(allow_none=True)
 
@@ -355,6 +367,9 @@ class QuoteRoundSchema(Schema):
 
 
 class QuoteSummarySchema(Schema):
+    """`total`, and each line's `unit_price` and `line_total`, are absent for a person
+    without `shop.prices` (an external collaborator)."""
+
     id = fields.Integer()
     number = fields.String()
     status = fields.String()

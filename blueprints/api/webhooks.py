@@ -9,7 +9,7 @@ only with `finance.costs`, another company's records never.
 
 from blueprints.fragments.billing import load_invoice
 from blueprints.fragments.shipments import may_see_shipments
-from core import orders, shipments, visibility, webhooks
+from core import access, orders, shipments, visibility, webhooks
 from core.models import Payment, Product, User, WebhookDelivery
 from core.offer import offer_for
 from extensions import db
@@ -78,7 +78,8 @@ def _product_for(owner: User, product: Product) -> dict | None:
     group = owner.company.group if owner.company is not None else None
     if group is None or not visibility.available(product, group.id):
         return None
-    return ProductSchema().dump(product_summary(product, offer_for(group, product)))
+    found = offer_for(group, product)
+    return ProductSchema().dump(product_summary(product, found, access.sees_prices(owner)))
 
 
 @webhooks.renders("stock.changed")

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from . import account, passwords, tokens, views, webhooks  # noqa: E402,F401  (routes register on import)
+from . import account, passwords, quote_links, tokens, views, webhooks  # noqa: E402,F401  (routes register on import)

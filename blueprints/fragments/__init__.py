@@ -8,6 +8,7 @@ engine (blueprints/live) reaches the areas only through `registry`.
 - `catalog`: offers, product rows and facts, stock, photos, promotions
 - `orders`: orders and carts, with the order document of both faces
 - `quotes`: quotes, with the quote document of both faces
+- `conversations`: the messages of a quote's or an order's conversation (both faces)
 - `billing`: invoices and balances, with the invoice document of both faces
 - `shipments`: an order's shipments and their tracking, with the delivery note of both faces
 - `customers`: companies, their terms and accounts, customer groups and their price lists
@@ -19,6 +20,7 @@ engine (blueprints/live) reaches the areas only through `registry`.
 - `administration`: the settings page's sections, the audit log
 - `reports`: the financial reports' figures and charts
 - `navigation`: the module navigation
+- `tasks`: one's own tasks, and a customer's, quote's or order's open tasks
 - `work_queue`: the overview's counts of what waits (orders, quotes, invoices, stock)
 
 Importing this package registers every kind (the application factory does).
@@ -28,6 +30,7 @@ from . import (  # noqa: F401  (each area registers its region kinds on import)
     administration,
     billing,
     catalog,
+    conversations,
     customers,
     delivery,
     explain,
@@ -39,5 +42,6 @@ from . import (  # noqa: F401  (each area registers its region kinds on import)
     quotes,
     reports,
     shipments,
+    tasks,
     work_queue,
 )

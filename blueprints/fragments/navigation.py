@@ -33,7 +33,7 @@ SHOP_BESIDE = {"cart": (("shop.quick_order", _l("Quick order")),)}
 # keys, and `imports` and `jobs`, which are no modules of their own) in order. A module
 # with a page that no area names still shows, under the last area.
 OFFICE_AREAS = (
-    ("sales", _l("Sales"), ("orders", "quotes", "invoices", "customers")),
+    ("sales", _l("Sales"), ("orders", "quotes", "invoices", "customers", "tasks")),
     ("catalogue", _l("Catalogue"), ("products", "stock", "promotions", "groups")),
     ("operations", _l("Operations"), ("shipping", "imports")),
     (
@@ -49,6 +49,7 @@ OFFICE_ENTRIES = {
     "imports": ("office.imports_page",),
     "jobs": ("office.jobs_page",),
     "webhooks": ("auth.webhooks_list",),
+    "tasks": ("office.tasks_page",),
 }
 
 

@@ -54,10 +54,9 @@ for _face_filters in FILTERS.values():
     )
 
 
-def quote_context(quote: Quote, user) -> dict:
-    """What a quote's live region shows to this person: the same for a whole audience."""
-    face = face_of(user)
-    offers = offers_for(quote.company.group, [line.product for line in quote.lines])
+def quote_terms(quote: Quote, face: str) -> dict:
+    """What the quote region shows whoever reads it: its status, timeline, lines with the
+    group's offers, totals and taxes (the viewer's rights are added by the caller)."""
     return {
         "face": face,
         "quote": quote,
@@ -65,15 +64,25 @@ def quote_context(quote: Quote, user) -> dict:
         "turn": quotes.turn(quote),
         "steps": quotes.timeline(quote),
         "asked": quotes.asked_prices(quote),
-        "offers": offers,
+        "offers": offers_for(
+            quote.company.group, [line.product for line in quote.lines if not line.is_custom]
+        ),
         "total": quotes.total(quote),
         "taxes": quotes.taxes(quote),
         "line_total": quotes.line_total,
+        "labels": quotes.STATUS_LABELS,
+    }
+
+
+def quote_context(quote: Quote, user) -> dict:
+    """What a quote's live region shows to this person: the same for a whole audience."""
+    face = face_of(user)
+    return quote_terms(quote, face) | {
         "order_link": url_for(f"{face}.order", order_id=quote.order_id)
         if quote.order_id is not None
         else None,
-        "labels": quotes.STATUS_LABELS,
         "show_costs": access.can(user, "finance.costs"),
+        "prices": access.sees_prices(user),
     }
 
 
@@ -102,6 +111,7 @@ def list_context(user, *, status: str, q: str, page: int) -> dict:
         "total": quotes.total,
         "labels": quotes.STATUS_LABELS,
         "region": "quotes-table" if face == "office" else "shop-quotes",
+        "prices": access.sees_prices(user),
         "search_label": (
             _("Search by quote number or company")
             if face == "office"

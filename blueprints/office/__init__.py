@@ -12,6 +12,8 @@ from . import (  # noqa: E402,F401  (routes register on import)
     addresses,
     audit,
     carriers,
+    contact_history,
+    conversations,
     customers,
     dashboard,
     explain,
@@ -20,6 +22,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     imports,
     invoices,
     jobs,
+    materials,
     orders,
     products,
     promotions,
@@ -31,5 +34,6 @@ from . import (  # noqa: E402,F401  (routes register on import)
     shipments,
     shipping_methods,
     stock,
+    tasks,
     users,
 )

@@ -18,6 +18,7 @@ from blueprints.common import (
     search_arg,
 )
 from blueprints.documents import order_document, pdf_answer
+from blueprints.fragments.conversations import panel_context
 from blueprints.fragments.orders import (
     SECOND_APPROVALS,
     STATUS,
@@ -26,7 +27,7 @@ from blueprints.fragments.orders import (
     second_approvals_context,
 )
 from blueprints.fragments.shipments import order_page_shipments
-from core import carts, orders
+from core import attachments, carts, custom_parts, orders
 from core.models import Order
 
 from . import bp
@@ -60,6 +61,7 @@ def order(order_id: int):
     """One order: lines at the prices of the moment, its invoice, history and next steps."""
     found = order_or_404(order_id)
     context = order_context(found, current_user) | order_page_shipments(found, current_user)
+    context |= panel_context(found, current_user)
     return render("office/orders/show.html", **context)
 
 
@@ -68,6 +70,15 @@ def order(order_id: int):
 def order_pdf(order_id: int):
     """The order's confirmation as a PDF: the page's figures, to the page's readers."""
     return pdf_answer(order_document(order_context(order_or_404(order_id), current_user)))
+
+
+@bp.route("/orders/<int:order_id>/drawings/<int:attachment_id>")
+@permission_required("orders.view")
+def order_drawing(order_id: int, attachment_id: int):
+    """A drawing of a custom part on the order, as a download: those who make and ship it
+    read it here without the quote."""
+    found = order_or_404(order_id)
+    return attachments.download_response(custom_parts.order_drawing_of(found, attachment_id))
 
 
 @bp.route("/orders/<int:order_id>/move", methods=["POST"])

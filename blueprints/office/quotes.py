@@ -1,31 +1,38 @@
 """Back-office quotes: the quotes of one's customers, answered with prices and a validity date;
-and a customer's second approval, given in its stead by staff who may move orders."""
+a customer's second approval, given in its stead by staff who may move orders; and an
+offered quote sent by mail to a contact without an account (its "Send by e-mail" panel,
+`quote-mail-<id>`, answers each of its moves)."""
 
 from datetime import timedelta
 
-from flask import request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.boundary import attempt
 from blueprints.common import (
     choice_arg,
+    client_ip,
     company_arg,
     external_url,
+    is_htmx,
     page_arg,
     permission_required,
     render,
     search_arg,
 )
-from blueprints.fragments.quotes import FILTERS, list_context
+from blueprints.forms import EmptyForm
+from blueprints.fragments.quotes import FILTERS, list_context, quote_context
+from blueprints.quote_links_forms import QuoteMailForm
 from blueprints.quote_pages import QuotePages
 from blueprints.quotes_forms import STALE_FORM, AnswerForm, DecisionForm, price_form
-from core import access, quotes
+from core import access, quote_links, quotes
 from core.models import Quote
 from core.offer import offers_for
 
 from . import bp
 from .approvals_pages import list_answer
+from .quote_mail import mail_context
 
 DEFAULT_VALIDITY_DAYS = 14
 
@@ -60,11 +67,14 @@ def actions_context(quote: Quote, *, form=None, notice: str = "", error: str = "
     turn = quotes.turn(quote)
     latest = quotes.latest_round(quote)
     seen = latest.id if latest else 0
-    offers = offers_for(quote.company.group, [line.product for line in quote.lines])
+    offers = offers_for(
+        quote.company.group, [line.product for line in quote.lines if not line.is_custom]
+    )
     if form is None:
+        # A custom part has no catalogue price: staff give one.
         start = {
             line.id: line.unit_price
-            if line.unit_price is not None
+            if line.unit_price is not None or line.is_custom
             else offers[line.product_id].at(line.quantity).price
             for line in quote.lines
         }
@@ -92,7 +102,7 @@ def actions_context(quote: Quote, *, form=None, notice: str = "", error: str = "
         "order_link": order_url(quote.order_id),
         "notice": notice,
         "error": error,
-    }
+    } | mail_context(quote)
 
 
 PAGES = QuotePages("office", actions_context)
@@ -118,6 +128,13 @@ def quote(quote_id: int):
 def quote_pdf(quote_id: int):
     """The quote as a PDF: the page's terms, to the page's readers."""
     return PAGES.pdf(quote_id)
+
+
+@bp.route("/quotes/<int:quote_id>/drawings/<int:attachment_id>")
+@permission_required("quotes.view")
+def quote_drawing(quote_id: int, attachment_id: int):
+    """A drawing of a custom part on the quote, as a download, to the quote's readers."""
+    return PAGES.drawing(quote_id, attachment_id)
 
 
 @bp.route("/quotes/<int:quote_id>/offer", methods=["POST"])
@@ -204,4 +221,81 @@ def quote_second_approval(quote_id: int):
             "Second approval given: order %(number)s is placed at the quoted prices.",
             number=order.number,
         ),
+    )
+
+
+# --- sending the quote by mail to a contact (core.quote_links) ---------------------------
+
+
+def _mail_panel(quote_id: int, *, code: int = 200, notice: str = "", error: str = "", form=None):
+    """htmx: the panel; otherwise back to the quote's page with the outcome flashed."""
+    quote = quotes.load(current_user, quote_id)
+    if is_htmx() or form is not None:
+        context = mail_context(quote, form=form, notice=notice, error=error)
+        return render(
+            "office/quotes/show.html",
+            "office/quotes/_mail.html",
+            code=code,
+            **(quote_context(quote, current_user) | actions_context(quote) | context),
+        )
+    if error or notice:
+        flash(str(error or notice), "error" if error else "info")
+    return redirect(url_for("office.quote", quote_id=quote_id))
+
+
+def _mailable(quote_id: int) -> Quote:
+    """A quote in scope (else 404) that this person may mail (else 403)."""
+    quote = quotes.load(current_user, quote_id)
+    if not access.may_mail_quote(current_user, quote):
+        abort(403)
+    return quote
+
+
+@bp.route("/quotes/<int:quote_id>/mail", methods=["POST"])
+@permission_required("quotes.edit")
+def quote_mail(quote_id: int):
+    """Send the standing offer to a contact by mail, with a link to accept, reject or write."""
+    quote = _mailable(quote_id)
+    form = QuoteMailForm()
+    if not form.validate_on_submit():
+        return _mail_panel(quote_id, code=422, form=form)
+    sent = attempt(
+        lambda: quote_links.send(
+            quote,
+            actor=current_user,
+            name=form.name.data,
+            email=form.email.data,
+            language=form.language.data,
+            message=form.message.data,
+            link=lambda token: external_url("auth.quote_link", token=token),
+            ip=client_ip(),
+        )
+    )
+    if sent.refused:
+        form.refuse(sent.refusal)
+        return _mail_panel(quote_id, code=422, form=form)
+    return _mail_panel(
+        quote_id,
+        notice=_(
+            "Quote %(number)s is sent to %(email)s.",
+            number=quote.number,
+            email=sent.value.recipient_email,
+        ),
+    )
+
+
+@bp.route("/quotes/<int:quote_id>/links/<int:link_id>/revoke", methods=["POST"])
+@permission_required("quotes.edit")
+def quote_link_revoke(quote_id: int, link_id: int):
+    """End a mailed link that is still open: it opens nothing from now on."""
+    quote = _mailable(quote_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    found = quote_links.load_link(current_user, quote, link_id)
+    done = attempt(lambda: quote_links.revoke(found, actor=current_user, ip=client_ip()))
+    if done.refused:
+        return _mail_panel(quote_id, code=422, error=done.message)
+    return _mail_panel(
+        quote_id, notice=_("The link sent to %(email)s is revoked.", email=found.recipient_email)
     )

@@ -11,6 +11,7 @@ from . import (  # noqa: E402,F401
     addresses,
     cart,
     catalog,
+    conversations,
     invoices,
     lists,
     orders,

@@ -5,9 +5,10 @@ from flask_login import current_user
 
 from blueprints.common import choice_arg, or_404, page_arg, reader_required, render, search_arg
 from blueprints.documents import order_document, pdf_answer
+from blueprints.fragments.conversations import panel_context
 from blueprints.fragments.orders import list_context, order_context
 from blueprints.fragments.shipments import order_page_shipments
-from core import orders
+from core import attachments, custom_parts, orders
 
 from . import bp
 
@@ -31,7 +32,16 @@ def order(order_id: int):
     """One of the company's orders: its lines at the prices of the moment, and history."""
     found = or_404(orders.load_visible(current_user, order_id))
     context = order_context(found, current_user) | order_page_shipments(found, current_user)
+    context |= panel_context(found, current_user)
     return render("shop/orders/show.html", **context)
+
+
+@bp.route("/orders/<int:order_id>/drawings/<int:attachment_id>")
+@reader_required("orders")
+def order_drawing(order_id: int, attachment_id: int):
+    """A drawing of a custom part on one of the company's orders, as a download."""
+    found = or_404(orders.load_visible(current_user, order_id))
+    return attachments.download_response(custom_parts.order_drawing_of(found, attachment_id))
 
 
 @bp.route("/orders/<int:order_id>.pdf")

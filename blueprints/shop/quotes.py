@@ -30,7 +30,7 @@ from blueprints.quotes_forms import (
     RequestForm,
     price_form,
 )
-from core import access, numbers, quotes
+from core import access, custom_parts, numbers, quotes
 from core.models import Order, Quote
 from core.offer import offers_for
 
@@ -92,6 +92,7 @@ def actions_context(quote: Quote, *, form=None, notice: str = "", error: str = "
         "needs_two": quotes.needs_two_approvals(quote),
         "approval": quotes.first_approval(quote),
         "may_withdraw": turn is not None and access.may_withdraw_quote(current_user, quote),
+        "may_counter": access.sees_prices(current_user),
         "counter_form": counter_form,
         "rows": list(zip(quote.lines, counter_form.lines, strict=False)),
         "order_link": order_url(quote.order_id),
@@ -127,7 +128,12 @@ def _prefill() -> list[dict]:
         if quote_id is None:
             abort(400, description=_("Unknown quote to copy."))
         earlier = PAGES.load(quote_id)
-        return [{"sku": ln.product.sku, "quantity": str(ln.quantity)} for ln in earlier.lines]
+        # A custom part is asked for again with its drawings: it is no catalogue line.
+        return [
+            {"sku": ln.product.sku, "quantity": str(ln.quantity)}
+            for ln in earlier.lines
+            if not ln.is_custom
+        ]
     pairs = zip_longest(request.args.getlist("sku"), request.args.getlist("qty"), fillvalue="")
     lines = [
         {"sku": sku.strip()[:64], "quantity": qty if qty.isascii() and qty.isdigit() else ""}
@@ -138,14 +144,23 @@ def _prefill() -> list[dict]:
 
 
 def new_page(form: RequestForm, offers: dict, status: int = 200):
-    """The request form, as typed, with the offers of the products it names."""
+    """The request form, as typed, with the offers of the products it names and the
+    materials custom parts may be made of."""
     return render(
         "shop/quotes/new.html",
         form=form,
         offers=offers,
         max_lines=quotes.MAX_LINES,
+        materials=custom_parts.materials(active_only=True),
+        max_drawings=custom_parts.MAX_DRAWINGS,
         code=status,
     )
+
+
+def kept_ids(prefix: str) -> list[int]:
+    """The drawings a custom line kept from an earlier post (`<prefix>kept`, ticked)."""
+    found = (numbers.record_id(raw) for raw in request.form.getlist(f"{prefix}kept")[:50])
+    return [i for i in found if i is not None]
 
 
 @bp.route("/quotes/new", methods=["GET", "POST"])
@@ -157,13 +172,21 @@ def quote_new():
         return new_page(form, {})
     form = RequestForm()
     action = request.form.get("action", "send")
-    if action == "more":
-        for _more in range(MORE_LINES):
-            if len(form.lines) < quotes.MAX_LINES:
-                form.lines.append_entry()
+    if action in ("more", "more_custom"):
+        # Drawings sent along are stored all the same, so adding lines loses none.
+        form.validate_on_submit()
+        form.resolve_custom(current_user, kept_ids, judge=False)
+        lines = form.lines if action == "more" else form.custom
+        for _more in range(MORE_LINES if action == "more" else 1):
+            if len(lines) < quotes.MAX_LINES:
+                lines.append_entry()
         return new_page(form, {})
     valid = form.validate_on_submit()
     asks = form.resolve(current_user.company.group_id)
+    # The CSRF token was checked before the view (CSRFProtect): a form that is not valid
+    # has mistakes of the person's own, and keeps its drawings all the same.
+    custom, stored = form.resolve_custom(current_user, kept_ids)
+    form.check_used()
     if action == "send" and not form.ok and not form.form_errors:
         form.form_errors.append(_("Nothing was sent: correct the lines marked below."))
     if valid and form.ok and action == "send":
@@ -174,17 +197,27 @@ def quote_new():
                 actor=current_user,
                 note=form.note.data,
                 link=seller_link,
+                custom=custom,
             ),
-            replay=True,
+            # A replay would start without the drawings this request stored: none then.
+            replay=not stored,
         )
         if not sent.refused:
             # No flash: the quote page says where the request is for as long as it is
             # there (its actions panel, live), and stops saying it once the seller answers.
             return redirect(url_for("shop.quote", quote_id=sent.value.id))
         form.form_errors.append(sent.message)
+        if stored:  # the drawings sent with this post went with the refusal
+            for entry in form.custom:
+                earlier = custom_parts.pending_drawings(current_user, kept_ids(entry.form._prefix))
+                entry.form.kept = list(earlier.values())
+            form.form_errors.append(_("Add the drawings you had just chosen again."))
+            stored = False
     resolved = [e.form.product for e in form.lines if e.form.product is not None]
     offers = offers_for(current_user.company.group, resolved) if resolved else {}
-    return new_page(form, offers, 200 if form.ok else 422)
+    # Drawings stored by this post are kept only by a successful answer (the boundary
+    # commits below 400): the form shows them kept, so nobody uploads them twice.
+    return new_page(form, offers, 200 if form.ok or stored else 422)
 
 
 @bp.route("/quotes/<int:quote_id>")
@@ -199,6 +232,13 @@ def quote(quote_id: int):
 def quote_pdf(quote_id: int):
     """The quote as a PDF: the page's terms, to the page's readers."""
     return PAGES.pdf(quote_id)
+
+
+@bp.route("/quotes/<int:quote_id>/drawings/<int:attachment_id>")
+@permission_required("shop.quote")
+def quote_drawing(quote_id: int, attachment_id: int):
+    """A drawing of a custom part on the quote, as a download, to the quote's readers."""
+    return PAGES.drawing(quote_id, attachment_id)
 
 
 @bp.route("/quotes/<int:quote_id>/counter", methods=["POST"])

@@ -55,7 +55,7 @@ class Task:
 TASKS: dict[str, Task] = {}
 # The modules that register kinds, imported before a job of an unknown kind is given up
 # on: a worker process may not have imported them yet.
-TASK_MODULES = ("core.mail", "core.imports", "core.webhooks")
+TASK_MODULES = ("core.mail", "core.imports", "core.webhooks", "core.tasks")
 
 
 def task(kind: str, *, label, attempts: int = 5, time_limit: int = 300):

@@ -20,7 +20,7 @@ import secrets
 import socket
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -59,9 +59,12 @@ class Again:
 # --- asking -------------------------------------------------------------------------------
 
 
-def enqueue(kind: str, *ids: int, language: str | None = None) -> Job:
+def enqueue(
+    kind: str, *ids: int, language: str | None = None, run_after: datetime | None = None
+) -> Job:
     """Ask for a job of `kind` on these ids; it is handed to the queue once the transaction
-    commits, and never if it rolls back. `language`: its texts' (the moment's by default)."""
+    commits, and never if it rolls back. `language`: its texts' (the moment's by default);
+    `run_after`: not before this time (naive UTC; a task's reminder), else at once."""
     found = task_of(kind)
     if found is None:
         raise KeyError(f"unknown job kind {kind!r}")
@@ -75,7 +78,7 @@ def enqueue(kind: str, *ids: int, language: str | None = None) -> Job:
         attempts=0,
         max_attempts=found.attempts,
         language=language if language is not None else i18n.current_locale(),
-        run_after=now,
+        run_after=max(now, run_after) if run_after is not None else now,
         created_at=now,
         enqueued_at=now,
         claim="",
@@ -85,16 +88,18 @@ def enqueue(kind: str, *ids: int, language: str | None = None) -> Job:
     db.session.add(job)
     db.session.flush()
     events.record(db.session, CHANGED, job.id)
-    hand_over_after_commit(job.id, found.time_limit)
+    delay = (job.run_after - now).total_seconds()
+    hand_over_after_commit(job.id, found.time_limit, delay)
     return job
 
 
-def hand_over_after_commit(job_id: int, time_limit: int) -> None:
-    """Give the job to this portal's queue once the transaction commits."""
+def hand_over_after_commit(job_id: int, time_limit: int, delay: float = 0.0) -> None:
+    """Give the job to this portal's queue once the transaction commits (to run `delay`
+    seconds later)."""
     from .transports import dispatch  # the transports run jobs through this module
 
     app = current_app._get_current_object()
-    events.after_commit(db.session, lambda: dispatch(app, job_id, 0.0, time_limit))
+    events.after_commit(db.session, lambda: dispatch(app, job_id, delay, time_limit))
 
 
 # --- running ------------------------------------------------------------------------------

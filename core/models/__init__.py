@@ -14,6 +14,8 @@ from .catalog import (
     promotion_products,
     search_key_of,
 )
+from .conversations import Attachment, Conversation, ConversationRead, Message
+from .custom_parts import Material, QuoteLineDrawing
 from .customers import (
     EXACT,
     LEVELS,
@@ -48,6 +50,7 @@ from .people import (
     User,
     user_roles,
 )
+from .quote_links import QUOTE_LINK_DECISIONS, QuoteLink
 from .system import (
     JOB_STATES,
     AuditEntry,
@@ -59,6 +62,7 @@ from .system import (
     OutboxMail,
     Setting,
 )
+from .tasks import TASK_STATUSES, Task
 from .trade import (
     CART_STATUSES,
     ORDER_STATUSES,
@@ -83,11 +87,14 @@ __all__ = [
     "JOB_STATES",
     "LEVELS",
     "ORDER_STATUSES",
+    "QUOTE_LINK_DECISIONS",
     "QUOTE_STATUSES",
     "SHIPMENT_STATUSES",
     "STAFF",
+    "TASK_STATUSES",
     "UNIT",
     "ApiToken",
+    "Attachment",
     "AuditEntry",
     "AuditLogIsAppendOnly",
     "Carrier",
@@ -95,6 +102,8 @@ __all__ = [
     "CartLine",
     "Category",
     "Company",
+    "Conversation",
+    "ConversationRead",
     "CreditNote",
     "CustomerGroup",
     "DeliveryAddress",
@@ -108,6 +117,8 @@ __all__ = [
     "Job",
     "LoginAttempt",
     "LoginSession",
+    "Material",
+    "Message",
     "Order",
     "OrderEvent",
     "OrderLine",
@@ -122,6 +133,8 @@ __all__ = [
     "PromotionGroup",
     "Quote",
     "QuoteLine",
+    "QuoteLineDrawing",
+    "QuoteLink",
     "QuoteRound",
     "QuoteRoundLine",
     "RecoveryCode",
@@ -135,6 +148,7 @@ __all__ = [
     "ShoppingList",
     "ShoppingListLine",
     "StockMovement",
+    "Task",
     "User",
     "WebhookDelivery",
     "WebhookEndpoint",

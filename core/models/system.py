@@ -79,6 +79,8 @@ class OutboxMail(db.Model):
     # mail (core.mail): cleared once drawn (or given up on: the mail goes without it).
     document_kind: Mapped[str | None] = mapped_column(String(20))
     document_id: Mapped[int | None]
+    # Where a reply goes ("" : to MAIL_FROM): a conversation's reply+<token>@ address.
+    reply_to: Mapped[str] = mapped_column(String(254), default="", server_default="")
 
     attachments = relationship(
         "OutboxAttachment", cascade="all, delete-orphan", order_by="OutboxAttachment.id"

@@ -27,6 +27,13 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def custom_title(description: str | None, material: str | None, thickness: str | None) -> str:
+    """ "Bracket, S235 steel 3 mm": a custom part's name on its quote, order and invoice."""
+    what = " ".join((description or "").split())
+    made_of = " ".join(p for p in (material or "", f"{thickness} mm" if thickness else "") if p)
+    return f"{what}, {made_of}" if made_of else what
+
+
 class Cart(db.Model):
     """A person's cart; a requester submits it and a decision-maker approves or rejects it."""
 
@@ -176,7 +183,8 @@ class OrderLine(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    # None for a custom part ordered from a quote (core.custom_parts): sku and name say it.
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
     sku: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int]
@@ -191,9 +199,14 @@ class OrderLine(db.Model):
     vat_rate: Mapped[Decimal] = mapped_column(Percent, default=Decimal("0"))
     # Of `quantity`, how much was accepted beyond the stock there was: served on receipt.
     backordered: Mapped[int] = mapped_column(default=0)
+    # A custom part's quote line, whose drawings the order's readers download.
+    quote_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("quote_lines.id", ondelete="SET NULL"), index=True
+    )
 
     order = relationship("Order", back_populates="lines")
     product = relationship("Product")
+    quote_line = relationship("QuoteLine")
 
 
 class OrderEvent(db.Model):
@@ -252,19 +265,56 @@ class Quote(db.Model):
 
 
 class QuoteLine(db.Model):
-    """A product and quantity asked for, with the currently offered unit price."""
+    """A product and quantity asked for, with the currently offered unit price.
+
+    Or a custom part (no product): a description, a material and thickness, drawings, and
+    its own reference `sku` (CUSTOM-<quote number>-<n>), core.custom_parts.
+    """
 
     __tablename__ = "quote_lines"
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id", ondelete="CASCADE"), index=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     quantity: Mapped[int]
     unit_price: Mapped[Decimal | None] = mapped_column(UnitPrice)
+    custom_sku: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    material_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id"), index=True)
+    material_name: Mapped[str | None] = mapped_column(String(100))
+    thickness: Mapped[str | None] = mapped_column(String(12))
 
     quote = relationship("Quote", back_populates="lines")
     product = relationship("Product")
+    material = relationship("Material")
+    drawings = relationship(
+        "QuoteLineDrawing", cascade="all, delete-orphan", order_by="QuoteLineDrawing.id"
+    )
+
+    @property
+    def is_custom(self) -> bool:
+        return self.product_id is None and self.product is None
+
+    @property
+    def key(self) -> str:
+        """What ties this line to its lines in the rounds: the product, or this line."""
+        return f"c{self.id}" if self.is_custom else f"p{self.product_id or self.product.id}"
+
+    @property
+    def sku(self) -> str:
+        return self.custom_sku if self.is_custom else self.product.sku
+
+    @property
+    def title(self) -> str:
+        """The product's name, or the custom part's description with material and thickness."""
+        if not self.is_custom:
+            return self.product.name
+        return custom_title(self.description, self.material_name, self.thickness)
+
+    @property
+    def tax_class(self) -> str:
+        return "standard" if self.is_custom else self.product.tax_class
 
 
 class QuoteRound(db.Model):
@@ -305,8 +355,18 @@ class QuoteRoundLine(db.Model):
     round_id: Mapped[int] = mapped_column(
         ForeignKey("quote_rounds.id", ondelete="CASCADE"), index=True
     )
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    # For a custom part (no product): the quote line it proposed terms for.
+    quote_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("quote_lines.id", ondelete="CASCADE"), index=True
+    )
     quantity: Mapped[int]
     unit_price: Mapped[Decimal | None] = mapped_column(UnitPrice)
 
     product = relationship("Product")
+    quote_line = relationship("QuoteLine")
+
+    @property
+    def key(self) -> str:
+        """The same key as its QuoteLine's."""
+        return f"p{self.product_id}" if self.product_id is not None else f"c{self.quote_line_id}"

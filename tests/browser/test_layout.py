@@ -36,7 +36,7 @@ def test_the_back_office_groups_its_modules_by_area_beside_the_page(open_as):
     areas = page.locator("#nav .nav__area").all_inner_texts()
     assert [a.lower() for a in areas] == ["sales", "catalogue", "operations", "administration"]
     sales = page.locator("#nav ul[aria-labelledby=nav-area-sales] a").all_inner_texts()
-    assert sales == ["Orders", "Quotes", "Invoices & payments", "Customers"]
+    assert sales == ["Orders", "Quotes", "Invoices & payments", "Customers", "Tasks"]
     assert page.locator("#nav a[aria-current=page]").inner_text() == "Orders"
     # A sidebar left of the page, and a header of one line.
     nav, main = page.locator("#nav").bounding_box(), page.locator("#main").bounding_box()

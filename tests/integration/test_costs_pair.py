@@ -132,6 +132,11 @@ def sample_ids(ids) -> dict[str, str]:
         "order-shipments": ids["acme_shipped_order"],
         "shipment": ids["acme_shipment"],
         "list": db.session.scalar(select(ShoppingList.id).where(ShoppingList.company_id == acme)),
+        "quote-conversation": quote.id,
+        "order-conversation": ids["acme_order"],
+        "company-tasks": acme,
+        "quote-tasks": quote.id,
+        "order-tasks": ids["acme_order"],
     }
     found = {}
     for kind in registry.KINDS:

@@ -64,7 +64,8 @@ def test_a_sales_rep_lists_only_assigned_customers(as_user, ctx):
     assert "2 customers" in html
     row = find(html, id=f"customer-row-{company_id('acme')}")
     assert "Wholesale" in row.text and "Anna Kowalska" in row.text
-    assert [td.text for td in find_all(row.inner_html, class_="num")] == ["3"]
+    # its three people and the draftsman (External collaborator)
+    assert [td.text for td in find_all(row.inner_html, class_="num")] == ["4"]
     searched = as_user(ANNA).get("/office/customers?q=carpathia").get_data(as_text=True)
     assert "0 customers" in searched and "No customer matches" in searched
 
@@ -199,7 +200,8 @@ def test_rep_invites_a_person_into_an_assigned_company(as_user, client, ctx):
     anna = as_user(ANNA)
     acme = company_id("acme")
     form = anna.get(f"/office/customers/{acme}/people/invite").get_data(as_text=True)
-    customer_roles = {role_id(p) for p in ("decision_maker", "requester", "browse_only")}
+    presets = ("decision_maker", "requester", "browse_only", "collaborator")
+    customer_roles = {role_id(p) for p in presets}
     assert checkbox_values(form, "roles") == customer_roles
 
     response = invite_customer(anna, roles=("requester",))

@@ -72,9 +72,9 @@ def test_list_shows_both_kinds_with_holders_and_permission_counts(as_user, state
     sales = find(html, id=f"role-{state(lambda: role_id('Sales staff'))}")
     assert "Sales staff" in sales.text and "Preset" in sales.text
     assert find(sales.inner_html, data_col="holders").text == "2"  # Anna and Marco
-    # 15: shipping.view joined the Sales staff preset with the Shipping module, and
-    # customers.act with acting for customers.
-    assert find(sales.inner_html, data_col="permissions").text.startswith("15 of")
+    # 17: shipping.view joined the Sales staff preset with the Shipping module,
+    # customers.act with acting for customers, and tasks.view and tasks.edit with tasks.
+    assert find(sales.inner_html, data_col="permissions").text.startswith("17 of")
     requester = find(html, id=f"role-{state(lambda: role_id('Requester'))}")
     assert find(requester.inner_html, data_col="holders").text == "5"  # one per company
     # The customer section lists customer roles only, the staff section staff roles only.
@@ -181,6 +181,7 @@ def test_customer_role_page_shows_only_storefront_permissions(as_user, state):
     html = as_user(ADMIN).get(f"/office/roles/{rid}").get_data(as_text=True)
     codes = {i["value"] for i in _checkboxes(find(html, id="role-permissions").inner_html)}
     assert codes == {
+        "shop.prices",
         "shop.cart",
         "shop.order",
         "shop.quote",

@@ -13,6 +13,7 @@ from extensions import db
 from tests.html import find, find_all
 
 ADMIN = "admin@portal.test"
+PARTNER = "partner@portal.test"
 NEW_PASSWORD = "Quartz-lantern-meadow-81"
 
 
@@ -340,7 +341,8 @@ def test_assigning_a_customer_opens_it_to_the_rep(as_user, ctx):
     db.session.rollback()
     # Anna still serves Acme: assigning Marco adds him, it does not replace her.
     acme_reps = {r.email for r in db.session.get(Company, acme).reps}
-    assert acme_reps == {"anna.sales@portal.test", "marco.sales@portal.test"}
+    # (and the Partner, assigned Acme in the demo to read its orders and quotes)
+    assert acme_reps == {"anna.sales@portal.test", "marco.sales@portal.test", PARTNER}
 
     admin.send("POST", f"/office/users/{uid}/customers", data={"companies": mine})
     assert marco.get(f"/office/customers/{acme}").status_code == 404
@@ -362,7 +364,7 @@ def test_assignment_of_a_customer_person_is_a_404(as_user, ctx):
 
 def test_list_shows_staff_only_with_their_details(as_user, ctx):
     html = as_user(ADMIN).get("/office/users").get_data(as_text=True)
-    assert "7 staff users" in html
+    assert "8 staff users" in html  # the seller's seven and the Partner
     assert "orders@acme.test" not in html
     anna = find(html, id=f"user-row-{user_id('anna.sales@portal.test')}")
     assert "Sales staff" in anna.text and "Active" in anna.text

@@ -406,6 +406,18 @@ def test_no_route_edits_or_removes_a_round(app):
         "office.quote_second_approval",  # appends the acceptance round, in the customer's stead
         "api.quote_request",  # the API asks and accepts through the same services
         "api.quote_accept",
+        # a quote's conversation: messages and read markers, never a round
+        "shop.quote_message_post",
+        "shop.quote_conversation_read",
+        "office.quote_message_post",
+        "office.quote_conversation_read",
+        # a quote mailed to a contact: sending and revoking a link append no round; the
+        # link's accept and reject append theirs through the same services
+        "office.quote_mail",
+        "office.quote_link_revoke",
+        "auth.quote_link_accept",
+        "auth.quote_link_reject",
+        "auth.quote_link_reply",
     }
 
 

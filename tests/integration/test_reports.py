@@ -253,6 +253,8 @@ def test_sales_by_rep_credit_each_assigned_rep_and_name_the_unassigned(as_user, 
         expected[slug] += total
     found = reports.sales_by_rep(user(MANAGER), filters)
     rows = {r.name: r.revenue for r in found.rows}
+    # The Partner assigned to Acme reads its records but sells nothing: not a rep here.
+    assert user("partner@portal.test") in company("acme").reps
     assert rows == {
         user(ANNA).name: expected["acme"] + expected["baltic"],
         user(MARCO).name: expected["carpathia"] + expected["delft"],

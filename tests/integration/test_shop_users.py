@@ -13,7 +13,8 @@ from tests.conftest import AuthActions
 from tests.html import find, find_all
 from tests.records import company
 
-ACME_PEOPLE = {"orders@acme.test", "request@acme.test", "browse@acme.test"}
+# Acme's three, and its external draftsman (the External collaborator preset)
+ACME_PEOPLE = {"orders@acme.test", "request@acme.test", "browse@acme.test", "draftsman@acme.test"}
 NEW = "nina.new@acme.test"
 GOOD_PASSWORD = "violet-harbour-kettle-42"
 
@@ -83,7 +84,7 @@ def test_decision_maker_lists_exactly_their_own_company(as_user, ctx):
     assert "baltic" not in find(html, id=f"shop-users-{company('acme').id}").inner_html
     assert "Requester" in listed["request@acme.test"]
     assert "Active" in listed["request@acme.test"]
-    assert "3 people" in html
+    assert "4 people" in html
 
 
 def test_list_shows_invitation_states(as_user, ctx):
@@ -137,7 +138,7 @@ def test_twenty_five_to_a_page(as_user, ctx):
     first = c.get("/shop/users").get_data(as_text=True)
     second = c.get("/shop/users?page=2").get_data(as_text=True)
     assert len(rows(first)) == 25
-    assert len(rows(second)) == 33 - 25
+    assert len(rows(second)) == 34 - 25  # the demo's four Acme people and these thirty
     assert not set(rows(first)) & set(rows(second))
     assert "Page 1 of 2" in first
 
@@ -293,7 +294,7 @@ def test_form_offers_only_customer_roles_and_refuses_others(as_user, ctx):
     c = as_user("orders@acme.test")
     html = c.get("/shop/users/invite").get_data(as_text=True)
     offered = {o for o in re.findall(r"<option[^>]*>([^<]+)</option>", html)}
-    assert offered == {"Browse-only", "Decision-maker", "Requester"}
+    assert offered == {"Browse-only", "Decision-maker", "External collaborator", "Requester"}
     users = user_count()
     response = invite(c, preset="admin")  # a staff role id, never offered
     assert response.status_code == 422
@@ -303,11 +304,12 @@ def test_form_offers_only_customer_roles_and_refuses_others(as_user, ctx):
 
 @pytest.fixture
 def limited_manager(ctx):
-    """orders@acme.test holds only a role with shop.users, not the Requester's rights."""
+    """orders@acme.test holds only a role with shop.users (and prices, which Browse-only
+    gives), not the Requester's rights."""
     manager = Role(
         name="People manager",
         scope="customer",
-        grants=[RolePermission(permission="shop.users")],
+        grants=[RolePermission(permission="shop.users"), RolePermission(permission="shop.prices")],
     )
     db.session.add(manager)
     person("orders@acme.test").roles = [manager]

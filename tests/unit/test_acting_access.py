@@ -27,7 +27,8 @@ def test_every_storefront_permission_says_what_reading_it_takes():
     assert set(access.ASSUMED_READS) == access.CUSTOMER_PERMISSIONS
     for needed in access.ASSUMED_READS.values():
         assert needed is None or needed in access.STAFF_PERMISSIONS
-    assert {"shop.cart", "shop.order", "shop.quote"} == access.ACTING_PERMISSIONS
+    assert {"shop.prices", "shop.cart", "shop.order", "shop.quote"} == access.ACTING_PERMISSIONS
+    assert {"shop.cart", "shop.order", "shop.quote"} == access.ACTING_WITH
 
 
 @pytest.mark.parametrize(
@@ -41,9 +42,11 @@ def test_the_presets_that_act_for_customers(preset, granted):
 
 # (staff permissions, person's preset, mode) -> what is lent
 LENT = [
-    (SALES, "decision_maker", "act", {"shop.cart", "shop.order", "shop.quote"}),
-    (SALES, "requester", "act", {"shop.cart", "shop.quote"}),
-    (SALES, "browse_only", "act", set()),
+    # Prices come with the person's buying: acting shows what they are shown.
+    (SALES, "decision_maker", "act", {"shop.prices", "shop.cart", "shop.order", "shop.quote"}),
+    (SALES, "requester", "act", {"shop.prices", "shop.cart", "shop.quote"}),
+    (SALES, "browse_only", "act", {"shop.prices"}),  # nothing to act with (may_assume)
+    (SALES, "collaborator", "act", {"shop.quote"}),  # no prices: none shown when acting
     # Viewing lends what the person has, as far as the staff member may read it.
     (
         (*SALES, "invoices.view", "webhooks.manage"),
@@ -61,9 +64,10 @@ LENT = [
         ("customers.view", "customers.act", "customers.all"),
         "decision_maker",
         "view",
-        {"shop.users", "shop.addresses", "shop.lists"},
+        {"shop.users", "shop.addresses", "shop.lists", "shop.prices"},
     ),
-    (SALES, "requester", "view", {"shop.cart", "shop.quote", "shop.lists"}),
+    (SALES, "requester", "view", {"shop.prices", "shop.cart", "shop.quote", "shop.lists"}),
+    (SALES, "collaborator", "view", {"shop.quote"}),
     (SALES, "decision_maker", "dance", set()),
 ]
 
