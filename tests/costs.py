@@ -13,10 +13,17 @@ HEADINGS = re.compile(r">\s*(Cost|Unit cost|Margin|Margin %|Gross margin)\s*<")
 CSV_HEADINGS = re.compile(r"^[^\n]*\b(cost|unit_cost|margin)\b", re.IGNORECASE)
 
 
+def shows(body: str, *numbers: str) -> bool:
+    """Does `body` hold one of these numbers, not as the tail of a longer number? Every
+    page's render time (data-rendered="1796543214.683") holds "4.68" about once in a
+    thousand pages. (What follows may be more digits: a raw cost is "4321.9876".)"""
+    return any(re.search(rf"(?<!\d){re.escape(n)}", body) for n in numbers)
+
+
 def cost_shown(body: str) -> str | None:
     """What gives a cost away in this page, fragment, export or push (None: nothing)."""
     for trace in TRACES:
-        if trace in body:
+        if shows(body, trace):
             return trace
     heading = HEADINGS.search(body)
     if heading:
