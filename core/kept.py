@@ -46,7 +46,7 @@ class WriteKept:
             kept = self.entries.get(key)
             if kept is None or kept[0] != self.generation:
                 return None
-            if time.monotonic() - kept[1] > self.seconds():
+            if time.monotonic() - kept[1] > (self.seconds() if kept[3] is None else kept[3]):
                 return None
             self.entries.move_to_end(key)
             return kept[2]
@@ -55,13 +55,14 @@ class WriteKept:
         """The generation the connection's transaction began under (None: before any)."""
         return connection.info.get(self.began_key)
 
-    def put(self, key, value, began_at: int | None) -> None:
+    def put(self, key, value, began_at: int | None, seconds: float | None = None) -> None:
         """Keep a value read in a transaction that began at generation `began_at`, if no
-        change came since (its snapshot may predate it)."""
+        change came since (its snapshot may predate it); for `seconds` if given, else for
+        the store's `seconds()`."""
         with self.lock:
             if began_at != self.generation:
                 return
-            self.entries[key] = (began_at, time.monotonic(), value)
+            self.entries[key] = (began_at, time.monotonic(), value, seconds)
             self.entries.move_to_end(key)
             while len(self.entries) > self.limit:
                 self.entries.popitem(last=False)

@@ -113,3 +113,31 @@ def test_the_end_of_a_transaction_on_a_lost_connection_never_raises():
     totals.put("all", 5, totals.generation)
     totals.on_end(LostConnection())
     assert totals.get("all") is None
+
+
+def test_a_value_kept_for_its_own_time_outlives_the_store_s(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(kept.time, "monotonic", lambda: clock[0])
+    store = kept.WriteKept("test", lambda statement: False, seconds=lambda: 2.0)
+    store.put("plain", 1, store.generation)
+    store.put("dear", 2, store.generation, seconds=30.0)
+    clock[0] += 2.5
+    assert store.get("plain") is None and store.get("dear") == 2
+    clock[0] += 28.0
+    assert store.get("dear") is None
+    store.put("dear", 2, store.generation, seconds=30.0)
+    store.changed()  # a write forgets it at once, however long it was to be kept
+    assert store.get("dear") is None
+
+
+@pytest.mark.parametrize(
+    ("spent", "kept_for"),
+    [(0.001, 2.0), (0.05, 5.0), (0.3, 30.0), (2.0, 30.0)],
+)
+def test_a_filter_panel_is_kept_longer_the_more_it_cost(monkeypatch, spent, kept_for):
+    from core import catalog_filters
+
+    monkeypatch.setattr(catalog_filters.time, "monotonic", lambda: 100.0 + spent)
+    assert catalog_filters._keep_for(100.0) == pytest.approx(kept_for)
+    monkeypatch.setattr(catalog_filters, "KEEP_SECONDS", -1)  # tests that keep nothing
+    assert catalog_filters._keep_for(100.0) == -1
