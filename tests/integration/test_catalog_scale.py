@@ -331,3 +331,64 @@ def test_a_page_past_the_end_reads_no_product(app, as_user):
         beyond = c.get("/shop/?page=99999")
     assert beyond.status_code == 200 and "There is no page 99999" in beyond.get_data(as_text=True)
     assert read == []  # found empty from the kept total, not by skipping every product
+
+
+def test_a_common_trigram_is_read_once_and_another_process_s_product_is_found_at_once(
+    app, ctx, lowered
+):
+    """The heads of common trigrams are kept per process; what is found never is."""
+    from sqlalchemy import create_engine, text
+
+    from core import catalog
+    from tests.statements import listening
+
+    grow()
+    policy = policy_of("Wholesale")
+    heads: list[str] = []
+
+    def reads_heads(conn, cursor, statement, parameters, context, executemany):
+        if "heads" in statement:
+            heads.append(statement)
+
+    def search(q: str) -> list[int]:
+        db.session.rollback()  # a new request's transaction
+        return [p.id for p, _offer in catalog.browse(policy, q=q, page=1, per_page=500).rows]
+
+    search("resistor")  # a process's first search begins to follow the index's writes
+    catalog._heads.forget()
+    with listening(app, reads_heads):
+        first = search("resistor")
+        assert len(heads) == 1 and catalog._plan(catalog._query_trigrams("resistor"))[0] in (
+            "broad",
+            "few",
+        )
+        heads.clear()
+        assert search("resistor") == first and heads == []  # kept: not read again
+        # A rare trigram ("#17" of #17 and #170-#179) is read at every search.
+        search("#17")
+        search("#17")
+        assert len(heads) == 2
+
+    # Another process adds a resistor (its own engine: this process sees no write).
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    other = create_engine(url)
+    with other.begin() as conn:
+        template = conn.execute(text("SELECT * FROM products WHERE sku = 'GEN-00001'")).mappings()
+        row = {k: v for k, v in template.one().items() if k != "id"}
+        row.update(
+            sku="AAA-NEW",
+            name="AAA Resistor from elsewhere",
+            search_key="aaa-new aaa resistor from elsewhere",
+        )
+        values = ", ".join(f":{name}" for name in row)
+        conn.execute(text(f"INSERT INTO products ({', '.join(row)}) VALUES ({values})"), row)
+        new_id = conn.execute(text("SELECT id FROM products WHERE sku = 'AAA-NEW'")).scalar()
+        from core import search_index
+
+        search_index.refresh(conn, [new_id])
+    other.dispose()
+    with listening(app, reads_heads):
+        heads.clear()
+        found = search("resistor")
+    # First by name ("AAA"), the others after it as before.
+    assert heads == [] and found[0] == new_id and found[1:] == first[: len(found) - 1]
