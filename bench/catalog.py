@@ -817,7 +817,7 @@ def print_panels(costs: dict[tuple[str, str], Sample]) -> None:
             for label, *_ in PANELS
         )
         print(f"  {email:<23} {group:<10} {line}")
-    print("  (median/p95 ms; the pages above keep a panel for KEEP_SECONDS after counting it)")
+    print("  (median/p95 ms; pages keep a panel once counted: core.catalog_filters.KEEP_*)")
     print()
 
 

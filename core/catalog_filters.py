@@ -61,6 +61,11 @@ KEEP_SECONDS = 2.0
 # still forgets every panel at once.
 KEEP_PER_SECOND_COUNTED = 100
 KEEP_LONGEST = 30.0
+# "Too many products to count" is kept longer still: whether a listing holds more than
+# FACET_LIMIT products changes slowly, and finding it out reads FACET_LIMIT + 1 of them
+# ("resistor" at 1,000,000 products: ~150 ms, which the 30 s above still let lift one
+# search in twelve to ten times the rest).
+KEEP_TOO_MANY = 600.0
 KEPT_LIMIT = 512
 
 
@@ -367,14 +372,18 @@ def count(
     started = time.monotonic()
     facets = _count(policy, scope, filters, hidden, size)
     if kept is not None:
-        kept.put(kept_as, facets, kept.began_at(db.session.connection()), _keep_for(started))
+        seconds = _keep_for(started, facets)
+        kept.put(kept_as, facets, kept.began_at(db.session.connection()), seconds)
     return facets
 
 
-def _keep_for(started: float) -> float:
-    """How long a panel counted since `started` is kept (KEEP_PER_SECOND_COUNTED)."""
+def _keep_for(started: float, facets: "Facets") -> float:
+    """How long a panel counted since `started` is kept, for other processes' writes
+    (KEEP_PER_SECOND_COUNTED, KEEP_TOO_MANY)."""
     if KEEP_SECONDS <= 0:
         return KEEP_SECONDS
+    if facets.too_many:
+        return max(KEEP_SECONDS, KEEP_TOO_MANY)
     spent = time.monotonic() - started
     return min(KEEP_LONGEST, max(KEEP_SECONDS, spent * KEEP_PER_SECOND_COUNTED))
 

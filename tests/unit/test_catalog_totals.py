@@ -138,6 +138,10 @@ def test_a_filter_panel_is_kept_longer_the_more_it_cost(monkeypatch, spent, kept
     from core import catalog_filters
 
     monkeypatch.setattr(catalog_filters.time, "monotonic", lambda: 100.0 + spent)
-    assert catalog_filters._keep_for(100.0) == pytest.approx(kept_for)
+    counted = catalog_filters.Facets(counted=True)
+    too_many = catalog_filters.Facets(counted=False, too_many=True)
+    assert catalog_filters._keep_for(100.0, counted) == pytest.approx(kept_for)
+    assert catalog_filters._keep_for(100.0, too_many) == catalog_filters.KEEP_TOO_MANY
     monkeypatch.setattr(catalog_filters, "KEEP_SECONDS", -1)  # tests that keep nothing
-    assert catalog_filters._keep_for(100.0) == -1
+    assert catalog_filters._keep_for(100.0, counted) == -1
+    assert catalog_filters._keep_for(100.0, too_many) == -1
