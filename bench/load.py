@@ -91,6 +91,10 @@ WARMUP, SMOKE_WARMUP = 5.0, 0.3
 PRODUCTS, SMOKE_PRODUCTS = 20_000, 2_000
 PROMOTIONS = 500
 WORKERS = 2
+# Below this share of its workers' time on CPU, floor (b) did not use every worker (seen:
+# 25.6 CPU-s in a level of about 26 s when one gevent worker held most connections, 48.6
+# when both shared them).
+FLOOR_BUSY = 0.8
 WORKER_CONNECTIONS = 2000
 REQUEST_TIMEOUT = 60.0
 DRAIN_TIMEOUT = 90.0  # after a level: in-flight requests may still wait in a queue
@@ -968,7 +972,8 @@ def print_cpu(floors: dict, levels: list[Level]) -> None:
     print()
     print(
         f"{'measured':<16}{'users':>6}{'seconds':>8}{'client CPU s':>13}{'server CPU s':>13}"
-        f"{'client/server':>14}{'MariaDB CPU s':>14}{'workers new':>12}  load average"
+        f"{'client/server':>14}{'MariaDB CPU s':>14}{'workers new':>12}{'busy':>6}"
+        f"{'ms/req':>8}  load average"
     )
     rows = [(f"floor ({w})", lvl) for (w, _), lvl in sorted(floors.items())]
     rows += [("portal", lvl) for lvl in levels]
@@ -977,14 +982,43 @@ def print_cpu(floors: dict, levels: list[Level]) -> None:
         ratio = lvl.client_cpu / lvl.server_cpu if lvl.server_cpu else math.nan
         print(
             f"{name:<16}{lvl.users:>6}{total:>8.1f}{lvl.client_cpu:>13.1f}{lvl.server_cpu:>13.1f}"
-            f"{ratio:>14.2f}{lvl.database_cpu:>14.1f}{lvl.restarts:>12}  "
-            + " ".join(f"{x:.2f}" for x in lvl.load)
+            f"{ratio:>14.2f}{lvl.database_cpu:>14.1f}{lvl.restarts:>12}{busy(lvl):>6.0%}"
+            f"{cpu_per_request(lvl):>8.1f}  " + " ".join(f"{x:.2f}" for x in lvl.load)
         )
     print(
         "  CPU over the whole level (warm-up, window and drain); server: the gunicorn master "
         "and its workers; MariaDB: every mariadbd on the machine (other work included); "
-        "workers new: workers started during the level (a restart)"
+        "workers new: workers started during the level (a restart); busy: server CPU over "
+        f"{WORKERS} workers' time from the level's first answer to its last; ms/req: server "
+        "CPU ms per answer of the level"
     )
+    floor = floors.get(("b", 50))
+    portal = next((lvl for lvl in levels if lvl.users == 50), None)
+    if floor is None or portal is None:
+        return
+    print(
+        "  CPU per request at 50 users, floor (b) over the portal: "
+        f"{cpu_per_request(floor) / cpu_per_request(portal):.2f}x (the portal's MariaDB apart)"
+    )
+    if busy(floor) < FLOOR_BUSY:
+        # Its keep-alive connections, opened at once, fell mostly on one gevent worker.
+        print(
+            f"  floor (b) at 50 users kept its workers {busy(floor):.0%} busy: its req/s is "
+            "not the most the template gives, and the portal's req/s ratio to it flatters "
+            "the portal; read the CPU per request above"
+        )
+
+
+def busy(level: Level) -> float:
+    """How much of the workers' time the server spent on CPU while the level answered."""
+    done = [record[0] for record in level.records]
+    span = (max(done) - min(done)) if len(done) > 1 else 0.0
+    return level.server_cpu / (span * WORKERS) if span else math.nan
+
+
+def cpu_per_request(level: Level) -> float:
+    """Server CPU milliseconds per answer of the level (warm-up and drain included)."""
+    return 1000 * level.server_cpu / len(level.records) if level.records else math.nan
 
 
 def git_state() -> str:
