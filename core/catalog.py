@@ -45,7 +45,7 @@ from extensions import db
 
 from . import numbers, search_index, visibility
 from .i18n import _
-from .kept import PerEngine, WriteKept
+from .kept import PerEngine, WriteKept, writes_to
 from .models import Category, GroupPrice, Product
 from .models.catalog import catalog_counts, product_trigrams
 from .offer import GroupPolicy, Offer, group_price_column, offers_for
@@ -223,11 +223,7 @@ def _category_ids(categories: list[Category], category: Category) -> list[int]:
 # --- totals kept per process ----------------------------------------------------------
 
 # Statements that can change which products are on sale, or in which category.
-_WRITE = re.compile(
-    r"\s*(INSERT(?:\s+IGNORE)?\s+INTO|REPLACE\s+INTO|DELETE\s+FROM|UPDATE)\s+"
-    r"(?:[`\"]?\w+[`\"]?\.)?[`\"]?products[`\"]?(?!\w)",
-    re.IGNORECASE,
-)
+_WRITE = writes_to("products")
 _COUNTED_COLUMNS = re.compile(r"\b(is_archived|category_id)\b", re.IGNORECASE)
 _WHERE = re.compile(r"\sWHERE\s", re.IGNORECASE)
 
@@ -727,15 +723,13 @@ def _read_heads(grams: list[int]) -> dict[int, tuple[int, int, int]]:
     }
 
 
+_TRIGRAM_WRITES = writes_to("product_trigrams", "search_buckets")
+
+
 def _changes_trigrams(statement: str) -> bool:
     return _TRIGRAM_WRITES.match(statement) is not None
 
 
-_TRIGRAM_WRITES = re.compile(
-    r"\s*(?:INSERT(?:\s+(?:IGNORE|OR\s+\w+))?\s+INTO|REPLACE\s+INTO|DELETE\s+FROM|UPDATE)\s+"
-    r"(?:[`\"]?\w+[`\"]?\.)?[`\"]?(?:product_trigrams|search_buckets)[`\"]?(?!\w)",
-    re.IGNORECASE,
-)
 # The heads of the common trigrams (held by more than CANDIDATE_CAP products), kept per
 # process: a broad word's search then starts without reading 2,001 entries of each of its
 # trigrams (6 ms of a "resistor" search at 1,000,000 products). Only common ones: what a

@@ -31,7 +31,7 @@ from extensions import db
 from . import visibility
 from .catalog import BadQuery, Scope
 from .i18n import _
-from .kept import PerEngine, WriteKept
+from .kept import PerEngine, WriteKept, writes_to
 from .models import Product
 from .models.catalog import SPEC_NAME_LENGTH, SPEC_VALUE_LENGTH, product_specs, spec_values
 from .offer import GroupPolicy
@@ -55,10 +55,8 @@ FACET_LIMIT = 50_000
 KEEP_SECONDS = 2.0
 # A panel that took long to count is kept longer, for what other processes write: this
 # many times what counting it took, up to KEEP_LONGEST. Recounting then costs a process at
-# most 1 % of its time per panel: a broad search's panel at 1,000,000 products ("resistor":
-# ~300 ms, its products counted up to FACET_LIMIT) is kept for 30 s instead of 2, and no
-# longer lifts every twentieth search to ten times the rest. What this process writes
-# still forgets every panel at once.
+# most 1 % of its time per panel, for panels that take up to 0.3 s. What this process
+# writes still forgets every panel at once.
 KEEP_PER_SECOND_COUNTED = 100
 KEEP_LONGEST = 30.0
 # "Too many products to count" is kept longer still: whether a listing holds more than
@@ -317,11 +315,14 @@ def _chosen_flag(columns, filters: Filters):
 # --- counts kept per process ---------------------------------------------------------------
 
 # What the counts are read from: a write to any of these changes them.
-_WRITES = re.compile(
-    r"\s*(?:INSERT(?:\s+(?:IGNORE|OR\s+IGNORE))?\s+INTO|REPLACE\s+INTO|DELETE\s+FROM|UPDATE)\s+"
-    r"(?:[`\"]?\w+[`\"]?\.)?[`\"]?(?:products|product_specs|spec_values|categories"
-    r"|customer_groups|group_hidden_categories|group_hidden_products)[`\"]?(?!\w)",
-    re.IGNORECASE,
+_WRITES = writes_to(
+    "products",
+    "product_specs",
+    "spec_values",
+    "categories",
+    "customer_groups",
+    "group_hidden_categories",
+    "group_hidden_products",
 )
 
 

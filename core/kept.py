@@ -10,6 +10,7 @@ runs them on a connection whose `info` raises, and that error would replace the 
 request failed with.
 """
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -17,6 +18,19 @@ from collections.abc import Callable
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
+
+
+def writes_to(*tables: str) -> re.Pattern:
+    """A pattern matching a statement that writes to one of `tables` (group 1: its verb),
+    as the ORM, Core and raw SQL send it on SQLite and MariaDB: INSERT [IGNORE | OR ...]
+    INTO, REPLACE INTO, DELETE FROM or UPDATE, the table quoted or not, with its schema or
+    not. A `changes` test for WriteKept."""
+    names = "|".join(re.escape(table) for table in tables)
+    return re.compile(
+        r"\s*(INSERT(?:\s+(?:IGNORE|OR\s+\w+))?\s+INTO|REPLACE\s+INTO|DELETE\s+FROM|UPDATE)\s+"
+        rf"(?:[`\"]?\w+[`\"]?\.)?[`\"]?(?:{names})[`\"]?(?!\w)",
+        re.IGNORECASE,
+    )
 
 
 class WriteKept:
