@@ -3,7 +3,7 @@
 Builds a MariaDB database (`portal_load_bench` by default) with the demo and --products
 products (group prices, promotions), a server-side session for every virtual user, and
 serves the portal the production way in its own process: `gunicorn --worker-class gevent
---workers 2 --worker-connections 2000 'app:create_app()'` with PORTAL_ENV=production,
+--workers 2 --worker-connections 2000 --reuse-port 'app:create_app()'` with PORTAL_ENV=production,
 MariaDB and Redis (--redis-url, default db 13, a channel of the run's own). Then
 --users virtual users at a time (10, 50, 200 and 500 by default), each its own session
 and keep-alive connection, issue their next request as soon as the last one answered:
@@ -329,6 +329,10 @@ def gunicorn_command(port: int, target: str, extra: list[str]) -> list[str]:
     command = [
         *(sys.executable, "-m", "gunicorn", "--worker-class", "gevent"),
         *("--workers", str(WORKERS), "--worker-connections", str(WORKER_CONNECTIONS)),
+        # Each worker listens on a socket of its own (SO_REUSEPORT, gunicorn 24+), and the
+        # kernel spreads new connections over them. On one shared socket, keep-alive
+        # connections opened at once fell mostly on one worker in two runs of three.
+        "--reuse-port",
         *("--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--graceful-timeout", "5"),
         *extra,
     ]
