@@ -318,7 +318,7 @@ def parse_args() -> argparse.Namespace:
     add_database_url(parser)
     parser.add_argument("--products", type=int, help="catalogue size (default 100000)")
     parser.add_argument("--requests", type=int, help="timed requests per scenario (default 200)")
-    parser.add_argument("--smoke", action="store_true", help="3000 products, 30 requests")
+    parser.add_argument("--smoke", action="store_true", help="3000 products, 10 requests")
     parser.add_argument(
         "--keep-database",
         action="store_true",
@@ -340,7 +340,7 @@ def parse_args() -> argparse.Namespace:
         "then never rescans the objects of the app itself",
     )
     args = parser.parse_args()
-    small = (3_000, 30) if args.smoke else (100_000, 200)
+    small = (3_000, 10) if args.smoke else (100_000, 200)
     args.products = args.products or small[0]
     args.requests = args.requests or small[1]
     return args

@@ -107,9 +107,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--orders", type=int, help="orders per buyer and phase (default 50)")
     parser.add_argument("--quantity", type=int, default=2, help="units per order (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the MariaDB database")
-    parser.add_argument("--smoke", action="store_true", help="5 orders per buyer: CI's size")
+    parser.add_argument("--smoke", action="store_true", help="2 orders per buyer: CI's size")
     args = parser.parse_args()
-    args.orders = args.orders or (5 if args.smoke else 50)
+    args.orders = args.orders or (2 if args.smoke else 50)
     return args
 
 
