@@ -653,8 +653,9 @@ def _search_window(
 
 
 def _query_trigrams(q: str) -> list[int]:
-    """At most MAX_TRIGRAMS of the query's distinct byte trigrams, spread over it."""
-    grams = list(search_index.trigrams_in_order(q.lower()))
+    """At most MAX_TRIGRAMS of the query's distinct keys (byte trigrams and runs of four
+    digits, search_index.grams_of), spread over it."""
+    grams = list(search_index.grams_in_order(q.lower()))
     if len(grams) > MAX_TRIGRAMS:
         step = (len(grams) - 1) / (MAX_TRIGRAMS - 1)
         grams = [grams[round(i * step)] for i in range(MAX_TRIGRAMS)]

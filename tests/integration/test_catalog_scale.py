@@ -27,8 +27,10 @@ QUERIES = (
     "kω 06",
     "1%",
     "o_o",
-    # SKU fragments and words.
+    # SKU fragments and words ("GEN-0004": its run of four digits is rare; "05 #1": two
+    # common trigrams held together by few).
     "GEN-0004",
+    "05 #1",
     "gen-00",
     "-0603-",
     "stm32",
@@ -300,20 +302,63 @@ def test_two_trigrams_are_intersected_only_when_both_lists_are_read_whole(
     grow()
     search_index.rebuild(db.session.connection(), buckets=40)
     policy = policy_of("Wholesale")
-    grams = catalog._query_trigrams("GEN-0004")
+    grams = catalog._query_trigrams("05 #1")
     kind, found = catalog._plan(grams)
-    expected = plain_listing(policy, "GEN-0004", None, "name")
-    # The candidates hold both trigrams ("000" and "004"): every match, and a few others.
+    expected = plain_listing(policy, "05 #1", None, "name")
+    # The candidates hold both trigrams ("05 " and " #1"): every match, and a few others.
     assert kind == "few" and set(expected) <= found and len(found) <= catalog.CANDIDATE_CAP
     # Lists longer than what is read: not trusted, the search is broad, the answer the same.
     monkeypatch.setattr(catalog, "INTERSECT_READ", 50)
     assert catalog._plan(grams)[0] == "broad"
-    assert listed(policy, "GEN-0004", None, "name", per_page=7)[0] == expected
+    assert listed(policy, "05 #1", None, "name", per_page=7)[0] == expected
     # Two common trigrams no product holds together ("004" of GEN-00004, GEN-0004x and
     # GEN-004xx; "#10" of #10 and #10x): nothing matches, known from the index alone.
     monkeypatch.setattr(catalog, "INTERSECT_READ", 600)
     seen = {gram: (41, 0, 20) for gram in catalog._query_trigrams("004#10")[::3]}
     assert len(seen) == 2 and catalog._holding_both(seen) == frozenset()
+
+
+def test_a_run_of_four_digits_is_a_key_of_its_own(ctx, lowered):
+    """An SKU fragment of digits is read from its four-digit run's short list, where its
+    trigrams are each held by many (at 1,000,000 products: ~300 against ~4,000)."""
+    from core import catalog, search_index
+
+    keys = search_index.grams_of("gen-12345")
+    runs = {key - search_index.DIGITS_BASE for key in keys if key >= search_index.DIGITS_BASE}
+    assert runs == {1234, 2345} and all(
+        key < search_index.DIGITS_BASE for key in search_index.grams_of("a1b2c3d4 123")
+    )
+    grow()
+    search_index.rebuild(db.session.connection(), buckets=40)
+    policy = policy_of("Wholesale")
+    # "000" and "004" are held by many of GEN-00000 ... GEN-00599; "0004" by eleven.
+    held = catalog._read_heads(catalog._query_trigrams("00004"))
+    assert sorted(count for count, _reach, _spread in held.values())[-1] > catalog.CANDIDATE_CAP
+    kind, gram = catalog._plan(catalog._query_trigrams("00004"))
+    assert kind == "rare" and gram >= search_index.DIGITS_BASE
+    expected = plain_listing(policy, "00004", None, "name")
+    assert expected and listed(policy, "00004", None, "name", per_page=5)[0] == expected
+
+
+def test_the_migration_adds_the_digit_runs_to_an_index_without_them(ctx):
+    """Migration 0025: an index of trigrams only gets every run, as a rebuild would give."""
+    from core import search_index
+    from core.models.catalog import product_trigrams as pt
+
+    grow(200)
+    connection = db.session.connection()
+    search_index.rebuild(connection, buckets=40)
+
+    def entries():
+        return sorted(connection.execute(select(pt.c.trigram, pt.c.bucket, pt.c.product_id)))
+
+    rebuilt = entries()
+    connection.execute(pt.delete().where(pt.c.trigram >= search_index.DIGITS_BASE))
+    assert len(entries()) < len(rebuilt)
+    search_index.add_digit_runs(connection)
+    assert entries() == rebuilt
+    search_index.add_digit_runs(connection)  # again (an index rebuilt since): the same
+    assert entries() == rebuilt
 
 
 def test_a_page_past_the_end_reads_no_product(app, as_user):
