@@ -102,11 +102,13 @@ def refresh(connection, ids: Iterable[int]) -> None:
         _insert(connection, [(pid, key, buckets[name]) for pid, key, name in rows])
 
 
-def _insert(connection, rows) -> None:
+def _insert(connection, rows, lowest: int = 0) -> None:
+    """Index (product id, search key, bucket) rows: their keys from `lowest` up."""
     entries = [
         {"trigram": trigram, "bucket": bucket, "product_id": product_id}
         for product_id, key, bucket in rows
         for trigram in grams_of(key or "")
+        if trigram >= lowest
     ]
     # In key order: the index's pages fill in turn instead of splitting at random.
     entries.sort(key=lambda e: (e["trigram"], e["bucket"], e["product_id"]))
@@ -132,8 +134,7 @@ def add_digit_runs(connection) -> None:
         if not rows:
             return
         last = rows[-1][0]
-        runs = {pid: [g for g in grams_of(key or "") if g >= DIGITS_BASE] for pid, key in rows}
-        runs = {pid: grams for pid, grams in runs.items() if grams}
+        runs = {pid: key for pid, key in rows if any(g >= DIGITS_BASE for g in grams_of(key or ""))}
         if not runs:
             continue
         bucket = dict(
@@ -143,20 +144,8 @@ def add_digit_runs(connection) -> None:
                 .group_by(pt.c.product_id)
             ).all()
         )
-        entries = sorted(
-            (gram, bucket[pid], pid)
-            for pid, grams in runs.items()
-            if pid in bucket
-            for gram in grams
-        )
-        for start in range(0, len(entries), BATCH * 10):
-            connection.execute(
-                insert(pt),
-                [
-                    {"trigram": gram, "bucket": b, "product_id": pid}
-                    for gram, b, pid in entries[start : start + BATCH * 10]
-                ],
-            )
+        indexed = [(pid, key, bucket[pid]) for pid, key in runs.items() if pid in bucket]
+        _insert(connection, indexed, lowest=DIGITS_BASE)
         refresh(connection, [pid for pid in runs if pid not in bucket])
 
 
